@@ -1,0 +1,51 @@
+// common.h: the dimension glossary, checked wrappers that die with file:line
+// and a hint, and small helpers every file of the engine uses.
+//
+// Dimension glossary (used in every signature and struct comment):
+//   B  batch            N  tokens (with the class token)   C  channels
+//   NH heads            hs head size (C / NH)              P  patch size
+//   K  classes          I  linear in-features              O  linear out-features
+//   r  LoRA rank        k  weight rank                     k1..k4 activation ranks
+//   BN B*N rows of a token matrix
+//
+// Gradient convention: every *_backward ACCUMULATES into its outputs (+=,
+// beta = 1 in sgemm). Gradients are cleared once per step by zero_grad.
+#ifndef WB_COMMON_H
+#define WB_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+// die: print "file:line: message (hint)" and exit(1). Errors are never silent.
+#if defined(__GNUC__)
+__attribute__((noreturn, format(printf, 3, 4)))
+#endif
+void wb_die_at(const char *file, int line, const char *fmt, ...);
+#define die(...) wb_die_at(__FILE__, __LINE__, __VA_ARGS__)
+
+// CHECK stays on in release builds: shape and invariant checks.
+#define CHECK(cond, ...) do { if (!(cond)) wb_die_at(__FILE__, __LINE__, "check failed: " #cond ": " __VA_ARGS__); } while (0)
+
+// Recoverable errors (bad input files, configs) go through this buffer: a
+// loader returns -1 and fills the message, the caller decides (a sweep marks
+// the run failed and goes on; a CLI prints it and exits non-zero).
+#define WB_ERRLEN 1024
+typedef struct { char msg[WB_ERRLEN]; } WbError;
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+int wb_error(WbError *err, const char *fmt, ...); // always returns -1
+
+// Checked file I/O: on failure die with the path and what was attempted.
+FILE *fopen_check(const char *path, const char *mode, const char *file, int line);
+void fread_check(void *dst, size_t size, size_t n, FILE *f, const char *path, const char *file, int line);
+void fwrite_check(const void *src, size_t size, size_t n, FILE *f, const char *path, const char *file, int line);
+#define xfopen(path, mode) fopen_check(path, mode, __FILE__, __LINE__)
+#define xfread(dst, size, n, f, path) fread_check(dst, size, n, f, path, __FILE__, __LINE__)
+#define xfwrite(src, size, n, f, path) fwrite_check(src, size, n, f, path, __FILE__, __LINE__)
+
+static inline int wb_min(int a, int b) { return a < b ? a : b; }
+static inline int wb_max(int a, int b) { return a > b ? a : b; }
+
+#endif

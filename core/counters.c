@@ -1,0 +1,53 @@
+// counters.c: phase-charged FLOP and time counters (see counters.h).
+#include "counters.h"
+
+#include <time.h>
+
+static Counters g;
+static Phase cur = PHASE_OTHER;
+static double t_start = -1;  // when the current phase began
+
+static const char *names[PHASE_NCOUNT] = {"forward", "backward", "decomposition", "update", "inference", "other"};
+const char *phase_name(Phase p) { return (p >= 0 && p < PHASE_NCOUNT) ? names[p] : "?"; }
+
+double wall_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+Phase phase_set(Phase p) {
+    double now = wall_seconds();
+    if (t_start >= 0) g.seconds[cur] += now - t_start;
+    t_start = now;
+    Phase prev = cur;
+    cur = p;
+    return prev;
+}
+
+Phase phase_get(void) { return cur; }
+void flops_add(double n) { g.flops[cur] += n; }
+
+Counters counters_get(void) {
+    Counters c = g;
+    if (t_start >= 0) c.seconds[cur] += wall_seconds() - t_start;
+    return c;
+}
+
+void counters_reset(void) {
+    Counters z = {{0}, {0}};
+    g = z;
+    t_start = wall_seconds();
+}
+
+Counters counters_diff(Counters a, Counters b) {
+    Counters d;
+    for (int i = 0; i < PHASE_NCOUNT; i++) { d.flops[i] = a.flops[i] - b.flops[i]; d.seconds[i] = a.seconds[i] - b.seconds[i]; }
+    return d;
+}
+
+double counters_total_flops(const Counters *c) {
+    double s = 0;
+    for (int i = 0; i < PHASE_NCOUNT; i++) s += c->flops[i];
+    return s;
+}
