@@ -61,27 +61,30 @@ check-libs:
 ifneq ($(PKG_OK),yes)
 	@for p in $(PC_LIBS); do pkg-config --exists $$p || echo "missing library: $$p (run 'make deps', or apt-get install the matching -dev package)"; done; exit 1
 else
-	@echo "libraries: $(PC_LIBS) found by pkg-config; $(shell $(CC) --version | head -1)" > /dev/null
+	@echo "libraries found by pkg-config: $(PC_LIBS); compiler: $(shell $(CC) --version | head -1); flags: $(OPT) $(SANFLAGS)"
 endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libwasibench.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/wasibench: $(APP_OBJ) $(BUILD)/libwasibench.a
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libwasibench.a $(LIBS)
+	@echo "LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libwasibench.a $(LIBS)
 
 $(BUILD)/tests/testlib.o: tests/testlib.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libwasibench.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TEST_HELP) $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(TEST_HELP) $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
 
 test-bin: check-libs $(TEST_BIN) $(BUILD)/wasibench
 

@@ -25,7 +25,8 @@ void wb_die_at(const char *file, int line, const char *fmt, ...);
 #define die(...) wb_die_at(__FILE__, __LINE__, __VA_ARGS__)
 
 // CHECK stays on in release builds: shape and invariant checks.
-#define CHECK(cond, ...) do { if (!(cond)) wb_die_at(__FILE__, __LINE__, "check failed: " #cond ": " __VA_ARGS__); } while (0)
+// (##__VA_ARGS__ is a GNU extension that gcc and clang accept under -std=c11.)
+#define CHECK(cond, fmt, ...) do { if (!(cond)) wb_die_at(__FILE__, __LINE__, "check failed: %s: " fmt, #cond, ##__VA_ARGS__); } while (0)
 
 // Recoverable errors (bad input files, configs) go through this buffer: a
 // loader returns -1 and fills the message, the caller decides (a sweep marks
