@@ -3,6 +3,8 @@
 #include "counters.h"
 #include "layers.h"
 
+#include <math.h>
+
 StepResult train_step(ViT *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip) {
     StepResult r;
     Phase prev = phase_set(PHASE_FORWARD);
@@ -13,7 +15,9 @@ StepResult train_step(ViT *m, const float *img, const int *y, int B, const Optim
     vit_backward(m);
     phase_set(PHASE_UPDATE);
     r.grad_norm = vit_clip_grad(m, clip);
-    vit_update(m, oc, lr);
+    // A non-finite loss or gradient leaves the weights as they were: the
+    // caller marks the run diverged, and no NaN reaches a decomposition.
+    if (isfinite(r.loss) && isfinite(r.grad_norm)) vit_update(m, oc, lr);
     phase_set(prev);
     return r;
 }

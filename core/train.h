@@ -13,7 +13,8 @@ typedef struct {
     double grad_norm;  // global gradient norm before clipping
 } StepResult;
 
-// zero_grad, forward, backward, clip (max_norm <= 0: none), optimizer step.
+// zero_grad, forward, backward, clip (max_norm <= 0: none), optimizer step
+// (skipped when the loss or the gradient norm is not finite).
 // img (B,Cin,H,W) and y (B) must stay valid for the whole call.
 StepResult train_step(ViT *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip);
 // Forward without saving; returns the summed loss over the batch (not the mean) and the hits.
