@@ -223,11 +223,26 @@ static void lin_tensor_names(int l, int w, char *wname, char *bname, size_t n, s
     }
 }
 
+int vit_counted_index(const ViT *m, int block, int which) {
+    if (!vit_is_counted(m, block, which)) return -1;
+    int idx = 0;
+    for (int l = 0; l <= block; l++)
+        for (int w = 0; w < VIT_NLIN; w++) {
+            if (l == block && w == which) return idx;
+            idx += vit_is_counted(m, l, w);
+        }
+    return -1;
+}
+
 static void init_linears_from(ViT *m, float *const *W, float *const *b) {
     for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++) {
         LinearLayer *L = &m->lin[i];
         if (L->state) L->method->free(L);
-        L->method->init(L, W[i], b[i], &m->bind.mcfg);
+        MethodConfig mc = m->bind.mcfg;
+        int ci = vit_counted_index(m, i / VIT_NLIN, i % VIT_NLIN);
+        if (ci >= 0 && m->bind.layer_act_ranks)
+            for (int d = 0; d < 4; d++) mc.act_ranks[d] = m->bind.layer_act_ranks[ci][d];
+        L->method->init(L, W[i], b[i], &mc);
     }
 }
 

@@ -41,6 +41,8 @@ typedef struct {
     int all_linear;               // 0: counted = fc1, fc2 (layers: mlp); 1: also q, k, v, out
     int num_finetune;             // -1 = all; n = the method on the last n counted linears,
                                   // everything before the first of them frozen
+    const int (*layer_act_ranks)[4]; // optional (n_counted) per counted linear in forward order,
+                                  // overriding mcfg.act_ranks (rank selection's choice); NULL = none
 } ViTBinding;
 
 typedef struct {
@@ -108,5 +110,7 @@ typedef struct {
 } ViTPaperMemory;
 ViTPaperMemory vit_paper_memory(const ViT *m);
 int vit_is_counted(const ViT *m, int block, int which);
+// Index of linear (block, which) among the counted linears in forward order, -1 if not counted.
+int vit_counted_index(const ViT *m, int block, int which);
 
 #endif
