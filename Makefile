@@ -69,6 +69,16 @@ $(BUILD)/%.o: %.c
 	@echo "CC $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
+# version.h: git describe and the flags, rewritten only when they change.
+.PHONY: FORCE
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@printf '#define WB_VERSION "%s"\n#define WB_CFLAGS "%s"\n' \
+	  "$$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(CC) $(OPT) $(SANFLAGS)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(APP_OBJ): $(BUILD)/version.h
+$(APP_OBJ): CFLAGS += -I$(BUILD)
+
 $(BUILD)/libwasibench.a: $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
