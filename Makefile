@@ -31,7 +31,7 @@ CFLAGS    = $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS   = -fopenmp $(SANFLAGS)
 
 LIB_SRC   = $(wildcard core/*.c) $(wildcard baselines/*.c)
-APP_SRC   = $(wildcard experiments/*.c)
+APP_SRC   = $(filter-out experiments/main.c,$(wildcard experiments/*.c))
 TEST_SRC  = $(wildcard tests/test_*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ   = $(APP_SRC:%.c=$(BUILD)/%.o)
@@ -76,25 +76,31 @@ $(BUILD)/version.h: FORCE
 	@printf '#define WB_VERSION "%s"\n#define WB_CFLAGS "%s"\n' \
 	  "$$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(CC) $(OPT) $(SANFLAGS)" > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
-$(APP_OBJ): $(BUILD)/version.h
-$(APP_OBJ): CFLAGS += -I$(BUILD)
+$(APP_OBJ) $(BUILD)/experiments/main.o: $(BUILD)/version.h
+$(APP_OBJ) $(BUILD)/experiments/main.o: CFLAGS += -I$(BUILD)
 
 $(BUILD)/libwasibench.a: $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
-$(BUILD)/wasibench: $(APP_OBJ) $(BUILD)/libwasibench.a
+# The runner's modules (all of experiments/ but main.c) form a second
+# library, so tests link them the same way the program does.
+$(BUILD)/libwasibench_app.a: $(APP_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/wasibench: $(BUILD)/experiments/main.o $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a
 	@echo "LD $@"
-	@$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libwasibench.a $(LIBS)
+	@$(CC) $(LDFLAGS) -o $@ $(BUILD)/experiments/main.o $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS)
 
 $(BUILD)/tests/testlib.o: tests/testlib.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libwasibench.a
+$(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	@$(CC) $(CFLAGS) -o $@ $< $(TEST_HELP) $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
+	@$(CC) $(CFLAGS) -I$(BUILD) -o $@ $< $(TEST_HELP) $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
 
 test-bin: check-libs $(TEST_BIN) $(BUILD)/wasibench
 
@@ -113,4 +119,4 @@ bench:
 clean:
 	rm -rf build build-san tests/data/gen
 
--include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/experiments/main.d $(TEST_BIN:=.d)
