@@ -1,0 +1,25 @@
+// act_dense.h: the linear layer of the activation-compression baselines
+// (hosvd, asi): W and b dense and trained with plain gradients, x saved
+// compressed (core/act_store.h) instead of dense. Forward y = x W^T + b is
+// exact; backward dx = dy W is exact; dW is contracted from dy and the
+// compressed x; db = sum dy. baselines/hosvd.c and baselines/asi.c differ
+// only in how act_dense_setup picks the factors.
+#ifndef WB_ACT_DENSE_H
+#define WB_ACT_DENSE_H
+
+#include "core/act_store.h"
+#include "core/linear_method.h"
+
+// Shared init: copy W (O,I), b (O); the store compresses activations of
+// L->ndim modes up to L->dims with mode ACT_ENERGY (eps) or ACT_FIXED (ranks).
+void act_dense_setup(LinearLayer *L, const float *W, const float *b, ActMode mode, const float *eps,
+                     const int *ranks, uint64_t seed);
+void act_dense_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training);
+void act_dense_backward(LinearLayer *L, float *dinp, const float *dout);
+int act_dense_param_sets(LinearLayer *L, ParamSet **out);
+void act_dense_update(LinearLayer *L, const OptimConfig *oc, float lr);
+void act_dense_account(const LinearLayer *L, LinearAccount *acc);
+void act_dense_export(const LinearLayer *L, float *W, float *b);
+void act_dense_free(LinearLayer *L);
+
+#endif

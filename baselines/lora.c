@@ -1,0 +1,142 @@
+// lora.c: LoRA adapters on a frozen dense linear (see lora.h).
+// FLOPs per forward: 2 rows I O + rows O (bias) + 2 rows I r (u) + 2 rows r O
+// (u B^T, scaled inside the gemm); backward: 2 rows O I (dy W) + 2 O r rows
+// (dB) + 2 rows r O (du) + 2 r I rows (dA) + 2 rows r I (du A).
+#include "baselines/lora.h"
+#include "core/blas.h"
+#include "core/common.h"
+#include "core/layers.h"
+#include "core/memory.h"
+#include "core/rng.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    ParamSet frozen;  // "weight" (O,I), "bias" (O)
+    ParamSet ad;      // "lora_A" (r,I), "lora_B" (O,r), trainable
+    float *w, *b, *A, *B;
+    int r;
+    float s;          // alpha / r
+    float *x, *u;     // (max_rows,I), (max_rows,r) saved, category activations
+    float *du;        // (max_rows,r) backward scratch, category workspace
+    int saved;
+} Lora;
+
+static uint64_t name_hash(const char *s) {   // FNV-1a
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void lora_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
+    CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
+    int r = cfg->lora_rank;
+    CHECK(r >= 1 && r <= L->O && r <= L->I, "%s: LoRA rank r=%d outside [1, min(O=%d, I=%d)]", L->name, r, L->O, L->I);
+    Lora *d = mem_alloc(sizeof(Lora), MEM_WORKSPACE);
+    d->r = r;
+    d->s = cfg->lora_alpha / (float)r;
+    params_init(&d->frozen, 0);
+    params_declare(&d->frozen, "weight", 2, (int[]){L->O, L->I});
+    params_declare(&d->frozen, "bias", 1, (int[]){L->O});
+    params_alloc(&d->frozen);
+    params_init(&d->ad, L->trainable);
+    params_declare(&d->ad, "lora_A", 2, (int[]){r, L->I});
+    params_declare(&d->ad, "lora_B", 2, (int[]){L->O, r});
+    params_alloc(&d->ad);
+    d->w = params_get(&d->frozen, "weight");
+    d->b = params_get(&d->frozen, "bias");
+    d->A = params_get(&d->ad, "lora_A");
+    d->B = params_get(&d->ad, "lora_B");   // zero from the allocator
+    memcpy(d->w, W, sizeof(float) * (size_t)L->O * L->I);
+    memcpy(d->b, b, sizeof(float) * (size_t)L->O);
+    Rng rng;
+    rng_seed(&rng, cfg->seed ^ name_hash(L->name));
+    rng_fill_normal(&rng, d->A, (long)r * L->I, 0.0f, (float)(1.0 / sqrt((double)r)));
+    if (L->trainable) {
+        d->x = mem_alloc_floats((size_t)L->max_rows * L->I, MEM_ACTIVATIONS);
+        d->u = mem_alloc_floats((size_t)L->max_rows * r, MEM_ACTIVATIONS);
+    }
+    d->du = mem_alloc_floats((size_t)L->max_rows * r, MEM_WORKSPACE);
+    L->state = d;
+}
+
+// inp (rows,I) -> out (rows,O); u (rows,r) = x A^T kept for backward.
+static void lora_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training) {
+    Lora *d = L->state;
+    linear_layer_set_dims(L, dims, ndim);
+    CHECK(L->rows <= L->max_rows, "%s: %ld rows > max_rows %ld", L->name, L->rows, L->max_rows);
+    const int R = (int)L->rows, I = L->I, O = L->O, r = d->r;
+    d->saved = training && L->trainable;
+    linear_forward(out, inp, d->w, d->b, R, I, O);
+    float *u = d->saved ? d->u : d->du;   // not saving: the scratch holds u
+    gemm(0, 1, R, r, I, 1.0f, inp, I, d->A, I, 0.0f, u, r);       // u = x A^T
+    gemm(0, 1, R, O, r, d->s, u, r, d->B, r, 1.0f, out, O);       // y += s u B^T
+    if (d->saved) memcpy(d->x, inp, sizeof(float) * (size_t)R * I);
+}
+
+static void lora_backward(LinearLayer *L, float *dinp, const float *dout) {
+    Lora *d = L->state;
+    const int R = (int)L->rows, I = L->I, O = L->O, r = d->r;
+    if (L->trainable) {
+        CHECK(d->saved, "%s: backward without a training forward", L->name);
+        float *dB = params_grad(&d->ad, "lora_B");
+        gemm(1, 0, O, r, R, d->s, dout, O, d->u, r, 1.0f, dB, r);  // dB += s dy^T u
+    }
+    gemm(0, 0, R, r, O, d->s, dout, O, d->B, r, 0.0f, d->du, r);  // du = s dy B
+    if (L->trainable) {
+        float *dA = params_grad(&d->ad, "lora_A");
+        gemm(1, 0, r, I, R, 1.0f, d->du, r, d->x, I, 1.0f, dA, I); // dA += du^T x
+    }
+    if (dinp) {
+        gemm(0, 0, R, I, O, 1.0f, dout, O, d->w, I, 1.0f, dinp, I);   // dx += dy W
+        gemm(0, 0, R, I, r, 1.0f, d->du, r, d->A, I, 1.0f, dinp, I);  // dx += du A
+    }
+}
+
+static int lora_param_sets(LinearLayer *L, ParamSet **out) {
+    Lora *d = L->state;
+    if (!L->trainable) return 0;
+    out[0] = &d->ad;
+    return 1;
+}
+
+static void lora_update(LinearLayer *L, const OptimConfig *oc, float lr) {
+    Lora *d = L->state;
+    if (L->trainable) optim_step(oc, &d->ad, lr);
+}
+
+static void lora_account(const LinearLayer *L, LinearAccount *acc) {
+    const Lora *d = L->state;
+    memset(acc, 0, sizeof *acc);
+    acc->bytes_weights = mem_size(d->frozen.params) + mem_size(d->ad.params);
+    acc->bytes_gradients = d->ad.grads ? mem_size(d->ad.grads) : 0;
+    acc->bytes_optimizer = (d->ad.opt_m ? mem_size(d->ad.opt_m) : 0) + (d->ad.opt_v ? mem_size(d->ad.opt_v) : 0);
+    acc->bytes_activations = (d->x ? mem_size(d->x) : 0) + (d->u ? mem_size(d->u) : 0);
+    acc->bytes_workspace = mem_size(d->du);
+    acc->paper_act_elems = L->trainable ? (double)L->rows * (L->I + d->r) : 0;
+    acc->paper_weight_elems = (double)L->O * L->I + (double)d->r * (L->O + L->I);
+    acc->weight_rank = d->r;
+}
+
+static void lora_export(const LinearLayer *L, float *W, float *b) {
+    const Lora *d = L->state;
+    memcpy(W, d->w, sizeof(float) * (size_t)L->O * L->I);
+    gemm(0, 0, L->O, L->I, d->r, d->s, d->B, d->r, d->A, L->I, 1.0f, W, L->I);  // W + s B A
+    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
+}
+
+static void lora_free(LinearLayer *L) {
+    Lora *d = L->state;
+    if (!d) return;
+    params_free(&d->frozen);
+    params_free(&d->ad);
+    mem_free(d->x); mem_free(d->u); mem_free(d->du);
+    mem_free(d);
+    L->state = NULL;
+}
+
+const LinearMethod method_lora = {
+    "lora", lora_init, lora_forward, lora_backward, lora_param_sets,
+    lora_update, lora_account, lora_export, lora_free,
+};

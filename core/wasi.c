@@ -1,0 +1,270 @@
+// wasi.c: the WASI linear layer, dense and factored storage (see wasi.h).
+// FLOPs (rows = tokens of the batch, kl = the channel rank of the saved x):
+//   forward   2 rows I k (x R^T) + 2 rows k O (. L^T) + rows O (bias)
+//             [+ the compression, PHASE_DECOMPOSITION]
+//   backward  2 rows O k (dy L) + 2 rows k I (. R) + rows O (db)
+//             + dense: tucker_dw (hosvd.h); factored: tucker_contract_dy + O kl (the += into T)
+//   update    dense: optimizer on O I + O, then weight_subspace_step (linalg.h)
+//             factored: 2 O kl k + 2 I kl k (Q's G part) + 2 I k (c R^T added)
+//             + 2 k I k (R Q) + 2 O k k (c L RQ) + 2 I kl k + 2 O kl k (G Q) + orth (O,k)
+//             + current: 2 O k k (L_new^T L) + 2 O kl k (T^T L_new) + 2 k k I + 2 k kl I
+//             + SGD on the bias (2, +2 with weight decay, per element)
+#include "wasi.h"
+#include "act_store.h"
+#include "blas.h"
+#include "common.h"
+#include "counters.h"
+#include "layers.h"
+#include "linalg.h"
+#include "memory.h"
+
+#include <string.h>
+
+typedef struct {
+    int k;             // weight rank
+    int factored, r_previous;
+    ParamSet p;        // trainable: dense {"weight" (O,I), "bias" (O)}; factored {"bias" (O), "weight_grad_T" (O,kT)}
+    ParamSet f;        // {"L" (O,k), "R" (k,I)}, no gradients
+    float *W, *b, *Lf, *Rf;
+    float *gT;         // factored: gradient factor T (O,kl) packed with row stride kl (grads of weight_grad_T)
+    int kT;            // factored: width reserved for T
+    ActStore act;      // compressed x (trainable layers)
+    float *tmp;        // (max_rows,k) x R^T in forward, dy L in backward; workspace
+    WsiWork wsi;       // dense: the subspace step
+    // factored update scratch (workspace)
+    float *T1;         // (O,kT) one backward's T before it is added
+    float *Q, *Rn;     // (I,k), (k,I)
+    float *Ln;         // (O,k)
+    float *kk;         // (k,k)
+    float *sm;         // (kT,k)
+    OrthWork orth;
+    long bias_step;
+    int saved;
+} Wasi;
+
+static void wasi_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
+    CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
+    CHECK(cfg->epsilon > 0.0f && cfg->epsilon <= 1.0f, "%s: wasi epsilon %g outside (0, 1]", L->name, (double)cfg->epsilon);
+    CHECK(L->ndim >= 2 && L->ndim <= HOSVD_MAX_MODES && L->dims[L->ndim - 1] == L->I,
+          "%s: init needs the activation modes (ndim %d, I %d)", L->name, L->ndim, L->I);
+    const int O = L->O, I = L->I, nd = L->ndim;
+    Wasi *d = mem_alloc(sizeof(Wasi), MEM_WORKSPACE);
+    d->factored = cfg->factored != 0;
+    d->r_previous = cfg->r_update_previous != 0;
+
+    // 1. full SVD, energy rank, L = U_k, R = Sigma_k V_k^T
+    Phase prev = phase_set(PHASE_DECOMPOSITION);
+    SvdWork sw;
+    svd_work_init(&sw, O, I);
+    svd_compute(&sw, W);
+    int k = d->k = svd_energy_rank(sw.s, sw.mn, cfg->epsilon);
+    params_init(&d->f, 0);
+    params_declare(&d->f, "L", 2, (int[]){O, k});
+    params_declare(&d->f, "R", 2, (int[]){k, I});
+    params_alloc(&d->f);
+    d->Lf = params_get(&d->f, "L");
+    d->Rf = params_get(&d->f, "R");
+    svd_factors(d->Lf, d->Rf, &sw, k);
+    svd_work_free(&sw);
+    phase_set(prev);
+
+    // activation storage: fixed ranks or energy at act_epsilon
+    int fixed = act_ranks_given(cfg, nd, L->name);
+    CHECK(fixed || cfg->act_epsilon > 0.0f,
+          "%s: wasi needs activation ranks (act_ranks k1..k%d) or act_epsilon > 0; or rank calibration (core/rank_calib.h)",
+          L->name, nd);
+    float eps[HOSVD_MAX_MODES];
+    for (int n = 0; n < HOSVD_MAX_MODES; n++) eps[n] = cfg->act_epsilon;
+    d->kT = fixed ? wb_min(cfg->act_ranks[nd - 1], I) : I;
+
+    params_init(&d->p, L->trainable);
+    if (!d->factored) params_declare(&d->p, "weight", 2, (int[]){O, I});
+    params_declare(&d->p, "bias", 1, (int[]){O});
+    if (d->factored && L->trainable) params_declare(&d->p, "weight_grad_T", 2, (int[]){O, d->kT});
+    params_alloc(&d->p);
+    d->b = params_get(&d->p, "bias");
+    memcpy(d->b, b, sizeof(float) * (size_t)O);
+    if (!d->factored) {
+        d->W = params_get(&d->p, "weight");
+        memcpy(d->W, W, sizeof(float) * (size_t)O * I);
+    }
+    d->tmp = mem_alloc_floats((size_t)L->max_rows * k, MEM_WORKSPACE);
+    if (L->trainable) {
+        act_store_init(&d->act, nd, L->dims, O, fixed ? ACT_FIXED : ACT_ENERGY, eps, cfg->act_ranks, cfg->seed);
+        if (!d->factored) {
+            wsi_work_init(&d->wsi, O, I, k);
+        } else {
+            d->gT = params_grad(&d->p, "weight_grad_T");
+            d->T1 = mem_alloc_floats((size_t)O * d->kT, MEM_WORKSPACE);
+            d->Q = mem_alloc_floats((size_t)I * k, MEM_WORKSPACE);
+            d->Rn = mem_alloc_floats((size_t)k * I, MEM_WORKSPACE);
+            d->Ln = mem_alloc_floats((size_t)O * k, MEM_WORKSPACE);
+            d->kk = mem_alloc_floats((size_t)k * k, MEM_WORKSPACE);
+            d->sm = mem_alloc_floats((size_t)d->kT * k, MEM_WORKSPACE);
+            orth_work_init(&d->orth, O, k);
+        }
+    }
+    L->state = d;
+}
+
+// inp (rows,I) -> out (rows,O) = (inp R^T) L^T + b
+static void wasi_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training) {
+    Wasi *d = L->state;
+    linear_layer_set_dims(L, dims, ndim);
+    CHECK(L->rows <= L->max_rows, "%s: %ld rows > max_rows %ld", L->name, L->rows, L->max_rows);
+    const int R = (int)L->rows, k = d->k;
+    gemm(0, 1, R, k, L->I, 1.0f, inp, L->I, d->Rf, L->I, 0.0f, d->tmp, k);  // t = x R^T
+    linear_forward(out, d->tmp, d->Lf, d->b, R, k, L->O);                     // y = t L^T + b
+    d->saved = training && L->trainable;
+    if (d->saved) act_store_save(&d->act, inp, dims, ndim);
+}
+
+static void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
+    Wasi *d = L->state;
+    const int R = (int)L->rows, k = d->k, O = L->O, I = L->I;
+    if (dinp) {
+        gemm(0, 0, R, k, O, 1.0f, dout, O, d->Lf, k, 0.0f, d->tmp, k);        // g = dy L
+        gemm(0, 0, R, I, k, 1.0f, d->tmp, k, d->Rf, I, 1.0f, dinp, I);        // dx += g R
+    }
+    if (!L->trainable) return;
+    CHECK(d->saved, "%s: backward without a training forward", L->name);
+    linear_backward(NULL, NULL, params_grad(&d->p, "bias"), dout, NULL, NULL, R, I, O);  // db += sum dy
+    if (!d->factored) {
+        act_store_dw(&d->act, params_grad(&d->p, "weight"), dout, O);         // dW += dy^T x_hat
+        return;
+    }
+    int kl;
+    act_store_channel_factor(&d->act, &kl);
+    CHECK(kl <= d->kT, "%s: channel rank %d exceeds the gradient factor's %d", L->name, kl, d->kT);
+    act_store_contract(&d->act, d->T1, dout, O);                              // T1 (O,kl)
+    size_t n = (size_t)O * kl;
+    for (size_t i = 0; i < n; i++) d->gT[i] += d->T1[i];
+    flops_add((double)n);   // 1 add per element of T
+}
+
+static int wasi_param_sets(LinearLayer *L, ParamSet **out) {
+    Wasi *d = L->state;
+    if (!L->trainable) return 0;
+    out[0] = &d->p;
+    return 1;
+}
+
+// W' = c L R - lr T U^T enters only through products (see wasi.h).
+static void factored_update(LinearLayer *L, Wasi *d, const OptimConfig *oc, float lr) {
+    CHECK(oc->kind == OPT_SGD && oc->momentum == 0.0f && !oc->nesterov,
+          "%s: wasi factored storage runs plain SGD (optionally with weight decay); momentum, nesterov and AdamW "
+          "need a dense optimizer state: use storage dense", L->name);
+    const int O = L->O, I = L->I, k = d->k;
+    int kl;
+    const float *U = act_store_channel_factor(&d->act, &kl);   // (I,kl)
+    const float *T = d->gT;                                     // (O,kl)
+    const float c = 1.0f - lr * oc->weight_decay;
+    float *Lp = d->Lf, *R = d->Rf, *Q = d->Q, *sm = d->sm;
+    // Q (I,k) = c R^T - lr U (T^T L_prev)
+    gemm(1, 0, kl, k, O, 1.0f, T, kl, Lp, k, 0.0f, sm, k);
+    gemm(0, 0, I, k, kl, -lr, U, kl, sm, k, 0.0f, Q, k);
+    for (int i = 0; i < I; i++)
+        for (int j = 0; j < k; j++) Q[(size_t)i * k + j] += c * R[(size_t)j * I + i];
+    flops_add(2.0 * I * k);   // c*R and + per element of Q
+    // L_new = orth(c L (R Q) - lr T (U^T Q))
+    gemm(0, 0, k, k, I, 1.0f, R, I, Q, k, 0.0f, d->kk, k);
+    gemm(0, 0, O, k, k, c, Lp, k, d->kk, k, 0.0f, d->Ln, k);
+    gemm(1, 0, kl, k, I, 1.0f, U, kl, Q, k, 0.0f, sm, k);
+    gemm(0, 0, O, k, kl, -lr, T, kl, sm, k, 1.0f, d->Ln, k);
+    orth_inplace(d->Ln, O, k, &d->orth);
+    if (d->r_previous) {   // R_new = Q^T = L_prev^T W' (a copy)
+        for (int j = 0; j < k; j++)
+            for (int i = 0; i < I; i++) R[(size_t)j * I + i] = Q[(size_t)i * k + j];
+    } else {               // R_new = c (L_new^T L_prev) R - lr (T^T L_new)^T U^T
+        gemm(1, 0, k, k, O, 1.0f, d->Ln, k, Lp, k, 0.0f, d->kk, k);
+        gemm(1, 0, kl, k, O, 1.0f, T, kl, d->Ln, k, 0.0f, sm, k);
+        gemm(0, 0, k, I, k, c, d->kk, k, R, I, 0.0f, d->Rn, I);
+        gemm(1, 1, k, I, kl, -lr, sm, k, U, kl, 1.0f, d->Rn, I);
+        memcpy(R, d->Rn, sizeof(float) * (size_t)k * I);
+    }
+    memcpy(Lp, d->Ln, sizeof(float) * (size_t)O * k);
+    d->bias_step++;
+    optim_step_tensor(oc, d->b, params_grad(&d->p, "bias"), NULL, NULL, (size_t)O, lr, d->bias_step);
+    d->p.step = d->bias_step;
+}
+
+static void wasi_update(LinearLayer *L, const OptimConfig *oc, float lr) {
+    Wasi *d = L->state;
+    if (!L->trainable) return;
+    if (d->factored) { factored_update(L, d, oc, lr); return; }
+    optim_step(oc, &d->p, lr);                                                       // W, b
+    weight_subspace_step(d->Lf, d->Rf, d->W, L->O, L->I, d->k, d->r_previous, &d->wsi);  // re-project
+}
+
+static size_t msz(const void *p) { return p ? mem_size(p) : 0; }
+
+static void wasi_account(const LinearLayer *L, LinearAccount *acc) {
+    const Wasi *d = L->state;
+    memset(acc, 0, sizeof *acc);
+    acc->bytes_weights = msz(d->p.params) + msz(d->f.params);
+    acc->bytes_gradients = msz(d->p.grads);
+    acc->bytes_optimizer = msz(d->p.opt_m) + msz(d->p.opt_v);
+    acc->bytes_workspace = msz(d->tmp) + msz(d->wsi.Q) + msz(d->wsi.orth.tau) + msz(d->wsi.orth.work) + msz(d->T1) +
+                           msz(d->Q) + msz(d->Rn) + msz(d->Ln) + msz(d->kk) + msz(d->sm) + msz(d->orth.tau) +
+                           msz(d->orth.work);
+    acc->paper_weight_elems = (double)d->k * (L->O + L->I);
+    acc->weight_rank = d->k;
+    if (!L->trainable) return;
+    acc->bytes_activations = act_store_bytes(&d->act);
+    acc->paper_act_elems = act_store_numel(&d->act);
+    acc->act_ndim = act_store_ranks(&d->act, acc->act_ranks);
+}
+
+static void wasi_export(const LinearLayer *L, float *W, float *b) {
+    const Wasi *d = L->state;
+    gemm(0, 0, L->O, L->I, d->k, 1.0f, d->Lf, d->k, d->Rf, L->I, 0.0f, W, L->I);  // L R
+    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
+}
+
+static void wasi_free(LinearLayer *L) {
+    Wasi *d = L->state;
+    if (!d) return;
+    params_free(&d->p);
+    params_free(&d->f);
+    mem_free(d->tmp);
+    if (L->trainable) {
+        act_store_free(&d->act);
+        if (!d->factored) wsi_work_free(&d->wsi);
+        else {
+            mem_free(d->T1); mem_free(d->Q); mem_free(d->Rn); mem_free(d->Ln); mem_free(d->kk); mem_free(d->sm);
+            orth_work_free(&d->orth);
+        }
+    }
+    mem_free(d);
+    L->state = NULL;
+}
+
+const char *wasi_storage(const LinearLayer *L) {
+    const Wasi *d = L->state;
+    return d->factored ? "factored" : "dense";
+}
+
+int wasi_weight_rank(const LinearLayer *L) { return ((const Wasi *)L->state)->k; }
+
+void wasi_factors(const LinearLayer *L, const float **Lf, const float **Rf) {
+    const Wasi *d = L->state;
+    *Lf = d->Lf;
+    *Rf = d->Rf;
+}
+
+void wasi_weight_grad(const LinearLayer *L, float *dW) {
+    const Wasi *d = L->state;
+    CHECK(L->trainable, "%s: frozen layer has no gradient", L->name);
+    if (!d->factored) {
+        memcpy(dW, params_grad(&d->p, "weight"), sizeof(float) * (size_t)L->O * L->I);
+        return;
+    }
+    int kl;
+    const float *U = act_store_channel_factor(&d->act, &kl);
+    gemm(0, 1, L->O, L->I, kl, 1.0f, d->gT, kl, U, kl, 0.0f, dW, L->I);  // G = T U^T
+}
+
+const LinearMethod method_wasi = {
+    "wasi", wasi_init, wasi_forward, wasi_backward, wasi_param_sets,
+    wasi_update, wasi_account, wasi_export, wasi_free,
+};
