@@ -181,24 +181,25 @@ void rank_calib_measure(RankCalib *rc, ViT *m, const float *img, const int *y, i
     rc->min_budget = mins;
 }
 
-RankSelection rank_calib_select(RankCalib *rc, int64_t budget, int nbins) {
+RankSelection rank_calib_select(RankCalib *rc, int64_t budget, int nbins, FILE *log) {
     CHECK(rc->n_layers >= 1, "rank_calib_select before rank_calib_measure");
     int64_t asked = budget > 0 ? budget : 0;
     rc->sel = rank_select(rc->choice, rc->cost, rc->err, rc->n_layers, rc->n_cand, asked, nbins);
-    if (budget > 0 && rc->sel.raised)
-        fprintf(stderr, "warning: rank selection: activation budget %lld elements (%.3f MB) is below the minimum "
+    if (budget > 0 && rc->sel.raised && log)
+        fprintf(log, "warning: rank selection: activation budget %lld elements (%.3f MB) is below the minimum "
                         "%lld (%.3f MB); raised to the minimum\n",
                 (long long)budget, (double)budget * 4.0 / 1048576.0, (long long)rc->sel.budget,
                 (double)rc->sel.budget * 4.0 / 1048576.0);
-    printf("rank selection: %d layers, budget %lld elements (%.3f MB), used %lld, summed error %.6g\n", rc->n_layers,
+    if (!log) return rc->sel;
+    fprintf(log, "rank selection: %d layers, budget %lld elements (%.3f MB), used %lld, summed error %.6g\n", rc->n_layers,
            (long long)rc->sel.budget, (double)rc->sel.budget * 4.0 / 1048576.0, (long long)rc->sel.cost_sum,
            rc->sel.err_sum);
     for (int l = 0; l < rc->n_layers; l++) {
         const int *k = rank_calib_chosen(rc, l);
         int j = rc->choice[l];
-        printf("  layer %2d  eps %.2f  ranks", l, (double)rc->cand[j]);
-        for (int d = 0; d < rc->nd; d++) printf(" %d", k[d]);
-        printf("  elements %lld  err %.4g (rel %.3g)\n", (long long)rc->cost[l * rc->n_cand + j],
+        fprintf(log, "  layer %2d  eps %.2f  ranks", l, (double)rc->cand[j]);
+        for (int d = 0; d < rc->nd; d++) fprintf(log, " %d", k[d]);
+        fprintf(log, "  elements %lld  err %.4g (rel %.3g)\n", (long long)rc->cost[l * rc->n_cand + j],
                rc->err[l * rc->n_cand + j], rc->gnorm[l] > 0 ? rc->err[l * rc->n_cand + j] / rc->gnorm[l] : 0.0);
     }
     return rc->sel;

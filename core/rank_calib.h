@@ -12,8 +12,8 @@
 //   2. rank_calib_measure(&rc, &m, img, y, B, cands, n): one training
 //      forward/backward, then the per-layer, per-candidate table. Gradients
 //      of the rest of the model are cleared afterwards.
-//   3. rank_calib_select(&rc, budget_elems, nbins): the DP; the chosen ranks
-//      are printed (one line per layer) and a budget below the minimum is
+//   3. rank_calib_select(&rc, budget_elems, nbins, log): the DP; the chosen ranks
+//      are printed to log (one line per layer; NULL = silent) and a budget below the minimum is
 //      raised with a warning on stderr (budget <= 0 asks for the minimum,
 //      as the paper's runs, without a warning).
 //   4. rank_calib_rebind(&m, &rc, method, &mcfg): every counted layer is
@@ -27,6 +27,7 @@
 #define WB_RANK_CALIB_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "linear_method.h"
 #include "rank_select.h"
 #include "vit.h"
@@ -54,7 +55,7 @@ typedef struct {
 void rank_calib_measure(RankCalib *rc, ViT *m, const float *img, const int *y, int B, const float *cand, int n_cand);
 // budget in activation elements over all counted layers (<= 0: the minimum).
 // nbins: the DP's budget resolution (e.g. 1000). Fills rc->choice and rc->sel.
-RankSelection rank_calib_select(RankCalib *rc, int64_t budget, int nbins);
+RankSelection rank_calib_select(RankCalib *rc, int64_t budget, int nbins, FILE *log);
 // The chosen ranks (nd entries) of layer i.
 const int *rank_calib_chosen(const RankCalib *rc, int i);
 void rank_calib_rebind(ViT *m, const RankCalib *rc, const LinearMethod *method, const MethodConfig *mcfg);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *usage_main =
     "usage: wasibench <command> [options]\n"
@@ -121,7 +122,19 @@ static int cmd_merge(int argc, char **argv) {
     return 0;
 }
 
+// OpenMP threads that spin-wait after a parallel region steal the cores
+// OpenBLAS's threads need next (and vice versa): on 2 cores a tiny ViT step
+// ran 25x slower. libgomp reads OMP_WAIT_POLICY before main, so when the
+// user has not chosen one we set "passive" and re-execute ourselves once.
+static void ensure_passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+    // exec failed (no /proc): run on with the default policy
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_openmp(argv);
     if (argc < 2) { fputs(usage_main, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) { fputs(usage_main, stdout); return 0; }

@@ -257,7 +257,8 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         int ncand = rs->n_candidates > 0 ? rs->n_candidates : 6;
         RankCalib rc;
         rank_calib_measure(&rc, &st->model, st->x, st->y, got, cands, ncand);
-        RankSelection sel = rank_calib_select(&rc, rs->budget_mb > 0 ? rank_calib_mb_to_elems(rs->budget_mb) : 0, 1000);
+        RankSelection sel = rank_calib_select(&rc, rs->budget_mb > 0 ? rank_calib_mb_to_elems(rs->budget_mb) : 0, 1000,
+                                                pm == PROGRESS_QUIET ? NULL : stderr);
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
         rank_calib_rebind(&st->model, &rc, method, &bind.mcfg);

@@ -7,6 +7,9 @@
 set -u
 cd "$(dirname "$0")/.."
 export PYTHON=${PYTHON:-/usr/bin/python3}
+# OpenMP threads must not spin between regions: they would starve OpenBLAS's
+# threads (see experiments/main.c). wasibench sets this itself; tests need it here.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 pass=0; fail=0; failed_names=()
 mkdir -p tests/logs
 

@@ -872,7 +872,7 @@ static void test_rank_calibration(void) {
         int64_t maxc = 0;
         for (int l = 0; l < rc.n_layers; l++) maxc += rc.cost[l * 6 + 5];
         int64_t budget = rc.min_budget + (maxc - rc.min_budget) / 3;
-        RankSelection s = rank_calib_select(&rc, budget, 500);
+        RankSelection s = rank_calib_select(&rc, budget, 500, stdout);
         EXPECT(!s.raised && s.cost_sum <= budget && s.cost_sum > rc.min_budget, "used %lld of %lld (min %lld)",
                (long long)s.cost_sum, (long long)budget, (long long)rc.min_budget);
         double cheapest = 0;
@@ -881,7 +881,7 @@ static void test_rank_calibration(void) {
         int chosen[16];
         memcpy(chosen, rc.choice, sizeof(int) * (size_t)rc.n_layers);
         // below the minimum: raised (with a warning on stderr)
-        RankSelection lo = rank_calib_select(&rc, 10, 500);
+        RankSelection lo = rank_calib_select(&rc, 10, 500, stdout);
         EXPECT(lo.raised && lo.budget == rc.min_budget && lo.cost_sum == rc.min_budget, "raised to %lld (min %lld)",
                (long long)lo.budget, (long long)rc.min_budget);
         // rebind to asi (odd case) / wasi with the mid-budget ranks and train two steps

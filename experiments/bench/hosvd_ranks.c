@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     double t0 = wall_seconds();
     rank_calib_measure(&rc, &m, img, y, B, &eps, 1);
     printf("calibration %.1f s\n", wall_seconds() - t0);
-    rank_calib_select(&rc, 0, 100);
+    rank_calib_select(&rc, 0, 100, stdout);
     LayerRanks lr[64];
     for (int l = 0; l < rc.n_layers; l++) {
         memcpy(lr[l].act_ranks, rank_calib_chosen(&rc, l), sizeof lr[l].act_ranks);
