@@ -45,7 +45,7 @@ help:
 	@echo "make deps      install the Debian packages ($(DEB_PKGS))"
 	@echo "make           build $(BUILD)/libwasibench.a and $(BUILD)/wasibench"
 	@echo "make test      deps + build + every test (normal and ASan/UBSan); ends with 'N passed, M failed'"
-	@echo "make demo      (issue 6, not yet) pretrain + fine-tune on Fashion-MNIST, figures in plots/demo/"
+	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make bench     (issue 7, not yet) speed and memory against PyTorch"
 
 deps:
@@ -110,8 +110,16 @@ test: deps
 	@$(MAKE) --no-print-directory SAN=1 test-bin
 	@PYTHON=$(PYTHON) THREADS=$(THREADS) bash tests/run.sh build build-san
 
-demo:
-	@echo "make demo arrives with issue 6 (the runner comes first); see README.md"; exit 1
+# The demo: pretrain + fine-tune on Fashion-MNIST (experiments/demo.yaml),
+# then the figures. Resumable: a second `make demo` skips finished runs.
+DEMO_OUT = results/demo.h5
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@start=$$(date +%s); \
+	./$(BUILD)/wasibench run experiments/demo.yaml --out $(DEMO_OUT) --threads $(THREADS) && \
+	./$(BUILD)/wasibench plot $(DEMO_OUT) --out plots/demo && \
+	echo && ./$(BUILD)/wasibench info $(DEMO_OUT) && \
+	echo && echo "figures: plots/demo/*.png (and .svg); results: $(DEMO_OUT) (h5dump -A $(DEMO_OUT)); $$(( $$(date +%s) - start )) s"
 
 bench:
 	@echo "make bench arrives with issue 7; see README.md"; exit 1

@@ -1,5 +1,6 @@
 // main.c: the wasibench program: parse the command line and hand over to
 // the runner (run), the results module (info, merge) or the figures (plot).
+#include "plot.h"
 #include "results.h"
 #include "runner.h"
 #include "core/blas.h"
@@ -17,6 +18,7 @@ static const char *usage_main =
     "  run EXPERIMENT.yaml   expand an experiment into runs, train them, log to HDF5 (resumable)\n"
     "  info RESULTS.h5       table of the runs in a results file\n"
     "  merge OUT.h5 IN.h5... join shard result files into one\n"
+    "  plot RESULTS.h5       the figures (gnuplot PNG/SVG) of a results file\n"
     "  version               build, BLAS and threads\n"
     "  help [COMMAND]        this text, or a command's options\n"
     "\n"
@@ -58,6 +60,16 @@ static const char *usage_merge =
     "\n"
     "Joins result files (e.g. the shards of one sweep) into OUT.h5, written atomically. A run\n"
     "present in several inputs keeps its first complete copy. Exit 0, or 3 on a file error.\n";
+
+static const char *usage_plot =
+    "usage: wasibench plot RESULTS.h5 [--out DIR] [--no-svg]\n"
+    "\n"
+    "Exports the runs of a results file to plain data files in DIR (default plots/NAME for\n"
+    "results/NAME.h5) and renders each figure with gnuplot as PNG and SVG: accuracy vs memory,\n"
+    "FLOPs, time by phase, memory by category, ranks per layer and over epochs, training curves.\n"
+    "Restyle a figure by editing DIR/<figure>.gp and running DIR/render.sh. The figures show the\n"
+    "last stage of the file (WASIBENCH_PLOT_STAGE=NAME picks another); plots/README.md lists them.\n"
+    "Exit 0, or 3 when the file cannot be read or a figure cannot be drawn.\n";
 
 static const char *usage_version = "usage: wasibench version\n\nPrints the build, the BLAS library and the thread count.\n";
 
@@ -133,6 +145,32 @@ static void ensure_passive_openmp(char **argv) {
     // exec failed (no /proc): run on with the default policy
 }
 
+static int cmd_plot(int argc, char **argv) {
+    if (wants_help(argc, argv)) { fputs(usage_plot, stdout); return 0; }
+    const char *h5 = NULL, *out = NULL;
+    int svg = 1;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--no-svg")) svg = 0;
+        else if (argv[i][0] == '-') { fprintf(stderr, "wasibench plot: unknown or incomplete option '%s'\n\n%s", argv[i], usage_plot); return EXIT_USAGE; }
+        else if (!h5) h5 = argv[i];
+        else { fprintf(stderr, "wasibench plot: more than one results file\n"); return EXIT_USAGE; }
+    }
+    if (!h5) { fprintf(stderr, "%s", usage_plot); return EXIT_USAGE; }
+    char dir[1024];
+    if (!out) {   // plots/<name> for results/<name>.h5
+        const char *base = strrchr(h5, '/');
+        base = base ? base + 1 : h5;
+        int n = (int)strcspn(base, ".");
+        snprintf(dir, sizeof dir, "plots/%.*s", n, base);
+        out = dir;
+    }
+    WbError err;
+    if (plot_results(h5, out, svg, stderr, &err) < 0) { fprintf(stderr, "wasibench plot: %s\n", err.msg); return EXIT_RESULTS; }
+    fprintf(stderr, "figures in %s/\n", out);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     ensure_passive_openmp(argv);
     if (argc < 2) { fputs(usage_main, stderr); return EXIT_USAGE; }
@@ -141,12 +179,13 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "help")) {
         const char *topic = argc > 2 ? argv[2] : "";
         fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "info") ? usage_info
-              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
+              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
         return 0;
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
     if (!strcmp(cmd, "merge")) return cmd_merge(argc, argv);
+    if (!strcmp(cmd, "plot")) return cmd_plot(argc, argv);
     if (!strcmp(cmd, "version")) {
         if (wants_help(argc, argv)) { fputs(usage_version, stdout); return 0; }
         threads_set(0);

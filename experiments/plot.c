@@ -1,0 +1,1233 @@
+// plot.c: `wasibench plot` (see plot.h). Owns the export from a results file
+// to the figures' data files: read every run's tables with the HDF5 C API,
+// pick the stage, group runs of one setting over seeds (mean, standard
+// deviation), write the .dat files and info.gp, copy the gnuplot scripts and
+// run gnuplot once per figure and format, checking its exit status and output.
+// The column lists of every .dat file are documented in plots/README.md.
+#include "experiments/plot.h"
+
+#include <hdf5.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/counters.h"
+#include "core/memory.h"
+#include "experiments/results.h"
+
+#define PATH_CAP 4096
+#define LABEL_CAP 192
+
+// The figures, in the order they are rendered. Each has plots/<name>.gp,
+// writes <name>.dat (rank_stability: rank_epochs.dat) and <name>.png/.svg.
+typedef enum { FIG_ACC_MEM = 0, FIG_FLOPS, FIG_TIME, FIG_MEMORY, FIG_RANKS, FIG_STABILITY, FIG_CURVES, FIG_N } FigId;
+static const char *fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves"};
+static const char *fig_data[FIG_N] = {"accuracy_memory.dat", "flops.dat", "time.dat", "memory.dat", "ranks_layers.dat",
+                                      "rank_epochs.dat", "curves.dat"};
+
+// Everything one run contributes to the figures.
+typedef struct {
+    const RunSummary *s;
+    char stage[RES_NAME_MAX];            // run name before the last '/', "" when none
+    double flops_ps[PHASE_NCOUNT];       // flops_per_step by phase (inference: per validation batch)
+    double sec_ps[PHASE_NCOUNT];         // seconds_per_step by phase
+    double mem_peak[MEM_NCAT + 1];       // peak_bytes by category, [MEM_NCAT] = total
+    LayerRow *layers; int n_layers;      // (n_layers) rows of the 'layers' table
+    int32_t *rank_epochs;                // (n_rank_epochs) epoch of each rank snapshot
+    int32_t *ranks; int n_rank_epochs;   // (n_rank_epochs, n_layers, 5) {weight_rank, k1..k4}
+    EpochRow *epochs; int n_epochs;
+} RunData;
+
+// Smallest and largest finite value seen (n = how many); lo_pos: smallest > 0.
+typedef struct { double lo, hi, lo_pos; int n; } Range;
+
+// Runs of one setting (all seeds): a contiguous range of the sorted index.
+typedef struct {
+    int start, n;                        // order[start .. start+n)
+    char label[LABEL_CAP];               // "wasi eps=0.7", "lora r=8", "vanilla" (+ varying context)
+    char series[LABEL_CAP];              // accuracy figure series: method (+ varying context)
+    char point[64];                      // accuracy figure point label: "eps=0.7", "r=8", ""
+} Group;
+
+typedef struct {
+    const char *h5path, *outdir;
+    WbError *err;
+    FILE *log;
+    RunList list;
+    RunData *runs;                       // (list.n)
+    char stage[RES_NAME_MAX];            // the stage shown
+    int *order; int n_order;             // complete runs of the stage, sorted by setting then seed
+    Group *groups; int n_groups;
+    int *curve_runs; int n_curves;       // runs of the stage (any status) with epochs
+    char footnote[1024];
+    int has_data[FIG_N];
+    char why_empty[FIG_N][128];
+    // Ranges of what the scripts plot (finite values only), for info.gp: the
+    // scripts choose log scales and skip empty panels from these, since
+    // gnuplot's own `stats` fails on a column without a valid value.
+    Range acc_x, flops, time_train, time_infer, mem_totals, epochs;
+} Plot;
+
+// ---------------------------------------------------------------------------
+// small helpers
+
+static int same_num(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+static int uses_eps(const RunSummary *s) { return strcmp(s->method, "vanilla") && strcmp(s->method, "lora"); }
+
+static int method_order(const char *m) {
+    static const char *known[] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(m, known[i])) return i;
+    return 5;
+}
+
+static void stage_of(const char *name, char *stage, size_t cap) {
+    const char *slash = strrchr(name, '/');
+    if (!slash) snprintf(stage, cap, "%s", "");
+    else snprintf(stage, cap, "%.*s", (int)(slash - name), name);
+}
+
+// Mean and sample standard deviation over the finite values added.
+typedef struct { double sum, sum2; int n; } Acc;
+static void acc_add(Acc *a, double v) { if (isfinite(v)) { a->sum += v; a->sum2 += v * v; a->n++; } }
+static double acc_mean(const Acc *a) { return a->n ? a->sum / a->n : (double)NAN; }
+static void range_add(Range *r, double v) {
+    if (!isfinite(v)) return;
+    if (!r->n || v < r->lo) r->lo = v;
+    if (!r->n || v > r->hi) r->hi = v;
+    if (v > 0 && (!(r->lo_pos > 0) || v < r->lo_pos)) r->lo_pos = v;
+    r->n++;
+}
+
+static double acc_std(const Acc *a) {
+    if (a->n < 2) return a->n ? 0.0 : (double)NAN;
+    double m = a->sum / a->n, var = (a->sum2 - a->n * m * m) / (a->n - 1);
+    return var > 0 ? sqrt(var) : 0.0;
+}
+
+// Path "<dir>/<name>" into dst; error when it does not fit.
+static int join(Plot *p, char *dst, const char *dir, const char *name) {
+    if ((size_t)snprintf(dst, PATH_CAP, "%s/%s", dir, name) >= PATH_CAP) return wb_error(p->err, "%s/%s: path too long", dir, name);
+    return 0;
+}
+
+static int mkdir_p(Plot *p, const char *dir) {
+    char buf[PATH_CAP];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", dir) >= sizeof buf) return wb_error(p->err, "%s: path too long", dir);
+    for (char *q = buf + 1;; q++) {
+        int end = *q == 0;
+        if (*q == '/' || end) {
+            *q = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return wb_error(p->err, "%s: cannot create the output directory: %s", buf, strerror(errno));
+            if (end) break;
+            *q = '/';
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return wb_error(p->err, "%s: exists and is not a directory", dir);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// reading the tables (the schema is results/README.md)
+
+typedef struct { Plot *p; const char *run; int failed; } Rd;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int rd_fail(Rd *r, const char *fmt, ...) {
+    if (r->failed) return -1;
+    r->failed = 1;
+    char msg[WB_ERRLEN / 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return wb_error(r->p->err, "%s: run '%s': %s", r->p->h5path, r->run, msg);
+}
+// Nonzero (after recording the error) when expr < 0.
+#define H5OK(r, expr, what) ((expr) < 0 ? rd_fail((r), "HDF5 call %s failed: %s", #expr, (what)) : 0)
+
+static void close_id(hid_t *id) {
+    if (*id < 0) return;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE: H5Fclose(*id); break;
+    case H5I_GROUP: H5Gclose(*id); break;
+    case H5I_DATASET: H5Dclose(*id); break;
+    case H5I_DATATYPE: H5Tclose(*id); break;
+    case H5I_DATASPACE: H5Sclose(*id); break;
+    case H5I_ATTR: H5Aclose(*id); break;
+    default: break;
+    }
+    *id = -1;
+}
+
+// Memory compound types over only the fields the figures need: HDF5 matches
+// fields by name, so the file's other columns are simply not read.
+typedef struct { char category[16]; uint64_t peak_bytes; } MemPeakRow;
+typedef struct { char phase[16]; double per_step; } PhasePerStepRow;
+
+static hid_t fixed_str(size_t n) {
+    hid_t s = H5Tcopy(H5T_C_S1);
+    if (s >= 0 && H5Tset_size(s, n) < 0) close_id(&s);
+    return s;
+}
+
+static hid_t mem_peak_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(MemPeakRow)), s = fixed_str(16);
+    if (t < 0 || s < 0 || H5Tinsert(t, "category", offsetof(MemPeakRow, category), s) < 0 ||
+        H5Tinsert(t, "peak_bytes", offsetof(MemPeakRow, peak_bytes), H5T_NATIVE_UINT64) < 0)
+        close_id(&t);
+    close_id(&s);
+    return t;
+}
+
+static hid_t phase_type(const char *per_step_field) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(PhasePerStepRow)), s = fixed_str(16);
+    if (t < 0 || s < 0 || H5Tinsert(t, "phase", offsetof(PhasePerStepRow, phase), s) < 0 ||
+        H5Tinsert(t, per_step_field, offsetof(PhasePerStepRow, per_step), H5T_NATIVE_DOUBLE) < 0)
+        close_id(&t);
+    close_id(&s);
+    return t;
+}
+
+static hid_t layer_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(LayerRow)), s = fixed_str(RES_LAYER_NAME_MAX);
+    size_t k = offsetof(LayerRow, act_ranks);
+    if (t < 0 || s < 0 || H5Tinsert(t, "name", offsetof(LayerRow, name), s) < 0 ||
+        H5Tinsert(t, "in_features", offsetof(LayerRow, in_features), H5T_NATIVE_INT32) < 0 ||
+        H5Tinsert(t, "out_features", offsetof(LayerRow, out_features), H5T_NATIVE_INT32) < 0 ||
+        H5Tinsert(t, "weight_rank", offsetof(LayerRow, weight_rank), H5T_NATIVE_INT32) < 0 ||
+        H5Tinsert(t, "k1", k, H5T_NATIVE_INT32) < 0 || H5Tinsert(t, "k2", k + 4, H5T_NATIVE_INT32) < 0 ||
+        H5Tinsert(t, "k3", k + 8, H5T_NATIVE_INT32) < 0 || H5Tinsert(t, "k4", k + 12, H5T_NATIVE_INT32) < 0 ||
+        H5Tinsert(t, "paper_act_mb", offsetof(LayerRow, paper_act_mb), H5T_NATIVE_DOUBLE) < 0 ||
+        H5Tinsert(t, "paper_weight_mb", offsetof(LayerRow, paper_weight_mb), H5T_NATIVE_DOUBLE) < 0)
+        close_id(&t);
+    close_id(&s);
+    return t;
+}
+
+// Read the 1-D table `name` of group g into *rows (mem_alloc'd, n rows of
+// row_size bytes; NULL when empty). mt is closed here.
+static int read_table(Rd *r, hid_t g, const char *name, hid_t mt, size_t row_size, void **rows, int *n) {
+    hid_t d = -1, sp = -1;
+    *rows = NULL;
+    *n = 0;
+    if (mt < 0) return rd_fail(r, "cannot build the memory type for '%s'", name);
+    hsize_t dims[1] = {0};
+    if ((d = H5Dopen2(g, name, H5P_DEFAULT)) < 0) { rd_fail(r, "no table '%s' (wrong schema, or not a wasibench results file)", name); goto done; }
+    if ((sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        rd_fail(r, "table '%s' is not 1-D (wrong schema)", name);
+        goto done;
+    }
+    if (dims[0] > 1000000) { rd_fail(r, "table '%s' has %llu rows (corrupt?)", name, (unsigned long long)dims[0]); goto done; }
+    if (dims[0] > 0) {
+        void *buf = mem_alloc((size_t)dims[0] * row_size, MEM_WORKSPACE);
+        if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            mem_free(buf);
+            rd_fail(r, "reading table '%s' failed (columns missing? wrong schema)", name);
+            goto done;
+        }
+        *rows = buf;
+        *n = (int)dims[0];
+    }
+done:
+    close_id(&sp);
+    close_id(&d);
+    H5Tclose(mt);
+    return r->failed ? -1 : 0;
+}
+
+// layer_ranks_by_epoch (optional): int32 (E, n_layers, 5) and its 'epoch' attribute.
+static int read_rank_history(Rd *r, hid_t g, RunData *rd) {
+    hid_t d = -1, sp = -1, a = -1, asp = -1;
+    htri_t ex = H5Lexists(g, "layer_ranks_by_epoch", H5P_DEFAULT);
+    if (H5OK(r, ex, "looking up layer_ranks_by_epoch")) return -1;
+    if (!ex) return 0;
+    hsize_t dims[3] = {0, 0, 0}, edims[1] = {0};
+    if (H5OK(r, d = H5Dopen2(g, "layer_ranks_by_epoch", H5P_DEFAULT), "opening layer_ranks_by_epoch")) goto done;
+    if (H5OK(r, sp = H5Dget_space(d), "dataspace")) goto done;
+    if (H5Sget_simple_extent_ndims(sp) != 3 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || dims[1] != (hsize_t)rd->n_layers ||
+        dims[2] != 5 || dims[0] > 100000) {
+        rd_fail(r, "layer_ranks_by_epoch is not (epochs, %d layers, 5) (wrong schema)", rd->n_layers);
+        goto done;
+    }
+    if (dims[0] == 0) goto done;
+    if (H5OK(r, a = H5Aopen(d, "epoch", H5P_DEFAULT), "layer_ranks_by_epoch has no 'epoch' attribute")) goto done;
+    if (H5OK(r, asp = H5Aget_space(a), "attribute space")) goto done;
+    if (H5Sget_simple_extent_ndims(asp) != 1 || H5Sget_simple_extent_dims(asp, edims, NULL) < 0 || edims[0] != dims[0]) {
+        rd_fail(r, "the 'epoch' attribute of layer_ranks_by_epoch does not have %llu entries", (unsigned long long)dims[0]);
+        goto done;
+    }
+    rd->rank_epochs = mem_alloc((size_t)dims[0] * sizeof(int32_t), MEM_WORKSPACE);
+    rd->ranks = mem_alloc((size_t)(dims[0] * dims[1] * 5) * sizeof(int32_t), MEM_WORKSPACE);
+    if (H5OK(r, H5Aread(a, H5T_NATIVE_INT32, rd->rank_epochs), "reading the epoch attribute")) goto done;
+    if (H5OK(r, H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, rd->ranks), "reading layer_ranks_by_epoch")) goto done;
+    rd->n_rank_epochs = (int)dims[0];
+done:
+    close_id(&asp);
+    close_id(&a);
+    close_id(&sp);
+    close_id(&d);
+    return r->failed ? -1 : 0;
+}
+
+// memory, flops, time, layers (+ rank history) of one run group.
+static int read_run(Plot *p, hid_t runs_g, RunData *rd) {
+    Rd r = {p, rd->s->name, 0};
+    hid_t g = -1;
+    void *rows = NULL;
+    int n = 0;
+    for (int i = 0; i <= MEM_NCAT; i++) rd->mem_peak[i] = NAN;
+    for (int i = 0; i < PHASE_NCOUNT; i++) rd->flops_ps[i] = rd->sec_ps[i] = NAN;
+    if (H5OK(&r, g = H5Gopen2(runs_g, rd->s->name, H5P_DEFAULT), "opening the run group")) goto done;
+
+    if (read_table(&r, g, "memory", mem_peak_type(), sizeof(MemPeakRow), &rows, &n)) goto done;
+    for (int j = 0; j < n; j++) {
+        const MemPeakRow *m = (const MemPeakRow *)rows + j;
+        for (int c = 0; c <= MEM_NCAT; c++)
+            if (!strcmp(m->category, c < MEM_NCAT ? mem_category_name((MemCategory)c) : "total")) rd->mem_peak[c] = (double)m->peak_bytes;
+    }
+    mem_free(rows);
+    rows = NULL;
+    for (int t = 0; t < 2; t++) {
+        double *dst = t ? rd->sec_ps : rd->flops_ps;
+        if (read_table(&r, g, t ? "time" : "flops", phase_type(t ? "seconds_per_step" : "flops_per_step"), sizeof(PhasePerStepRow), &rows, &n))
+            goto done;
+        for (int j = 0; j < n; j++) {
+            const PhasePerStepRow *ph = (const PhasePerStepRow *)rows + j;
+            for (int k = 0; k < PHASE_NCOUNT; k++)
+                if (!strcmp(ph->phase, phase_name((Phase)k))) dst[k] = ph->per_step;
+        }
+        mem_free(rows);
+        rows = NULL;
+    }
+    if (read_table(&r, g, "layers", layer_type(), sizeof(LayerRow), &rows, &n)) goto done;
+    rd->layers = rows;
+    rd->n_layers = n;
+    rows = NULL;
+    for (int l = 0; l < rd->n_layers; l++) rd->layers[l].name[RES_LAYER_NAME_MAX - 1] = 0;
+    read_rank_history(&r, g, rd);
+done:
+    mem_free(rows);
+    close_id(&g);
+    return r.failed ? -1 : 0;
+}
+
+static int read_all(Plot *p) {
+    if (results_list(p->h5path, &p->list, p->err)) return -1;
+    if (p->list.n == 0) {
+        if (access(p->h5path, F_OK) != 0) return wb_error(p->err, "%s: cannot read: %s", p->h5path, strerror(errno));
+        return wb_error(p->err, "%s: no runs in this file, nothing to plot", p->h5path);
+    }
+    p->runs = mem_alloc((size_t)p->list.n * sizeof(RunData), MEM_WORKSPACE);
+    for (int i = 0; i < p->list.n; i++) {
+        RunData *rd = &p->runs[i];
+        rd->s = &p->list.runs[i];
+        stage_of(rd->s->name, rd->stage, sizeof rd->stage);
+        // results_read_epochs opens the file itself: do it before our own handle is open.
+        if (results_read_epochs(p->h5path, rd->s->name, &rd->epochs, &rd->n_epochs, p->err)) return -1;
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = -1, f = -1, runs_g = -1;
+    int rc = -1;
+    Rd r = {p, "", 0};
+    if (H5OK(&r, fapl = H5Pcreate(H5P_FILE_ACCESS), "file access list")) goto done;
+    // Same close degree as results.c: the library refuses to open one file with two.
+    if (H5OK(&r, H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI), "file close degree")) goto done;
+    if (H5OK(&r, f = H5Fopen(p->h5path, H5F_ACC_RDONLY, fapl), "opening the results file")) goto done;
+    if (H5OK(&r, runs_g = H5Gopen2(f, "runs", H5P_DEFAULT), "opening /runs")) goto done;
+    for (int i = 0; i < p->list.n; i++)
+        if (read_run(p, runs_g, &p->runs[i])) goto done;
+    rc = 0;
+done:
+    close_id(&runs_g);
+    if (f >= 0 && H5Fclose(f) < 0 && rc == 0) rc = wb_error(p->err, "%s: H5Fclose failed (an object was left open)", p->h5path);
+    close_id(&fapl);
+    return rc;
+}
+
+static void free_all(Plot *p) {
+    if (p->runs)
+        for (int i = 0; i < p->list.n; i++) {
+            mem_free(p->runs[i].layers);
+            mem_free(p->runs[i].rank_epochs);
+            mem_free(p->runs[i].ranks);
+            mem_free(p->runs[i].epochs);
+        }
+    mem_free(p->runs);
+    mem_free(p->order);
+    mem_free(p->groups);
+    mem_free(p->curve_runs);
+    results_list_free(&p->list);
+}
+
+// ---------------------------------------------------------------------------
+// stage, grouping over seeds, labels
+
+// Settings that make two runs the same group (everything but the seed).
+static int same_settings(const RunSummary *a, const RunSummary *b) {
+    return !strcmp(a->method, b->method) && same_num(a->epsilon, b->epsilon) && a->lora_rank == b->lora_rank &&
+           same_num(a->budget_mb, b->budget_mb) && !strcmp(a->model, b->model) && !strcmp(a->dataset, b->dataset) &&
+           !strcmp(a->layers, b->layers) && a->num_of_finetune == b->num_of_finetune && !strcmp(a->storage, b->storage);
+}
+
+static int cmp_num(double a, double b) {
+    if (isnan(a) || isnan(b)) return isnan(a) - isnan(b);   // NaN after numbers
+    return a < b ? -1 : a > b;
+}
+
+// Order of the bars and series: method, context, budget, rank, epsilon, seed.
+static int cmp_runs(const RunSummary *a, const RunSummary *b) {
+    int c;
+    if ((c = method_order(a->method) - method_order(b->method))) return c;
+    if ((c = strcmp(a->method, b->method))) return c;
+    if ((c = strcmp(a->model, b->model)) || (c = strcmp(a->dataset, b->dataset)) || (c = strcmp(a->layers, b->layers))) return c;
+    if ((c = a->num_of_finetune - b->num_of_finetune) || (c = strcmp(a->storage, b->storage))) return c;
+    if ((c = cmp_num(a->budget_mb, b->budget_mb)) || (c = a->lora_rank - b->lora_rank) || (c = cmp_num(a->epsilon, b->epsilon))) return c;
+    return a->seed < b->seed ? -1 : a->seed > b->seed;
+}
+
+// Which context settings differ between runs of the stage (they go into labels).
+typedef struct { int model, dataset, layers, nft, storage, budget; } Varying;
+
+static Varying varying(const Plot *p) {
+    Varying v = {0, 0, 0, 0, 0, 0};
+    const RunSummary *a = NULL, *w = NULL;
+    for (int i = 0; i < p->n_order; i++) {
+        const RunSummary *s = p->runs[p->order[i]].s;
+        if (!a) a = s;
+        v.model |= strcmp(a->model, s->model) != 0;
+        v.dataset |= strcmp(a->dataset, s->dataset) != 0;
+        v.layers |= strcmp(a->layers, s->layers) != 0;
+        v.nft |= a->num_of_finetune != s->num_of_finetune;
+        v.budget |= !same_num(a->budget_mb, s->budget_mb);
+        if (s->storage[0]) {
+            if (!w) w = s;
+            v.storage |= strcmp(w->storage, s->storage) != 0;
+        }
+    }
+    return v;
+}
+
+static void append(char *dst, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void append(char *dst, size_t cap, const char *fmt, ...) {
+    size_t n = strlen(dst);
+    if (n + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+static void context_suffix(char *dst, size_t cap, const RunSummary *s, const Varying *v) {
+    if (v->storage && s->storage[0]) append(dst, cap, " %s", s->storage);
+    if (v->budget && s->budget_mb > 0) append(dst, cap, " budget=%gMB", s->budget_mb);
+    if (v->layers) append(dst, cap, " %s", s->layers);
+    if (v->nft) {
+        if (s->num_of_finetune < 0) append(dst, cap, " nft=all");
+        else append(dst, cap, " nft=%d", (int)s->num_of_finetune);
+    }
+    if (v->model) append(dst, cap, " %s", s->model);
+    if (v->dataset) append(dst, cap, " %s", s->dataset);
+}
+
+static void make_labels(Group *g, const RunSummary *s, const Varying *v) {
+    g->label[0] = g->series[0] = g->point[0] = 0;
+    append(g->series, sizeof g->series, "%s", s->method);
+    context_suffix(g->series, sizeof g->series, s, v);
+    append(g->label, sizeof g->label, "%s", s->method);
+    if (!strcmp(s->method, "lora")) {
+        append(g->label, sizeof g->label, " r=%d", (int)s->lora_rank);
+        snprintf(g->point, sizeof g->point, "r=%d", (int)s->lora_rank);
+    } else if (uses_eps(s) && !isnan(s->epsilon)) {
+        append(g->label, sizeof g->label, " eps=%g", s->epsilon);
+        snprintf(g->point, sizeof g->point, "eps=%g", s->epsilon);
+    }
+    context_suffix(g->label, sizeof g->label, s, v);
+}
+
+// Pick the stage, sort its complete runs, cut them into groups, write the footnote.
+static int select_runs(Plot *p) {
+    const char *want = getenv("WASIBENCH_PLOT_STAGE");
+    int n = p->list.n;
+    p->stage[0] = 0;
+    int found = 0;
+    if (want && want[0]) {
+        for (int i = 0; i < n && !found; i++) found = !strcmp(p->runs[i].stage, want);
+        snprintf(p->stage, sizeof p->stage, "%s", want);
+    }
+    if (want && want[0] && !found) {
+        char stages[512] = "", quoted[RES_NAME_MAX + 4];
+        for (int i = 0; i < n; i++) {
+            snprintf(quoted, sizeof quoted, "'%s'", p->runs[i].stage);
+            if (!strstr(stages, quoted)) append(stages, sizeof stages, "%s%s", stages[0] ? ", " : "", quoted);
+        }
+        return wb_error(p->err, "%s: WASIBENCH_PLOT_STAGE=%s: no such stage (the file has %s)", p->h5path, want, stages);
+    }
+    if (!found) snprintf(p->stage, sizeof p->stage, "%s", p->runs[n - 1].stage);  // last stage written
+
+    p->order = mem_alloc((size_t)n * sizeof(int), MEM_WORKSPACE);
+    p->curve_runs = mem_alloc((size_t)n * sizeof(int), MEM_WORKSPACE);
+    int skipped = 0, other_stage = 0;
+    char skipped_names[512] = "", other_stages[256] = "";
+    for (int i = 0; i < n; i++) {
+        const RunData *rd = &p->runs[i];
+        if (strcmp(rd->stage, p->stage)) {
+            other_stage++;
+            char quoted[RES_NAME_MAX + 4];
+            snprintf(quoted, sizeof quoted, "'%s'", rd->stage);
+            if (!strstr(other_stages, quoted)) append(other_stages, sizeof other_stages, "%s%s", other_stages[0] ? ", " : "", quoted);
+            continue;
+        }
+        if (rd->n_epochs > 0) p->curve_runs[p->n_curves++] = i;
+        if (rd->s->status != RUN_COMPLETE) {
+            if (skipped < 3) append(skipped_names, sizeof skipped_names, "%s%s (%s)", skipped ? ", " : "", rd->s->name, run_status_name(rd->s->status));
+            skipped++;
+            continue;
+        }
+        // insertion sort: a few hundred runs at most
+        int j = p->n_order++;
+        while (j > 0 && cmp_runs(p->runs[p->order[j - 1]].s, rd->s) > 0) { p->order[j] = p->order[j - 1]; j--; }
+        p->order[j] = i;
+    }
+    p->groups = mem_alloc((size_t)(p->n_order > 0 ? p->n_order : 1) * sizeof(Group), MEM_WORKSPACE);
+    Varying v = varying(p);
+    for (int i = 0; i < p->n_order;) {
+        Group *g = &p->groups[p->n_groups++];
+        g->start = i;
+        g->n = 1;
+        while (i + g->n < p->n_order && same_settings(p->runs[p->order[i]].s, p->runs[p->order[i + g->n]].s)) g->n++;
+        make_labels(g, p->runs[p->order[i]].s, &v);
+        i += g->n;
+    }
+
+    char *fn = p->footnote;
+    size_t cap = sizeof p->footnote;
+    fn[0] = 0;
+    if (p->stage[0]) append(fn, cap, "Stage '%s'", p->stage);
+    else append(fn, cap, "All runs");
+    append(fn, cap, " of %s. Summary figures: complete runs, mean over seeds (error bars: std over seeds).", p->h5path);
+    if (other_stage) append(fn, cap, "\nNot shown: stage %s (%d run%s).", other_stages, other_stage, other_stage > 1 ? "s" : "");
+    if (skipped) {
+        append(fn, cap, "\nNot in the summaries (status not complete): %s", skipped_names);
+        if (skipped > 3) append(fn, cap, " and %d more", skipped - 3);
+        append(fn, cap, ".");
+    }
+    if (p->log) {
+        fprintf(p->log, "plot: %s: %d runs; stage '%s': %d complete in %d settings", p->h5path, n, p->stage, p->n_order, p->n_groups);
+        if (skipped) fprintf(p->log, ", %d not complete (curves only)", skipped);
+        if (other_stage) fprintf(p->log, "; %d run%s of stage %s not shown", other_stage, other_stage > 1 ? "s" : "", other_stages);
+        fprintf(p->log, "\n");
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// writing the data files
+
+typedef struct { Plot *p; FILE *f; char path[PATH_CAP]; } Out;
+
+static int out_open(Plot *p, Out *o, const char *name, const char *comment, const char *columns) {
+    o->p = p;
+    o->f = NULL;
+    if (join(p, o->path, p->outdir, name)) return -1;
+    o->f = fopen(o->path, "w");
+    if (!o->f) return wb_error(p->err, "%s: cannot write: %s", o->path, strerror(errno));
+    fprintf(o->f, "# %s (written by wasibench plot from %s)\n", comment, p->h5path);
+    fprintf(o->f, "# %s\n", columns);
+    return 0;
+}
+
+static int out_close(Out *o) {
+    if (!o->f) return -1;
+    int bad = ferror(o->f);
+    if (fclose(o->f) != 0 || bad) { o->f = NULL; return wb_error(o->p->err, "%s: write failed (disk full?)", o->path); }
+    o->f = NULL;
+    return 0;
+}
+
+// A number: NaN is written "NaN" (gnuplot skips it), integers exactly.
+static void put_num(FILE *f, double v) {
+    if (isnan(v)) fputs(" NaN", f);
+    else if (isinf(v)) fputs(v > 0 ? " Inf" : " -Inf", f);
+    else fprintf(f, " %.10g", v);
+}
+
+// A quoted string for gnuplot's data parser (no escapes exist: '"' becomes '\'').
+static void put_str(FILE *f, const char *s, int first) {
+    if (!first) fputc(' ', f);
+    fputc('"', f);
+    for (; *s; s++) fputc(*s == '"' ? '\'' : ((unsigned char)*s < 32 ? ' ' : *s), f);
+    fputc('"', f);
+}
+
+// A gnuplot string literal for info.gp (a newline becomes the escape \n).
+static void put_gp_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '\n') { fputs("\\n", f); continue; }
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        fputc((unsigned char)*s < 32 ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+// Break s at spaces into lines of at most width characters; returns the line count.
+static int wrap_lines(char *s, int width) {
+    int lines = s[0] ? 1 : 0;
+    char *line = s, *last_space = NULL;
+    for (char *q = s; *q; q++) {
+        if (*q == '\n') { line = q + 1; last_space = NULL; lines++; continue; }
+        if (*q == ' ') last_space = q;
+        if (q - line >= width && last_space) {
+            *last_space = '\n';
+            line = last_space + 1;
+            last_space = NULL;
+            lines++;
+        }
+    }
+    return lines;
+}
+
+static const RunData *member(const Plot *p, const Group *g, int k) { return &p->runs[p->order[g->start + k]]; }
+
+// Columns shared by the bar files.
+static void put_group_head(FILE *f, const Plot *p, const Group *g) {
+    const RunSummary *s = member(p, g, 0)->s;
+    put_str(f, g->label, 1);
+    put_str(f, s->method, 0);
+    put_num(f, uses_eps(s) ? s->epsilon : (double)NAN);
+    put_num(f, (double)s->lora_rank);
+    put_num(f, (double)g->n);
+}
+#define GROUP_COLS "label method epsilon lora_rank n_seeds"
+
+static const double MB = 1048576.0;
+
+// Figure 1: one block per series (method), points sorted by paper memory.
+static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
+    Out o;
+    int *idx = mem_alloc((size_t)(p->n_groups + 1) * sizeof(int), MEM_WORKSPACE);
+    double *mem = mem_alloc((size_t)(p->n_groups + 1) * sizeof(double), MEM_WORKSPACE);
+    if (out_open(p, &o, fig_data[FIG_ACC_MEM], "Figure 1: final validation accuracy vs training memory (paper measure); one block (two blank lines) per series, in the order of acc_series in info.gp",
+                 "series point_label " GROUP_COLS " paper_total_mb paper_total_mb_std paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct")) {
+        mem_free(idx);
+        mem_free(mem);
+        return -1;
+    }
+    *n_series = 0;
+    int n_points = 0;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const Group *g0 = &p->groups[gi];
+        int seen = 0;
+        for (int s = 0; s < *n_series && !seen; s++) seen = !strcmp(series[s], g0->series);
+        if (seen) continue;
+        snprintf(series[(*n_series)++], LABEL_CAP, "%s", g0->series);
+        // the points of this series, sorted by memory
+        int n = 0;
+        for (int gj = gi; gj < p->n_groups; gj++) {
+            const Group *g = &p->groups[gj];
+            if (strcmp(g->series, g0->series)) continue;
+            Acc m = {0, 0, 0};
+            for (int k = 0; k < g->n; k++) acc_add(&m, member(p, g, k)->s->paper_act_mb + member(p, g, k)->s->paper_weight_mb);
+            int j = n++;
+            while (j > 0 && cmp_num(mem[j - 1], acc_mean(&m)) > 0) { idx[j] = idx[j - 1]; mem[j] = mem[j - 1]; j--; }
+            idx[j] = gj;
+            mem[j] = acc_mean(&m);
+        }
+        if (*n_series > 1) fputs("\n\n", o.f);
+        fprintf(o.f, "# series: %s\n", g0->series);
+        for (int j = 0; j < n; j++) {
+            const Group *g = &p->groups[idx[j]];
+            Acc tot = {0, 0, 0}, act = {0, 0, 0}, wt = {0, 0, 0}, acc = {0, 0, 0};
+            for (int k = 0; k < g->n; k++) {
+                const RunSummary *s = member(p, g, k)->s;
+                acc_add(&tot, s->paper_act_mb + s->paper_weight_mb);
+                acc_add(&act, s->paper_act_mb);
+                acc_add(&wt, s->paper_weight_mb);
+                acc_add(&acc, 100.0 * s->final_val_acc);
+            }
+            put_str(o.f, g->series, 1);
+            put_str(o.f, g->point, 0);
+            fputc(' ', o.f);
+            put_group_head(o.f, p, g);
+            put_num(o.f, acc_mean(&tot));
+            put_num(o.f, acc_std(&tot));
+            put_num(o.f, acc_mean(&act));
+            put_num(o.f, acc_mean(&wt));
+            put_num(o.f, acc_mean(&acc));
+            put_num(o.f, acc_std(&acc));
+            fputc('\n', o.f);
+            if (acc.n && tot.n && acc_mean(&tot) > 0) {
+                n_points++;
+                range_add(&p->acc_x, acc_mean(&tot));
+            }
+        }
+    }
+    mem_free(idx);
+    mem_free(mem);
+    p->has_data[FIG_ACC_MEM] = n_points > 0;
+    if (!n_points) snprintf(p->why_empty[FIG_ACC_MEM], 128, "no complete run with a validation accuracy and a paper memory measure");
+    return out_close(&o);
+}
+
+// Figures 2-4: one row per group.
+static int write_bars(Plot *p) {
+    Out o;
+    int rc = 0;
+    if (out_open(p, &o, fig_data[FIG_FLOPS], "Figure 2: counted FLOPs per training step (by phase) and per inference batch, GFLOP = 1e9 FLOPs; mean over seeds",
+                 GROUP_COLS " train_gflop train_gflop_std forward_gflop backward_gflop decomposition_gflop update_gflop infer_gflop infer_gflop_std"))
+        return -1;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const Group *g = &p->groups[gi];
+        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[4] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        for (int k = 0; k < g->n; k++) {
+            const RunData *rd = member(p, g, k);
+            double t = 0;
+            for (int q = 0; q < 4; q++) { t += rd->flops_ps[q]; acc_add(&ph[q], rd->flops_ps[q] / 1e9); }
+            acc_add(&tr, t / 1e9);
+            acc_add(&inf, rd->flops_ps[PHASE_INFERENCE] / 1e9);
+        }
+        range_add(&p->flops, acc_mean(&tr));
+        range_add(&p->flops, acc_mean(&inf));
+        put_group_head(o.f, p, g);
+        put_num(o.f, acc_mean(&tr));
+        put_num(o.f, acc_std(&tr));
+        for (int q = 0; q < 4; q++) put_num(o.f, acc_mean(&ph[q]));
+        put_num(o.f, acc_mean(&inf));
+        put_num(o.f, acc_std(&inf));
+        fputc('\n', o.f);
+    }
+    if (out_close(&o)) return -1;
+
+    if (out_open(p, &o, fig_data[FIG_TIME], "Figure 3: wall time per training step by phase and per inference batch, milliseconds; mean over seeds",
+                 GROUP_COLS " forward_ms backward_ms decomposition_ms update_ms other_ms train_ms train_ms_std infer_ms infer_ms_std"))
+        return -1;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const Group *g = &p->groups[gi];
+        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
+        for (int k = 0; k < g->n; k++) {
+            const RunData *rd = member(p, g, k);
+            double t = 0;
+            for (int q = 0; q < 5; q++) { t += rd->sec_ps[phases[q]]; acc_add(&ph[q], 1e3 * rd->sec_ps[phases[q]]); }
+            acc_add(&tr, 1e3 * t);
+            acc_add(&inf, 1e3 * rd->sec_ps[PHASE_INFERENCE]);
+        }
+        range_add(&p->time_train, acc_mean(&tr));
+        range_add(&p->time_infer, acc_mean(&inf));
+        put_group_head(o.f, p, g);
+        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
+        put_num(o.f, acc_mean(&tr));
+        put_num(o.f, acc_std(&tr));
+        put_num(o.f, acc_mean(&inf));
+        put_num(o.f, acc_std(&inf));
+        fputc('\n', o.f);
+    }
+    if (out_close(&o)) return -1;
+
+    if (out_open(p, &o, fig_data[FIG_MEMORY], "Figure 4: peak tracked memory by category (each its own peak), peak of the tracked total, process peak RSS and the paper's measure, MB = 2^20 bytes; mean over seeds",
+                 GROUP_COLS " weights_mb gradients_mb optimizer_mb activations_mb workspace_mb data_mb tracked_peak_mb rss_peak_mb paper_total_mb"))
+        return -1;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const Group *g = &p->groups[gi];
+        Acc c[MEM_NCAT + 1], rss = {0, 0, 0}, paper = {0, 0, 0};
+        memset(c, 0, sizeof c);
+        for (int k = 0; k < g->n; k++) {
+            const RunData *rd = member(p, g, k);
+            for (int q = 0; q <= MEM_NCAT; q++) acc_add(&c[q], rd->mem_peak[q] / MB);
+            acc_add(&rss, rd->s->peak_rss_bytes ? (double)rd->s->peak_rss_bytes / MB : (double)NAN);
+            acc_add(&paper, rd->s->paper_act_mb + rd->s->paper_weight_mb);
+        }
+        range_add(&p->mem_totals, acc_mean(&c[MEM_NCAT]));
+        range_add(&p->mem_totals, acc_mean(&rss));
+        range_add(&p->mem_totals, acc_mean(&paper));
+        put_group_head(o.f, p, g);
+        for (int q = 0; q <= MEM_NCAT; q++) put_num(o.f, acc_mean(&c[q]));
+        put_num(o.f, acc_mean(&rss));
+        put_num(o.f, acc_mean(&paper));
+        fputc('\n', o.f);
+    }
+    rc = out_close(&o);
+    p->has_data[FIG_FLOPS] = p->flops.n > 0;
+    p->has_data[FIG_TIME] = p->time_train.n + p->time_infer.n > 0;
+    p->has_data[FIG_MEMORY] = p->mem_totals.n > 0;
+    for (int f = FIG_FLOPS; f <= FIG_MEMORY; f++)
+        if (!p->has_data[f]) snprintf(p->why_empty[f], 128, p->n_groups ? "no measured value in the complete runs" : "no complete run in the stage");
+    return rc;
+}
+
+// "encoder.layers.encoder_layer_3.mlp.0" -> "3.fc1"
+static void short_layer(char *dst, size_t cap, const char *name) {
+    const char *pre = "encoder.layers.encoder_layer_";
+    if (!strncmp(name, pre, strlen(pre))) name += strlen(pre);
+    char buf[RES_LAYER_NAME_MAX];
+    snprintf(buf, sizeof buf, "%s", name);
+    static const char *from[] = {"mlp.0", "mlp.3", "self_attention.out_proj", "self_attention."};
+    static const char *to[] = {"fc1", "fc2", "out", ""};
+    for (int i = 0; i < 4; i++) {
+        char *at = strstr(buf, from[i]);
+        if (!at) continue;
+        char tail[RES_LAYER_NAME_MAX];
+        snprintf(tail, sizeof tail, "%s", at + strlen(from[i]));
+        *at = 0;
+        append(buf, sizeof buf, "%s%s", to[i], tail);
+    }
+    snprintf(dst, cap, "%s", buf);
+}
+
+// The member of a wasi group the rank figures show: the first (lowest seed) with layers.
+static const RunData *rank_run(const Plot *p, const Group *g, int need_history) {
+    if (strcmp(member(p, g, 0)->s->method, "wasi")) return NULL;
+    for (int k = 0; k < g->n; k++) {
+        const RunData *rd = member(p, g, k);
+        if (rd->n_layers > 0 && (!need_history || rd->n_rank_epochs > 0)) return rd;
+    }
+    return NULL;
+}
+
+// Figure 5: ranks per layer (one block per wasi group) and rank history
+// (one block per wasi group and layer).
+static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups, int *n_stab) {
+    Out o;
+    char sh[RES_LAYER_NAME_MAX];
+    *n_rank = *n_stab = 0;
+    if (out_open(p, &o, fig_data[FIG_RANKS], "Figure 5a: per-layer weight rank k and activation ranks k1..k4 (0 = dense / no such mode) of wasi; one block per wasi setting (ranks_series in info.gp), from its first seed",
+                 "layer short_name name in_features out_features full_rank weight_rank k1 k2 k3 k4 paper_act_mb paper_weight_mb"))
+        return -1;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const RunData *rd = rank_run(p, &p->groups[gi], 0);
+        if (!rd) continue;
+        if ((*n_rank)++) fputs("\n\n", o.f);
+        fprintf(o.f, "# %s (run %s)\n", p->groups[gi].label, rd->s->name);
+        rank_groups[*n_rank - 1] = gi;
+        for (int l = 0; l < rd->n_layers; l++) {
+            const LayerRow *y = &rd->layers[l];
+            short_layer(sh, sizeof sh, y->name);
+            fprintf(o.f, "%d", l);
+            put_str(o.f, sh, 0);
+            put_str(o.f, y->name, 0);
+            fprintf(o.f, " %d %d %d %d %d %d %d %d", (int)y->in_features, (int)y->out_features, wb_min(y->in_features, y->out_features),
+                    (int)y->weight_rank, (int)y->act_ranks[0], (int)y->act_ranks[1], (int)y->act_ranks[2], (int)y->act_ranks[3]);
+            put_num(o.f, y->paper_act_mb);
+            put_num(o.f, y->paper_weight_mb);
+            fputc('\n', o.f);
+        }
+    }
+    if (out_close(&o)) return -1;
+    p->has_data[FIG_RANKS] = *n_rank > 0;
+    if (!*n_rank) snprintf(p->why_empty[FIG_RANKS], 128, "no complete wasi run with a 'layers' table");
+
+    if (out_open(p, &o, fig_data[FIG_STABILITY], "Figure 5b: rank history (layer_ranks_by_epoch) of wasi; one block per (wasi setting, layer), settings in the order of stab_title in info.gp, layers in model order",
+                 "epoch weight_rank k1 k2 k3 k4"))
+        return -1;
+    int blocks = 0;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const RunData *rd = rank_run(p, &p->groups[gi], 1);
+        if (!rd) continue;
+        stab_groups[(*n_stab)++] = gi;
+        for (int l = 0; l < rd->n_layers; l++) {
+            if (blocks++) fputs("\n\n", o.f);
+            short_layer(sh, sizeof sh, rd->layers[l].name);
+            fprintf(o.f, "# %s, layer %d %s (run %s)\n", p->groups[gi].label, l, sh, rd->s->name);
+            for (int e = 0; e < rd->n_rank_epochs; e++) {
+                const int32_t *k = rd->ranks + ((size_t)e * (size_t)rd->n_layers + (size_t)l) * 5;
+                fprintf(o.f, "%d %d %d %d %d %d\n", (int)rd->rank_epochs[e], (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
+            }
+        }
+    }
+    if (out_close(&o)) return -1;
+    p->has_data[FIG_STABILITY] = *n_stab > 0;
+    if (!*n_stab) snprintf(p->why_empty[FIG_STABILITY], 128, "no complete wasi run with layer_ranks_by_epoch");
+    return 0;
+}
+
+// The key of a training curve: the setting label, the seed when the setting has several, the status.
+static void curve_title(const Plot *p, int run, char *dst, size_t cap) {
+    const RunSummary *s = p->runs[run].s;
+    Varying v = varying(p);
+    Group g;
+    make_labels(&g, s, &v);
+    snprintf(dst, cap, "%s", g.label);
+    int seeds = 0;
+    for (int i = 0; i < p->n_curves; i++) seeds += same_settings(p->runs[p->curve_runs[i]].s, s);
+    if (seeds > 1) append(dst, cap, " seed=%llu", (unsigned long long)s->seed);
+    if (s->status != RUN_COMPLETE) append(dst, cap, " (%s)", run_status_name(s->status));
+}
+
+// Figure 6: one block per run of the stage.
+static int write_curves(Plot *p) {
+    Out o;
+    if (out_open(p, &o, fig_data[FIG_CURVES], "Figure 6: training curves, one block per run of the stage (curve_title in info.gp); accuracies in %, NaN = not evaluated that epoch",
+                 "epoch train_loss train_acc_pct val_loss val_acc_pct lr seconds"))
+        return -1;
+    int with_val = 0;
+    for (int i = 0; i < p->n_curves; i++) {
+        const RunData *rd = &p->runs[p->curve_runs[i]];
+        if (i) fputs("\n\n", o.f);
+        fprintf(o.f, "# run %s (%s)\n", rd->s->name, run_status_name(rd->s->status));
+        for (int e = 0; e < rd->n_epochs; e++) {
+            const EpochRow *r = &rd->epochs[e];
+            fprintf(o.f, "%d", (int)r->epoch);
+            put_num(o.f, r->train_loss);
+            put_num(o.f, 100.0 * r->train_acc);
+            put_num(o.f, r->val_loss);
+            put_num(o.f, 100.0 * r->val_acc);
+            put_num(o.f, r->lr);
+            put_num(o.f, r->seconds);
+            fputc('\n', o.f);
+            with_val |= isfinite(r->val_acc);
+            range_add(&p->epochs, (double)r->epoch);
+        }
+    }
+    if (out_close(&o)) return -1;
+    p->has_data[FIG_CURVES] = with_val;
+    if (!with_val) snprintf(p->why_empty[FIG_CURVES], 128, "no run of the stage has an evaluated epoch");
+    return 0;
+}
+
+static void put_gp_array(FILE *f, const char *name, int n, const char *const *items) {
+    fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
+    if (n == 0) fputs("\"\"", f);
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", f);
+        put_gp_str(f, items[i]);
+    }
+    fputs("]\n", f);
+}
+
+static void put_gp_int_array(FILE *f, const char *name, int n, const int *v) {
+    fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
+    if (n == 0) fputs("0", f);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%d", i ? ", " : "", v[i]);
+    fputs("]\n", f);
+}
+
+// name_lo, name_hi, name_lo_pos (smallest > 0), name_n; NaN when not seen.
+static void put_gp_range(FILE *f, const char *name, const Range *r) {
+    fprintf(f, "%s_n = %d; %s_lo = ", name, r->n, name);
+    put_num(f, r->n ? r->lo : (double)NAN);
+    fprintf(f, "; %s_hi = ", name);
+    put_num(f, r->n ? r->hi : (double)NAN);
+    fprintf(f, "; %s_lo_pos = ", name);
+    put_num(f, r->lo_pos > 0 ? r->lo_pos : (double)NAN);
+    fputc('\n', f);
+}
+
+// Export every data file and info.gp (the metadata the scripts load).
+static int write_data(Plot *p) {
+    int cap = p->n_groups > 0 ? p->n_groups : 1;
+    char (*series)[LABEL_CAP] = mem_alloc((size_t)cap * LABEL_CAP, MEM_WORKSPACE);
+    const char **names = mem_alloc((size_t)(cap + p->n_curves + 1) * sizeof(char *), MEM_WORKSPACE);
+    int *rank_groups = mem_alloc((size_t)cap * sizeof(int), MEM_WORKSPACE);
+    int *stab_groups = mem_alloc((size_t)cap * sizeof(int), MEM_WORKSPACE);
+    int *ints = mem_alloc((size_t)cap * sizeof(int), MEM_WORKSPACE);
+    char (*titles)[LABEL_CAP] = mem_alloc((size_t)(p->n_curves > 0 ? p->n_curves : 1) * LABEL_CAP, MEM_WORKSPACE);
+    int n_series = 0, n_rank = 0, n_stab = 0, rc = -1;
+    Out o = {p, NULL, ""};
+    if (write_acc_mem(p, series, &n_series) || write_bars(p) || write_ranks(p, rank_groups, &n_rank, stab_groups, &n_stab) || write_curves(p)) goto done;
+
+    if (out_open(p, &o, "info.gp", "gnuplot variables the figure scripts load: stage, footnote, series names and counts", "")) goto done;
+    fputs("source_file = ", o.f); put_gp_str(o.f, p->h5path); fputc('\n', o.f);
+    fputs("stage = ", o.f); put_gp_str(o.f, p->stage); fputc('\n', o.f);
+    int foot_lines = wrap_lines(p->footnote, 150);
+    fputs("footnote = ", o.f); put_gp_str(o.f, p->footnote); fputc('\n', o.f);
+    fprintf(o.f, "footnote_lines = %d\n", foot_lines);
+    fprintf(o.f, "n_groups = %d\n", p->n_groups);
+    for (int i = 0; i < n_series; i++) names[i] = series[i];
+    fprintf(o.f, "n_acc_series = %d\n", n_series);
+    put_gp_array(o.f, "acc_series", n_series, names);
+    for (int i = 0; i < n_rank; i++) names[i] = p->groups[rank_groups[i]].label;
+    fprintf(o.f, "n_ranks_series = %d\n", n_rank);
+    put_gp_array(o.f, "ranks_series", n_rank, names);
+    // rank history: block of (setting s, layer l) = stab_first[s] + l
+    int first = 0, n_modes = 0;
+    for (int i = 0; i < n_stab; i++) {
+        const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
+        names[i] = p->groups[stab_groups[i]].label;
+        ints[i] = first;
+        first += rd->n_layers;
+    }
+    fprintf(o.f, "n_stab = %d\n", n_stab);
+    put_gp_array(o.f, "stab_title", n_stab, names);
+    put_gp_int_array(o.f, "stab_first", n_stab, ints);
+    for (int i = 0; i < n_stab; i++) ints[i] = rank_run(p, &p->groups[stab_groups[i]], 1)->n_layers;
+    put_gp_int_array(o.f, "stab_nlayers", n_stab, ints);
+    // short layer name of every block of rank_epochs.dat
+    {
+        char (*lay)[RES_LAYER_NAME_MAX] = mem_alloc((size_t)(first > 0 ? first : 1) * RES_LAYER_NAME_MAX, MEM_WORKSPACE);
+        const char **lp = mem_alloc((size_t)(first > 0 ? first : 1) * sizeof(char *), MEM_WORKSPACE);
+        int b = 0;
+        for (int i = 0; i < n_stab; i++) {
+            const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
+            for (int l = 0; l < rd->n_layers; l++, b++) {
+                char sh[RES_LAYER_NAME_MAX];
+                short_layer(sh, sizeof sh, rd->layers[l].name);
+                memcpy(lay[b], sh, sizeof sh);
+                lp[b] = lay[b];
+            }
+        }
+        put_gp_array(o.f, "stab_layer", b, lp);
+        mem_free(lp);
+        mem_free(lay);
+    }
+    // activation modes in use (k_m > 0 somewhere in the rank figures): the scripts draw only those
+    for (int i = 0; i < n_rank; i++) {
+        const RunData *rd = rank_run(p, &p->groups[rank_groups[i]], 0);
+        for (int l = 0; l < rd->n_layers; l++)
+            for (int m = 0; m < 4; m++)
+                if (rd->layers[l].act_ranks[m] > 0) n_modes = wb_max(n_modes, m + 1);
+    }
+    fprintf(o.f, "n_act_modes = %d\n", n_modes);
+    int max_layers = 0, max_act = 0;
+    for (int i = 0; i < n_rank; i++) {
+        const RunData *rd = rank_run(p, &p->groups[rank_groups[i]], 0);
+        max_layers = wb_max(max_layers, rd->n_layers);
+        for (int l = 0; l < rd->n_layers; l++)
+            for (int m = 0; m < 4; m++) max_act = wb_max(max_act, rd->layers[l].act_ranks[m]);
+    }
+    fprintf(o.f, "ranks_nlayers = %d\nranks_act_max = %d\n", max_layers, max_act);
+    for (int i = 0; i < p->n_curves; i++) {
+        curve_title(p, p->curve_runs[i], titles[i], LABEL_CAP);
+        names[i] = titles[i];
+    }
+    for (int i = 0; i < n_stab; i++) {
+        const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
+        for (int e = 0; e < rd->n_rank_epochs; e++) range_add(&p->epochs, (double)rd->rank_epochs[e]);
+    }
+    // ranges (NaN when empty): log scales and empty panels are decided from these
+    put_gp_range(o.f, "acc_x", &p->acc_x);
+    put_gp_range(o.f, "flops", &p->flops);
+    put_gp_range(o.f, "time_train", &p->time_train);
+    put_gp_range(o.f, "time_infer", &p->time_infer);
+    put_gp_range(o.f, "mem_totals", &p->mem_totals);
+    put_gp_range(o.f, "epochs", &p->epochs);
+    fprintf(o.f, "n_curves = %d\n", p->n_curves);
+    put_gp_array(o.f, "curve_title", p->n_curves, names);
+    // curve_setting: 0-based index of the run's setting (a colour), curve_rep: 1-based seed ordinal within it (a dash type)
+    int *set_idx = mem_alloc((size_t)(p->n_curves + 1) * sizeof(int), MEM_WORKSPACE);
+    int *rep = mem_alloc((size_t)(p->n_curves + 1) * sizeof(int), MEM_WORKSPACE);
+    int n_settings = 0;
+    for (int i = 0; i < p->n_curves; i++) {
+        const RunSummary *si = p->runs[p->curve_runs[i]].s;
+        set_idx[i] = -1;
+        rep[i] = 1;
+        for (int j = 0; j < i; j++)
+            if (same_settings(p->runs[p->curve_runs[j]].s, si)) {
+                set_idx[i] = set_idx[j];
+                rep[i]++;
+            }
+        if (set_idx[i] < 0) set_idx[i] = n_settings++;
+    }
+    put_gp_int_array(o.f, "curve_setting", p->n_curves, set_idx);
+    put_gp_int_array(o.f, "curve_rep", p->n_curves, rep);
+    mem_free(rep);
+    mem_free(set_idx);
+    rc = out_close(&o);
+done:
+    if (o.f) fclose(o.f);
+    mem_free(titles);
+    mem_free(ints);
+    mem_free(stab_groups);
+    mem_free(rank_groups);
+    mem_free(names);
+    mem_free(series);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------
+// scripts and gnuplot
+
+static int is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// $WASIBENCH_PLOTS, ./plots, <exe dir>/../plots, <exe dir>/../../plots.
+static int find_scripts(Plot *p, char *dir) {
+    char probe[PATH_CAP], exe[PATH_CAP];
+    const char *env = getenv("WASIBENCH_PLOTS");
+    if (env && env[0]) {
+        if ((size_t)snprintf(dir, PATH_CAP, "%s", env) < PATH_CAP && !join(p, probe, dir, "accuracy_memory.gp") && is_file(probe)) return 0;
+        return wb_error(p->err, "WASIBENCH_PLOTS=%s: no accuracy_memory.gp there (it must name the plots/ directory of wasibench)", env);
+    }
+    snprintf(dir, PATH_CAP, "plots");
+    if (is_file("plots/accuracy_memory.gp")) return 0;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        static const char *rel[] = {"../plots", "../../plots"};
+        for (int i = 0; i < 2; i++) {
+            if ((size_t)snprintf(dir, PATH_CAP, "%s/%s", exe, rel[i]) >= PATH_CAP) break;
+            if (!join(p, probe, dir, "accuracy_memory.gp") && is_file(probe)) return 0;
+        }
+    }
+    return wb_error(p->err, "cannot find the gnuplot scripts (plots/accuracy_memory.gp): run from the wasibench directory or set WASIBENCH_PLOTS=/path/to/wasibench/plots");
+}
+
+static int copy_file(Plot *p, const char *src, const char *dst) {
+    struct stat a, b;
+    if (stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return 0;  // --out plots
+    FILE *in = fopen(src, "rb");
+    if (!in) return wb_error(p->err, "%s: cannot read: %s", src, strerror(errno));
+    FILE *out = fopen(dst, "wb");
+    if (!out) { fclose(in); return wb_error(p->err, "%s: cannot write: %s", dst, strerror(errno)); }
+    char buf[8192];
+    size_t n;
+    int bad = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) { bad = 1; break; }
+    bad |= ferror(in);
+    fclose(in);
+    if (fclose(out) != 0 || bad) return wb_error(p->err, "copying %s to %s failed (disk full?)", src, dst);
+    return 0;
+}
+
+// Append s to dst as the inside of a gnuplot single-quoted string ('' is a quote).
+static void gp_quote(char *dst, size_t cap, const char *s) {
+    size_t n = strlen(dst);
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '\'') dst[n++] = '\'';
+        dst[n++] = *s;
+    }
+    dst[n] = 0;
+}
+
+// The first line of the gnuplot log that mentions an error, for the message.
+static void log_excerpt(const char *log_path, long from, char *dst, size_t cap) {
+    dst[0] = 0;
+    FILE *f = fopen(log_path, "r");
+    if (!f) return;
+    char line[512], last[512] = "";
+    if (fseek(f, from, SEEK_SET) == 0)
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            if (!line[0]) continue;
+            snprintf(last, sizeof last, "%s", line);
+            if (!dst[0] && (strstr(line, "error") || strstr(line, "rror:"))) snprintf(dst, cap, "%s", line);
+        }
+    if (!dst[0]) snprintf(dst, cap, "%s", last);
+    fclose(f);
+}
+
+// gnuplot -e "datadir='...'; outfile='...'; term='...'" script; stdout and stderr go to log_path.
+static int run_gnuplot(Plot *p, const char *script, const char *outfile, const char *term, const char *log_path) {
+    const char *gp = getenv("WASIBENCH_GNUPLOT");
+    if (!gp || !gp[0]) gp = "gnuplot";
+    char expr[3 * PATH_CAP + 64] = "datadir='";
+    gp_quote(expr, sizeof expr, p->outdir);
+    append(expr, sizeof expr, "'; outfile='");
+    gp_quote(expr, sizeof expr, outfile);
+    append(expr, sizeof expr, "'; term='%s'", term);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return wb_error(p->err, "%s: cannot write: %s", log_path, strerror(errno));
+    struct stat st;
+    long from = fstat(fd, &st) == 0 ? (long)st.st_size : 0;
+    dprintf(fd, "== %s -e \"%s\" %s\n", gp, expr, script);
+    fflush(NULL);  // the child must not flush our buffers a second time
+    pid_t pid = fork();
+    if (pid < 0) { close(fd); return wb_error(p->err, "fork failed: %s", strerror(errno)); }
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) { dup2(devnull, 0); close(devnull); }
+        char *argv[] = {(char *)gp, (char *)"-e", expr, (char *)script, NULL};
+        execvp(gp, argv);
+        dprintf(2, "exec %s: %s\n", gp, strerror(errno));
+        _exit(127);
+    }
+    close(fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return wb_error(p->err, "waitpid for gnuplot failed: %s", strerror(errno));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return wb_error(p->err, "cannot run '%s': gnuplot is not installed? (apt-get install gnuplot-nox, or set WASIBENCH_GNUPLOT); the data files are in %s", gp, p->outdir);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char why[512];
+        log_excerpt(log_path, from, why, sizeof why);
+        return wb_error(p->err, "%s failed (%s %d) rendering %s: %s (full messages in %s)", gp, WIFEXITED(status) ? "exit status" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), outfile, why, log_path);
+    }
+    if (stat(outfile, &st) != 0 || st.st_size == 0)
+        return wb_error(p->err, "%s exited 0 but wrote no %s (see %s)", gp, outfile, log_path);
+    return 0;
+}
+
+// Copy the scripts, write render.sh, run gnuplot for every figure with data.
+static int render(Plot *p, int svg_too) {
+    char scripts[PATH_CAP], src[PATH_CAP], dst[PATH_CAP], out[PATH_CAP], log_path[PATH_CAP], name[128];
+    if (find_scripts(p, scripts)) return -1;
+    for (int f = 0; f < FIG_N; f++) {
+        snprintf(name, sizeof name, "%s.gp", fig_name[f]);
+        if (join(p, src, scripts, name) || join(p, dst, p->outdir, name) || copy_file(p, src, dst)) return -1;
+    }
+    if (join(p, out, p->outdir, "render.sh")) return -1;
+    FILE *sh = fopen(out, "w");
+    if (!sh) return wb_error(p->err, "%s: cannot write: %s", out, strerror(errno));
+    fprintf(sh, "#!/bin/sh\n# Re-render the figures from the data files here (written by wasibench plot from %s).\n"
+                "# Edit a .gp file to restyle its figure; term may be pngcairo or svg.\nset -e\ncd \"$(dirname \"$0\")\"\n", p->h5path);
+    for (int f = 0; f < FIG_N; f++) {
+        if (!p->has_data[f]) continue;
+        fprintf(sh, "gnuplot -e \"datadir='.'; outfile='%s.png'; term='pngcairo'\" %s.gp\n", fig_name[f], fig_name[f]);
+        if (svg_too) fprintf(sh, "gnuplot -e \"datadir='.'; outfile='%s.svg'; term='svg'\" %s.gp\n", fig_name[f], fig_name[f]);
+    }
+    if (fclose(sh) != 0) return wb_error(p->err, "%s: write failed", out);
+    chmod(out, 0755);
+
+    if (join(p, log_path, p->outdir, "gnuplot.log")) return -1;
+    unlink(log_path);
+    int written = 0;
+    for (int f = 0; f < FIG_N; f++) {
+        snprintf(name, sizeof name, "%s.gp", fig_name[f]);
+        if (join(p, dst, p->outdir, name)) return -1;
+        for (int t = 0; t < 1 + (svg_too != 0); t++) {
+            snprintf(name, sizeof name, "%s.%s", fig_name[f], t ? "svg" : "png");
+            if (join(p, out, p->outdir, name)) return -1;
+            unlink(out);  // a stale figure must not pass for a new one
+            if (!p->has_data[f]) continue;
+            if (run_gnuplot(p, dst, out, t ? "svg" : "pngcairo", log_path)) return -1;
+            if (p->log) fprintf(p->log, "plot: wrote %s\n", out);
+            written++;
+        }
+        if (!p->has_data[f] && p->log) fprintf(p->log, "plot: skipped %s: %s\n", fig_name[f], p->why_empty[f]);
+    }
+    if (!written) return wb_error(p->err, "%s: no figure has data (%d runs, %d complete in stage '%s')", p->h5path, p->list.n, p->n_order, p->stage);
+    return 0;
+}
+
+int plot_results(const char *h5path, const char *outdir, int svg_too, FILE *log, WbError *err) {
+    Plot p;
+    memset(&p, 0, sizeof p);
+    p.h5path = h5path;
+    p.outdir = outdir;
+    p.err = err;
+    p.log = log;
+    int rc = -1;
+    if (!h5path || !h5path[0] || !outdir || !outdir[0]) return wb_error(err, "plot: a results file and an output directory are required");
+    if (read_all(&p)) goto done;
+    if (select_runs(&p) || mkdir_p(&p, outdir) || write_data(&p)) goto done;
+    if (log) fprintf(log, "plot: data files in %s\n", outdir);
+    rc = render(&p, svg_too);
+done:
+    free_all(&p);
+    return rc;
+}

@@ -1,0 +1,622 @@
+// test_plot.c: `wasibench plot`: a small results file (pretrain + finetune
+// stages; vanilla over two seeds, lora r=8, asi, wasi at eps 0.5/0.7/0.9 and
+// a diverged wasi run) is written with results_write_run, plot_results
+// exports and renders it, and every data file is parsed back and compared
+// with the RunResults written (columns by name, values to 1e-9 relative).
+// Every figure must exist as a non-empty PNG (and SVG) rendered by gnuplot.
+// Also: stage selection, figures without data are skipped, a missing
+// gnuplot and bad input files give clear errors.
+#include "experiments/plot.h"
+#include "experiments/results.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/testlib.h"
+
+// ---------------------------------------------------------------------------
+// fixtures: every number is a function of the run's spec, kept for the checks
+
+#define L 4       // counted linears per run
+#define E 3       // epochs per run
+#define MAXRUNS 12
+
+typedef struct {
+    const char *name, *method;
+    double eps;
+    int rank;
+    uint64_t seed;
+    RunStatus status;
+    int v;                 // variant: makes every run's numbers distinct
+} Spec;
+
+typedef struct {
+    RunResult r;
+    EpochRow epochs[E];
+    LayerRow layers[L];
+    int32_t rank_epochs[E];
+    int32_t ranks[E * L * 5];
+} Fixture;
+
+static const Spec SPECS[] = {
+    {"pretrain/vanilla-seed1", "vanilla", NAN, 0, 1, RUN_COMPLETE, 0},
+    {"finetune/vanilla-seed1", "vanilla", NAN, 0, 1, RUN_COMPLETE, 1},
+    {"finetune/vanilla-seed2", "vanilla", NAN, 0, 2, RUN_COMPLETE, 2},
+    {"finetune/lora-r8-seed1", "lora", NAN, 8, 1, RUN_COMPLETE, 3},
+    {"finetune/asi-eps0.8-seed1", "asi", 0.8, 0, 1, RUN_COMPLETE, 4},
+    {"finetune/wasi-eps0.9-seed1", "wasi", 0.9, 0, 1, RUN_COMPLETE, 5},
+    {"finetune/wasi-eps0.5-seed1", "wasi", 0.5, 0, 1, RUN_COMPLETE, 6},
+    {"finetune/wasi-eps0.7-seed1", "wasi", 0.7, 0, 1, RUN_COMPLETE, 7},
+    {"finetune/wasi-eps0.9-seed2", "wasi", 0.9, 0, 2, RUN_DIVERGED, 8},
+};
+#define NSPECS ((int)(sizeof SPECS / sizeof SPECS[0]))
+
+static Fixture FX[NSPECS];
+
+static int is_wasi(const Spec *s) { return !strcmp(s->method, "wasi"); }
+
+static void fixture_make(Fixture *fx, const Spec *sp) {
+    RunResult *r = &fx->r;
+    results_init(r);
+    RunSummary *s = &r->s;
+    int v = sp->v;
+    snprintf(s->name, sizeof s->name, "%s", sp->name);
+    s->status = sp->status;
+    if (sp->status != RUN_COMPLETE) snprintf(s->error, sizeof s->error, "NaN loss at epoch 2 step 7");
+    snprintf(s->method, sizeof s->method, "%s", sp->method);
+    s->epsilon = sp->eps;
+    s->lora_rank = sp->rank;
+    s->seed = sp->seed;
+    snprintf(s->layers, sizeof s->layers, "mlp");
+    s->num_of_finetune = -1;
+    snprintf(s->model, sizeof s->model, "vit_micro");
+    snprintf(s->dataset, sizeof s->dataset, "fashion_mnist");
+    if (is_wasi(sp)) snprintf(s->storage, sizeof s->storage, "dense");
+    snprintf(s->host, sizeof s->host, "testhost");
+    s->wall_seconds = 10.0 + v;
+    s->final_train_loss = 0.5 - 0.01 * v;
+    s->final_train_acc = 0.8;
+    s->final_val_loss = 0.6;
+    s->final_val_acc = 0.70 + 0.0125 * v;
+    // wasi's paper memory grows with epsilon; the others differ by variant
+    s->paper_act_mb = is_wasi(sp) ? 0.25 + 2.0 * sp->eps : 1.0 + 0.5 * v;
+    s->paper_weight_mb = is_wasi(sp) ? 0.125 * sp->eps : 2.0 + 0.25 * v;
+    s->peak_rss_bytes = (uint64_t)(200 + v) << 20;
+    s->trainable_params = 1000 + (uint64_t)v;
+    r->config_yaml = "experiment: plot_test\n";
+    for (int e = 0; e < E; e++) {
+        double val = (v == 3 && e == 1) ? (double)NAN : 0.5 + 0.1 * e + 0.01 * v;  // lora: epoch 2 not evaluated
+        fx->epochs[e] = (EpochRow){e + 1, 1.0 / (e + 1), 0.6 + 0.05 * e, 1.2 / (e + 1), val, 1e-3, 2.5 + e};
+    }
+    for (int l = 0; l < L; l++) {
+        LayerRow *y = &fx->layers[l];
+        memset(y, 0, sizeof *y);
+        snprintf(y->name, sizeof y->name, "encoder.layers.encoder_layer_%d.mlp.%d", l / 2, l % 2 ? 3 : 0);
+        y->in_features = l % 2 ? 128 : 32;
+        y->out_features = l % 2 ? 32 : 128;
+        int wasi = is_wasi(sp);
+        y->weight_rank = wasi ? (int32_t)lround(30 * sp->eps) - l : 0;
+        if (wasi || !strcmp(sp->method, "asi")) {
+            y->act_ranks[0] = 2;
+            y->act_ranks[1] = 5 + l;
+            y->act_ranks[2] = (int32_t)lround(20 * (isnan(sp->eps) ? 0.5 : sp->eps)) + l;
+        }
+        y->paper_act_mb = s->paper_act_mb / L;
+        y->paper_weight_mb = s->paper_weight_mb / L;
+    }
+    for (int e = 0; e < E; e++) {
+        fx->rank_epochs[e] = e + 1;
+        for (int l = 0; l < L; l++) {
+            int32_t *k = fx->ranks + (e * L + l) * 5;
+            k[0] = fx->layers[l].weight_rank;
+            for (int m = 0; m < 4; m++) k[1 + m] = fx->layers[l].act_ranks[m] + (m == 2 ? e : 0);  // k3 drifts by one per epoch
+        }
+    }
+    r->epochs = fx->epochs; r->n_epochs = E;
+    r->layers = fx->layers; r->n_layers = L;
+    if (is_wasi(sp)) { r->rank_epochs = fx->rank_epochs; r->layer_ranks = fx->ranks; r->n_rank_epochs = E; }
+    for (int c = 0; c < MEM_NCAT; c++) {
+        r->mem.peak[c] = ((size_t)(c + 1) << 20) + (size_t)v * 65536;
+        r->mem.current[c] = (size_t)(c + 1) << 10;
+    }
+    r->mem.total_peak = ((size_t)18 << 20) + (size_t)v * 131072;
+    for (int p = 0; p < PHASE_NCOUNT; p++) {
+        r->counters.flops[p] = 1e9 * (p + 1) * (1.0 + 0.125 * v);
+        r->counters.seconds[p] = 0.01 * (p + 1) * (1.0 + 0.25 * v);
+    }
+    r->train_steps = 40;
+    r->inference = (InferenceStats){8, 32, 0.004, 0.003, 0.005};
+}
+
+static char H5[600], OUT[600];
+
+// Write the results file (only the specs with use[i] set) into tl_tmpdir().
+static void write_file(const char *file, const int *use) {
+    snprintf(H5, sizeof H5, "%s/%s", tl_tmpdir(), file);
+    unlink(H5);
+    for (int i = 0; i < NSPECS; i++) {
+        if (use && !use[i]) continue;
+        fixture_make(&FX[i], &SPECS[i]);
+        WbError err = {""};
+        int rc = results_write_run(H5, &FX[i].r, &err);
+        EXPECT(rc == 0, "write %s: %s", SPECS[i].name, err.msg);
+    }
+}
+
+static void out_dir(const char *name) {
+    snprintf(OUT, sizeof OUT, "%s/%s", tl_tmpdir(), name);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", OUT);   // a fresh directory (and its parents created by plot_results)
+    if (system(cmd) != 0) printf("  note: could not clear %s\n", OUT);
+}
+
+static int have_gnuplot(void) { return system("gnuplot --version > /dev/null 2>&1") == 0; }
+
+// ---------------------------------------------------------------------------
+// a parser for the .dat files: '#' comments (the second is the column list),
+// blocks separated by two blank lines, quoted strings
+
+#define MAXROWS 64
+#define MAXCOLS 20
+#define TOKLEN 96
+
+typedef struct {
+    int ncols;
+    char cols[MAXCOLS][32];
+    int nrows;
+    int block[MAXROWS];
+    char tok[MAXROWS][MAXCOLS][TOKLEN];
+    int ntok[MAXROWS];
+    int nblocks;
+} Table;
+
+static Table T;
+
+static int read_dat(const char *name) {
+    char path[800], line[2048];
+    snprintf(path, sizeof path, "%s/%s", OUT, name);
+    memset(&T, 0, sizeof T);
+    FILE *f = fopen(path, "r");
+    EXPECT(f != NULL, "%s exists", path);
+    if (!f) return -1;
+    int comments = 0, blanks = 0, block = 0, any = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (line[0] == '#') {
+            if (++comments == 2) {
+                char *save = NULL;
+                for (char *t = strtok_r(line + 1, " ", &save); t && T.ncols < MAXCOLS; t = strtok_r(NULL, " ", &save))
+                    snprintf(T.cols[T.ncols++], sizeof T.cols[0], "%s", t);
+            }
+            continue;
+        }
+        if (!line[0]) { blanks++; continue; }
+        if (blanks >= 2 && any) block++;
+        EXPECT(blanks == 0 || blanks == 2 || !any, "%s: blocks are separated by two blank lines (got %d)", name, blanks);
+        blanks = 0;
+        any = 1;
+        if (T.nrows == MAXROWS) break;
+        int r = T.nrows++;
+        T.block[r] = block;
+        for (char *q = line; *q;) {
+            while (*q == ' ') q++;
+            if (!*q) break;
+            char *tok = T.tok[r][T.ntok[r] < MAXCOLS ? T.ntok[r] : MAXCOLS - 1];
+            if (*q == '"') {
+                char *end = strchr(q + 1, '"');
+                EXPECT(end != NULL, "%s: unterminated string", name);
+                if (!end) break;
+                snprintf(tok, TOKLEN, "%.*s", (int)(end - q - 1), q + 1);
+                q = end + 1;
+            } else {
+                size_t n = strcspn(q, " ");
+                snprintf(tok, TOKLEN, "%.*s", (int)n, q);
+                q += n;
+            }
+            T.ntok[r]++;
+        }
+        EXPECT(T.ntok[r] == T.ncols, "%s row %d: %d fields, header names %d", name, r, T.ntok[r], T.ncols);
+    }
+    fclose(f);
+    T.nblocks = T.nrows ? block + 1 : 0;
+    return 0;
+}
+
+static void expect_columns(const char *name, const char *want) {
+    char buf[512], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", want);
+    int i = 0;
+    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save), i++)
+        EXPECT(i < T.ncols && !strcmp(T.cols[i], t), "%s: column %d is '%s' (got '%s')", name, i + 1, t, i < T.ncols ? T.cols[i] : "none");
+    EXPECT(i == T.ncols, "%s: %d columns, want %d", name, T.ncols, i);
+}
+
+static int col(const char *c) {
+    for (int i = 0; i < T.ncols; i++)
+        if (!strcmp(T.cols[i], c)) return i;
+    EXPECT(0, "column %s present", c);
+    return 0;
+}
+static const char *S(int row, const char *c) { return T.tok[row][col(c)]; }
+static double N(int row, const char *c) { return strtod(T.tok[row][col(c)], NULL); }
+
+static int max_rel_fail;
+static double max_rel;
+// |got - want| <= 1e-9 (1 + |want|); both NaN also matches.
+static void expect_val(const char *what, int row, double got, double want) {
+    if (isnan(want) && isnan(got)) return;
+    double d = fabs(got - want);
+    double rel = d / (1.0 + fabs(want));
+    if (rel > max_rel) max_rel = rel;
+    if (!(d <= 1e-9 * (1.0 + fabs(want)))) {
+        max_rel_fail++;
+        EXPECT(0, "%s row %d: got %.12g want %.12g", what, row, got, want);
+    }
+}
+
+// The rows of table T that belong to the setting of spec i: label match.
+static int find_row(const char *label) {
+    for (int r = 0; r < T.nrows; r++)
+        if (!strcmp(S(r, "label"), label)) return r;
+    EXPECT(0, "a row labelled '%s'", label);
+    return -1;
+}
+
+static double mean2(double a, double b, int two) { return two ? (a + b) / 2 : a; }
+static double std2(double a, double b, int two) { return two ? fabs(a - b) / sqrt(2.0) : 0.0; }
+
+// ---------------------------------------------------------------------------
+// the cases
+
+static void check_png(const char *name, int want) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s", OUT, name);
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (!want) { EXPECT(!exists, "%s not written (figure without data)", path); return; }
+    EXPECT(exists && st.st_size > 1000, "%s exists and is non-empty (%ld bytes)", path, exists ? (long)st.st_size : -1L);
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    unsigned char sig[8] = {0};
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    const char *png = "\x89PNG\r\n\x1a\n", *ext = strrchr(name, '.');
+    if (!strcmp(ext, ".png")) EXPECT(n == 8 && !memcmp(sig, png, 8), "%s starts with the PNG signature", path);
+    else EXPECT(n == 8 && (!memcmp(sig, "<?xml", 5) || !memcmp(sig, "<svg", 4)), "%s starts like an SVG file", path);
+}
+
+static const char *FIGS[] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves"};
+
+static void test_full_export_and_render(void) {
+    write_file("plot_full.h5", NULL);
+    out_dir("full/figs");
+    int gp = have_gnuplot();
+    if (!gp) printf("  note: gnuplot not installed: checking the export only\n");
+    WbError err = {""};
+    char logbuf[8192] = "";
+    FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    size_t mem_before = mem_stats().total_current;
+    int rc = plot_results(H5, OUT, 1, log, &err);
+    fclose(log);
+    EXPECT(mem_stats().total_current == mem_before, "tracked memory returned (%zu -> %zu bytes)", mem_before, mem_stats().total_current);
+    EXPECT(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0, "no HDF5 object left open (%ld)", (long)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL));
+    if (gp) EXPECT(rc == 0, "plot_results: %s", err.msg);
+    else EXPECT(rc == -1 && strstr(err.msg, "gnuplot"), "without gnuplot an error naming it: %s", err.msg);
+    if (gp) {
+        for (int f = 0; f < 7; f++) {
+            char n[64], want[700];
+            snprintf(n, sizeof n, "%s.png", FIGS[f]);
+            check_png(n, 1);
+            snprintf(n, sizeof n, "%s.svg", FIGS[f]);
+            check_png(n, 1);
+            snprintf(want, sizeof want, "wrote %s/%s.png", OUT, FIGS[f]);
+            EXPECT(strstr(logbuf, want) != NULL, "log reports '%s'", want);
+        }
+    }
+    max_rel = 0;
+
+    // Figure 1: blocks vanilla, lora, asi, wasi; wasi sorted by memory; vanilla averaged over 2 seeds
+    if (read_dat("accuracy_memory.dat") == 0) {
+        expect_columns("accuracy_memory.dat", "series point_label label method epsilon lora_rank n_seeds paper_total_mb paper_total_mb_std "
+                                              "paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct");
+        EXPECT(T.nblocks == 4 && T.nrows == 6, "4 series, 6 points (got %d, %d)", T.nblocks, T.nrows);
+        static const char *series[] = {"vanilla", "lora", "asi", "wasi", "wasi", "wasi"};
+        static const char *labels[] = {"vanilla", "lora r=8", "asi eps=0.8", "wasi eps=0.5", "wasi eps=0.7", "wasi eps=0.9"};
+        static const char *points[] = {"", "r=8", "eps=0.8", "eps=0.5", "eps=0.7", "eps=0.9"};
+        static const int spec[] = {1, 3, 4, 6, 7, 5};  // first seed of each setting
+        for (int r = 0; r < T.nrows && r < 6; r++) {
+            EXPECT(!strcmp(S(r, "series"), series[r]) && !strcmp(S(r, "label"), labels[r]) && !strcmp(S(r, "point_label"), points[r]),
+                   "row %d: series '%s' label '%s' point '%s'", r, S(r, "series"), S(r, "label"), S(r, "point_label"));
+            const RunSummary *a = &FX[spec[r]].r.s, *b = &FX[spec[r] + 1].r.s;
+            int two = r == 0;  // vanilla: seeds 1 and 2
+            EXPECT(N(r, "n_seeds") == (two ? 2 : 1), "row %d n_seeds %g", r, N(r, "n_seeds"));
+            expect_val("paper_total_mb", r, N(r, "paper_total_mb"), mean2(a->paper_act_mb + a->paper_weight_mb, b->paper_act_mb + b->paper_weight_mb, two));
+            expect_val("paper_total_mb_std", r, N(r, "paper_total_mb_std"), std2(a->paper_act_mb + a->paper_weight_mb, b->paper_act_mb + b->paper_weight_mb, two));
+            expect_val("paper_act_mb", r, N(r, "paper_act_mb"), mean2(a->paper_act_mb, b->paper_act_mb, two));
+            expect_val("paper_weight_mb", r, N(r, "paper_weight_mb"), mean2(a->paper_weight_mb, b->paper_weight_mb, two));
+            expect_val("val_acc_pct", r, N(r, "val_acc_pct"), mean2(100 * a->final_val_acc, 100 * b->final_val_acc, two));
+            expect_val("val_acc_std_pct", r, N(r, "val_acc_std_pct"), std2(100 * a->final_val_acc, 100 * b->final_val_acc, two));
+            expect_val("epsilon", r, N(r, "epsilon"), a->epsilon);
+            expect_val("lora_rank", r, N(r, "lora_rank"), (double)a->lora_rank);
+        }
+        EXPECT(T.nrows < 6 || N(3, "paper_total_mb") < N(4, "paper_total_mb"), "wasi points sorted by memory");
+    }
+
+    // Figures 2-4: one row per complete setting (6), in method order
+    static const char *labels[] = {"vanilla", "lora r=8", "asi eps=0.8", "wasi eps=0.5", "wasi eps=0.7", "wasi eps=0.9"};
+    static const int spec[] = {1, 3, 4, 6, 7, 5};
+    if (read_dat("flops.dat") == 0) {
+        expect_columns("flops.dat", "label method epsilon lora_rank n_seeds train_gflop train_gflop_std forward_gflop backward_gflop "
+                                    "decomposition_gflop update_gflop infer_gflop infer_gflop_std");
+        EXPECT(T.nrows == 6 && T.nblocks == 1, "6 rows (got %d)", T.nrows);
+        for (int i = 0; i < 6; i++) {
+            int r = find_row(labels[i]);
+            EXPECT(r == i, "row of '%s' is %d, want %d (method order, then epsilon)", labels[i], r, i);
+            if (r < 0) continue;
+            const RunResult *a = &FX[spec[i]].r, *b = &FX[spec[i] + 1].r;
+            int two = i == 0;
+            double ta = 0, tb = 0;
+            for (int p = 0; p < 4; p++) { ta += a->counters.flops[p]; tb += b->counters.flops[p]; }
+            ta /= 1e9 * (double)a->train_steps;
+            tb /= 1e9 * (double)b->train_steps;
+            expect_val("train_gflop", r, N(r, "train_gflop"), mean2(ta, tb, two));
+            expect_val("train_gflop_std", r, N(r, "train_gflop_std"), std2(ta, tb, two));
+            expect_val("backward_gflop", r, N(r, "backward_gflop"),
+                       mean2(a->counters.flops[PHASE_BACKWARD], b->counters.flops[PHASE_BACKWARD], two) / 1e9 / (double)a->train_steps);
+            expect_val("decomposition_gflop", r, N(r, "decomposition_gflop"),
+                       mean2(a->counters.flops[PHASE_DECOMPOSITION], b->counters.flops[PHASE_DECOMPOSITION], two) / 1e9 / (double)a->train_steps);
+            expect_val("infer_gflop", r, N(r, "infer_gflop"),
+                       mean2(a->counters.flops[PHASE_INFERENCE], b->counters.flops[PHASE_INFERENCE], two) / 1e9 / (double)a->inference.batches);
+            EXPECT(!strcmp(S(r, "method"), FX[spec[i]].r.s.method), "method column");
+        }
+    }
+    if (read_dat("time.dat") == 0) {
+        expect_columns("time.dat", "label method epsilon lora_rank n_seeds forward_ms backward_ms decomposition_ms update_ms other_ms "
+                                   "train_ms train_ms_std infer_ms infer_ms_std");
+        EXPECT(T.nrows == 6, "6 rows (got %d)", T.nrows);
+        for (int i = 0; i < 6; i++) {
+            int r = find_row(labels[i]);
+            if (r < 0) continue;
+            const RunResult *a = &FX[spec[i]].r, *b = &FX[spec[i] + 1].r;
+            int two = i == 0;
+            double steps = (double)a->train_steps;
+            double ta = 0, tb = 0;
+            for (int p = 0; p < 4; p++) { ta += a->counters.seconds[p]; tb += b->counters.seconds[p]; }
+            ta += a->counters.seconds[PHASE_OTHER];
+            tb += b->counters.seconds[PHASE_OTHER];
+            expect_val("forward_ms", r, N(r, "forward_ms"), 1e3 * mean2(a->counters.seconds[0], b->counters.seconds[0], two) / steps);
+            expect_val("update_ms", r, N(r, "update_ms"), 1e3 * mean2(a->counters.seconds[PHASE_UPDATE], b->counters.seconds[PHASE_UPDATE], two) / steps);
+            expect_val("other_ms", r, N(r, "other_ms"), 1e3 * mean2(a->counters.seconds[PHASE_OTHER], b->counters.seconds[PHASE_OTHER], two) / steps);
+            expect_val("train_ms", r, N(r, "train_ms"), 1e3 * mean2(ta, tb, two) / steps);
+            expect_val("train_ms_std", r, N(r, "train_ms_std"), 1e3 * std2(ta, tb, two) / steps);
+            expect_val("infer_ms", r, N(r, "infer_ms"),
+                       1e3 * mean2(a->counters.seconds[PHASE_INFERENCE], b->counters.seconds[PHASE_INFERENCE], two) / (double)a->inference.batches);
+        }
+    }
+    if (read_dat("memory.dat") == 0) {
+        expect_columns("memory.dat", "label method epsilon lora_rank n_seeds weights_mb gradients_mb optimizer_mb activations_mb workspace_mb "
+                                     "data_mb tracked_peak_mb rss_peak_mb paper_total_mb");
+        EXPECT(T.nrows == 6, "6 rows (got %d)", T.nrows);
+        static const char *cats[] = {"weights_mb", "gradients_mb", "optimizer_mb", "activations_mb", "workspace_mb", "data_mb"};
+        const double MB = 1048576.0;
+        for (int i = 0; i < 6; i++) {
+            int r = find_row(labels[i]);
+            if (r < 0) continue;
+            const RunResult *a = &FX[spec[i]].r, *b = &FX[spec[i] + 1].r;
+            int two = i == 0;
+            for (int c = 0; c < MEM_NCAT; c++)
+                expect_val(cats[c], r, N(r, cats[c]), mean2((double)a->mem.peak[c], (double)b->mem.peak[c], two) / MB);
+            expect_val("tracked_peak_mb", r, N(r, "tracked_peak_mb"), mean2((double)a->mem.total_peak, (double)b->mem.total_peak, two) / MB);
+            expect_val("rss_peak_mb", r, N(r, "rss_peak_mb"), mean2((double)a->s.peak_rss_bytes, (double)b->s.peak_rss_bytes, two) / MB);
+            expect_val("paper_total_mb", r, N(r, "paper_total_mb"),
+                       mean2(a->s.paper_act_mb + a->s.paper_weight_mb, b->s.paper_act_mb + b->s.paper_weight_mb, two));
+        }
+    }
+
+    // Figure 5: wasi at 0.5, 0.7, 0.9 (complete runs only: the diverged eps 0.9 seed 2 is not used)
+    static const int wasi_spec[] = {6, 7, 5};
+    if (read_dat("ranks_layers.dat") == 0) {
+        expect_columns("ranks_layers.dat", "layer short_name name in_features out_features full_rank weight_rank k1 k2 k3 k4 paper_act_mb paper_weight_mb");
+        EXPECT(T.nblocks == 3 && T.nrows == 3 * L, "3 blocks of %d layers (got %d, %d)", L, T.nblocks, T.nrows);
+        for (int r = 0; r < T.nrows && r < 3 * L; r++) {
+            const LayerRow *y = &FX[wasi_spec[r / L]].layers[r % L];
+            EXPECT(T.block[r] == r / L && N(r, "layer") == r % L, "row %d: block %d layer %g", r, T.block[r], N(r, "layer"));
+            EXPECT(!strcmp(S(r, "name"), y->name), "row %d name %s", r, S(r, "name"));
+            char sh[16];
+            snprintf(sh, sizeof sh, "%d.fc%d", (r % L) / 2, r % 2 + 1);
+            EXPECT(!strcmp(S(r, "short_name"), sh), "row %d short name %s, want %s", r, S(r, "short_name"), sh);
+            expect_val("in_features", r, N(r, "in_features"), y->in_features);
+            expect_val("out_features", r, N(r, "out_features"), y->out_features);
+            expect_val("full_rank", r, N(r, "full_rank"), y->in_features < y->out_features ? y->in_features : y->out_features);
+            expect_val("weight_rank", r, N(r, "weight_rank"), y->weight_rank);
+            expect_val("k1", r, N(r, "k1"), y->act_ranks[0]);
+            expect_val("k2", r, N(r, "k2"), y->act_ranks[1]);
+            expect_val("k3", r, N(r, "k3"), y->act_ranks[2]);
+            expect_val("k4", r, N(r, "k4"), y->act_ranks[3]);
+            expect_val("paper_act_mb", r, N(r, "paper_act_mb"), y->paper_act_mb);
+        }
+    }
+    if (read_dat("rank_epochs.dat") == 0) {
+        expect_columns("rank_epochs.dat", "epoch weight_rank k1 k2 k3 k4");
+        EXPECT(T.nblocks == 3 * L && T.nrows == 3 * L * E, "%d blocks of %d epochs (got %d, %d)", 3 * L, E, T.nblocks, T.nrows);
+        static const char *kc[] = {"weight_rank", "k1", "k2", "k3", "k4"};
+        for (int r = 0; r < T.nrows && r < 3 * L * E; r++) {
+            int b = r / E, e = r % E, l = b % L;
+            const Fixture *fx = &FX[wasi_spec[b / L]];
+            EXPECT(T.block[r] == b, "row %d in block %d", r, T.block[r]);
+            expect_val("epoch", r, N(r, "epoch"), fx->rank_epochs[e]);
+            for (int m = 0; m < 5; m++) expect_val(kc[m], r, N(r, kc[m]), fx->ranks[(e * L + l) * 5 + m]);
+        }
+    }
+
+    // Figure 6: every finetune run with epochs, in write order, the diverged one included
+    if (read_dat("curves.dat") == 0) {
+        expect_columns("curves.dat", "epoch train_loss train_acc_pct val_loss val_acc_pct lr seconds");
+        EXPECT(T.nblocks == NSPECS - 1 && T.nrows == (NSPECS - 1) * E, "%d runs of %d epochs (got %d blocks, %d rows)", NSPECS - 1, E, T.nblocks, T.nrows);
+        int lora_nan = 0;
+        for (int r = 0; r < T.nrows; r++) {
+            const EpochRow *er = &FX[1 + T.block[r]].epochs[r % E];
+            expect_val("epoch", r, N(r, "epoch"), er->epoch);
+            expect_val("train_loss", r, N(r, "train_loss"), er->train_loss);
+            expect_val("train_acc_pct", r, N(r, "train_acc_pct"), 100 * er->train_acc);
+            expect_val("val_acc_pct", r, N(r, "val_acc_pct"), 100 * er->val_acc);
+            expect_val("seconds", r, N(r, "seconds"), er->seconds);
+            if (isnan(er->val_acc)) lora_nan += !strcmp(S(r, "val_acc_pct"), "NaN");
+        }
+        EXPECT(lora_nan == 1, "the unevaluated epoch is written NaN (%d)", lora_nan);
+    }
+
+    // info.gp: stage, footnote naming the skipped run and stage, titles
+    char path[800], info[8192] = "";
+    snprintf(path, sizeof path, "%s/info.gp", OUT);
+    FILE *f = fopen(path, "r");
+    EXPECT(f != NULL, "info.gp exists");
+    if (f) { size_t n = fread(info, 1, sizeof info - 1, f); info[n] = 0; fclose(f); }
+    EXPECT(strstr(info, "stage = \"finetune\"") != NULL, "info.gp: stage finetune");
+    EXPECT(strstr(info, "finetune/wasi-eps0.9-seed2 (diverged)") != NULL, "footnote names the diverged run");
+    EXPECT(strstr(info, "'pretrain' (1 run)") != NULL, "footnote names the stage not shown");
+    EXPECT(strstr(info, "array acc_series[4] = [\"vanilla\", \"lora\", \"asi\", \"wasi\"]") != NULL, "acc_series");
+    EXPECT(strstr(info, "array ranks_series[3] = [\"wasi eps=0.5\", \"wasi eps=0.7\", \"wasi eps=0.9\"]") != NULL, "ranks_series");
+    EXPECT(strstr(info, "\"wasi eps=0.9 seed=2 (diverged)\"") != NULL && strstr(info, "\"vanilla seed=1\"") != NULL, "curve titles with seeds and status");
+    EXPECT(strstr(info, "n_act_modes = 3") != NULL, "three activation modes in use");
+    EXPECT(strstr(info, "array curve_setting[8] = [0, 0, 1, 2, 3, 4, 5, 3]") != NULL, "curve colours by setting");
+    EXPECT(strstr(info, "array curve_rep[8] = [1, 2, 1, 1, 1, 1, 1, 2]") != NULL, "curve dash types by seed");
+    EXPECT(strstr(info, "array stab_first[3] = [0, 4, 8]") && strstr(info, "array stab_nlayers[3] = [4, 4, 4]"), "rank history block index");
+    EXPECT(strstr(info, "flops_n = 12;") && strstr(info, "mem_totals_n = 18;"), "ranges count the plotted values");
+    printf("  export: max relative difference %.3g over every checked value\n", max_rel);
+    EXPECT(max_rel_fail == 0, "%d values differ", max_rel_fail);
+}
+
+// WASIBENCH_PLOT_STAGE picks another stage; a file without wasi skips the rank figures.
+static void test_stage_and_skipped_figures(void) {
+    int use[NSPECS] = {1, 1, 1, 1, 0, 0, 0, 0, 0};  // pretrain + vanilla x2 + lora
+    write_file("plot_small.h5", use);
+    out_dir("small");
+    int gp = have_gnuplot();
+    WbError err = {""};
+    char logbuf[4096] = "";
+    FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    setenv("WASIBENCH_PLOT_STAGE", "pretrain", 1);
+    int rc = plot_results(H5, OUT, 0, log, &err);
+    unsetenv("WASIBENCH_PLOT_STAGE");
+    fclose(log);
+    if (gp) EXPECT(rc == 0, "plot_results: %s", err.msg);
+    if (read_dat("curves.dat") == 0) EXPECT(T.nblocks == 1 && T.nrows == E, "pretrain: one run (got %d blocks)", T.nblocks);
+    if (read_dat("flops.dat") == 0) EXPECT(T.nrows == 1 && !strcmp(S(0, "label"), "vanilla") && N(0, "n_seeds") == 1, "pretrain: one vanilla row");
+    if (read_dat("ranks_layers.dat") == 0) EXPECT(T.nrows == 0 && T.ncols == 13, "no wasi: header only (%d rows, %d cols)", T.nrows, T.ncols);
+    if (gp) {
+        check_png("accuracy_memory.png", 1);
+        check_png("curves.png", 1);
+        check_png("ranks_layers.png", 0);
+        check_png("rank_stability.png", 0);
+        EXPECT(strstr(logbuf, "skipped ranks_layers") && strstr(logbuf, "skipped rank_stability"), "log names the skipped figures: %s", logbuf);
+    }
+
+    setenv("WASIBENCH_PLOT_STAGE", "fientune", 1);
+    err.msg[0] = 0;
+    rc = plot_results(H5, OUT, 0, NULL, &err);
+    unsetenv("WASIBENCH_PLOT_STAGE");
+    EXPECT(rc == -1 && strstr(err.msg, "fientune") && strstr(err.msg, "'pretrain', 'finetune'"), "unknown stage: %s", err.msg);
+
+    // default stage: the last one (finetune)
+    out_dir("small2");
+    rc = plot_results(H5, OUT, 0, NULL, &err);
+    if (gp) EXPECT(rc == 0, "plot_results: %s", err.msg);
+    if (read_dat("memory.dat") == 0)
+        EXPECT(T.nrows == 2 && !strcmp(S(0, "label"), "vanilla") && N(0, "n_seeds") == 2 && !strcmp(S(1, "label"), "lora r=8"), "finetune: vanilla (2 seeds), lora");
+}
+
+// Values not measured (NaN accuracy, no inference batches, no RSS): the
+// figures without any value are skipped, the others still render.
+static void test_unmeasured_values(void) {
+    snprintf(H5, sizeof H5, "%s/plot_nan.h5", tl_tmpdir());
+    unlink(H5);
+    Fixture *fx = &FX[1];
+    fixture_make(fx, &SPECS[1]);
+    fx->r.s.final_val_acc = NAN;
+    fx->r.s.peak_rss_bytes = 0;
+    for (int e = 0; e < E; e++) fx->epochs[e].val_acc = NAN;
+    fx->r.inference = (InferenceStats){0, 32, NAN, NAN, NAN};
+    fx->r.counters.flops[PHASE_INFERENCE] = 0;
+    fx->r.counters.seconds[PHASE_INFERENCE] = 0;
+    WbError err = {""};
+    EXPECT(results_write_run(H5, &fx->r, &err) == 0, "write: %s", err.msg);
+    out_dir("nan");
+    char logbuf[4096] = "";
+    FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    int rc = plot_results(H5, OUT, 0, log, &err);
+    fclose(log);
+    if (!have_gnuplot()) return;
+    EXPECT(rc == 0, "plot_results: %s", err.msg);
+    check_png("accuracy_memory.png", 0);
+    check_png("curves.png", 0);
+    check_png("flops.png", 1);
+    check_png("time.png", 1);
+    check_png("memory.png", 1);
+    EXPECT(strstr(logbuf, "skipped accuracy_memory") && strstr(logbuf, "skipped curves"), "log: %s", logbuf);
+    if (read_dat("time.dat") == 0) EXPECT(T.nrows == 1 && !strcmp(S(0, "infer_ms"), "NaN"), "infer_ms NaN (%s)", T.nrows ? S(0, "infer_ms") : "-");
+    if (read_dat("memory.dat") == 0) EXPECT(T.nrows == 1 && !strcmp(S(0, "rss_peak_mb"), "NaN"), "rss NaN");
+}
+
+// A missing gnuplot: an error that says so, and the data files are there anyway.
+static void test_missing_gnuplot(void) {
+    int use[NSPECS] = {0, 1, 0, 0, 0, 0, 0, 1, 0};
+    write_file("plot_nognuplot.h5", use);
+    out_dir("nognuplot");
+    setenv("WASIBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    WbError err = {""};
+    int rc = plot_results(H5, OUT, 0, NULL, &err);
+    unsetenv("WASIBENCH_GNUPLOT");
+    EXPECT(rc == -1 && strstr(err.msg, "gnuplot is not installed") && strstr(err.msg, OUT), "error: %s", err.msg);
+    printf("  no gnuplot: %s\n", err.msg);
+    if (read_dat("ranks_layers.dat") == 0) EXPECT(T.nrows == L, "data exported before rendering (%d rows)", T.nrows);
+}
+
+// Bad inputs: missing file, not HDF5, a foreign HDF5 file, scripts not found.
+static void test_bad_inputs(void) {
+    WbError err = {""};
+    char bad[700];
+    out_dir("bad");
+    snprintf(bad, sizeof bad, "%s/does-not-exist.h5", tl_tmpdir());
+    EXPECT(plot_results(bad, OUT, 0, NULL, &err) == -1 && strstr(err.msg, "does-not-exist.h5"), "missing file: %s", err.msg);
+    snprintf(bad, sizeof bad, "%s/not-hdf5.h5", tl_tmpdir());
+    FILE *f = fopen(bad, "w");
+    if (f) { fputs("hello, not an HDF5 file\n", f); fclose(f); }
+    err.msg[0] = 0;
+    EXPECT(plot_results(bad, OUT, 0, NULL, &err) == -1 && strstr(err.msg, "not-hdf5.h5") && strstr(err.msg, "not an HDF5 file"), "not HDF5: %s", err.msg);
+    printf("  not HDF5: %s\n", err.msg);
+    EXPECT(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0, "no HDF5 object left open after an error");
+
+    int use[NSPECS] = {0, 1, 0, 0, 0, 0, 0, 0, 0};
+    write_file("plot_notable.h5", use);   // a run whose 'memory' table is gone
+    hid_t f5 = H5Fopen(H5, H5F_ACC_RDWR, H5P_DEFAULT);
+    EXPECT(f5 >= 0 && H5Ldelete(f5, "runs/finetune/vanilla-seed1/memory", H5P_DEFAULT) >= 0, "delete the memory table");
+    if (f5 >= 0) H5Fclose(f5);
+    err.msg[0] = 0;
+    EXPECT(plot_results(H5, OUT, 0, NULL, &err) == -1 && strstr(err.msg, "finetune/vanilla-seed1") && strstr(err.msg, "'memory'"), "missing table: %s", err.msg);
+    printf("  schema error: %s\n", err.msg);
+    EXPECT(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0, "no HDF5 object left open after a schema error");
+
+    write_file("plot_noscripts.h5", use);
+    setenv("WASIBENCH_PLOTS", "/nonexistent/plots", 1);
+    err.msg[0] = 0;
+    int rc = plot_results(H5, OUT, 0, NULL, &err);
+    unsetenv("WASIBENCH_PLOTS");
+    EXPECT(rc == -1 && strstr(err.msg, "WASIBENCH_PLOTS"), "scripts not found: %s", err.msg);
+    err.msg[0] = 0;
+    EXPECT(plot_results(H5, "", 0, NULL, &err) == -1 && err.msg[0], "empty output directory: %s", err.msg);
+}
+
+int main(int argc, char **argv) {
+    tl_init(argc, argv);
+    RUN(test_full_export_and_render);
+    RUN(test_stage_and_skipped_figures);
+    RUN(test_unmeasured_values);
+    RUN(test_missing_gnuplot);
+    RUN(test_bad_inputs);
+    return tl_finish();
+}
