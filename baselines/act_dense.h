@@ -16,10 +16,9 @@ void act_dense_setup(LinearLayer *L, const float *W, const float *b, ActMode mod
                      const int *ranks, uint64_t seed);
 void act_dense_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training);
 void act_dense_backward(LinearLayer *L, float *dinp, const float *dout);
-int act_dense_param_sets(LinearLayer *L, ParamSet **out);
-void act_dense_update(LinearLayer *L, const OptimConfig *oc, float lr);
 void act_dense_account(const LinearLayer *L, LinearAccount *acc);
-void act_dense_export(const LinearLayer *L, float *W, float *b);
 void act_dense_free(LinearLayer *L);
+// param_sets, update and export are core/linear_dense.h's dense_* (the state
+// starts with a DenseWeights).
 
 #endif

@@ -2,6 +2,7 @@
 // and one warm-started subspace-iteration step per mode and forward.
 #include "baselines/asi.h"
 #include "baselines/act_dense.h"
+#include "core/linear_dense.h"
 #include "core/common.h"
 
 static void asi_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
@@ -12,6 +13,6 @@ static void asi_init(LinearLayer *L, const float *W, const float *b, const Metho
 }
 
 const LinearMethod method_asi = {
-    "asi", asi_init, act_dense_forward, act_dense_backward, act_dense_param_sets,
-    act_dense_update, act_dense_account, act_dense_export, act_dense_free,
+    "asi", asi_init, act_dense_forward, act_dense_backward, dense_param_sets,
+    dense_update, act_dense_account, dense_export, act_dense_free,
 };

@@ -2,6 +2,7 @@
 // exact truncated HOSVD at epsilon on every mode.
 #include "baselines/hosvd.h"
 #include "baselines/act_dense.h"
+#include "core/linear_dense.h"
 #include "core/common.h"
 
 static void hosvd_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
@@ -13,6 +14,6 @@ static void hosvd_init(LinearLayer *L, const float *W, const float *b, const Met
 }
 
 const LinearMethod method_hosvd = {
-    "hosvd", hosvd_init, act_dense_forward, act_dense_backward, act_dense_param_sets,
-    act_dense_update, act_dense_account, act_dense_export, act_dense_free,
+    "hosvd", hosvd_init, act_dense_forward, act_dense_backward, dense_param_sets,
+    dense_update, act_dense_account, dense_export, act_dense_free,
 };

@@ -1,6 +1,7 @@
 // linear_dense.c: y = x W^T + b with W, b dense and x saved for backward
 // (see linear_dense.h). Buffers are sized once from L->max_rows.
 #include "linear_dense.h"
+#include "dense_weights.h"
 #include "common.h"
 #include "layers.h"
 #include "memory.h"
@@ -8,24 +9,16 @@
 #include <string.h>
 
 typedef struct {
-    ParamSet p;     // "weight" (O,I), "bias" (O)
-    float *w, *b;   // views into p
-    float *x;       // (max_rows, I) saved input, category activations; NULL when frozen
-    int saved;      // forward saved x for the next backward
+    DenseWeights dw;  // first member: see dense_weights.h
+    float *x;         // (max_rows, I) saved input, category activations; NULL when frozen
+    int saved;        // forward saved x for the next backward
 } Dense;
 
 void dense_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     (void)cfg;
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
     Dense *d = mem_alloc(sizeof(Dense), MEM_WORKSPACE);
-    params_init(&d->p, L->trainable);
-    params_declare(&d->p, "weight", 2, (int[]){L->O, L->I});
-    params_declare(&d->p, "bias", 1, (int[]){L->O});
-    params_alloc(&d->p);
-    d->w = params_get(&d->p, "weight");
-    d->b = params_get(&d->p, "bias");
-    memcpy(d->w, W, sizeof(float) * (size_t)L->O * (size_t)L->I);
-    memcpy(d->b, b, sizeof(float) * (size_t)L->O);
+    dense_weights_init(&d->dw, L, W, b);
     if (L->trainable) d->x = mem_alloc_floats((size_t)L->max_rows * (size_t)L->I, MEM_ACTIVATIONS);
     L->state = d;
 }
@@ -34,7 +27,7 @@ void dense_forward(LinearLayer *L, float *out, const float *inp, const int *dims
     Dense *d = L->state;
     linear_layer_set_dims(L, dims, ndim);
     CHECK(L->rows <= L->max_rows, "%s: %ld rows > max_rows %ld", L->name, L->rows, L->max_rows);
-    linear_forward(out, inp, d->w, d->b, (int)L->rows, L->I, L->O);
+    linear_forward(out, inp, d->dw.w, d->dw.b, (int)L->rows, L->I, L->O);
     d->saved = training && L->trainable;
     if (d->saved) memcpy(d->x, inp, sizeof(float) * (size_t)L->rows * (size_t)L->I);
 }
@@ -42,48 +35,46 @@ void dense_forward(LinearLayer *L, float *out, const float *inp, const int *dims
 void dense_backward(LinearLayer *L, float *dinp, const float *dout) {
     Dense *d = L->state;
     if (!L->trainable) { // frozen but inside the backward path: only dx
-        linear_backward(dinp, NULL, NULL, dout, NULL, d->w, (int)L->rows, L->I, L->O);
+        linear_backward(dinp, NULL, NULL, dout, NULL, d->dw.w, (int)L->rows, L->I, L->O);
         return;
     }
     CHECK(d->saved, "%s: backward without a training forward", L->name);
-    linear_backward(dinp, d->p.grads + d->p.info[0].offset, d->p.grads + d->p.info[1].offset,
-                    dout, d->x, d->w, (int)L->rows, L->I, L->O);
+    linear_backward(dinp, d->dw.dw, d->dw.db, dout, d->x, d->dw.w, (int)L->rows, L->I, L->O);
 }
 
+// The next three read only the leading DenseWeights, so every method whose
+// state starts with one shares them.
 int dense_param_sets(LinearLayer *L, ParamSet **out) {
-    Dense *d = L->state;
+    DenseWeights *d = L->state;
     if (!L->trainable) return 0;
     out[0] = &d->p;
     return 1;
 }
 
 void dense_update(LinearLayer *L, const OptimConfig *oc, float lr) {
-    Dense *d = L->state;
+    DenseWeights *d = L->state;
     if (L->trainable) optim_step(oc, &d->p, lr);
+}
+
+void dense_export(const LinearLayer *L, float *W, float *b) {
+    const DenseWeights *d = L->state;
+    memcpy(W, d->w, sizeof(float) * (size_t)L->O * (size_t)L->I);
+    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
 }
 
 void dense_account(const LinearLayer *L, LinearAccount *acc) {
     const Dense *d = L->state;
     memset(acc, 0, sizeof *acc);
-    acc->bytes_weights = mem_size(d->p.params);
-    acc->bytes_gradients = d->p.grads ? mem_size(d->p.grads) : 0;
-    acc->bytes_optimizer = (d->p.opt_m ? mem_size(d->p.opt_m) : 0) + (d->p.opt_v ? mem_size(d->p.opt_v) : 0);
+    dense_weights_account(&d->dw, L, acc);
     acc->bytes_activations = d->x ? mem_size(d->x) : 0;
     // paper measure: the saved input and the weight matrix of this layer
     acc->paper_act_elems = L->trainable ? (double)L->rows * L->I : 0;
-    acc->paper_weight_elems = (double)L->O * L->I;
-}
-
-void dense_export(const LinearLayer *L, float *W, float *b) {
-    const Dense *d = L->state;
-    memcpy(W, d->w, sizeof(float) * (size_t)L->O * (size_t)L->I);
-    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
 }
 
 void dense_free(LinearLayer *L) {
     Dense *d = L->state;
     if (!d) return;
-    params_free(&d->p);
+    dense_weights_free(&d->dw);
     mem_free(d->x);
     mem_free(d);
     L->state = NULL;
