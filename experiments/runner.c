@@ -5,6 +5,7 @@
 // checkpoint of an earlier stage), train with the schedule, evaluate each
 // epoch, log everything the schema asks for.
 #include "runner.h"
+#include "budget.h"
 #include "config.h"
 #include "cost.h"
 #include "results.h"
@@ -225,6 +226,9 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     bind.mcfg.seed = rs->seed;
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
+    FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
+    if (!strcmp(rs->method, "lora") && rs->budget_mb > 0)   // equal-memory comparison
+        res->s.lora_rank = bind.mcfg.lora_rank = budget_lora_rank(rs, log);
     char wpath[CFG_PATH_MAX] = "";
     if (rs->from_run >= 0) {   // from_stage: the checkpoint of that stage's matching run
         checkpoint_path(ex, out, &ex->runs[rs->from_run], wpath, sizeof wpath);
@@ -257,8 +261,15 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         int ncand = rs->n_candidates > 0 ? rs->n_candidates : 6;
         RankCalib rc;
         rank_calib_measure(&rc, &st->model, st->x, st->y, got, cands, ncand);
-        RankSelection sel = rank_calib_select(&rc, rs->budget_mb > 0 ? rank_calib_mb_to_elems(rs->budget_mb) : 0, 1000,
-                                                pm == PROGRESS_QUIET ? NULL : stderr);
+        // With a budget, the method's whole paper measure must fit (budget.h);
+        // without one, the DP runs at the minimum budget as in the paper.
+        int64_t act_budget = 0;
+        if (rs->budget_mb > 0) {
+            float eps = bind.mcfg.epsilon;
+            act_budget = budget_activation_elems(rs, &st->model, &rc, &eps, log);
+            if (!strcmp(rs->method, "wasi")) res->s.epsilon = bind.mcfg.epsilon = eps;
+        }
+        RankSelection sel = rank_calib_select(&rc, act_budget, 1000, log);
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
         rank_calib_rebind(&st->model, &rc, method, &bind.mcfg);

@@ -1,0 +1,25 @@
+// budget.h: the equal-memory comparison. With `budget_mb: B` every method
+// picks its own settings so that its training memory in the paper's
+// measure (saved activations + weights of the trained counted linears,
+// float32 MB) fits B, and logs what it chose:
+//   lora   the largest rank r whose closed-form measure fits (r >= 1)
+//   asi    activation ranks by the DP with budget B - (dense weights)
+//   wasi   the largest epsilon (<= its `epsilon`, on a 0.01 grid) whose
+//          weights sum_l k_l(eps)(O+I) plus the minimum activation memory
+//          fit; then activation ranks by the DP with what is left
+// When nothing fits, the cheapest setting is used and a warning says so.
+#ifndef WB_BUDGET_H
+#define WB_BUDGET_H
+
+#include "config.h"
+#include "core/rank_calib.h"
+
+// lora: the rank to use under rs->budget_mb (call before vit_build).
+int budget_lora_rank(const RunSpec *rs, FILE *log);
+
+// asi/wasi after rank_calib_measure on model m (built with the probe and
+// the run's weights): the activation budget in elements for
+// rank_calib_select, and for wasi the epsilon into *epsilon.
+int64_t budget_activation_elems(const RunSpec *rs, const ViT *m, const RankCalib *rc, float *epsilon, FILE *log);
+
+#endif
