@@ -1,0 +1,111 @@
+"""ref_swin.py OUTDIR: PyTorch reference for the Swin model tests (test_swin.c).
+
+For each config (two small Swins and torchvision's swin_t itself) builds
+torchvision's SwinTransformer with seeded random weights and stochastic depth
+0 (training parity: torchvision's swin_t draws 0.2), then writes
+  swin_<cfg>_weights.safetensors   the state_dict (torchvision names; the
+                                   relative_position_index buffers as float)
+  swin_<cfg>_ref.safetensors       input, labels, logits, loss, grad.<name>
+                                   for every parameter, the losses of 5 SGD
+                                   steps (momentum 0.9, wd 1e-4, grad-clip
+                                   2.0) and, for the small configs, of 5
+                                   AdamW steps (wd 0.05), all on one batch.
+The "odd" config has feature maps that are not multiples of the window
+(18, 9, 5, 3 with window 4) and odd sizes before patch merging, so the
+padding paths, the shifted-window mask on padded maps and a window larger
+than the map (shift dropped) are all exercised.
+"""
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+from torchvision.models.swin_transformer import SwinTransformer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reflib import save_safetensors, up_to_date  # noqa: E402
+
+VERSION = "ref_swin v1"
+CONFIGS = {
+    # name: (image, patch, embed, depths, heads, window, classes, batch, adamw)
+    "micro": (32, 2, 32, [2, 2, 2], [2, 4, 8], 4, 10, 3, True),
+    "odd": (36, 2, 16, [2, 2, 2, 2], [1, 2, 2, 4], 4, 7, 2, True),
+    "t": (224, 4, 96, [2, 2, 6, 2], [3, 6, 12, 24], 7, 1000, 2, False),
+}
+SGD = dict(lr=0.01, momentum=0.9, weight_decay=1e-4)
+CLIP = 2.0
+ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
+
+
+def build(cfg, seed):
+    image, patch, embed, depths, heads, window, classes = cfg[:7]
+    torch.manual_seed(seed)
+    m = SwinTransformer(patch_size=[patch, patch], embed_dim=embed, depths=depths, num_heads=heads,
+                        window_size=[window, window], stochastic_depth_prob=0.0, num_classes=classes)
+    # Re-draw every parameter so no gradient is trivially zero (torchvision
+    # zero-initialises biases); weights scaled by 1/sqrt(fan-in) so the
+    # activations keep their scale through the 12 blocks of swin_t.
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if "norm" in name and name.endswith("weight"):
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.copy_(0.02 * torch.randn_like(p))
+            elif "relative_position_bias_table" in name:
+                p.copy_(0.5 * torch.randn_like(p))
+            else:
+                fan_in = p[0].numel()
+                p.copy_(torch.randn_like(p) / fan_in ** 0.5)
+    return m
+
+
+def trajectory(cfg, seed, x, y, opt_name):
+    m = build(cfg, seed)
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(m.parameters(), **SGD)
+    else:
+        opt = torch.optim.AdamW(m.parameters(), **ADAMW)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x), y)
+        losses.append(loss.item())
+        loss.backward()
+        if opt_name == "sgd":
+            torch.nn.utils.clip_grad_norm_(m.parameters(), CLIP)
+        opt.step()
+    return torch.tensor(losses)
+
+
+def main(out):
+    torch.set_num_threads(2)
+    for name, cfg in CONFIGS.items():
+        wpath = os.path.join(out, f"swin_{name}_weights.safetensors")
+        rpath = os.path.join(out, f"swin_{name}_ref.safetensors")
+        if up_to_date([wpath, rpath], VERSION):
+            continue
+        image, classes, batch, adamw = cfg[0], cfg[6], cfg[7], cfg[8]
+        seed = 4321
+        m = build(cfg, seed)
+        g = torch.Generator().manual_seed(77)
+        x = torch.randn(batch, 3, image, image, generator=g)
+        y = torch.randint(0, classes, (batch,), generator=g)
+        logits = m(x)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
+        for pname, p in m.named_parameters():
+            ref["grad." + pname] = p.grad
+        ref["sgd_losses"] = trajectory(cfg, seed, x, y, "sgd")
+        if adamw:
+            ref["adamw_losses"] = trajectory(cfg, seed, x, y, "adamw")
+        meta = {"version": VERSION, "torch": torch.__version__, "config": name,
+                "sgd": str(SGD), "clip": CLIP, "adamw": str(ADAMW)}
+        save_safetensors(wpath, dict(m.state_dict()), meta)
+        save_safetensors(rpath, ref, meta)
+        print(f"swin {name}: loss {loss.item():.6f}, |logits| max {logits.abs().max().item():.3f}, "
+              f"sgd {ref['sgd_losses'].tolist()}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/data/ref")

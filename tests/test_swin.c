@@ -1,0 +1,823 @@
+// test_swin.c: the Swin Transformer against PyTorch (torchvision's
+// SwinTransformer, same weights, written by tests/ref_swin.py): logits, loss
+// and every parameter gradient, 5 SGD (+grad clip) steps, and 5 AdamW steps
+// on the small configs; a micro config, an "odd" config whose maps are not
+// multiples of the window (padding, odd patch merging, a window larger than
+// the map), and swin_t itself at 224 px, batch 2. Also: the window layers
+// against central differences, checkpoints load back bit-identically,
+// partial fine-tuning gives the full model's gradients, hosvd/asi/wasi at
+// epsilon = 1 reproduce vanilla with 4-mode activations, stochastic depth,
+// and the paper measure (closed form = account(); swin_t at batch 128,
+// MLP only: 3491 + 66 = 3557 MB).
+#include "baselines/asi.h"
+#include "baselines/hosvd.h"
+#include "baselines/registry.h"
+#include "baselines/registry_swin.h"
+#include "baselines/vanilla.h"
+#include "core/blas.h"
+#include "core/counters.h"
+#include "core/memory.h"
+#include "core/model.h"
+#include "core/optim.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
+#include "core/swin.h"
+#include "core/swin_layers.h"
+#include "core/wasi.h"
+#include "tests/testlib.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REF "tests/data/ref"
+
+static float *read_all(const SafeTensors *st, const char *name, size_t *numel) {
+    const StTensor *t = st_find(st, name);
+    CHECK(t, "%s: no tensor %s (run tests/make_reference.sh)", st->path, name);
+    int shape[ST_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) shape[d] = (int)t->shape[d];
+    *numel = st_numel(t);
+    float *x = mem_alloc_floats(*numel ? *numel : 1, MEM_WORKSPACE);
+    WbError err;
+    if (st_read(st, name, x, t->ndim, shape, &err) < 0) die("%s", err.msg);
+    return x;
+}
+
+// Must match CONFIGS in ref_swin.py.
+static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
+static SwinConfig odd_cfg(void) {
+    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f};
+    return c;
+}
+static SwinConfig t_cfg(void) { SwinConfig c; swin_preset("swin_t", &c); return c; }
+
+static SwinBinding dense_binding(void) {
+    SwinBinding b;
+    memset(&b, 0, sizeof b);
+    b.num_finetune = -1;
+    return b;
+}
+
+// The dense gradient of a torchvision-named parameter from where the model
+// keeps it (its own set or a linear's). 0 if not trained.
+static int model_grad(Swin *m, const char *name, float *dst) {
+    int i = params_index(&m->train, name);
+    if (i >= 0) { memcpy(dst, m->train.grads + m->train.info[i].offset, m->train.info[i].numel * sizeof(float)); return 1; }
+    if (params_index(&m->frozen, name) >= 0) return 0;
+    for (int k = 0; k < m->nblocks * SWIN_NLIN; k++) {
+        LinearLayer *L = &m->lin[k];
+        size_t n = strlen(L->name);
+        if (strncmp(name, L->name, n) || name[n] != '.') continue;
+        ParamSet *ps[4];
+        if (L->method->param_sets(L, ps) == 0) return 0;
+        int is_w = !strcmp(name + n + 1, "weight");
+        if (is_w && L->method == &method_wasi) { wasi_weight_grad(L, dst); return 1; }
+        memcpy(dst, params_grad(ps[0], is_w ? "weight" : "bias"), sizeof(float) * (is_w ? (size_t)L->O * L->I : (size_t)L->O));
+        return 1;
+    }
+    die("no parameter %s in the model", name);
+}
+
+typedef struct { double max_abs, max_rel; } Err;
+
+// Every gradient in ref against the model: |diff| <= atol_frac*max|ref| + rtol*|ref|.
+static Err compare_grads(Swin *m, const SafeTensors *ref, double atol_frac, double rtol, int *n_checked) {
+    Err e = {0, 0};
+    *n_checked = 0;
+    for (int i = 0; i < ref->n; i++) {
+        const char *nm = ref->t[i].name;
+        if (strncmp(nm, "grad.", 5)) continue;
+        size_t n;
+        float *want = read_all(ref, nm, &n);
+        float *got = mem_alloc_floats(n, MEM_WORKSPACE);
+        EXPECT(model_grad(m, nm + 5, got), "model trains %s", nm + 5);
+        double amax = tl_max_abs(want, n), d = tl_max_abs_diff(got, want, n);
+        EXPECT_CLOSE(nm, got, want, n, atol_frac * amax, rtol);
+        EXPECT_NONZERO(nm, want, n);
+        if (d > e.max_abs) e.max_abs = d;
+        if (amax > 0 && d / amax > e.max_rel) e.max_rel = d / amax;
+        (*n_checked)++;
+        mem_free(want); mem_free(got);
+    }
+    return e;
+}
+
+static void build_from(Swin *m, SwinConfig cfg, int B, const char *weights, const SwinBinding *bind) {
+    swin_build(m, &cfg, bind, B);
+    WbError err;
+    if (swin_load(m, weights, 0, 0, &err) < 0) die("%s", err.msg);
+}
+
+static void reference_case(const char *tag, SwinConfig cfg, double logit_tol, double grad_atol_frac, double grad_rtol,
+                           double traj_atol, double traj_rtol) {
+    char wpath[256], rpath[256];
+    snprintf(wpath, sizeof wpath, REF "/swin_%s_weights.safetensors", tag);
+    snprintf(rpath, sizeof rpath, REF "/swin_%s_ref.safetensors", tag);
+    SafeTensors ref, wts;
+    WbError err;
+    if (st_open(&ref, rpath, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
+    if (st_open(&wts, wpath, &err) < 0) { EXPECT(0, "%s", err.msg); st_close(&ref); return; }
+    size_t nx, ny, nl, n1;
+    float *x = read_all(&ref, "input", &nx), *yf = read_all(&ref, "labels", &ny);
+    float *logits = read_all(&ref, "logits", &nl), *loss = read_all(&ref, "loss", &n1);
+    int B = (int)ny, *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    for (int i = 0; i < B; i++) y[i] = (int)yf[i];
+    SwinBinding bind = dense_binding();
+    Swin m;
+    build_from(&m, cfg, B, wpath, &bind);
+
+    // the computed relative_position_index equals torchvision's buffer
+    size_t ni;
+    float *idx = read_all(&wts, "features.1.0.attn.relative_position_index", &ni);
+    const int T = cfg.window * cfg.window;
+    int same = ni == (size_t)T * T;
+    for (size_t i = 0; same && i < ni; i++) same = idx[i] == (float)m.rpi[i];
+    EXPECT(same, "relative_position_index equals torchvision's (%zu entries)", ni);
+    mem_free(idx);
+
+    swin_zero_grad(&m);
+    double t0 = wall_seconds();
+    float L = swin_forward(&m, x, y, B, 1);
+    swin_backward(&m);
+    double dt = wall_seconds() - t0;
+    double dl = tl_max_abs_diff(m.logits, logits, nl);
+    EXPECT_CLOSE("logits", m.logits, logits, nl, logit_tol, logit_tol);
+    EXPECT_NEAR("loss", L, loss[0], 1e-5, 1e-5);
+    int ng;
+    Err e = compare_grads(&m, &ref, grad_atol_frac, grad_rtol, &ng);
+    printf("  %s: B=%d logits max|diff| %.3g, loss %.7f vs %.7f, %d gradients: max|diff| %.3g, max|diff|/max|ref| %.3g; "
+           "fwd+bwd %.3f s\n", tag, B, dl, (double)L, (double)loss[0], ng, e.max_abs, e.max_rel, dt);
+    EXPECT(ng == m.train.n + m.nblocks * 8, "gradients compared: %d (model %d + 8 per block)", ng, m.train.n);
+
+    // Inference forward equals the training forward.
+    float *l1 = mem_alloc_floats(nl, MEM_WORKSPACE);
+    memcpy(l1, m.logits, nl * sizeof(float));
+    swin_forward(&m, x, NULL, B, 0);
+    EXPECT_CLOSE("inference logits", m.logits, l1, nl, 0, 0);
+    mem_free(l1);
+    swin_free(&m);
+
+    // 5 steps of SGD (momentum 0.9, wd 1e-4, clip 2.0) and of AdamW, as ref_swin.py.
+    const char *opt_names[2] = {"sgd_losses", "adamw_losses"};
+    OptimConfig ocs[2] = {optim_sgd(0.9f, 1e-4f), optim_adamw(0.9f, 0.999f, 1e-8f, 0.05f)};
+    float lrs[2] = {0.01f, 1e-3f};
+    for (int o = 0; o < 2; o++) {
+        if (!st_find(&ref, opt_names[o])) continue;
+        size_t n5;
+        float *want = read_all(&ref, opt_names[o], &n5), got[5];
+        build_from(&m, cfg, B, wpath, &bind);
+        t0 = wall_seconds();
+        for (int s = 0; s < 5; s++) {
+            swin_zero_grad(&m);
+            got[s] = swin_forward(&m, x, y, B, 1);
+            swin_backward(&m);
+            if (o == 0) swin_clip_grad(&m, 2.0f);
+            swin_update(&m, &ocs[o], lrs[o]);
+        }
+        double d5 = tl_max_abs_diff(got, want, 5);
+        printf("  %s %s: C %.6f %.6f %.6f %.6f %.6f | torch %.6f %.6f %.6f %.6f %.6f (max|diff| %.2g, %.2f s/step)\n",
+               tag, opt_names[o], (double)got[0], (double)got[1], (double)got[2], (double)got[3], (double)got[4],
+               (double)want[0], (double)want[1], (double)want[2], (double)want[3], (double)want[4], d5,
+               (wall_seconds() - t0) / 5);
+        EXPECT_CLOSE(opt_names[o], got, want, 5, traj_atol, traj_rtol);
+        swin_free(&m);
+        mem_free(want);
+    }
+    mem_free(x); mem_free(yf); mem_free(logits); mem_free(loss); mem_free(y);
+    st_close(&ref);
+    st_close(&wts);
+}
+
+static void test_micro_vs_pytorch(void) { reference_case("micro", micro_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
+static void test_odd_vs_pytorch(void) { reference_case("odd", odd_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
+
+static void test_swin_t_vs_pytorch(void) {
+    if (getenv("WB_QUICK")) { printf("  (WB_QUICK: the swin_t reference runs in the normal build)\n"); return; }
+    reference_case("t", t_cfg(), 1e-4, 1e-3, 1e-2, 1e-3, 2e-3);
+}
+
+// --- the window layers on their own -----------------------------------------------
+
+static float *randn(Rng *r, size_t n, float std) {
+    float *x = mem_alloc_floats(n, MEM_WORKSPACE);
+    rng_fill_normal(r, x, (long)n, 0, std);
+    return x;
+}
+
+static double dot(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+// Partition and reverse are adjoint permutations: reverse(partition(x)) = x,
+// <partition(x), y> = <x, partition^T(y)>, padded slots are zero.
+static void test_window_partition(void) {
+    const int B = 2, C = 3, ws = 4;
+    const int sizes[3][2] = {{8, 8}, {9, 6}, {3, 3}};
+    for (int c = 0; c < 3; c++)
+        for (int shift = 0; shift <= ws / 2; shift += ws / 2) {
+            int H = sizes[c][0], W = sizes[c][1], Hp, Wp, sh, sw;
+            window_geometry(H, W, ws, shift, &Hp, &Wp, &sh, &sw);
+            size_t nmap = (size_t)B * H * W * C, nwin = (size_t)B * Hp * Wp * C;
+            Rng r; rng_seed(&r, (uint64_t)(c * 10 + shift));
+            float *x = randn(&r, nmap, 1), *yw = randn(&r, nwin, 1);
+            float *xw = mem_alloc_floats(nwin, MEM_WORKSPACE), *back = mem_alloc_floats(nmap, MEM_WORKSPACE);
+            float *adj = mem_alloc_floats(nmap, MEM_WORKSPACE);
+            window_partition_forward(xw, x, B, H, W, C, ws, sh, sw);
+            window_reverse_forward(back, xw, B, H, W, C, ws, sh, sw);
+            char what[96];
+            snprintf(what, sizeof what, "reverse(partition(x)) %dx%d shift %d", H, W, shift);
+            EXPECT_CLOSE(what, back, x, nmap, 0, 0);
+            window_partition_backward(adj, yw, B, H, W, C, ws, sh, sw);
+            double lhs = dot(xw, yw, nwin), rhs = dot(x, adj, nmap);
+            EXPECT(fabs(lhs - rhs) <= 1e-9 * (fabs(lhs) + 1), "adjoint %dx%d: %.9g vs %.9g", H, W, lhs, rhs);
+            double s2 = dot(xw, xw, nwin), x2 = dot(x, x, nmap);
+            EXPECT(fabs(s2 - x2) <= 1e-9 * x2, "padding slots are zero (%dx%d): %.9g vs %.9g", H, W, s2, x2);
+            EXPECT(sh == ((ws >= Hp) ? 0 : shift), "shift dropped only when one window covers the map (%d, Hp %d)", sh, Hp);
+            mem_free(x); mem_free(yw); mem_free(xw); mem_free(back); mem_free(adj);
+        }
+}
+
+// Window attention (bias + shifted mask) and patch merging against central
+// differences of a fake loss sum(out * dout) in double-checked directions.
+static void test_window_attention_grad(void) {
+    const int B = 2, H = 6, W = 5, ws = 4, C = 8, NH = 2, T = ws * ws;
+    int Hp, Wp, sh, sw;
+    window_geometry(H, W, ws, ws / 2, &Hp, &Wp, &sh, &sw);
+    const int nW = (Hp / ws) * (Wp / ws), Bw = B * nW;
+    const size_t nq = (size_t)Bw * T * 3 * C, no = (size_t)Bw * T * C, na = (size_t)Bw * NH * T * T;
+    const size_t ntab = (size_t)(2 * ws - 1) * (2 * ws - 1) * NH;
+    Rng r; rng_seed(&r, 42);
+    float *qkv = randn(&r, nq, 1), *table = randn(&r, ntab, 0.5f), *dout = randn(&r, no, 1);
+    float *dq = randn(&r, nq, 1), *dt = randn(&r, ntab, 1);   // directions
+    int *idx = mem_alloc(sizeof(int) * (size_t)T * T, MEM_WORKSPACE), *reg = mem_alloc(sizeof(int) * (size_t)nW * T, MEM_WORKSPACE);
+    relative_position_index(idx, ws);
+    window_mask_regions(reg, H, W, ws, sh, sw);
+    float *bias = mem_alloc_floats((size_t)NH * T * T, MEM_WORKSPACE), *dbias = mem_alloc_floats((size_t)NH * T * T, MEM_WORKSPACE);
+    float *att = mem_alloc_floats(na, MEM_WORKSPACE), *scr = mem_alloc_floats(na, MEM_WORKSPACE);
+    float *out = mem_alloc_floats(no, MEM_WORKSPACE), *gq = mem_alloc_floats(nq, MEM_WORKSPACE);
+    float *gt = mem_alloc_floats(ntab, MEM_WORKSPACE), *qp = mem_alloc_floats(nq, MEM_WORKSPACE), *tp = mem_alloc_floats(ntab, MEM_WORKSPACE);
+    int nreg = 0;
+    for (int i = 0; i < nW * T; i++) nreg = reg[i] > nreg ? reg[i] : nreg;
+    EXPECT(sh == 2 && sw == 2 && nreg > 0, "a shifted, masked case (shift %d,%d, %d regions)", sh, sw, nreg + 1);
+    relative_bias_forward(bias, table, idx, NH, ws);
+    window_attention_forward(out, att, qkv, bias, reg, Bw, nW, T, C, NH);
+    window_attention_backward(gq, dbias, scr, dout, qkv, att, Bw, T, C, NH);
+    relative_bias_backward(gt, dbias, idx, NH, ws);
+    EXPECT_NONZERO("dqkv", gq, nq);
+    EXPECT_NONZERO("dtable", gt, ntab);
+    // f(e) = sum(out(qkv + e dq, table + e dt) * dout); f'(0) = <gq, dq> + <gt, dt>
+    const double want = dot(gq, dq, nq) + dot(gt, dt, ntab), h = 1e-2;
+    double f[2];
+    for (int sgn = 0; sgn < 2; sgn++) {
+        float e = (float)(sgn ? -h : h);
+        for (size_t i = 0; i < nq; i++) qp[i] = qkv[i] + e * dq[i];
+        for (size_t i = 0; i < ntab; i++) tp[i] = table[i] + e * dt[i];
+        relative_bias_forward(bias, tp, idx, NH, ws);
+        window_attention_forward(out, att, qp, bias, reg, Bw, nW, T, C, NH);
+        f[sgn] = dot(out, dout, no);
+    }
+    double got = (f[0] - f[1]) / (2 * h);
+    printf("  window attention: directional derivative %.6f, central difference %.6f\n", want, got);
+    EXPECT(fabs(got - want) <= 2e-3 * fabs(want) + 1e-3, "window attention gradient %.6f vs %.6f", want, got);
+    // the mask really masks: a query never attends to another region's key
+    double leak = 0;
+    for (int bw = 0; bw < Bw; bw++)
+        for (int hh = 0; hh < NH; hh++)
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j < T; j++)
+                    if (reg[(bw % nW) * T + i] != reg[(bw % nW) * T + j])
+                        leak += (double)att[(((size_t)bw * NH + hh) * T + i) * T + j];
+    EXPECT(leak < 1e-30, "attention across regions %.3g", leak);
+
+    // patch merging: gather adjoint on an odd map
+    const int Hm = 5, Wm = 3, Cm = 4, H2 = 3, W2 = 2;
+    size_t nin = (size_t)B * Hm * Wm * Cm, nout = (size_t)B * H2 * W2 * 4 * Cm;
+    float *xm = randn(&r, nin, 1), *ym = randn(&r, nout, 1), *om = mem_alloc_floats(nout, MEM_WORKSPACE);
+    float *dm = mem_alloc_floats(nin, MEM_WORKSPACE);
+    patch_merge_forward(om, xm, B, Hm, Wm, Cm);
+    patch_merge_backward(dm, ym, B, Hm, Wm, Cm);
+    double lhs = dot(om, ym, nout), rhs = dot(xm, dm, nin);
+    EXPECT(fabs(lhs - rhs) <= 1e-9 * (fabs(lhs) + 1), "patch merging adjoint %.9g vs %.9g", lhs, rhs);
+    // x1 = x[1::2, 0::2] is the second channel block: out(0,0)[C..2C) = x(1,0)
+    EXPECT(!memcmp(om + Cm, xm + (size_t)1 * Wm * Cm, sizeof(float) * Cm) &&
+           !memcmp(om + 2 * Cm, xm + Cm, sizeof(float) * Cm), "torchvision's x0, x1, x2, x3 order");
+    mem_free(xm); mem_free(ym); mem_free(om); mem_free(dm);
+    mem_free(qkv); mem_free(table); mem_free(dout); mem_free(dq); mem_free(dt); mem_free(idx); mem_free(reg);
+    mem_free(bias); mem_free(dbias); mem_free(att); mem_free(scr); mem_free(out); mem_free(gq); mem_free(gt);
+    mem_free(qp); mem_free(tp);
+}
+
+// --- checkpoints, partial fine-tuning, stochastic depth ---------------------------------
+
+static int files_equal(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+static void random_batch(float *img, int *y, int B, const SwinConfig *c, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    rng_fill_normal(&r, img, (long)B * c->channels * c->image_size * c->image_size, 0, 1);
+    for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)c->num_classes);
+}
+
+static void test_checkpoint_roundtrip(void) {
+    SwinConfig cfg = odd_cfg();
+    SwinBinding bind = dense_binding();
+    Swin a, b;
+    swin_build(&a, &cfg, &bind, 2);
+    swin_init_random(&a, 7);
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/swin1.safetensors", tl_tmpdir());
+    snprintf(p2, sizeof p2, "%s/swin2.safetensors", tl_tmpdir());
+    WbError err;
+    EXPECT(swin_save(&a, p1, &err) == 0, "save: %s", err.msg);
+    swin_build(&b, &cfg, &bind, 2);
+    EXPECT(swin_load(&b, p1, 0, 0, &err) == 0, "load: %s", err.msg);
+    EXPECT(swin_save(&b, p2, &err) == 0, "save again: %s", err.msg);
+    EXPECT(files_equal(p1, p2), "checkpoint written, loaded and written again is byte-identical");
+    EXPECT(a.train.numel == b.train.numel && !memcmp(a.train.params, b.train.params, a.train.numel * sizeof(float)),
+           "model parameters bit-identical");
+    float *img = mem_alloc_floats((size_t)2 * 3 * 36 * 36, MEM_DATA);
+    int y[2];
+    random_batch(img, y, 2, &cfg, 3);
+    swin_forward(&a, img, NULL, 2, 0);
+    swin_forward(&b, img, NULL, 2, 0);
+    EXPECT(!memcmp(a.logits, b.logits, 2 * 7 * sizeof(float)), "logits bit-identical after reload");
+    // the file holds what torchvision's state_dict holds: every parameter and the index buffers
+    SafeTensors st;
+    EXPECT(st_open(&st, p1, &err) == 0, "open: %s", err.msg);
+    int n_idx = 0;
+    for (int i = 0; i < st.n; i++) n_idx += strstr(st.t[i].name, "relative_position_index") != NULL;
+    EXPECT(n_idx == a.nblocks && st.n == a.train.n + a.nblocks * 9, "%d tensors, %d index buffers", st.n, n_idx);
+    st_close(&st);
+    // A wrong-shape model names the tensor.
+    SwinConfig wide = cfg; wide.embed_dim = 32;
+    Swin c;
+    swin_build(&c, &wide, &bind, 2);
+    EXPECT(swin_load(&c, p1, 0, 0, &err) < 0 && strstr(err.msg, "features.0.0.weight"), "shape mismatch reported: %s", err.msg);
+    swin_free(&a); swin_free(&b); swin_free(&c);
+    mem_free(img);
+}
+
+// num_of_finetune = n trains only the last n counted linears and everything
+// after the first of them; their gradients equal the full model's, and the
+// saved activations shrink.
+static void test_partial_finetune_grads(void) {
+    SwinConfig cfg = odd_cfg();
+    const int B = 2;
+    float *img = mem_alloc_floats((size_t)B * 3 * 36 * 36, MEM_DATA);
+    int y[2];
+    random_batch(img, y, B, &cfg, 5);
+    SwinBinding full = dense_binding();
+    Swin a;
+    swin_build(&a, &cfg, &full, B);
+    swin_init_random(&a, 11);
+    swin_zero_grad(&a);
+    float La = swin_forward(&a, img, y, B, 1);
+    swin_backward(&a);
+    size_t prev_acts = (size_t)-1;
+    const int ns[6] = {0, 1, 2, 3, 5, 13};
+    for (int all_linear = 0; all_linear < 2; all_linear++)
+        for (int t = 0; t < 6; t++) {
+            int n = ns[t];
+            SwinBinding part = dense_binding();
+            part.num_finetune = n; part.all_linear = all_linear;
+            Swin b;
+            MemStats s0 = mem_stats();
+            swin_build(&b, &cfg, &part, B);
+            MemStats s1 = mem_stats();
+            swin_init_random(&b, 11);
+            swin_zero_grad(&b);
+            float Lb = swin_forward(&b, img, y, B, 1);
+            swin_backward(&b);
+            EXPECT(La == Lb, "same loss (n=%d)", n);
+            int trained = 0, total = 0;
+            for (int k = 0; k < a.train.n; k++) {
+                const char *nm = a.train.info[k].name;
+                size_t cnt = a.train.info[k].numel;
+                float *g = mem_alloc_floats(cnt, MEM_WORKSPACE);
+                total++;
+                if (model_grad(&b, nm, g)) {
+                    trained++;
+                    char what[200]; snprintf(what, sizeof what, "n=%d all_linear=%d %s", n, all_linear, nm);
+                    EXPECT_CLOSE(what, g, a.train.grads + a.train.info[k].offset, cnt, 1e-6, 1e-5);
+                }
+                mem_free(g);
+            }
+            int lin_trained = 0;
+            for (int k = 0; k < a.nblocks * SWIN_NLIN; k++) {
+                LinearLayer *Lpart = &b.lin[k], *Lfull = &a.lin[k];
+                if (!Lpart->trainable) continue;
+                lin_trained++;
+                ParamSet *pa[4], *pb[4];
+                Lfull->method->param_sets(Lfull, pa);
+                Lpart->method->param_sets(Lpart, pb);
+                char what[200]; snprintf(what, sizeof what, "n=%d all_linear=%d %s", n, all_linear, Lpart->name);
+                EXPECT_CLOSE(what, pb[0]->grads, pa[0]->grads, pa[0]->numel, 1e-6, 1e-5);
+            }
+            size_t acts = s1.current[MEM_ACTIVATIONS] - s0.current[MEM_ACTIVATIONS];
+            printf("  num_finetune=%2d all_linear=%d: %2d of %d model tensors and %2d linears train, %7zu params, %8zu B saved (model)\n",
+                   n, all_linear, trained, total, lin_trained, swin_num_trainable(&b), acts);
+            EXPECT(trained >= 2 && trained < total, "partial training (n=%d: %d)", n, trained);
+            EXPECT(n == 0 || lin_trained >= n, "n=%d: %d linears train", n, lin_trained);
+            if (t > 0) EXPECT(all_linear || acts >= prev_acts, "more saved with more layers (%zu vs %zu)", acts, prev_acts);
+            prev_acts = acts;
+            swin_free(&b);
+        }
+    swin_free(&a);
+    mem_free(img);
+}
+
+static void test_stochastic_depth(void) {
+    SwinConfig c0 = micro_cfg(), c1 = c0;
+    c1.stochastic_depth = 0.6f;
+    const int B = 4;
+    float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
+    int y[4];
+    random_batch(img, y, B, &c0, 9);
+    SwinBinding bind = dense_binding();
+    Swin a, b;
+    swin_build(&a, &c0, &bind, B);
+    swin_build(&b, &c1, &bind, B);
+    swin_init_random(&a, 3);
+    swin_init_random(&b, 3);
+    // evaluation ignores stochastic depth
+    float La = swin_forward(&a, img, y, B, 0), Lb = swin_forward(&b, img, y, B, 0);
+    EXPECT(La == Lb && !memcmp(a.logits, b.logits, sizeof(float) * B * 10), "eval: %.7f vs %.7f", (double)La, (double)Lb);
+    // training draws: the last block has p = 0.6, block 0 has p = 0
+    Rng saved = b.sd_rng;
+    swin_zero_grad(&b);
+    float L = swin_forward(&b, img, y, B, 1);
+    swin_backward(&b);
+    const SwinBlockActs *last = &b.acts[b.nblocks - 1];
+    int dropped = 0, kept = 0;
+    for (int l = 1; l < b.nblocks; l++)
+        for (int i = 0; i < B; i++) {
+            float s1 = b.acts[l].sd_attn[i], s2 = b.acts[l].sd_mlp[i];
+            float keep = 1.0f / (1.0f - b.blk[l].sd_prob);
+            dropped += (s1 == 0.0f) + (s2 == 0.0f);
+            kept += (s1 == keep) + (s2 == keep);
+        }
+    EXPECT(b.acts[0].sd_attn == NULL && last->sd_attn && dropped > 0 && kept > 0 && dropped + kept == 2 * B * (b.nblocks - 1),
+           "dropped %d, kept %d", dropped, kept);
+    EXPECT(L != La, "training loss with drops %.6f differs from %.6f", (double)L, (double)La);
+    // directional derivative with the same draws: f(e) = loss(theta + e d)
+    ParamSet *ps = &b.train;
+    float *d = mem_alloc_floats(ps->numel, MEM_WORKSPACE), *theta = mem_alloc_floats(ps->numel, MEM_WORKSPACE);
+    Rng r; rng_seed(&r, 1);
+    rng_fill_normal(&r, d, (long)ps->numel, 0, 1);
+    memcpy(theta, ps->params, sizeof(float) * ps->numel);
+    double want = dot(ps->grads, d, ps->numel), nd = sqrt(dot(d, d, ps->numel)), h = 3e-2 / nd;
+    double f[2];
+    for (int sgn = 0; sgn < 2; sgn++) {
+        for (size_t i = 0; i < ps->numel; i++) ps->params[i] = theta[i] + (float)(sgn ? -h : h) * d[i];
+        b.sd_rng = saved;
+        f[sgn] = swin_forward(&b, img, y, B, 1);
+    }
+    double got = (f[0] - f[1]) / (2 * h);
+    printf("  stochastic depth p=0.6: %d dropped, %d kept; loss %.6f (eval %.6f); d/de %.5f vs central difference %.5f\n",
+           dropped, kept, (double)L, (double)La, want, got);
+    EXPECT(fabs(got - want) <= 1e-2 * fabs(want) + 1e-3, "gradient through dropped paths %.5f vs %.5f", want, got);
+    mem_free(d); mem_free(theta);
+    swin_free(&a); swin_free(&b);
+    mem_free(img);
+}
+
+// Forward, backward and update allocate nothing once the first step has
+// created the optimizer state (vanilla, all linears, micro config).
+static void test_no_allocation_in_step(void) {
+    SwinConfig cfg = micro_cfg();
+    const int B = 2;
+    float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
+    int y[2];
+    random_batch(img, y, B, &cfg, 4);
+    SwinBinding bind = dense_binding();
+    bind.method = &method_vanilla;
+    bind.all_linear = 1;
+    Swin m;
+    swin_build(&m, &cfg, &bind, B);
+    swin_init_random(&m, 5);
+    OptimConfig oc = optim_adamw(0.9f, 0.999f, 1e-8f, 0.05f);
+    size_t before = 0;
+    for (int s = 0; s < 3; s++) {
+        if (s == 1) before = mem_stats().n_allocs;
+        swin_zero_grad(&m);
+        swin_forward(&m, img, y, B, 1);
+        swin_backward(&m);
+        swin_clip_grad(&m, 1.0f);
+        swin_update(&m, &oc, 1e-3f);
+        swin_forward(&m, img, y, B - 1, 0);   // a short inference batch too
+    }
+    size_t after = mem_stats().n_allocs;
+    EXPECT(after == before, "steps 2 and 3 allocated %zu buffers", after - before);
+    swin_free(&m);
+    mem_free(img);
+}
+
+// --- the methods on Swin: epsilon = 1 is vanilla ----------------------------------------
+
+typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } Variant;
+
+static MethodConfig base_mcfg(void) {
+    MethodConfig c;
+    memset(&c, 0, sizeof c);
+    c.epsilon = 1.0f;
+    c.seed = 17;
+    return c;
+}
+
+static void lin_grads(const LinearLayer *L, float *dW, float *db) {
+    ParamSet *ps[4];
+    int n = L->method->param_sets((LinearLayer *)L, ps);
+    CHECK(n == 1, "%s: %d parameter sets", L->name, n);
+    memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
+    if (L->method == &method_wasi) wasi_weight_grad(L, dW);
+    else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
+}
+
+static void test_full_rank_matches_vanilla(void) {
+    const SwinConfig cfg = odd_cfg();
+    const int B = 2;
+    float *img = mem_alloc_floats((size_t)B * 3 * 36 * 36, MEM_DATA);
+    int y[2];
+    random_batch(img, y, B, &cfg, 8);
+    Variant v[6];
+    int nv = 0;
+    MethodConfig c = base_mcfg();
+    v[nv++] = (Variant){"hosvd eps=1", &method_hosvd, c};
+    for (int d = 0; d < 4; d++) c.act_ranks[d] = 100000;   // clipped to the mode sizes
+    v[nv++] = (Variant){"asi full ranks", &method_asi, c};
+    v[nv++] = (Variant){"wasi dense eps=1, act full ranks", &method_wasi, c};
+    c.factored = 1;
+    v[nv++] = (Variant){"wasi factored eps=1, act full ranks", &method_wasi, c};
+    c = base_mcfg(); c.act_epsilon = 1.0f;
+    v[nv++] = (Variant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
+    OptimConfig sgd = optim_sgd(0.0f, 0.0f);
+    const float lr = 0.05f;
+    SwinBinding vb = dense_binding();
+    vb.method = &method_vanilla; vb.mcfg = base_mcfg(); vb.all_linear = 1;
+    Swin a;
+    swin_build(&a, &cfg, &vb, B);
+    swin_init_random(&a, 21);
+    swin_zero_grad(&a);
+    float La = swin_forward(&a, img, y, B, 1);
+    swin_backward(&a);
+    for (int i = 0; i < nv; i++) {
+        SwinBinding bb = vb;
+        bb.method = v[i].m; bb.mcfg = v[i].c;
+        Swin b;
+        swin_build(&b, &cfg, &bb, B);
+        swin_init_random(&b, 21);
+        swin_zero_grad(&b);
+        float Lb = swin_forward(&b, img, y, B, 1);
+        swin_backward(&b);
+        EXPECT_NEAR(v[i].tag, Lb, La, 1e-5, 1e-5);
+        double worst = 0;
+        char what[256];
+        for (int k = 0; k < a.train.n; k++) {
+            const ParamInfo *pi = &a.train.info[k];
+            const float *ga = a.train.grads + pi->offset, *gb = b.train.grads + b.train.info[k].offset;
+            double amax = tl_max_abs(ga, pi->numel), d = tl_max_abs_diff(gb, ga, pi->numel);
+            snprintf(what, sizeof what, "%s %s", v[i].tag, pi->name);
+            EXPECT_CLOSE(what, gb, ga, pi->numel, 1e-4 * amax, 1e-3);
+            if (amax > 0 && d / amax > worst) worst = d / amax;
+        }
+        for (int k = 0; k < a.nblocks * SWIN_NLIN; k++) {
+            const LinearLayer *L1 = &a.lin[k], *L2 = &b.lin[k];
+            size_t OI = (size_t)L1->O * L1->I;
+            float *wa = mem_alloc_floats(OI, MEM_WORKSPACE), *wb = mem_alloc_floats(OI, MEM_WORKSPACE);
+            float *ba = mem_alloc_floats(L1->O, MEM_WORKSPACE), *bbias = mem_alloc_floats(L1->O, MEM_WORKSPACE);
+            lin_grads(L1, wa, ba);
+            lin_grads(L2, wb, bbias);
+            double amax = tl_max_abs(wa, OI), d = tl_max_abs_diff(wb, wa, OI);
+            snprintf(what, sizeof what, "%s %s dW", v[i].tag, L1->name);
+            EXPECT(L2->method == v[i].m, "%s bound to %s", L2->name, v[i].m->name);
+            EXPECT_CLOSE(what, wb, wa, OI, 1e-4 * amax, 1e-3);
+            EXPECT_NONZERO(what, wa, OI);
+            double bmax = tl_max_abs(ba, L1->O);
+            snprintf(what, sizeof what, "%s %s db", v[i].tag, L1->name);
+            EXPECT_CLOSE(what, bbias, ba, L1->O, 1e-4 * (bmax > amax ? bmax : amax), 1e-3);
+            if (amax > 0 && d / amax > worst) worst = d / amax;
+            mem_free(wa); mem_free(wb); mem_free(ba); mem_free(bbias);
+        }
+        // four modes, full ranks: fc1 of block 0 (B,H,W,C) and qkv of the last block (B,nW,T,C)
+        const LinearLayer *F1 = swin_linear(&b, 0, SWIN_FC1), *Q = swin_linear(&b, b.nblocks - 1, SWIN_QKV);
+        LinearAccount acc, accq;
+        F1->method->account(F1, &acc);
+        Q->method->account(Q, &accq);
+        EXPECT(acc.act_ndim == 4 && acc.act_ranks[0] == B && acc.act_ranks[1] == 18 && acc.act_ranks[2] == 18 &&
+               acc.act_ranks[3] == 16, "%s fc1 ranks %d %d %d %d", v[i].tag, acc.act_ranks[0], acc.act_ranks[1],
+               acc.act_ranks[2], acc.act_ranks[3]);
+        EXPECT(accq.act_ndim == 4 && accq.act_ranks[0] == B && accq.act_ranks[1] == 1 && accq.act_ranks[2] == 16 &&
+               accq.act_ranks[3] == 128, "%s last qkv ranks %d %d %d %d", v[i].tag, accq.act_ranks[0], accq.act_ranks[1],
+               accq.act_ranks[2], accq.act_ranks[3]);
+        if (v[i].m == &method_wasi) EXPECT(acc.weight_rank == 16, "%s: k=%d", v[i].tag, acc.weight_rank);
+        // one SGD step on both: the next loss agrees too
+        Swin a2;
+        swin_build(&a2, &cfg, &vb, B);
+        swin_init_random(&a2, 21);
+        swin_zero_grad(&a2);
+        swin_forward(&a2, img, y, B, 1);
+        swin_backward(&a2);
+        swin_update(&a2, &sgd, lr);
+        swin_update(&b, &sgd, lr);
+        float La2 = swin_forward(&a2, img, y, B, 0), Lb2 = swin_forward(&b, img, y, B, 0);
+        EXPECT_NEAR("loss after one SGD step", Lb2, La2, 2e-5, 2e-5);
+        printf("  %-40s loss %.7f vs %.7f, grads max|diff|/max|ref| %.2e, after SGD %.7f vs %.7f\n", v[i].tag,
+               (double)Lb, (double)La, worst, (double)Lb2, (double)La2);
+        swin_free(&a2);
+        swin_free(&b);
+    }
+    swin_free(&a);
+    mem_free(img);
+}
+
+// --- the paper measure ------------------------------------------------------------------
+
+static void test_paper_memory(void) {
+    const SwinConfig cfg = odd_cfg();
+    const int B = 2;
+    float *img = mem_alloc_floats((size_t)B * 3 * 36 * 36, MEM_DATA);
+    int y[2];
+    random_batch(img, y, B, &cfg, 12);
+    const char *names[] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
+    for (int all = 0; all < 2; all++)
+        for (int nf = -1; nf <= 3; nf += 4)
+            for (int i = 0; i < 5; i++) {
+                MethodConfig c = base_mcfg();
+                c.lora_rank = 4; c.lora_alpha = 8;
+                c.epsilon = 0.8f;
+                if (strcmp(names[i], "hosvd")) { c.act_ranks[0] = 2; c.act_ranks[1] = 3; c.act_ranks[2] = 5; c.act_ranks[3] = 7; }
+                SwinBinding bind = dense_binding();
+                bind.method = method_by_name(names[i]);
+                bind.mcfg = c;
+                bind.all_linear = all;
+                bind.num_finetune = nf;
+                Swin m;
+                swin_build(&m, &cfg, &bind, B);
+                swin_init_random(&m, 3);
+                swin_forward(&m, img, y, B, 1);
+                SwinPaperMemory got = swin_paper_memory(&m);
+                LayerRanks lr[64];
+                int n = 0;
+                for (int l = 0; l < m.nblocks; l++)
+                    for (int w = 0; w < SWIN_NLIN; w++) {
+                        const LinearLayer *L = swin_linear(&m, l, w);
+                        if (!swin_is_counted(&m, l, w) || !L->trainable) continue;
+                        LinearAccount acc;
+                        L->method->account(L, &acc);
+                        lr[n].weight_rank = acc.weight_rank;
+                        memcpy(lr[n].act_ranks, acc.act_ranks, sizeof lr[n].act_ranks);
+                        n++;
+                    }
+                SwinPaperMemory want = swin_methods_paper_memory(&cfg, B, &bind, names[i], lr);
+                EXPECT(got.n_counted == want.n_counted && got.n_counted == n && n == (nf < 0 ? (all ? 32 : 16) : nf),
+                       "%s: %d counted vs %d", names[i], got.n_counted, want.n_counted);
+                EXPECT(fabs(got.paper_act_mb - want.paper_act_mb) <= 1e-12 * want.paper_act_mb + 1e-15 &&
+                       fabs(got.paper_weight_mb - want.paper_weight_mb) <= 1e-12 * want.paper_weight_mb,
+                       "%s all_linear=%d nf=%d: account %.9f + %.9f MB, closed form %.9f + %.9f MB", names[i], all, nf,
+                       got.paper_act_mb, got.paper_weight_mb, want.paper_act_mb, want.paper_weight_mb);
+                swin_free(&m);
+            }
+    mem_free(img);
+
+    // vanilla swin_t, batch 128, as in the paper
+    SwinConfig t = t_cfg();
+    SwinBinding bind = dense_binding();
+    bind.method = &method_vanilla;
+    bind.mcfg = base_mcfg();
+    SwinPaperMemory mlp = swin_methods_paper_memory(&t, 128, &bind, "vanilla", NULL);
+    bind.all_linear = 1;
+    SwinPaperMemory all = swin_methods_paper_memory(&t, 128, &bind, "vanilla", NULL);
+    printf("  swin_t B=128 vanilla: MLP %.2f + %.2f = %.2f MB (%d linears); all linears %.2f + %.2f = %.2f MB (%d)\n",
+           mlp.paper_act_mb, mlp.paper_weight_mb, mlp.paper_act_mb + mlp.paper_weight_mb, mlp.n_counted,
+           all.paper_act_mb, all.paper_weight_mb, all.paper_act_mb + all.paper_weight_mb, all.n_counted);
+    EXPECT(mlp.n_counted == 24 && fabs(mlp.paper_act_mb - 3491) < 0.5 && fabs(mlp.paper_weight_mb - 66) < 0.5 &&
+           fabs(mlp.paper_act_mb + mlp.paper_weight_mb - 3557) < 0.5, "MLP: %.2f + %.2f", mlp.paper_act_mb,
+           mlp.paper_weight_mb);
+    // and the same from a real (small-batch) swin_t's account(), scaled: activations are linear in B
+    bind.all_linear = 0;
+    Swin m;
+    swin_build(&m, &t, &bind, 1);
+    swin_init_random(&m, 1);
+    float *one = mem_alloc_floats((size_t)3 * 224 * 224, MEM_DATA);
+    int y1 = 3;
+    Rng r; rng_seed(&r, 2); rng_fill_normal(&r, one, 3 * 224 * 224, 0, 1);
+    swin_forward(&m, one, &y1, 1, 1);
+    SwinPaperMemory acc = swin_paper_memory(&m);
+    EXPECT(fabs(acc.paper_act_mb * 128 - mlp.paper_act_mb) < 1e-6 * mlp.paper_act_mb &&
+           fabs(acc.paper_weight_mb - mlp.paper_weight_mb) < 1e-9 * mlp.paper_weight_mb,
+           "account at B=1 x 128: %.3f + %.3f MB", acc.paper_act_mb * 128, acc.paper_weight_mb);
+    swin_free(&m);
+    mem_free(one);
+    // the other methods at batch 128 (MLP), printed for the record
+    LayerRanks lr[24];
+    const int kw[3] = {32, 64, 128};
+    for (int q = 0; q < 3; q++) {
+        for (int l = 0; l < 24; l++) {
+            lr[l].weight_rank = kw[q];
+            lr[l].act_ranks[0] = 8; lr[l].act_ranks[1] = 8; lr[l].act_ranks[2] = 8; lr[l].act_ranks[3] = 32;
+        }
+        SwinPaperMemory w = swin_methods_paper_memory(&t, 128, &bind, "wasi", lr);
+        printf("  swin_t B=128 MLP wasi k=%d act (8,8,8,32): %.3f + %.3f = %.3f MB\n", kw[q], w.paper_act_mb,
+               w.paper_weight_mb, w.paper_act_mb + w.paper_weight_mb);
+        EXPECT(w.paper_act_mb + w.paper_weight_mb < 0.1 * (mlp.paper_act_mb + mlp.paper_weight_mb), "wasi is small");
+    }
+}
+
+// --- core/model.h: the dispatch gives what the direct calls give -------------------------
+
+static void test_model_dispatch(void) {
+    const char *presets[2] = {"vit_micro", "swin_micro"};
+    for (int k = 0; k < 2; k++) {
+        ModelConfig mc;
+        EXPECT(model_preset(presets[k], &mc) == 0 && mc.kind == (k ? MODEL_SWIN : MODEL_VIT), "preset %s", presets[k]);
+        int S, Cin, K;
+        model_config_io(&mc, &S, &Cin, &K);
+        EXPECT(S == 32 && Cin == 3 && K == 10, "%s io: %d px, %d channels, %d classes", presets[k], S, Cin, K);
+        EXPECT(model_config_act_modes(&mc) == (k ? 4 : 3), "act modes");
+        const int B = 2;
+        float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
+        int y[2] = {1, 7};
+        Rng r; rng_seed(&r, 6); rng_fill_normal(&r, img, (long)B * 3 * 32 * 32, 0, 1);
+        ModelBinding bind = dense_binding();
+        bind.method = &method_vanilla; bind.mcfg = base_mcfg(); bind.num_finetune = 3;
+        Model m;
+        model_build(&m, &mc, &bind, B);
+        model_init_random(&m, 9);
+        model_zero_grad(&m);
+        float L = model_forward(&m, img, y, B, 1);
+        model_backward(&m);
+        double gn = model_clip_grad(&m, 0.0f);
+        float Ld;
+        double gd;
+        ModelPaperMemory pm = model_paper_memory(&m), pd;
+        if (k == 0) {
+            ViT v;
+            vit_build(&v, &mc.vit, &bind, B);
+            vit_init_random(&v, 9);
+            vit_zero_grad(&v);
+            Ld = vit_forward(&v, img, y, B, 1);
+            vit_backward(&v);
+            gd = vit_clip_grad(&v, 0.0f);
+            pd = vit_paper_memory(&v);
+            EXPECT(!memcmp(model_logits(&m), v.logits, sizeof(float) * B * 10), "vit logits");
+            vit_free(&v);
+        } else {
+            Swin w;
+            swin_build(&w, &mc.swin, &bind, B);
+            swin_init_random(&w, 9);
+            swin_zero_grad(&w);
+            Ld = swin_forward(&w, img, y, B, 1);
+            swin_backward(&w);
+            gd = swin_clip_grad(&w, 0.0f);
+            pd = swin_paper_memory(&w);
+            EXPECT(!memcmp(model_logits(&m), w.logits, sizeof(float) * B * 10), "swin logits");
+            swin_free(&w);
+        }
+        LinearLayer *cl[64];
+        int nc = model_counted_linears(&m, cl, 64);
+        EXPECT(L == Ld && gn == gd && pm.paper_act_mb == pd.paper_act_mb && pm.n_counted == pd.n_counted && nc == 3 &&
+               pm.n_counted == 3 && model_num_classes(&m) == 10 && model_num_trainable(&m) > 0,
+               "%s: loss %.7f vs %.7f, grad norm %.7f vs %.7f, %d counted", presets[k], (double)L, (double)Ld, gn, gd, nc);
+        EXPECT(model_linear_counted_index(&m, model_num_linears(&m) - 1) == (k ? 11 : 7) &&
+               model_linear(&m, model_num_linears(&m) - 1) == cl[2], "%s: the last linear is the last counted one", presets[k]);
+        printf("  %s through model.h: loss %.7f, grad norm %.5f, %d linears, %d counted trainable\n", model_kind_name(mc.kind),
+               (double)L, gn, model_num_linears(&m), nc);
+        model_free(&m);
+        mem_free(img);
+    }
+    ModelConfig bad;
+    EXPECT(model_preset("resnet50", &bad) < 0 && strstr(model_preset_names(), "swin_t") && strstr(model_preset_names(), "vit_b_32"),
+           "unknown preset refused; names list both models");
+}
+
+int main(int argc, char **argv) {
+    tl_init(argc, argv);
+    threads_set(0);
+    RUN(test_window_partition);
+    RUN(test_window_attention_grad);
+    RUN(test_micro_vs_pytorch);
+    RUN(test_odd_vs_pytorch);
+    RUN(test_checkpoint_roundtrip);
+    RUN(test_partial_finetune_grads);
+    RUN(test_stochastic_depth);
+    RUN(test_no_allocation_in_step);
+    RUN(test_full_rank_matches_vanilla);
+    RUN(test_paper_memory);
+    RUN(test_model_dispatch);
+    RUN(test_swin_t_vs_pytorch);
+    return tl_finish();
+}
