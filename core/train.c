@@ -5,28 +5,28 @@
 
 #include <math.h>
 
-StepResult train_step(ViT *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip) {
+StepResult train_step(Model *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip) {
     StepResult r;
     Phase prev = phase_set(PHASE_FORWARD);
-    vit_zero_grad(m);
-    r.loss = vit_forward(m, img, y, B, 1);
-    r.correct = count_correct(m->logits, y, B, m->cfg.num_classes);
+    model_zero_grad(m);
+    r.loss = model_forward(m, img, y, B, 1);
+    r.correct = count_correct(model_logits(m), y, B, model_num_classes(m));
     phase_set(PHASE_BACKWARD);
-    vit_backward(m);
+    model_backward(m);
     phase_set(PHASE_UPDATE);
-    r.grad_norm = vit_clip_grad(m, clip);
+    r.grad_norm = model_clip_grad(m, clip);
     // A non-finite loss or gradient leaves the weights as they were: the
     // caller marks the run diverged, and no NaN reaches a decomposition.
-    if (isfinite(r.loss) && isfinite(r.grad_norm)) vit_update(m, oc, lr);
+    if (isfinite(r.loss) && isfinite(r.grad_norm)) model_update(m, oc, lr);
     phase_set(prev);
     return r;
 }
 
-StepResult eval_batch(ViT *m, const float *img, const int *y, int B) {
+StepResult eval_batch(Model *m, const float *img, const int *y, int B) {
     StepResult r;
     Phase prev = phase_set(PHASE_INFERENCE);
-    r.loss = vit_forward(m, img, y, B, 0) * (float)B;
-    r.correct = count_correct(m->logits, y, B, m->cfg.num_classes);
+    r.loss = model_forward(m, img, y, B, 0) * (float)B;
+    r.correct = count_correct(model_logits(m), y, B, model_num_classes(m));
     r.grad_norm = 0;
     phase_set(prev);
     return r;

@@ -1,11 +1,11 @@
-// train.h: one training step and one evaluation batch of a ViT, with the
+// train.h: one training step and one evaluation batch of a model (ViT or Swin), with the
 // phase counters switched around each part (forward, backward, update;
 // inference for evaluation), so FLOPs and time land in the right phase.
 #ifndef WB_TRAIN_H
 #define WB_TRAIN_H
 
 #include "optim.h"
-#include "vit.h"
+#include "model.h"
 
 typedef struct {
     float loss;        // mean cross-entropy of the batch (before the update)
@@ -16,8 +16,8 @@ typedef struct {
 // zero_grad, forward, backward, clip (max_norm <= 0: none), optimizer step
 // (skipped when the loss or the gradient norm is not finite).
 // img (B,Cin,H,W) and y (B) must stay valid for the whole call.
-StepResult train_step(ViT *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip);
+StepResult train_step(Model *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip);
 // Forward without saving; returns the summed loss over the batch (not the mean) and the hits.
-StepResult eval_batch(ViT *m, const float *img, const int *y, int B);
+StepResult eval_batch(Model *m, const float *img, const int *y, int B);
 
 #endif

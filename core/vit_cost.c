@@ -1,6 +1,10 @@
-// vit_cost.c: closed-form FLOPs of the ViT (see vit_cost.h). Every term names
-// the kernel that charges it; keep in step with the flops_add calls.
+// vit_cost.c: closed-form FLOPs and tracked memory of the ViT (see
+// vit_cost.h). Every term names the kernel that charges it or the buffer it
+// mirrors; keep in step with the flops_add calls and the allocations.
 #include "vit_cost.h"
+#include "hosvd.h"
+
+#include <string.h>
 
 FlopCount dense_linear_cost(long rows, int I, int O, int need_dx) {
     double r = (double)rows, io = (double)I * O;
@@ -45,4 +49,163 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
 
 double vit_inference_flops(const ViTConfig *c, int B) {
     return vit_step_flops(c, B, NULL, NULL).forward;
+}
+
+// --- memory plan (see vit_cost.h) -------------------------------------------------
+// Every term names the allocation it mirrors; keep in step with them.
+
+static double pad16(double n) { return (double)(((size_t)n + 15) & ~(size_t)15); }   // params.c: 64-byte aligned tensors
+
+// params.c: the ParamInfo table starts at 32 entries and doubles.
+static double info_bytes(int ntensors) {
+    if (ntensors <= 0) return 0;
+    int cap = 32;
+    while (cap < ntensors) cap *= 2;
+    return (double)cap * sizeof(ParamInfo);
+}
+
+// A ParamSet of `numel` padded floats: weights, + gradients and optimizer state when trainable.
+static void add_set(MemPlan *p, double numel, int ntensors, int trainable, int opt_state) {
+    p->bytes[MEM_WEIGHTS] += 4 * numel;
+    if (trainable) {
+        p->bytes[MEM_GRADIENTS] += 4 * numel;
+        p->bytes[MEM_OPTIMIZER] += 4 * numel * opt_state;
+    }
+    p->bytes[MEM_WORKSPACE] += info_bytes(ntensors);
+}
+
+// hosvd.c multi_caps: largest intermediate of a multi-mode product for any order.
+static void plan_multi_caps(double cap[2], const int *dims, const int *e, int nd, int mask) {
+    int m = 0;
+    for (int n = 0; n < nd; n++) m += (mask >> n) & 1;
+    for (int sub = 1; sub < (1 << nd); sub++) {
+        if ((sub & ~mask) || sub == mask) continue;
+        int s = 0;
+        double sz = 1;
+        for (int n = 0; n < nd; n++) {
+            int in = (sub >> n) & 1;
+            s += in;
+            sz *= in ? e[n] : dims[n];
+        }
+        if (s < m && sz > cap[(s - 1) % 2]) cap[(s - 1) % 2] = sz;
+    }
+}
+
+#define PLAN_VBLK_FLOATS 65536.0   // hosvd.c VBLK_FLOATS
+
+// hosvd_work_init(nd, dims, ranks, O, HOSVD_SUBSPACE) in floats (LAPACK work excluded).
+static double plan_pool_floats(int nd, const int *dims, const int *ranks_max, int O) {
+    double total = 1, f = 0, acc = 0, vneed = 0;
+    int k[HOSVD_MAX_MODES], dmax = 1, kmax = 1, dgram = 0;
+    for (int n = 0; n < nd; n++) total *= dims[n];
+    for (int n = 0; n < nd; n++) {
+        int d = dims[n];
+        k[n] = wb_min(ranks_max[n], d);
+        dmax = wb_max(dmax, d);
+        kmax = wb_max(kmax, k[n]);
+        if ((double)d * k[n] > acc) acc = (double)d * k[n];
+        double rest = total / d, dd = d, kk = k[n];
+        if (2.0 * dd * dd * rest + 2.0 * dd * dd * kk < 4.0 * dd * rest * kk) dgram = wb_max(dgram, d);   // use_gram
+        if (rest * k[n] > vneed) vneed = rest * k[n];
+    }
+    f += (double)dgram * dgram + acc;
+    double vblk = PLAN_VBLK_FLOATS > kmax ? PLAN_VBLK_FLOATS : kmax;
+    f += vneed < vblk ? vneed : vblk;
+    f += kmax;                                        // orth tau (dmax, kmax)
+    double cap[2] = {0, 0};
+    int dyd[HOSVD_MAX_MODES], all = (1 << nd) - 1;
+    plan_multi_caps(cap, dims, k, nd, all);
+    memcpy(dyd, dims, sizeof(int) * (size_t)nd);
+    dyd[nd - 1] = O;
+    plan_multi_caps(cap, dyd, k, nd, all & ~(1 << (nd - 1)));
+    double kt = 1;
+    for (int n = 0; n < nd - 1; n++) kt *= k[n];
+    f += cap[0] + cap[1] + kt * O + (double)O * k[nd - 1];   // buf[2], z, t
+    (void)dmax;
+    return f;
+}
+
+MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const int *weight_ranks, int opt_state) {
+    CHECK(bind->num_finetune < 0, "vit_memory_plan covers num_of_finetune: all only (got %d)", bind->num_finetune);
+    MemPlan p;
+    memset(&p, 0, sizeof p);
+    const double C = c->dim, M = c->mlp_dim, NH = c->heads, K = c->num_classes, D = c->depth;
+    const int nP = (c->image_size / c->patch) * (c->image_size / c->patch), N = nP + 1;
+    const double b = B, BN = b * N, BNC = BN * C, PP = (double)c->channels * c->patch * c->patch, att = b * NH * N * N;
+    const char *meth = bind->method ? bind->method->name : "dense";
+    int is_lora = !strcmp(meth, "lora"), is_asi = !strcmp(meth, "asi"), is_wasi = !strcmp(meth, "wasi");
+    CHECK(is_lora || is_asi || is_wasi || !strcmp(meth, "vanilla") || !strcmp(meth, "dense"),
+          "vit_memory_plan: method %s has data-dependent buffers (not predicted)", meth);
+
+    // vit_build: the model's own trainable set (all trainable), the linears' and acts' tables
+    double own = pad16(C * PP) + pad16(C) + pad16(C) + pad16((double)N * C) + 4 * D * pad16(C) + 2 * pad16(C) +
+                 pad16(K * C) + pad16(K);
+    add_set(&p, own, 4 + 4 * c->depth + 2 + 2, 1, opt_state);
+    p.bytes[MEM_WORKSPACE] += D * VIT_NLIN * sizeof(LinearLayer) + D * sizeof(ViTBlockActs);
+    // saved for backward by the shared layers: x_in, ln_1 stats, q, k, v, att, x_mid, ln_2 stats, h per block;
+    // class token, its LayerNorm output and stats, softmax probabilities
+    p.act_shared = 4 * (D * (5 * BNC + 4 * BN + att + BN * M) + 2 * b * C + 2 * b + b * K);
+    // workspace: logits, im2col, patches, 14 (B,N,C), 4 (B,N,M), 2 (B,N), 2 attention, dpatches, dcls x2, dlogits
+    p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + 2 * b * nP * C + 14 * BNC + 4 * BN * M + 2 * BN + 2 * att +
+                                   2 * b * C + b * K) + b * sizeof(int);
+
+    // the linears; the shared HOSVD workspace is sized at the largest store
+    int pool_used = 0, pool_dims[3] = {0, 0, 0}, pool_ranks[3] = {0, 0, 0}, pool_O = 0, ci = 0;
+    ViT probe;   // only for vit_is_counted's rule
+    memset(&probe, 0, sizeof probe);
+    probe.bind = *bind;
+    for (int l = 0; l < c->depth; l++)
+        for (int w = 0; w < VIT_NLIN; w++) {
+            const double I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C, rows = BN;
+            int counted = vit_is_counted(&probe, l, w);
+            int idx = counted ? ci++ : -1;
+            if (!counted || !bind->method || !strcmp(meth, "vanilla")) {   // linear_dense.c
+                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
+                if (counted) p.act_counted += 4 * rows * I; else p.act_other += 4 * rows * I;
+                continue;
+            }
+            if (is_lora) {   // lora.c: frozen {W, b}, trainable {A (r,I), B (O,r)}; x, u saved; du scratch
+                double r = bind->mcfg.lora_rank;
+                add_set(&p, pad16(O * I) + pad16(O), 2, 0, 0);
+                add_set(&p, pad16(r * I) + pad16(O * r), 2, 1, opt_state);
+                p.act_counted += 4 * (rows * I + rows * r);
+                p.bytes[MEM_WORKSPACE] += 4 * rows * r;
+                continue;
+            }
+            // asi / wasi: fixed activation ranks, Tucker of (B, N, I) (act_store.c, hosvd.c tucker_init)
+            const int *kr = bind->layer_act_ranks ? bind->layer_act_ranks[idx] : bind->mcfg.act_ranks;
+            int dims[3] = {B, N, (int)I}, k[3];
+            double core = 1, fac = 0;
+            for (int n = 0; n < 3; n++) {
+                CHECK(kr[n] > 0, "vit_memory_plan: %s needs fixed activation ranks", meth);
+                k[n] = wb_min(kr[n], dims[n]);
+                core *= k[n];
+                fac += (double)dims[n] * k[n];
+                pool_dims[n] = wb_max(pool_dims[n], dims[n]);
+                pool_ranks[n] = wb_max(pool_ranks[n], k[n]);
+            }
+            pool_O = wb_max(pool_O, (int)O);
+            pool_used = 1;
+            p.act_counted += 4 * (core + fac);
+            if (is_asi) {   // act_dense.c: dense {W, b}
+                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
+                continue;
+            }
+            // wasi.c
+            CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: wasi needs the weight rank of counted linear %d", idx);
+            double kw = weight_ranks[idx], kT = wb_min(k[2], (int)I);
+            add_set(&p, pad16(O * kw) + pad16(kw * I), 2, 0, 0);           // f: L (O,k), R (k,I)
+            p.bytes[MEM_WORKSPACE] += 4 * rows * kw;                      // tmp (rows,k)
+            if (!bind->mcfg.factored) {
+                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);    // master W, b
+                p.bytes[MEM_WORKSPACE] += 4 * (I * kw + kw);               // wsi: Q (I,k), orth tau
+            } else {
+                add_set(&p, pad16(O) + pad16(O * kT), 2, 1, 0);            // b, weight_grad_T (O,kT); SGD without state
+                p.bytes[MEM_WORKSPACE] += 4 * (O * kT + I * kw + kw * I + O * kw + kw * kw + kT * kw + kw);
+            }
+        }
+    if (pool_used) p.bytes[MEM_WORKSPACE] += 4 * plan_pool_floats(3, pool_dims, pool_ranks, pool_O);
+    p.bytes[MEM_ACTIVATIONS] = p.act_shared + p.act_counted + p.act_other;
+    for (int i = 0; i < MEM_NCAT; i++) p.total += p.bytes[i];
+    return p;
 }

@@ -1,6 +1,7 @@
 // budget.c: each method picks its settings to fit a memory budget (see budget.h).
 #include "budget.h"
 #include "baselines/registry.h"
+#include "baselines/registry_swin.h"
 #include "core/linalg.h"
 #include "core/memory.h"
 
@@ -13,11 +14,13 @@ int budget_lora_rank(const RunSpec *rs, FILE *log) {
     bind.mcfg = rs->mcfg;
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
-    int rmax = wb_min(rs->vit.dim, rs->vit.mlp_dim), best = 1;
+    int swin = rs->model.kind == MODEL_SWIN;
+    int rmax = swin ? rs->model.swin.embed_dim : wb_min(rs->model.vit.dim, rs->model.vit.mlp_dim), best = 1;
     double used = 0;
     for (int r = 1; r <= rmax; r++) {   // the measure grows with r
         bind.mcfg.lora_rank = r;
-        ViTPaperMemory pm = methods_paper_memory(&rs->vit, rs->batch_size, &bind, "lora", NULL);
+        ViTPaperMemory pm = swin ? swin_methods_paper_memory(&rs->model.swin, rs->batch_size, &bind, "lora", NULL)
+                                 : methods_paper_memory(&rs->model.vit, rs->batch_size, &bind, "lora", NULL);
         double total = pm.paper_act_mb + pm.paper_weight_mb;
         if (total > (double)rs->budget_mb) {
             if (r == 1 && log) fprintf(log, "  warning: %s: budget %.3f MB is below lora at rank 1 (%.3f MB); using rank 1\n",

@@ -979,6 +979,15 @@ static const float default_candidates[] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
 
 #define NK(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+// Counted linears of the run's model (the range of num_of_finetune).
+static long counted_linears(const RunSpec *r) {
+    int per = r->all_linear ? 6 : 2;
+    if (r->model.kind == MODEL_VIT) return (long)r->model.vit.depth * per;
+    long blocks = 0;
+    for (int i = 0; i < r->model.swin.stages; i++) blocks += r->model.swin.depths[i];
+    return blocks * (r->all_linear ? 4 : 2);   // Swin: qkv, proj, fc1, fc2
+}
+
 static int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
     Sec s;
     if (section(c, tree, "model", 1, &s) < 0 || check_keys(&s, model_keys, NK(model_keys)) < 0) return -1;
@@ -986,43 +995,53 @@ static int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_g
     int have_preset = sec_val(&s, "preset", 1, "a preset name", &pv);
     if (have_preset < 0) return -1;
     if (have_preset) {
-        if (pv->kind != N_SCALAR || vit_preset(pv->s, &r->vit) < 0) {
+        if (pv->kind != N_SCALAR || model_preset(pv->s, &r->model) < 0) {
             char b1[96];
-            return fail(c, pv->pos, "model.preset: unknown value %s; valid: %s", shown(pv, b1, sizeof b1), vit_preset_names());
+            return fail(c, pv->pos, "model.preset: unknown value %s; valid: %s", shown(pv, b1, sizeof b1), model_preset_names());
         }
         snprintf(r->model_preset, sizeof r->model_preset, "%s", pv->s);
     } else {
         snprintf(r->model_preset, sizeof r->model_preset, "custom");
-        r->vit.ln_eps = 1e-6f;
+        r->model.kind = MODEL_VIT;
+        r->model.vit.ln_eps = 1e-6f;
     }
     static const char *const sizes[] = {"image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim"};
-    int *dst[] = {&r->vit.image_size, &r->vit.patch, &r->vit.channels, &r->vit.dim, &r->vit.depth, &r->vit.heads, &r->vit.mlp_dim};
-    static const long hi[] = {4096, 4096, 3, 16384, 256, 1024, 65536};
-    char missing[200] = "";
-    for (int i = 0; i < 7; i++) {
-        int got = rd_int(&s, sizes[i], 1, hi[i], dst[i]);
-        if (got < 0) return -1;
-        if (!got && !have_preset) {
-            size_t o = strlen(missing);
-            snprintf(missing + o, sizeof missing - o, "%s'%s'", o ? ", " : "", sizes[i]);
+    if (r->model.kind == MODEL_SWIN) {   // Swin sizes are its preset's (torchvision's)
+        Pos p;
+        for (int i = 0; i < 7; i++)
+            if (key_pos(&s, sizes[i], &p))
+                return fail(c, p, "model.%s: a Swin preset (%s) is used with its own sizes; size keys apply to ViT models only",
+                            sizes[i], r->model_preset);
+    } else {
+        int *dst[] = {&r->model.vit.image_size, &r->model.vit.patch, &r->model.vit.channels, &r->model.vit.dim,
+                      &r->model.vit.depth, &r->model.vit.heads, &r->model.vit.mlp_dim};
+        static const long hi[] = {4096, 4096, 3, 16384, 256, 1024, 65536};
+        char missing[200] = "";
+        for (int i = 0; i < 7; i++) {
+            int got = rd_int(&s, sizes[i], 1, hi[i], dst[i]);
+            if (got < 0) return -1;
+            if (!got && !have_preset) {
+                size_t o = strlen(missing);
+                snprintf(missing + o, sizeof missing - o, "%s'%s'", o ? ", " : "", sizes[i]);
+            }
         }
-    }
-    if (missing[0])
-        return fail(c, s.pos, "model: missing key(s) %s (give preset: one of %s, or all of image_size, patch, channels, dim, depth, heads, mlp_dim)",
-                    missing, vit_preset_names());
-    ViTConfig *v = &r->vit;
-    Pos p = s.pos;
-    if (v->channels != 1 && v->channels != 3) {
-        key_pos(&s, "channels", &p);
-        return fail(c, p, "model.channels: %d is out of range (expected 1 or 3)", v->channels);
-    }
-    if (v->image_size % v->patch) {
-        if (!key_pos(&s, "patch", &p)) key_pos(&s, "image_size", &p);
-        return fail(c, p, "model.patch: %d does not divide model.image_size %d", v->patch, v->image_size);
-    }
-    if (v->dim % v->heads) {
-        if (!key_pos(&s, "heads", &p)) key_pos(&s, "dim", &p);
-        return fail(c, p, "model.heads: %d does not divide model.dim %d", v->heads, v->dim);
+        if (missing[0])
+            return fail(c, s.pos, "model: missing key(s) %s (give preset: one of %s, or all of image_size, patch, channels, dim, depth, heads, mlp_dim)",
+                        missing, model_preset_names());
+        ViTConfig *v = &r->model.vit;
+        Pos p = s.pos;
+        if (v->channels != 1 && v->channels != 3) {
+            key_pos(&s, "channels", &p);
+            return fail(c, p, "model.channels: %d is out of range (expected 1 or 3)", v->channels);
+        }
+        if (v->image_size % v->patch) {
+            if (!key_pos(&s, "patch", &p)) key_pos(&s, "image_size", &p);
+            return fail(c, p, "model.patch: %d does not divide model.image_size %d", v->patch, v->image_size);
+        }
+        if (v->dim % v->heads) {
+            if (!key_pos(&s, "heads", &p)) key_pos(&s, "dim", &p);
+            return fail(c, p, "model.heads: %d does not divide model.dim %d", v->heads, v->dim);
+        }
     }
     int got = rd_str(&s, "pretrained", 1, 1, r->pretrained, sizeof r->pretrained);
     if (got < 0) return -1;
@@ -1062,19 +1081,21 @@ static int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     d->split = SPLIT_TRAIN;
     d->seed = r->seed;
     // The data feeds the model: its size and channels are the model's.
-    d->image_size = r->vit.image_size;
-    d->channels = r->vit.channels;
+    int m_size, m_channels, m_classes;
+    model_config_io(&r->model, &m_size, &m_channels, &m_classes);
+    d->image_size = m_size;
+    d->channels = m_channels;
     int x;
     Pos p;
     if ((got = rd_int(&s, "image_size", 1, 4096, &x)) < 0) return -1;
-    if (got && x != r->vit.image_size) {
+    if (got && x != m_size) {
         key_pos(&s, "image_size", &p);
-        return fail(c, p, "dataset.image_size: %d differs from model.image_size %d (set the size under model:)", x, r->vit.image_size);
+        return fail(c, p, "dataset.image_size: %d differs from model.image_size %d (set the size under model:)", x, m_size);
     }
     if ((got = rd_int(&s, "channels", 1, 3, &x)) < 0) return -1;
-    if (got && x != r->vit.channels) {
+    if (got && x != m_channels) {
         key_pos(&s, "channels", &p);
-        return fail(c, p, "dataset.channels: %d differs from model.channels %d (set it under model:)", x, r->vit.channels);
+        return fail(c, p, "dataset.channels: %d differs from model.channels %d (set it under model:)", x, m_channels);
     }
     if (rd_bool(&s, "coarse_labels", &d->coarse_labels) < 0) return -1;
     if (d->coarse_labels && d->format != DATA_CIFAR100) {
@@ -1096,7 +1117,7 @@ static int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         }
         d->n_classes = n;
     }
-    r->vit.num_classes = d->n_classes ? d->n_classes : K;
+    model_config_set_classes(&r->model, d->n_classes ? d->n_classes : K);
     if (rd_num(&s, "val_fraction", (Range){0, 1, 0, 1}, &d->val_fraction) < 0) return -1;
     if (rd_u64(&s, "split_seed", &d->split_seed) < 0) return -1;
     // normalize: a preset name, or {mean: [...], std: [...]}
@@ -1267,7 +1288,7 @@ static int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
     if (got < 0) return -1;
     r->num_finetune = -1;
     if (got && !(v->kind == N_SCALAR && !strcmp(v->s, "all"))) {
-        long counted = (long)r->vit.depth * (r->all_linear ? VIT_NLIN : 2), n;
+        long counted = counted_linears(r), n;
         long x;
         if (parse_long(v, &x) == -1) return type_error(c, v, "num_of_finetune", "all or an integer");
         if (to_long(c, v, "num_of_finetune", 0, counted, &n) < 0) return -1;
@@ -1323,9 +1344,19 @@ static int act_ranks(Sec *s, const char *key, const Node *l, RunSpec *r) {
     key_path(path, sizeof path, s, key);
     if (l->kind != N_SEQ) return type_error(s->c, l, path, "a list of ranks [k1, k2, k3]");
     if (list_longs(s, key, l, 3, 4, 1, 1000000, k, &n) < 0) return -1;
-    if (n == 4) return fail(s->c, l->pos, "%s: 4 ranks given, but ViT activations have 3 modes (B, N, I): give [k1, k2, k3]", path);
-    long N = (long)(r->vit.image_size / r->vit.patch) * (r->vit.image_size / r->vit.patch) + 1;
-    long I = r->vit.dim < r->vit.mlp_dim ? r->vit.dim : r->vit.mlp_dim;
+    int modes = model_config_act_modes(&r->model);
+    if (n != modes)
+        return fail(s->c, l->pos, "%s: %d ranks given, but %s activations have %d modes (%s): give %d ranks", path, n,
+                    model_kind_name(r->model.kind), modes, modes == 3 ? "B, N, I" : "B, H, W, C", modes);
+    if (r->model.kind == MODEL_SWIN) {   // sizes vary by stage: ranks above a mode's size are clipped to it
+        if (k[0] > r->batch_size)
+            return fail(s->c, l->v[0]->pos, "%s: %ld is out of range (k1 (batch) must be <= training.batch_size, %d)", path, k[0], r->batch_size);
+        for (int i = 0; i < 4; i++) r->mcfg.act_ranks[i] = (int)k[i];
+        return 0;
+    }
+    const ViTConfig *v = &r->model.vit;
+    long N = (long)(v->image_size / v->patch) * (v->image_size / v->patch) + 1;
+    long I = v->dim < v->mlp_dim ? v->dim : v->mlp_dim;
     long lim[3] = {r->batch_size, N, I};
     static const char *const what[3] = {"k1 (batch) must be <= training.batch_size", "k2 (tokens) must be <= the token count",
                                         "k3 (features) must be <= min(model.dim, model.mlp_dim)"};
@@ -1496,7 +1527,9 @@ static void sb_floats(Sb *b, const float *v, int n) {
 
 static void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, const char *from_name) {
     const DataConfig *d = &r->data;
-    const ViTConfig *v = &r->vit;
+    const ViTConfig *v = &r->model.vit;
+    int m_size, m_channels, m_classes;
+    model_config_io(&r->model, &m_size, &m_channels, &m_classes);
     sb_printf(b, "# wasibench run %d: %s\n# stage: %s\n# from: %s\n", r->index, r->name, r->stage, ex->path);
     if (from_name) sb_printf(b, "# model.from_stage: the checkpoint of run %s\n", from_name);
     sb_printf(b, "# every setting with its final value: loading this text gives the same run\n");
@@ -1509,12 +1542,16 @@ static void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux
     if (r->num_finetune < 0) sb_printf(b, "all"); else sb_printf(b, "%d", r->num_finetune);
     sb_printf(b, "\nmodel:\n");
     if (strcmp(r->model_preset, "custom")) sb_printf(b, "  preset: %s\n", r->model_preset);
-    sb_printf(b, "  image_size: %d\n  patch: %d\n  channels: %d\n  dim: %d\n  depth: %d\n  heads: %d\n  mlp_dim: %d\n  pretrained: ",
-              v->image_size, v->patch, v->channels, v->dim, v->depth, v->heads, v->mlp_dim);
+    if (r->model.kind == MODEL_VIT)
+        sb_printf(b, "  image_size: %d\n  patch: %d\n  channels: %d\n  dim: %d\n  depth: %d\n  heads: %d\n  mlp_dim: %d\n",
+                  v->image_size, v->patch, v->channels, v->dim, v->depth, v->heads, v->mlp_dim);
+    else
+        sb_printf(b, "  # swin: %d px, %d channels, sizes of the preset\n", m_size, m_channels);
+    sb_printf(b, "  pretrained: ");
     if (r->pretrained[0]) sb_str(b, r->pretrained); else sb_printf(b, "none");
     if (r->pretrained_stage[0]) { sb_printf(b, "\n  from_stage: "); sb_str(b, r->pretrained_stage); }
     sb_printf(b, "\n  new_head: %s\n  init_seed: %llu\n  # num_classes: %d (from the dataset)\n", r->new_head ? "true" : "false",
-              (unsigned long long)r->init_seed, v->num_classes);
+              (unsigned long long)r->init_seed, m_classes);
     sb_printf(b, "dataset:\n  format: %s\n  path: ", data_format_name(d->format));
     sb_str(b, d->path);
     sb_printf(b, "\n  image_size: %d\n  channels: %d\n  classes: ", d->image_size, d->channels);
@@ -1658,13 +1695,17 @@ static int link_stage(Ctx *c, const Node *tree, RunSpec *r) {
         return fail(c, fs->pos, "model.from_stage: stage '%s' has %d runs and %d of them use seed %llu (expected one run, or one per seed)",
                     si->name, si->count, nmatch, (unsigned long long)r->seed);
     const RunSpec *p = &c->ex->runs[pick];
-    const ViTConfig *a = &p->vit, *b = &r->vit;
-    if (a->image_size != b->image_size || a->patch != b->patch || a->channels != b->channels || a->dim != b->dim || a->depth != b->depth ||
-        a->heads != b->heads || a->mlp_dim != b->mlp_dim)
-        return fail(c, fs->pos, "model.from_stage: stage '%s' trains a different model (%d px, P %d, C %d, depth %d, %d heads, MLP %d; this run: %d px, P %d, C %d, depth %d, %d heads, MLP %d)",
-                    si->name, a->image_size, a->patch, a->dim, a->depth, a->heads, a->mlp_dim, b->image_size, b->patch, b->dim, b->depth, b->heads, b->mlp_dim);
-    if (!r->new_head && a->num_classes != b->num_classes)
-        return fail(c, fs->pos, "model.from_stage: the checkpoint's head has %d classes, this run has %d (set model.new_head: true)", a->num_classes, b->num_classes);
+    int sa, ca, ka, sb, cb, kb;
+    model_config_io(&p->model, &sa, &ca, &ka);
+    model_config_io(&r->model, &sb, &cb, &kb);
+    ModelConfig ma = p->model, mb = r->model;   // the same model up to its classes
+    model_config_set_classes(&ma, 1);
+    model_config_set_classes(&mb, 1);
+    if (ma.kind != mb.kind || memcmp(&ma, &mb, sizeof ma))
+        return fail(c, fs->pos, "model.from_stage: stage '%s' trains a different model (%s, %d px; this run: %s, %d px): give the same model",
+                    si->name, p->model_preset, sa, r->model_preset, sb);
+    if (!r->new_head && ka != kb)
+        return fail(c, fs->pos, "model.from_stage: the checkpoint's head has %d classes, this run has %d (set model.new_head: true)", ka, kb);
     r->from_run = pick;
     return 0;
 }

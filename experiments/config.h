@@ -10,7 +10,7 @@
 #include "core/dataset.h"
 #include "core/linear_method.h"
 #include "core/optim.h"
-#include "core/vit.h"
+#include "core/model.h"
 
 #define CFG_NAME_MAX 256
 #define CFG_PATH_MAX 1024
@@ -26,7 +26,8 @@ typedef struct {
 
     // model:
     char model_preset[64];           // preset name or "custom"
-    ViTConfig vit;                   // resolved sizes (num_classes = the data set's classes after filtering)
+    ModelConfig model;               // kind (vit | swin) and resolved sizes (num_classes = the data set's
+                                     // classes after filtering); Swin comes only from its presets
     char pretrained[CFG_PATH_MAX];   // safetensors path, "" = random init
     char pretrained_stage[64];       // "from_stage: NAME": the checkpoint written by that stage's run
     int from_run;                    // index in Experiment.runs of that run (-1 = none): the stage's only run,

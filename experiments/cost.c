@@ -1,6 +1,7 @@
 // cost.c: closed-form per-run cost for --dry-run (see cost.h).
 #include "cost.h"
 #include "baselines/registry.h"
+#include "baselines/registry_swin.h"
 #include "core/vit_cost.h"
 
 #include <math.h>
@@ -16,18 +17,18 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
     bind.mcfg = rs->mcfg;
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
-    if (known_mem) {
-        ViTPaperMemory pm = methods_paper_memory(&rs->vit, rs->batch_size, &bind, m, NULL);
-        c->paper_act_mb = pm.paper_act_mb;
-        c->paper_weight_mb = pm.paper_weight_mb;
-    } else if (!strcmp(m, "hosvd") || !strcmp(m, "asi")) {
-        // weights stay dense: that half is known
-        ViTPaperMemory pm = methods_paper_memory(&rs->vit, rs->batch_size, &bind, "vanilla", NULL);
+    int swin = rs->model.kind == MODEL_SWIN;
+    if (known_mem || !strcmp(m, "hosvd") || !strcmp(m, "asi")) {
+        // hosvd/asi without fixed ranks: the weights stay dense, that half is known
+        const char *as = known_mem ? m : "vanilla";
+        ViTPaperMemory pm = swin ? swin_methods_paper_memory(&rs->model.swin, rs->batch_size, &bind, as, NULL)
+                                 : methods_paper_memory(&rs->model.vit, rs->batch_size, &bind, as, NULL);
+        if (known_mem) c->paper_act_mb = pm.paper_act_mb;
         c->paper_weight_mb = pm.paper_weight_mb;
     }
-    // The step's FLOPs in closed form exist for dense linears, all trainable.
-    if (!strcmp(m, "vanilla") && rs->num_finetune < 0) {
-        FlopCount f = vit_step_flops(&rs->vit, rs->batch_size, NULL, NULL);
+    // The step's FLOPs in closed form exist for a ViT with dense linears, all trainable.
+    if (!swin && !strcmp(m, "vanilla") && rs->num_finetune < 0) {
+        FlopCount f = vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
         c->train_flops_per_step = f.forward + f.backward;
     }
 }

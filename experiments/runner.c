@@ -99,23 +99,22 @@ static void fill_settings(RunSummary *s, const RunSpec *rs) {
 }
 
 // Per counted linear: name, sizes, ranks in use, paper measure.
-static int collect_layers(const ViT *m, LayerRow *rows) {
-    int n = 0;
-    for (int l = 0; l < m->cfg.depth; l++)
-        for (int w = 0; w < VIT_NLIN; w++) {
-            const LinearLayer *L = &m->lin[l * VIT_NLIN + w];
-            if (!vit_is_counted(m, l, w) || !L->trainable) continue;
-            LinearAccount acc;
-            L->method->account(L, &acc);
-            LayerRow *r = &rows[n++];
-            memset(r, 0, sizeof *r);
-            snprintf(r->name, sizeof r->name, "%s", L->name);
-            r->in_features = L->I; r->out_features = L->O;
-            r->weight_rank = acc.weight_rank;
-            for (int d = 0; d < 4; d++) r->act_ranks[d] = acc.act_ranks[d];
-            r->paper_act_mb = acc.paper_act_elems * 4.0 / 1048576.0;
-            r->paper_weight_mb = acc.paper_weight_elems * 4.0 / 1048576.0;
-        }
+static int collect_layers(const Model *m, LayerRow *rows, int max) {
+    LinearLayer *lin[1024];
+    int n = model_counted_linears(m, lin, max < 1024 ? max : 1024);
+    for (int i = 0; i < n; i++) {
+        const LinearLayer *L = lin[i];
+        LinearAccount acc;
+        L->method->account(L, &acc);
+        LayerRow *r = &rows[i];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", L->name);
+        r->in_features = L->I; r->out_features = L->O;
+        r->weight_rank = acc.weight_rank;
+        for (int d = 0; d < 4; d++) r->act_ranks[d] = acc.act_ranks[d];
+        r->paper_act_mb = acc.paper_act_elems * 4.0 / 1048576.0;
+        r->paper_weight_mb = acc.paper_weight_elems * 4.0 / 1048576.0;
+    }
     return n;
 }
 
@@ -123,7 +122,7 @@ static int collect_layers(const ViT *m, LayerRow *rows) {
 typedef struct {
     Dataset train, val;
     int train_open, val_open;
-    ViT model;
+    Model model;
     int model_built;
     float *x;          // (B, Cin, S, S) batch, category data
     int *y, *items, *batch_idx;
@@ -134,7 +133,7 @@ typedef struct {
 } RunState;
 
 static void run_state_free(RunState *st) {
-    if (st->model_built) vit_free(&st->model);
+    if (st->model_built) model_free(&st->model);
     if (st->train_open) dataset_close(&st->train);
     if (st->val_open) dataset_close(&st->val);
     mem_free(st->x); mem_free(st->y); mem_free(st->items); mem_free(st->batch_idx);
@@ -206,7 +205,9 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     if (dataset_open(&st->val, &dval, err) < 0) return RUN_FAILED;
     st->val_open = 1;
 
-    const int B = rs->batch_size, S = rs->vit.image_size, Cin = rs->vit.channels;
+    int S, Cin, K;
+    model_config_io(&rs->model, &S, &Cin, &K);
+    const int B = rs->batch_size;
     st->items = mem_alloc(sizeof(int) * (size_t)st->train.n, MEM_DATA);
     int n_train = select_items(&st->train, rs->limit_train, rs->data.split_seed, st->items);
     int n_val = (rs->limit_val > 0 && rs->limit_val < st->val.n) ? rs->limit_val : st->val.n;
@@ -246,12 +247,17 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (!strcmp(rs->method, "asi") || !strcmp(rs->method, "wasi"));
     const LinearMethod *method = bind.method;
     if (calibrate) bind.method = &rank_probe_method;
-    vit_build(&st->model, &rs->vit, &bind, B);
+    if (calibrate && rs->model.kind != MODEL_VIT) {
+        wb_error(err, "%s: activation ranks from a memory budget (rank selection) are implemented for ViT models only; "
+                      "give asi/wasi fixed activation ranks for %s", rs->name, model_kind_name(rs->model.kind));
+        return RUN_FAILED;
+    }
+    model_build(&st->model, &rs->model, &bind, B);
     st->model_built = 1;
     if (wpath[0]) {
-        if (vit_load(&st->model, wpath, rs->new_head, rs->init_seed, err) < 0) return RUN_FAILED;
+        if (model_load(&st->model, wpath, rs->new_head, rs->init_seed, err) < 0) return RUN_FAILED;
     } else {
-        vit_init_random(&st->model, rs->init_seed);
+        model_init_random(&st->model, rs->init_seed);
     }
     if (calibrate) {
         int got = dataset_batch(&st->train, st->items, wb_min(B, n_train), 0, st->x, st->y, err);
@@ -260,24 +266,24 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         const float *cands = rs->n_candidates > 0 ? rs->candidates : default_cands;
         int ncand = rs->n_candidates > 0 ? rs->n_candidates : 6;
         RankCalib rc;
-        rank_calib_measure(&rc, &st->model, st->x, st->y, got, cands, ncand);
+        rank_calib_measure(&rc, &st->model.u.vit, st->x, st->y, got, cands, ncand);
         // With a budget, the method's whole paper measure must fit (budget.h);
         // without one, the DP runs at the minimum budget as in the paper.
         int64_t act_budget = 0;
         if (rs->budget_mb > 0) {
             float eps = bind.mcfg.epsilon;
-            act_budget = budget_activation_elems(rs, &st->model, &rc, &eps, log);
+            act_budget = budget_activation_elems(rs, &st->model.u.vit, &rc, &eps, log);
             if (!strcmp(rs->method, "wasi")) res->s.epsilon = bind.mcfg.epsilon = eps;
         }
         RankSelection sel = rank_calib_select(&rc, act_budget, 1000, log);
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
-        rank_calib_rebind(&st->model, &rc, method, &bind.mcfg);
+        rank_calib_rebind(&st->model.u.vit, &rc, method, &bind.mcfg);
         rank_calib_free(&rc);
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();
     }
-    res->s.trainable_params = vit_num_trainable(&st->model);
+    res->s.trainable_params = model_num_trainable(&st->model);
 
     // Schedule in optimizer steps.
     LrSchedule sched = rs->sched;
@@ -286,7 +292,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     if (sched.eta_min < 0) sched.eta_min = rs->eta_min_ratio * sched.lr;
 
     // Logs.
-    int n_counted_max = rs->vit.depth * VIT_NLIN;
+    int n_counted_max = model_num_linears(&st->model);
     st->epochs = mem_alloc(sizeof(EpochRow) * (size_t)(rs->epochs + 1), MEM_WORKSPACE);
     st->steps = mem_alloc(sizeof(StepRow) * (size_t)(total_steps + 1), MEM_WORKSPACE);
     st->layers = mem_alloc(sizeof(LayerRow) * (size_t)n_counted_max, MEM_WORKSPACE);
@@ -300,7 +306,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     progress_begin(&pg, pm, pos, npos, rs->name, total_steps);
     int *order = mem_alloc(sizeof(int) * (size_t)n_train, MEM_WORKSPACE);
     long step = 0;
-    ViTPaperMemory pmem = {0, 0, 0};
+    ModelPaperMemory pmem = {0, 0, 0};
     RunStatus status = RUN_COMPLETE;
     double t_run = wall_seconds();
     long images = 0;
@@ -336,8 +342,8 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
             }
             // The paper measure at a full batch (the last batch may be short).
             if (got == B) {
-                pmem = vit_paper_memory(&st->model);
-                res->n_layers = collect_layers(&st->model, st->layers);
+                pmem = model_paper_memory(&st->model);
+                res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
             }
             loss_sum += (double)r.loss * got;
             correct += r.correct;
@@ -361,7 +367,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         er->seconds = wall_seconds() - t_epoch;
         res->n_epochs++;
         // Ranks in use at the epoch's last full batch (rank stability).
-        if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers);
+        if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
         int nl = res->n_layers;
         st->rank_epochs[res->n_rank_epochs] = epoch;
         for (int i = 0; i < nl; i++) {
@@ -376,8 +382,8 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     mem_free(order);
     phase_set(PHASE_OTHER);
     res->train_steps = step;
-    if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers);
-    if (pmem.n_counted == 0) pmem = vit_paper_memory(&st->model);
+    if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
+    if (pmem.n_counted == 0) pmem = model_paper_memory(&st->model);
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
     res->s.paper_total_mb = pmem.paper_act_mb + pmem.paper_weight_mb;
@@ -389,7 +395,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     if (status == RUN_COMPLETE && rs->save_checkpoint) {
         char cpath[CFG_PATH_MAX];
         checkpoint_path(ex, out, rs, cpath, sizeof cpath);
-        if (vit_save(&st->model, cpath, err) < 0) status = RUN_FAILED;
+        if (model_save(&st->model, cpath, err) < 0) status = RUN_FAILED;
         else progress_note(&pg, "checkpoint: %s", cpath);
     }
     progress_end(&pg, run_status_name(status));

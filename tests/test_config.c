@@ -93,8 +93,8 @@ static void test_example_minimal(void) {
     EXPECT_NAME(&ex, 0, "vanilla-seed233");
     EXPECT(!strcmp(r->stage, "main") && !strcmp(r->method, "vanilla") && !strcmp(r->model_preset, "vit_micro"), "stage %s method %s preset %s",
            r->stage, r->method, r->model_preset);
-    EXPECT(r->vit.image_size == 32 && r->vit.patch == 8 && r->vit.channels == 3 && r->vit.dim == 64 && r->vit.depth == 4 && r->vit.heads == 4 &&
-           r->vit.mlp_dim == 128 && r->vit.num_classes == 10, "vit sizes from the preset, K = %d", r->vit.num_classes);
+    EXPECT(r->model.vit.image_size == 32 && r->model.vit.patch == 8 && r->model.vit.channels == 3 && r->model.vit.dim == 64 && r->model.vit.depth == 4 && r->model.vit.heads == 4 &&
+           r->model.vit.mlp_dim == 128 && r->model.vit.num_classes == 10, "vit sizes from the preset, K = %d", r->model.vit.num_classes);
     EXPECT(r->data.format == DATA_FASHION_MNIST && !strcmp(r->data.path, FASHION_MNIST_DEFAULT_PATH) && r->data.split == SPLIT_TRAIN &&
            r->data.image_size == 32 && r->data.channels == 3 && r->data.n_classes == 0, "data defaults");
     EXPECT_NEAR("val_fraction", r->data.val_fraction, 0.2f, 0, 0);
@@ -157,7 +157,7 @@ static void test_example_extends(void) {
         RunSpec *r = &ex.runs[1];
         EXPECT(r->sched.lr == 0.02f, "lr overridden by the child: %g", (double)r->sched.lr);
         EXPECT(r->epochs == 5 && r->batch_size == 64 && r->opt.momentum == 0.9f && r->opt.weight_decay == 0.0001f, "training kept from the base");
-        EXPECT(r->data.n_classes == 5 && r->data.classes[4] == 4 && r->vit.num_classes == 5, "classes added by the child, K = %d", r->vit.num_classes);
+        EXPECT(r->data.n_classes == 5 && r->data.classes[4] == 4 && r->model.vit.num_classes == 5, "classes added by the child, K = %d", r->model.vit.num_classes);
         EXPECT(r->data.val_fraction == 0.1f && r->limit_train == 2000, "dataset keys of the base kept (deep merge)");
         EXPECT(!strcmp(ex.runs[0].method, "lora") && r->mcfg.factored == 1 && r->mcfg.epsilon == 0.9f, "methods list replaced");
         EXPECT(r->act_mode == ACT_RANKS_BUDGET && r->budget_mb == 0.0f && r->n_candidates == 6 && r->candidates[0] == 0.4f && r->candidates[5] == 0.9f,
@@ -250,7 +250,7 @@ static void test_order_and_list_axes(void) {
     EXPECT_NAME(&ex, 48, "vit_tiny_32-fashion_mnist-mlp-ft1-vanilla-seed1");
     EXPECT_NAME(&ex, 95, "vit_tiny_32-mnist-all_linear-ftall-lora-r4-seed2");
     if (ex.n == 96) {
-        EXPECT(ex.runs[48].vit.image_size == 224 && ex.runs[48].data.image_size == 224 && ex.runs[48].vit.dim == 192, "dataset follows the model's size");
+        EXPECT(ex.runs[48].model.vit.image_size == 224 && ex.runs[48].data.image_size == 224 && ex.runs[48].model.vit.dim == 192, "dataset follows the model's size");
         EXPECT(ex.runs[24].data.format == DATA_MNIST && !strcmp(ex.runs[24].data.path, "/data/mnist"), "format axis");
         EXPECT(ex.runs[12].all_linear == 1 && ex.runs[0].all_linear == 0, "layers axis");
         EXPECT(ex.runs[2].budget_mb == 1.0f && ex.runs[0].budget_mb == 0.0f, "a single budget applies to lora, not vanilla");
@@ -269,7 +269,7 @@ static void test_order_and_list_axes(void) {
     EXPECT_NAME(&ex, 0, "cls0_1-betas0.9_0.999-asi-k2x2x4-seed233");
     EXPECT_NAME(&ex, 7, "cls2_3_4-betas0.8_0.99-asi-k4x8x16-seed233");
     if (ex.n == 8) {
-        EXPECT(ex.runs[7].vit.num_classes == 3 && ex.runs[0].vit.num_classes == 2, "K from the listed classes");
+        EXPECT(ex.runs[7].model.vit.num_classes == 3 && ex.runs[0].model.vit.num_classes == 2, "K from the listed classes");
         EXPECT(ex.runs[7].opt.beta1 == 0.8f && ex.runs[7].opt.beta2 == 0.99f && ex.runs[7].mcfg.act_ranks[2] == 16, "betas and ranks axes");
     }
     cfg_free(&ex);
@@ -291,7 +291,7 @@ static void test_model_and_classes(void) {
                                DATA TRAIN VAN);
     if (load_ok(&ex, p) == 0) {
         RunSpec *r = &ex.runs[0];
-        EXPECT(!strcmp(r->model_preset, "custom") && r->vit.image_size == 28 && r->vit.channels == 1 && r->vit.depth == 2 && r->vit.ln_eps == 1e-6f,
+        EXPECT(!strcmp(r->model_preset, "custom") && r->model.vit.image_size == 28 && r->model.vit.channels == 1 && r->model.vit.depth == 2 && r->model.vit.ln_eps == 1e-6f,
                "explicit model");
         EXPECT(r->data.image_size == 28 && r->data.channels == 1, "data size and channels follow the model");
         EXPECT(!strstr(r->resolved_yaml, "preset:"), "no preset in the YAML of a custom model");
@@ -299,7 +299,7 @@ static void test_model_and_classes(void) {
     }
     p = write_yaml("override.yaml", "model:\n  preset: vit_micro\n  depth: 2\n  mlp_dim: 96\n" DATA TRAIN VAN);
     if (load_ok(&ex, p) == 0) {
-        EXPECT(ex.runs[0].vit.depth == 2 && ex.runs[0].vit.mlp_dim == 96 && ex.runs[0].vit.dim == 64, "explicit keys override the preset");
+        EXPECT(ex.runs[0].model.vit.depth == 2 && ex.runs[0].model.vit.mlp_dim == 96 && ex.runs[0].model.vit.dim == 64, "explicit keys override the preset");
         cfg_free(&ex);
     }
     struct { const char *fmt; const char *extra; int K; } tab[] = {
@@ -309,7 +309,7 @@ static void test_model_and_classes(void) {
         char text[512];
         snprintf(text, sizeof text, MODEL "dataset:\n  format: %s\n  path: /data/x\n%s" TRAIN VAN, tab[i].fmt, tab[i].extra);
         if (load_ok(&ex, write_yaml("classes.yaml", text)) < 0) continue;
-        EXPECT(ex.runs[0].vit.num_classes == tab[i].K, "%s%s: K = %d, expected %d", tab[i].fmt, tab[i].extra, ex.runs[0].vit.num_classes, tab[i].K);
+        EXPECT(ex.runs[0].model.vit.num_classes == tab[i].K, "%s%s: K = %d, expected %d", tab[i].fmt, tab[i].extra, ex.runs[0].model.vit.num_classes, tab[i].K);
         cfg_free(&ex);
     }
 }
@@ -369,8 +369,8 @@ static void test_extends_chain_and_errors(void) {
     const char *a = write_yaml("sub/a.yaml", "extends: ../b.yaml\nexperiment: chained\ndataset:\n  classes: [7]\nmethods:\n  - vanilla\n");
     if (load_ok(&ex, a) == 0) {
         RunSpec *r = &ex.runs[0];
-        EXPECT(!strcmp(ex.experiment, "chained") && r->vit.depth == 3 && r->epochs == 2 && r->data.n_classes == 1 && r->data.classes[0] == 7 &&
-               r->limit_val == 9, "a -> b -> c merged (depth %d epochs %d classes %d)", r->vit.depth, r->epochs, r->data.n_classes);
+        EXPECT(!strcmp(ex.experiment, "chained") && r->model.vit.depth == 3 && r->epochs == 2 && r->data.n_classes == 1 && r->data.classes[0] == 7 &&
+               r->limit_val == 9, "a -> b -> c merged (depth %d epochs %d classes %d)", r->model.vit.depth, r->epochs, r->data.n_classes);
         cfg_free(&ex);
     }
     // an error inside a base file names the base file
@@ -608,7 +608,7 @@ static void roundtrip_file(const char *path) {
         const RunSpec *b = &back.runs[0];
         const char *b1 = strstr(r->resolved_yaml, "\nexperiment: "), *b2 = strstr(b->resolved_yaml, "\nexperiment: ");
         EXPECT(b1 && b2 && !strcmp(b1, b2), "%s run %d: resolved YAML is not a fixed point:\n%s\n--- reloaded:\n%s", path, i, r->resolved_yaml, b->resolved_yaml);
-        EXPECT(!memcmp(&r->vit, &b->vit, sizeof r->vit) && !memcmp(&r->mcfg, &b->mcfg, sizeof r->mcfg) && !memcmp(&r->opt, &b->opt, sizeof r->opt) &&
+        EXPECT(!memcmp(&r->model, &b->model, sizeof r->model) && !memcmp(&r->mcfg, &b->mcfg, sizeof r->mcfg) && !memcmp(&r->opt, &b->opt, sizeof r->opt) &&
                !memcmp(&r->data, &b->data, sizeof r->data) && r->sched.lr == b->sched.lr && r->sched.eta_min == b->sched.eta_min &&
                r->seed == b->seed && r->budget_mb == b->budget_mb && r->act_mode == b->act_mode && r->n_candidates == b->n_candidates &&
                r->num_finetune == b->num_finetune && r->all_linear == b->all_linear && r->epochs == b->epochs,

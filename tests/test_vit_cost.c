@@ -1,19 +1,27 @@
 // test_vit_cost.c: the closed-form FLOP count of a vanilla ViT training step
-// equals what the counters record, exactly, for odd sizes.
+// equals what the counters record, exactly, for odd sizes; the memory plan
+// (the saved-for-backward size table and the rest) equals what the tracked
+// allocator holds during training, per category and method.
+#include "baselines/registry.h"
 #include "core/blas.h"
 #include "core/counters.h"
 #include "core/memory.h"
 #include "core/rng.h"
 #include "core/vit_cost.h"
 #include "core/train.h"
+#include "core/wasi.h"
 #include "tests/testlib.h"
+
+#include <math.h>
+#include <string.h>
 
 static void check_config(ViTConfig c, int B) {
     ViTBinding bind = {0};
     bind.num_finetune = -1;
-    ViT m;
-    vit_build(&m, &c, &bind, B);
-    vit_init_random(&m, 3);
+    ModelConfig mc = {.kind = MODEL_VIT, .vit = c};
+    Model mm;
+    model_build(&mm, &mc, &bind, B);
+    model_init_random(&mm, 3);
     size_t nimg = (size_t)B * c.channels * c.image_size * c.image_size;
     float *x = mem_alloc_floats(nimg, MEM_DATA);
     int *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
@@ -21,7 +29,7 @@ static void check_config(ViTConfig c, int B) {
     for (int i = 0; i < B; i++) y[i] = i % c.num_classes;
     OptimConfig oc = optim_sgd(0.0f, 0.0f);
     counters_reset();
-    train_step(&m, x, y, B, &oc, 0.01f, 0.0f);
+    train_step(&mm, x, y, B, &oc, 0.01f, 0.0f);
     Counters k = counters_get();
     FlopCount want = vit_step_flops(&c, B, NULL, NULL);
     EXPECT(k.flops[PHASE_FORWARD] == want.forward, "forward counted %.0f, closed form %.0f (diff %.0f)",
@@ -29,12 +37,12 @@ static void check_config(ViTConfig c, int B) {
     EXPECT(k.flops[PHASE_BACKWARD] == want.backward, "backward counted %.0f, closed form %.0f (diff %.0f)",
            k.flops[PHASE_BACKWARD], want.backward, k.flops[PHASE_BACKWARD] - want.backward);
     counters_reset();
-    eval_batch(&m, x, y, B);
+    eval_batch(&mm, x, y, B);
     k = counters_get();
     EXPECT(k.flops[PHASE_INFERENCE] == vit_inference_flops(&c, B), "inference counted %.0f, closed form %.0f",
            k.flops[PHASE_INFERENCE], vit_inference_flops(&c, B));
     mem_free(x); mem_free(y);
-    vit_free(&m);
+    model_free(&mm);
 }
 
 static void test_closed_form_equals_counters(void) {
@@ -54,10 +62,102 @@ static void test_vit_b_32_numbers(void) {
     EXPECT(f.backward > 1.9 * f.forward && f.backward < 2.1 * f.forward, "backward %.3g", f.backward);
 }
 
+// Build, init and train one step with `method`, then compare the tracked
+// bytes the model holds (current, minus what existed before) with the plan.
+// Weights, gradients, optimizer state and activations must agree exactly;
+// the workspace up to what the plan leaves out (the methods' private state
+// structs and LAPACK's queried work arrays).
+static void check_memory(const char *method, int all_linear, int factored, float momentum) {
+    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f};
+    const int B = 4, S = c.image_size;
+    ViTBinding bind = {0};
+    bind.method = method_by_name(method);
+    bind.num_finetune = -1;
+    bind.all_linear = all_linear;
+    bind.mcfg.epsilon = 0.9f;          // wasi: weight rank from the SVD of the random W
+    bind.mcfg.lora_rank = 4;
+    bind.mcfg.lora_alpha = 8;
+    bind.mcfg.factored = factored;
+    bind.mcfg.act_ranks[0] = 2; bind.mcfg.act_ranks[1] = 5; bind.mcfg.act_ranks[2] = 8;
+    bind.mcfg.seed = 3;
+    size_t nimg = (size_t)B * 3 * S * S;
+    float *x = mem_alloc_floats(nimg, MEM_DATA);
+    int *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    Rng r; rng_seed(&r, 4); rng_fill_normal(&r, x, (long)nimg, 0, 1);
+    for (int i = 0; i < B; i++) y[i] = i % c.num_classes;
+    MemStats s0 = mem_stats();
+    ModelConfig mc = {.kind = MODEL_VIT, .vit = c};
+    Model mm;
+    model_build(&mm, &mc, &bind, B);
+    model_init_random(&mm, 3);
+    ViT *m = &mm.u.vit;
+    int n_counted = c.depth * (all_linear ? VIT_NLIN : 2);
+    OptimConfig oc = optim_sgd(momentum, 1e-4f);
+    train_step(&mm, x, y, B, &oc, 0.01f, 1.0f);
+    MemStats s1 = mem_stats();
+    int ranks[64], n = 0;
+    for (int l = 0; l < c.depth; l++)
+        for (int w = 0; w < VIT_NLIN; w++)
+            if (vit_is_counted(m, l, w)) ranks[n++] = !strcmp(method, "wasi") ? wasi_weight_rank(&m->lin[l * VIT_NLIN + w]) : 0;
+    MemPlan p = vit_memory_plan(&c, B, &bind, ranks, optim_state_buffers(&oc));
+    printf("  %-7s %-10s %-8s momentum %.1f:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "", (double)momentum);
+    for (int k = 0; k < MEM_NCAT; k++) {
+        double got = (double)(s1.current[k] - s0.current[k]);
+        printf(" %s %.0f/%.0f", mem_category_name((MemCategory)k), got, p.bytes[k]);
+        if (k == MEM_WORKSPACE)   // leftovers: < 2 KB of private state per linear, LAPACK work (< 16 KB per counted linear here)
+            EXPECT(got >= p.bytes[k] && got <= p.bytes[k] + 2048.0 * c.depth * VIT_NLIN + 16384.0 * (n_counted + 1),
+                   "%s workspace: allocator %.0f, plan %.0f (diff %.0f)", method, got, p.bytes[k], got - p.bytes[k]);
+        else
+            EXPECT(got == p.bytes[k], "%s %s: allocator %.0f, plan %.0f (diff %.0f)", method,
+                   mem_category_name((MemCategory)k), got, p.bytes[k], got - p.bytes[k]);
+    }
+    printf("\n");
+    EXPECT(p.bytes[MEM_ACTIVATIONS] > 0 && p.act_counted > 0, "empty activation table for %s", method);
+    EXPECT(p.act_shared + p.act_counted + p.act_other == p.bytes[MEM_ACTIVATIONS], "activation split does not add up");
+    // the paper's activation measure is the counted part, element for element
+    ViTPaperMemory pm = vit_paper_memory(m);
+    EXPECT(fabs(pm.paper_act_mb * 1048576.0 - p.act_counted) < 1e-3 * p.act_counted + 1,
+           "%s: paper activations %.0f B, plan's counted part %.0f B", method, pm.paper_act_mb * 1048576.0, p.act_counted);
+    model_free(&mm);
+    mem_free(x); mem_free(y);
+}
+
+static void test_memory_plan_equals_allocator(void) {
+    check_memory("vanilla", 0, 0, 0.0f);
+    check_memory("vanilla", 1, 0, 0.9f);
+    check_memory("lora", 0, 0, 0.9f);
+    check_memory("asi", 0, 0, 0.0f);
+    check_memory("asi", 1, 0, 0.9f);
+    check_memory("wasi", 0, 0, 0.9f);
+    check_memory("wasi", 1, 0, 0.0f);
+    check_memory("wasi", 0, 1, 0.0f);
+    check_memory("wasi", 1, 1, 0.0f);
+}
+
+// vit_b_32 at the paper's batch: the counted part of the plan is the
+// paper's vanilla accounting (1125 MB of MLP inputs at batch 128), and the
+// plan is dominated by what that measure leaves out.
+static void test_memory_plan_vit_b_32(void) {
+    ViTConfig c;
+    vit_preset("vit_b_32", &c);
+    ViTBinding bind = {0};
+    bind.method = method_by_name("vanilla");
+    bind.num_finetune = -1;
+    MemPlan p = vit_memory_plan(&c, 128, &bind, NULL, 0);
+    printf("  vit_b_32 B=128 vanilla mlp: total %.1f MB, activations %.1f MB (shared %.1f, counted %.1f, other linears %.1f)\n",
+           p.total / 1048576.0, p.bytes[MEM_ACTIVATIONS] / 1048576.0, p.act_shared / 1048576.0, p.act_counted / 1048576.0,
+           p.act_other / 1048576.0);
+    EXPECT(p.act_counted == 12.0 * 6400 * (768 + 3072) * 4, "counted activations %.0f", p.act_counted);
+    EXPECT(fabs(p.act_counted / 1048576.0 - 1125.0) < 1e-9, "counted %.3f MB", p.act_counted / 1048576.0);
+    EXPECT(p.act_other == 12.0 * 6400 * 4 * 768 * 4, "other linears %.0f", p.act_other);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(0);
     RUN(test_closed_form_equals_counters);
     RUN(test_vit_b_32_numbers);
+    RUN(test_memory_plan_equals_allocator);
+    RUN(test_memory_plan_vit_b_32);
     return tl_finish();
 }
