@@ -5,11 +5,14 @@ THREADS   ?= 0            # 0 = all cores (tests and demo)
 BUILD     ?= build
 SAN       ?= 0            # 1 = AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/
 PYTHON    ?= /usr/bin/python3
+FUZZ_CC   ?= clang        # the fuzz build (libFuzzer) needs clang
+FUZZ_TIME ?= 60           # seconds of fuzzing per target in make fuzz / make test
 
 # Debian packages the project needs (make deps installs the missing ones).
 DEB_PKGS  = build-essential pkg-config libopenblas-dev liblapacke-dev libyaml-dev libhdf5-dev hdf5-tools \
             gnuplot-nox libcsv-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev \
-            dataset-fashion-mnist python3-torch python3-torchvision python3-numpy
+            dataset-fashion-mnist python3-torch python3-torchvision python3-numpy \
+            clang libclang-rt-14-dev libomp-14-dev valgrind
 PC_LIBS   = openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib
 
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion
@@ -38,13 +41,14 @@ APP_OBJ   = $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELP = $(BUILD)/tests/testlib.o
 
-.PHONY: all deps check-libs test test-bin test-san demo bench clean help
+.PHONY: all deps check-libs test test-bin test-san demo bench clean help fuzz fuzz-bin fuzz-targets valgrind-bin
 all: check-libs $(BUILD)/wasibench
 
 help:
 	@echo "make deps      install the Debian packages ($(DEB_PKGS))"
 	@echo "make           build $(BUILD)/libwasibench.a and $(BUILD)/wasibench"
-	@echo "make test      deps + build + every test (normal and ASan/UBSan); ends with 'N passed, M failed'"
+	@echo "make test      deps + build + every test (normal and ASan/UBSan), the fuzzers, valgrind; ends with 'N passed, M failed'"
+	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make bench     (issue 7, not yet) speed and memory against PyTorch"
 
@@ -104,11 +108,40 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libwasibench_app.a $(BUILD)/li
 
 test-bin: check-libs $(TEST_BIN) $(BUILD)/wasibench
 
-# The whole suite: normal build, then the sanitizer build of the same tests.
+# The whole suite: normal build, then the sanitizer build of the same tests,
+# then the fuzz targets (build-fuzz/) and a short sweep under valgrind (build-vg/).
 test: deps
 	@$(MAKE) --no-print-directory test-bin
 	@$(MAKE) --no-print-directory SAN=1 test-bin
-	@PYTHON=$(PYTHON) THREADS=$(THREADS) bash tests/run.sh build build-san
+	@$(MAKE) --no-print-directory fuzz-bin
+	@$(MAKE) --no-print-directory valgrind-bin
+	@PYTHON=$(PYTHON) THREADS=$(THREADS) FUZZ_TIME=$(strip $(FUZZ_TIME)) bash tests/run.sh build build-san $(FUZZ_BUILD) $(VG_BUILD)
+
+# Fuzzing: the libFuzzer targets tests/fuzz/fuzz_*.c, linked against the
+# library rebuilt by clang with coverage + ASan + UBSan into build-fuzz/.
+# clang warns where gcc does not (float initialisers of doubles, simd loops
+# it declines to vectorise); the gcc builds keep those warnings as errors.
+FUZZ_BUILD = build-fuzz
+FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OPT   = -O1 -g -fno-omit-frame-pointer -Wno-double-promotion -Wno-pass-failed
+FUZZ_SAN   = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -I$(BUILD) -fsanitize=fuzzer -o $@ $< $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
+fuzz-targets: check-libs $(FUZZ_BIN)
+fuzz-bin:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(strip $(FUZZ_CC)) OPT="$(FUZZ_OPT)" SANFLAGS="$(FUZZ_SAN)" fuzz-targets
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-bin
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(strip $(FUZZ_TIME))
+-include $(FUZZ_BIN:=.d)
+
+# valgrind (tests/valgrind.sh): a build without -march=native, whose AVX-512
+# instructions valgrind 3.19 cannot decode.
+VG_BUILD = build-vg
+valgrind-bin:
+	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) OPT="-O1" all
 
 # The demo: pretrain + fine-tune on Fashion-MNIST (experiments/demo.yaml),
 # then the figures. Resumable: a second `make demo` skips finished runs.
@@ -121,10 +154,21 @@ demo: deps
 	echo && ./$(BUILD)/wasibench info $(DEMO_OUT) && \
 	echo && echo "figures: plots/demo/*.png (and .svg); results: $(DEMO_OUT) (h5dump -A $(DEMO_OUT)); $$(( $$(date +%s) - start )) s"
 
-bench:
-	@echo "make bench arrives with issue 7; see README.md"; exit 1
+# make bench: speed and memory side by side with PyTorch, one table in
+# results/bench/latest.txt (experiments/bench/README.md). Not a test: timings
+# never fail it. The bench programs link like the tests.
+BENCH_BIN = $(patsubst experiments/bench/%.c,$(BUILD)/bench/%,$(wildcard experiments/bench/bench_*.c))
+$(BUILD)/bench/%: experiments/bench/%.c $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) -I$(BUILD) -o $@ $< $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
+bench-bin: check-libs $(BUILD)/wasibench $(BENCH_BIN)
+bench: deps
+	@$(MAKE) --no-print-directory bench-bin
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) bash experiments/bench/run.sh
+-include $(BENCH_BIN:=.d)
 
 clean:
-	rm -rf build build-san tests/data/gen
+	rm -rf build build-san build-fuzz build-vg tests/data/gen
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/experiments/main.d $(TEST_BIN:=.d)

@@ -6,6 +6,7 @@
 #include "memory.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_CLASSES 10
@@ -86,10 +87,28 @@ int idx_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *
     gzFile imf = idx_open(ipath, sizeof ipath, dir, base, err);
     if (!imf) return -1;
     rc = read_header(imf, ipath, 0x00000803u, 3, idims, err);
+    int plain = rc == 0 && gzdirect(imf);
     gzclose(imf);
     if (rc) return rc;
     if (idims[0] != ldims[0])
         return wb_error(err, "'%s' holds %u images but '%s' holds %u labels (expected the same count)", ipath, idims[0], lpath, ldims[0]);
+    // Reliability fix (found with tests/fuzz/fuzz_idx.c): idx_load allocates
+    // the pixels of every kept record before reading them, so a 12 KB file
+    // whose header claims 4000 records of 1024x1024 asked for 3.3 GB. Refuse
+    // a header the file cannot back: a plain file must hold all the bytes; a
+    // gzip stream expands at most ~1032:1 (deflate's limit).
+    struct stat sb;
+    unsigned long long need = 16ull + (unsigned long long)idims[0] * idims[1] * idims[2];
+    if (stat(ipath, &sb) == 0) {
+        unsigned long long have = (unsigned long long)sb.st_size, rec = (unsigned long long)idims[1] * idims[2];
+        if (plain && have < need)   // the message idx_load would give, before allocating
+            return wb_error(err, "'%s': record %llu of %u truncated: %llu of %llu bytes (expected %u records of %ux%u bytes)", ipath,
+                            (have - 16) / rec, idims[0], (have - 16) % rec, rec, idims[0], idims[1], idims[2]);
+        if (!plain && have * 1032ull + 1024ull < need)
+            return wb_error(err, "'%s': the header announces %u records of %ux%u bytes (%llu bytes) but this gzip file of %llu bytes "
+                            "cannot expand to more than %llu (expected a complete IDX file: truncated, or a corrupt header)",
+                            ipath, idims[0], idims[1], idims[2], need, have, have * 1032ull + 1024ull);
+    }
     src->H = (int)idims[1]; src->W = (int)idims[2]; src->C = 1;
     return 0;
 }

@@ -1,14 +1,17 @@
-// bench_mlp.c: wall time of one forward+backward over the 24 MLP linears of
-// vit_b_32 (12 x fc1 768->3072, 12 x fc2 3072->768) at batch B = 128, N = 50
-// tokens (rows = 6400), random weights and inputs, for vanilla and for wasi
-// at weight ranks k with fixed activation ranks (8, 8, 32); also one update.
-// W of exact rank k is drawn so that the energy rule (epsilon 0.99999) picks
-// k. Not part of the Makefile; build against the library:
-//   make BUILD=build build/libwasibench.a
-//   cc -O2 -march=native -fopenmp -I. experiments/bench/bench_mlp.c build/libwasibench.a
-//      $(pkg-config --libs openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib) -lhdf5_hl -lcsv -lm
-//      -o build/bench_mlp          (one line)
-//   build/bench_mlp [threads=2] [reps=3] [k1,k2,...]
+// bench_mlp.c: row 3 of `make bench`, the authors' on-device protocol in C:
+// one forward + backward over the 24 MLP linears of vit_b_32 (12 x fc1
+// 768->3072, 12 x fc2 3072->768) at batch B = 128, N = 50 tokens (6400
+// rows), random weights and inputs, summed over the 24 layers, for vanilla
+// and for wasi at each weight rank k with fixed activation ranks (8, 8, 32).
+// Time is the best of `reps` after one warm-up pass (which also runs asi's
+// cold first step); FLOPs are the counters' (forward + compression +
+// backward). The optimizer update is not part of the protocol and not run.
+// Each wasi W is drawn at exact rank k (W = U V, Gaussian), so the energy
+// rule at epsilon 0.99999 picks k; the bench checks it did.
+//   bench_mlp [threads=2] [reps=2] [storages=dense,factored] [ranks=61,92,135,178,245,350]
+// Output: "key value" lines (read by experiments/bench/run.sh), comments start with '#':
+//   mlp.c.vanilla.{seconds,gflop,fwd_s,compress_s,bwd_s}
+//   mlp.c.<storage>.k<k>.{seconds,gflop,fwd_s,compress_s,bwd_s,act_mb}
 #include "baselines/vanilla.h"
 #include "core/blas.h"
 #include "core/counters.h"
@@ -33,17 +36,25 @@ static void make_layer(LinearLayer *L, const LinearMethod *m, int l, int B, int 
     m->init(L, W, b, c);
 }
 
+// "61,92,..." -> ks; returns the count.
+static int parse_list(char *s, int *out, int max) {
+    int n = 0;
+    for (char *t = strtok(s, ","); t && n < max; t = strtok(NULL, ",")) out[n++] = atoi(t);
+    return n;
+}
+
 int main(int argc, char **argv) {
-    int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 3;
-    int ks[16] = {61, 135, 245, 350}, nk = 4;
-    if (argc > 3) {
-        nk = 0;
-        for (char *s = strtok(argv[3], ","); s && nk < 16; s = strtok(NULL, ",")) ks[nk++] = atoi(s);
-    }
+    int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 2;
+    int want_dense = 1, want_factored = 1;
+    if (argc > 3) { want_dense = strstr(argv[3], "dense") != NULL; want_factored = strstr(argv[3], "factored") != NULL; }
+    int ks[16] = {61, 92, 135, 178, 245, 350}, nk = 6;
+    if (argc > 4) nk = parse_list(argv[4], ks, 16);
+    if (threads < 1 || reps < 1 || nk < 1) { fprintf(stderr, "usage: bench_mlp [threads] [reps] [dense,factored] [k1,k2,...]\n"); return 2; }
     threads_set(threads);
     const int B = 128, N = 50, C = 768, M = 3072, R = B * N;
     const int dims1[3] = {B, N, C}, dims2[3] = {B, N, M};
-    printf("bench_mlp: vit_b_32 MLP, B=%d N=%d, %d linears, %d threads, %s\n", B, N, NL, threads_get(), blas_name());
+    printf("# bench_mlp: vit_b_32 MLP, B=%d N=%d, %d linears, %d threads, best of %d after a warm-up, %s\n", B, N, NL,
+           threads_get(), reps, blas_name());
     Rng g;
     rng_seed(&g, 1);
     float *x1 = mem_alloc_floats((size_t)R * C, MEM_DATA), *x2 = mem_alloc_floats((size_t)R * M, MEM_DATA);
@@ -53,11 +64,12 @@ int main(int argc, char **argv) {
     rng_fill_normal(&g, dy1, (long)R * M, 0, 1e-3f); rng_fill_normal(&g, dy2, (long)R * C, 0, 1e-3f);
     float *W = mem_alloc_floats((size_t)M * C, MEM_WORKSPACE), *b = mem_alloc_floats(M, MEM_WORKSPACE);
     float *U = mem_alloc_floats((size_t)M * 512, MEM_WORKSPACE), *V = mem_alloc_floats((size_t)512 * M, MEM_WORKSPACE);
-    OptimConfig oc = optim_sgd(0.0f, 0.0f);
     LinearLayer *lay = mem_alloc(sizeof(LinearLayer) * NL, MEM_WORKSPACE);
 
     for (int q = -1; q < 2 * nk; q++) {   // -1: vanilla; then each k dense and factored
         int k = q < 0 ? 0 : ks[q / 2], factored = q < 0 ? 0 : q % 2;
+        if (q >= 0 && ((factored && !want_factored) || (!factored && !want_dense))) continue;
+        CHECK(q < 0 || (k >= 1 && k <= 512), "rank %d outside [1, 512]", k);
         MethodConfig mc;
         memset(&mc, 0, sizeof mc);
         mc.epsilon = 0.99999f; mc.factored = factored; mc.seed = 5;
@@ -74,41 +86,41 @@ int main(int argc, char **argv) {
             }
             rng_fill_normal(&g, b, O, 0, 0.02f);
             make_layer(&lay[l], meth, l, B, N, I, O, W, b, &mc);
+            if (q >= 0) CHECK(wasi_weight_rank(&lay[l]) == k, "layer %d: the energy rule picked k=%d, not %d", l,
+                              wasi_weight_rank(&lay[l]), k);
         }
         double tinit = wall_seconds() - t0;
-        double best = 1e30, best_upd = 1e30;
+        double best = 1e30;
         Counters cbest = {0};
-        for (int rep = 0; rep < reps + 1; rep++) {   // rep 0 warms up (asi's cold first step)
+        for (int rep = 0; rep < reps + 1; rep++) {   // rep 0 warms up (asi's cold first step, page faults)
             Counters c0 = counters_get();
             double s = wall_seconds();
-            for (int l = 0; l < NL; l++) {
-                phase_set(PHASE_FORWARD);
+            phase_set(PHASE_FORWARD);
+            for (int l = 0; l < NL; l++)
                 lay[l].method->forward(&lay[l], y, (l % 2) ? x2 : x1, (l % 2) ? dims2 : dims1, 3, 1);
-            }
+            phase_set(PHASE_BACKWARD);
             for (int l = NL - 1; l >= 0; l--) {
-                phase_set(PHASE_BACKWARD);
                 ParamSet *ps[4];
                 int np = lay[l].method->param_sets(&lay[l], ps);
                 for (int i = 0; i < np; i++) params_zero_grad(ps[i]);
                 lay[l].method->backward(&lay[l], dx, (l % 2) ? dy2 : dy1);
             }
+            phase_set(PHASE_OTHER);
             double e = wall_seconds() - s;
             Counters c1 = counters_diff(counters_get(), c0);
-            phase_set(PHASE_UPDATE);
-            double u = wall_seconds();
-            for (int l = 0; l < NL; l++) lay[l].method->update(&lay[l], &oc, 1e-3f);
-            double ue = wall_seconds() - u;
-            phase_set(PHASE_OTHER);
             if (rep > 0 && e < best) { best = e; cbest = c1; }
-            if (rep > 0 && ue < best_upd) best_upd = ue;
         }
         MemStats ms = mem_stats();
-        if (q < 0) printf("%-28s", "vanilla");
-        else printf("wasi k=%-4d %-8s act 8,8,32", k, factored ? "factored" : "dense");
-        printf("  fwd+bwd %7.3f s (fwd %.3f, compress %.3f, bwd %.3f; %.1f GFLOP)  update %.3f s  [init %.1f s, act %.1f MB]\n",
-               best, cbest.seconds[PHASE_FORWARD], cbest.seconds[PHASE_DECOMPOSITION], cbest.seconds[PHASE_BACKWARD],
-               (cbest.flops[PHASE_FORWARD] + cbest.flops[PHASE_DECOMPOSITION] + cbest.flops[PHASE_BACKWARD]) * 1e-9,
-               best_upd, tinit, (double)ms.current[MEM_ACTIVATIONS] / 1048576.0);
+        double gflop = (cbest.flops[PHASE_FORWARD] + cbest.flops[PHASE_DECOMPOSITION] + cbest.flops[PHASE_BACKWARD]) * 1e-9;
+        char key[64];
+        if (q < 0) snprintf(key, sizeof key, "mlp.c.vanilla");
+        else snprintf(key, sizeof key, "mlp.c.%s.k%d", factored ? "factored" : "dense", k);
+        printf("# %-24s fwd+bwd %7.3f s (fwd %.3f, compress %.3f, bwd %.3f; %.1f GFLOP, %.1f GFLOP/s) [init %.1f s, act %.1f MB]\n",
+               key, best, cbest.seconds[PHASE_FORWARD], cbest.seconds[PHASE_DECOMPOSITION], cbest.seconds[PHASE_BACKWARD],
+               gflop, gflop / best, tinit, (double)ms.current[MEM_ACTIVATIONS] / 1048576.0);
+        printf("%s.seconds %.6f\n%s.gflop %.6f\n%s.fwd_s %.6f\n%s.compress_s %.6f\n%s.bwd_s %.6f\n%s.act_mb %.4f\n%s.init_s %.3f\n",
+               key, best, key, gflop, key, cbest.seconds[PHASE_FORWARD], key, cbest.seconds[PHASE_DECOMPOSITION], key,
+               cbest.seconds[PHASE_BACKWARD], key, (double)ms.current[MEM_ACTIVATIONS] / 1048576.0, key, tinit);
         fflush(stdout);
         for (int l = 0; l < NL; l++) lay[l].method->free(&lay[l]);
     }
