@@ -128,6 +128,7 @@ static char g_yaml[800], g_full[800];
 
 static void test_sweep_writes_results(void) {
     snprintf(g_full, sizeof g_full, "%s/full.h5", g_dir);
+    unlink(g_full);   // a file left by an earlier test run would be skipped as complete
     const char *args[] = {g_bin, "run", g_yaml, "--out", g_full, "--quiet", "--threads", "2", NULL};
     char log[800]; snprintf(log, sizeof log, "%s/full.log", g_dir);
     EXPECT(run_bin(args, log) == 0, "wasibench run exits 0 (see %s)", log);

@@ -12,11 +12,21 @@ int tl_case_failed;
 static int n_pass, n_fail;
 static const char *filter;
 static const char *prog = "test";
+static char build_tag[128] = "build";   // the build dir of this binary: build, build-san, ...
 
 void tl_init(int argc, char **argv) {
     if (argc > 1) filter = argv[1];
     const char *slash = strrchr(argv[0], '/');
     prog = slash ? slash + 1 : argv[0];
+    // argv[0] is <build>/tests/<prog>: keep <build>'s name, so the normal and
+    // the sanitizer build never read each other's generated files.
+    char path[512];
+    snprintf(path, sizeof path, "%s", argv[0]);
+    char *s = strrchr(path, '/');
+    if (s) { *s = 0; s = strrchr(path, '/'); }   // drop /<prog>
+    if (s) { *s = 0; s = strrchr(path, '/'); }   // drop /tests
+    const char *tag = s ? s + 1 : path;
+    if (strrchr(argv[0], '/') && strlen(tag) < sizeof build_tag) memcpy(build_tag, tag, strlen(tag) + 1);
 }
 
 int tl_run(const char *name, void (*fn)(void)) {
@@ -88,7 +98,7 @@ void tl_nonzero(const char *what, const float *a, size_t n, const char *file, in
 const char *tl_tmpdir(void) {
     static char dir[512];
     if (!dir[0]) {
-        snprintf(dir, sizeof dir, "tests/data/gen/%s", prog);
+        snprintf(dir, sizeof dir, "tests/data/gen/%s/%s", build_tag, prog);
         char cmd[600];
         snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
         if (system(cmd) != 0) { fprintf(stderr, "cannot create %s\n", dir); exit(1); }

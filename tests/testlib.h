@@ -39,7 +39,7 @@ void tl_nonzero(const char *what, const float *a, size_t n, const char *file, in
 double tl_max_abs_diff(const float *a, const float *b, size_t n);
 double tl_max_abs(const float *a, size_t n);
 
-// Scratch directory for files a test generates (tests/data/gen/<binary>), created on demand.
+// Scratch directory for files a test generates (tests/data/gen/<build dir>/<binary>), created on demand.
 const char *tl_tmpdir(void);
 
 #endif
