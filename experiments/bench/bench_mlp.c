@@ -8,7 +8,8 @@
 // backward). The optimizer update is not part of the protocol and not run.
 // Each wasi W is drawn at exact rank k (W = U V, Gaussian), so the energy
 // rule at epsilon 0.99999 picks k; the bench checks it did.
-//   bench_mlp [threads=2] [reps=2] [storages=dense,factored] [ranks=61,92,135,178,245,350]
+//   bench_mlp [threads=2] [reps=2] [what=vanilla,dense,factored] [ranks=61,92,135,178,245,350]
+// (what: which of vanilla, wasi dense and wasi factored to run, comma-separated)
 // Output: "key value" lines (read by experiments/bench/run.sh), comments start with '#':
 //   mlp.c.vanilla.{seconds,gflop,fwd_s,compress_s,bwd_s}
 //   mlp.c.<storage>.k<k>.{seconds,gflop,fwd_s,compress_s,bwd_s,act_mb}
@@ -45,11 +46,15 @@ static int parse_list(char *s, int *out, int max) {
 
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 2;
-    int want_dense = 1, want_factored = 1;
-    if (argc > 3) { want_dense = strstr(argv[3], "dense") != NULL; want_factored = strstr(argv[3], "factored") != NULL; }
+    int want_vanilla = 1, want_dense = 1, want_factored = 1;
+    if (argc > 3) {
+        want_vanilla = strstr(argv[3], "vanilla") != NULL;
+        want_dense = strstr(argv[3], "dense") != NULL;
+        want_factored = strstr(argv[3], "factored") != NULL;
+    }
     int ks[16] = {61, 92, 135, 178, 245, 350}, nk = 6;
     if (argc > 4) nk = parse_list(argv[4], ks, 16);
-    if (threads < 1 || reps < 1 || nk < 1) { fprintf(stderr, "usage: bench_mlp [threads] [reps] [dense,factored] [k1,k2,...]\n"); return 2; }
+    if (threads < 1 || reps < 1 || nk < 1) { fprintf(stderr, "usage: bench_mlp [threads] [reps] [vanilla,dense,factored] [k1,k2,...]\n"); return 2; }
     threads_set(threads);
     const int B = 128, N = 50, C = 768, M = 3072, R = B * N;
     const int dims1[3] = {B, N, C}, dims2[3] = {B, N, M};
@@ -68,7 +73,7 @@ int main(int argc, char **argv) {
 
     for (int q = -1; q < 2 * nk; q++) {   // -1: vanilla; then each k dense and factored
         int k = q < 0 ? 0 : ks[q / 2], factored = q < 0 ? 0 : q % 2;
-        if (q >= 0 && ((factored && !want_factored) || (!factored && !want_dense))) continue;
+        if (q < 0 ? !want_vanilla : (factored ? !want_factored : !want_dense)) continue;
         CHECK(q < 0 || (k >= 1 && k <= 512), "rank %d outside [1, 512]", k);
         MethodConfig mc;
         memset(&mc, 0, sizeof mc);

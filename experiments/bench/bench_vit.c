@@ -1,0 +1,233 @@
+// bench_vit.c: rows 2 and 4 of `make bench`, the whole vit_b_32 (224 px,
+// 1000 classes) loaded from a torchvision-named safetensors file.
+//
+//   bench_vit speed WEIGHTS B THREADS REPS
+//     row 2: vanilla, every parameter trained; one training step (zero_grad,
+//     forward, cross-entropy, backward, clip 2.0, SGD lr 0.05 wd 1e-4: the
+//     paper's optimizer, as bench_torch.py) and one inference forward, each
+//     the best of REPS after a warm-up; counted FLOPs per step and per
+//     forward; peak RSS of the steps (VmHWM reset after loading).
+//   bench_vit memory WEIGHTS METHOD B THREADS STEPS
+//     row 4: METHOD in vanilla | lora | asi | wasi_dense | wasi_factored on
+//     the MLP linears (layers: mlp, num_of_finetune: all): lora r 8 alpha 16;
+//     asi and wasi with activation ranks (8, 8, 32); wasi at epsilon 0.99999
+//     (K = 245 on the bench's weights, whose MLP weights have exact rank
+//     245). After loading, the tracked peaks and VmHWM are reset; STEPS
+//     training steps run; then the peak tracked bytes by category, the
+//     process peak RSS, the paper's measure (counted linears only) and the
+//     prediction of vit_memory_plan (core/vit_cost.h) are printed.
+// Output: "key value" lines (read by experiments/bench/run.sh), comments start with '#'.
+#include "baselines/registry.h"
+#include "core/blas.h"
+#include "core/counters.h"
+#include "core/memory.h"
+#include "core/model.h"
+#include "core/rng.h"
+#include "core/train.h"
+#include "core/vit_cost.h"
+#include "core/wasi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// VmHWM := VmRSS (Linux: "5" into clear_refs), so a peak covers what follows only.
+static void reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) { fputs("5", f); fclose(f); }
+}
+
+static void kv(const char *key, double v) { printf("%s %.6f\n", key, v); }
+
+static void kvf(const char *prefix, const char *name, double v) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    kv(key, v);
+}
+
+// A random batch (seeded) of B images and labels, category data.
+static void make_batch(const ViTConfig *c, int B, float **img, int **y) {
+    size_t n = (size_t)B * c->channels * c->image_size * c->image_size;
+    *img = mem_alloc_floats(n, MEM_DATA);
+    *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    Rng r;
+    rng_seed(&r, 11);
+    rng_fill_normal(&r, *img, (long)n, 0, 1);
+    for (int i = 0; i < B; i++) (*y)[i] = (i * 37) % c->num_classes;
+}
+
+// Build vit_b_32 (1000 classes) with bind at batch B and load the weights.
+static int build_load(Model *mm, const ViTConfig *c, const ViTBinding *bind, int B, const char *path) {
+    ModelConfig mc = {.kind = MODEL_VIT, .vit = *c};
+    model_build(mm, &mc, bind, B);
+    WbError err;
+    if (model_load(mm, path, 0, 0, &err) < 0) { fprintf(stderr, "bench_vit: %s\n", err.msg); return -1; }
+    return 0;
+}
+
+static int cmd_speed(const char *path, int B, int reps) {
+    ViTConfig c;
+    vit_preset("vit_b_32", &c);
+    ViTBinding bind = {0};
+    bind.method = method_by_name("vanilla");
+    bind.num_finetune = -1;
+    Model m;
+    if (build_load(&m, &c, &bind, B, path) < 0) return 1;
+    float *img; int *y;
+    make_batch(&c, B, &img, &y);
+    OptimConfig oc = optim_sgd(0.0f, 1e-4f);
+    mem_reset_peaks();
+    reset_peak_rss();
+    train_step(&m, img, y, B, &oc, 0.05f, 2.0f);   // warm-up
+    double best = 1e30, times[64];
+    Counters cb = {0};
+    int nrep = reps < 64 ? reps : 64;
+    for (int i = 0; i < nrep; i++) {
+        Counters c0 = counters_get();
+        double t = wall_seconds();
+        train_step(&m, img, y, B, &oc, 0.05f, 2.0f);
+        times[i] = wall_seconds() - t;
+        Counters d = counters_diff(counters_get(), c0);
+        if (times[i] < best) { best = times[i]; cb = d; }
+    }
+    for (int i = 1; i < nrep; i++)   // insertion sort for the median
+        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) { double t = times[j]; times[j] = times[j - 1]; times[j - 1] = t; }
+    double train_flops = cb.flops[PHASE_FORWARD] + cb.flops[PHASE_BACKWARD] + cb.flops[PHASE_UPDATE];
+    double ibest = 1e30, iflops = 0;
+    eval_batch(&m, img, y, B);   // warm-up
+    for (int i = 0; i < nrep; i++) {
+        Counters c0 = counters_get();
+        double t = wall_seconds();
+        eval_batch(&m, img, y, B);
+        t = wall_seconds() - t;
+        Counters d = counters_diff(counters_get(), c0);
+        if (t < ibest) { ibest = t; iflops = d.flops[PHASE_INFERENCE]; }
+    }
+    FlopCount fc = vit_step_flops(&c, B, NULL, NULL);
+    printf("# vit_b_32 vanilla B=%d, %d threads: train step %.3f s (fwd %.3f, bwd %.3f, update %.3f; %.1f GFLOP), "
+           "inference %.3f s (%.1f GFLOP)\n", B, threads_get(), best, cb.seconds[PHASE_FORWARD], cb.seconds[PHASE_BACKWARD],
+           cb.seconds[PHASE_UPDATE], train_flops * 1e-9, ibest, iflops * 1e-9);
+    kv("step.c.train_s", best);
+    kv("step.c.train_median_s", times[nrep / 2]);
+    kv("step.c.fwd_s", cb.seconds[PHASE_FORWARD]);
+    kv("step.c.bwd_s", cb.seconds[PHASE_BACKWARD]);
+    kv("step.c.update_s", cb.seconds[PHASE_UPDATE]);
+    kv("step.c.train_gflop", train_flops * 1e-9);
+    kv("step.c.fwdbwd_gflop_closed_form", (fc.forward + fc.backward) * 1e-9);
+    kv("step.c.infer_s", ibest);
+    kv("step.c.infer_gflop", iflops * 1e-9);
+    kv("step.c.peak_rss_bytes", (double)mem_peak_rss_bytes());
+    kv("step.c.peak_tracked_bytes", (double)mem_stats().total_peak);
+    kv("step.c.threads", threads_get());
+    mem_free(img); mem_free(y);
+    model_free(&m);
+    return 0;
+}
+
+static int cmd_memory(const char *path, const char *method, int B, int steps, double rss_start) {
+    ViTConfig c;
+    vit_preset("vit_b_32", &c);
+    ViTBinding bind = {0};
+    bind.num_finetune = -1;
+    bind.all_linear = 0;
+    MethodConfig *mc = &bind.mcfg;
+    mc->seed = 233;
+    int act8832 = 0;
+    if (!strcmp(method, "vanilla")) bind.method = method_by_name("vanilla");
+    else if (!strcmp(method, "lora")) { bind.method = method_by_name("lora"); mc->lora_rank = 8; mc->lora_alpha = 16; }
+    else if (!strcmp(method, "asi")) { bind.method = method_by_name("asi"); act8832 = 1; }
+    else if (!strcmp(method, "wasi_dense") || !strcmp(method, "wasi_factored")) {
+        bind.method = method_by_name("wasi");
+        mc->epsilon = 0.99999f;
+        mc->factored = !strcmp(method, "wasi_factored");
+        act8832 = 1;
+    } else {
+        fprintf(stderr, "bench_vit memory: unknown method '%s' (vanilla, lora, asi, wasi_dense, wasi_factored)\n", method);
+        return 2;
+    }
+    if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
+    char pre[64];
+    snprintf(pre, sizeof pre, "mem.%s", method);
+
+    Model mm;
+    if (build_load(&mm, &c, &bind, B, path) < 0) return 1;
+    ViT *m = &mm.u.vit;
+    float *img; int *y;
+    make_batch(&c, B, &img, &y);
+    OptimConfig oc = optim_sgd(0.0f, 1e-4f);
+    double rss_loaded = (double)mem_current_rss_bytes();
+    mem_reset_peaks();
+    reset_peak_rss();
+    double t = wall_seconds();
+    for (int s = 0; s < steps; s++) train_step(&mm, img, y, B, &oc, 0.05f, 2.0f);
+    t = (wall_seconds() - t) / (steps > 0 ? steps : 1);
+    MemStats ms = mem_stats();
+    double rss_peak = (double)mem_peak_rss_bytes();
+
+    // the prediction: weight ranks from the layers (wasi: from the SVD of W)
+    int ranks[VIT_NLIN * 64], n = 0, k_min = 1 << 30, k_max = 0;
+    double act_counted = 0, act_linears = 0;
+    for (int l = 0; l < c.depth; l++)
+        for (int w = 0; w < VIT_NLIN; w++) {
+            LinearLayer *L = &m->lin[l * VIT_NLIN + w];
+            LinearAccount acc;
+            L->method->account(L, &acc);
+            act_linears += (double)acc.bytes_activations;
+            if (!vit_is_counted(m, l, w)) continue;
+            act_counted += (double)acc.bytes_activations;
+            ranks[n] = bind.method == method_by_name("wasi") ? wasi_weight_rank(L) : 0;
+            if (ranks[n] < k_min) k_min = ranks[n];
+            if (ranks[n] > k_max) k_max = ranks[n];
+            n++;
+        }
+    MemPlan plan = vit_memory_plan(&c, B, &bind, ranks, optim_state_buffers(&oc));
+    double data = (double)ms.current[MEM_DATA];   // the batch: not part of the model's plan
+    ViTPaperMemory pm = vit_paper_memory(m);
+
+    printf("# %s B=%d: %d steps of %.2f s; peak tracked %.1f MB (plan %.1f MB + batch %.1f MB), peak RSS %.1f MB, "
+           "paper measure %.1f MB\n", method, B, steps, t, (double)ms.total_peak / 1048576.0, plan.total / 1048576.0,
+           data / 1048576.0, rss_peak / 1048576.0, pm.paper_act_mb + pm.paper_weight_mb);
+    for (int k = 0; k < MEM_NCAT; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_peak", mem_category_name((MemCategory)k));
+        kvf(pre, name, (double)ms.peak[k]);
+        snprintf(name, sizeof name, "%s_plan", mem_category_name((MemCategory)k));
+        kvf(pre, name, k == MEM_DATA ? data : plan.bytes[k]);
+    }
+    kvf(pre, "total_peak", (double)ms.total_peak);
+    kvf(pre, "total_plan", plan.total + data);
+    kvf(pre, "act_shared_plan", plan.act_shared);
+    kvf(pre, "act_counted_plan", plan.act_counted);
+    kvf(pre, "act_other_plan", plan.act_other);
+    kvf(pre, "act_counted_meas", act_counted);
+    kvf(pre, "act_other_meas", act_linears - act_counted);
+    kvf(pre, "act_shared_meas", (double)ms.peak[MEM_ACTIVATIONS] - act_linears);
+    kvf(pre, "rss_peak", rss_peak);
+    kvf(pre, "rss_start", rss_start);
+    kvf(pre, "rss_loaded", rss_loaded);
+    kvf(pre, "n_allocs", (double)ms.n_allocs);
+    kvf(pre, "paper_act_mb", pm.paper_act_mb);
+    kvf(pre, "paper_weight_mb", pm.paper_weight_mb);
+    kvf(pre, "weight_rank_min", k_max ? k_min : 0);
+    kvf(pre, "weight_rank_max", k_max);
+    kvf(pre, "step_s", t);
+    kvf(pre, "trainable_params", (double)model_num_trainable(&mm));
+    mem_free(img); mem_free(y);
+    model_free(&mm);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    double rss_start = (double)mem_current_rss_bytes();   // code and libraries, before any tracked buffer
+    if (argc == 6 && !strcmp(argv[1], "speed")) {
+        threads_set(atoi(argv[4]));
+        return cmd_speed(argv[2], atoi(argv[3]), atoi(argv[5]));
+    }
+    if (argc == 7 && !strcmp(argv[1], "memory")) {
+        threads_set(atoi(argv[5]));
+        return cmd_memory(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), rss_start);
+    }
+    fprintf(stderr, "usage: bench_vit speed WEIGHTS B THREADS REPS\n"
+                    "       bench_vit memory WEIGHTS METHOD B THREADS STEPS\n");
+    return 2;
+}
