@@ -200,6 +200,9 @@ int main(int argc, char **argv) {
         num(b2, 100 * gi / ti / peak, 11, 1, "%"));
     out("   %-36s %12s %12s\n", "peak RSS of the steps, MB", num(b1, get("step.c.peak_rss_bytes") / MB, 12, 1, ""),
         num(b2, get("step.torch.peak_rss_bytes") / MB, 12, 1, ""));
+    out("   PyTorch with OMP_WAIT_POLICY unset (libgomp's default, spinning threads): training step %s s, inference %s s\n"
+        "   (every other process here runs with OMP_WAIT_POLICY=passive)\n",
+        num(b1, get("step.torch_default.train_s"), 5, 3, ""), num(b2, get("step.torch_default.infer_s"), 5, 3, ""));
     out("   wasibench step: forward %s s, backward %s s, update (clip + SGD) %s s\n\n", num(b1, get("step.c.fwd_s"), 5, 3, ""),
         num(b2, get("step.c.bwd_s"), 5, 3, ""), num(b3, get("step.c.update_s"), 5, 3, ""));
 

@@ -2,7 +2,8 @@
 """bench_torch.py: the PyTorch side of `make bench` (Debian's python3-torch).
 
   bench_torch.py weights PATH            write random vit_b_32 weights (torchvision names) once
-  bench_torch.py step PATH B THREADS REPS    row 2: one training step and one inference forward
+  bench_torch.py step PATH B THREADS REPS [PREFIX]   row 2: one training step and one inference forward
+                                         (keys PREFIX.*, default step.torch)
   bench_torch.py mlp THREADS REPS RANKS      row 3: the wasi op of DESIGN.md in PyTorch vs nn.Linear
 
 Output: "key value" lines for experiments/bench/run.sh; comments start with '#'.
@@ -122,7 +123,7 @@ def cmd_weights(path):
 
 # --- row 2: one training step and one inference forward -----------------------------------
 
-def cmd_step(path, B, threads, reps):
+def cmd_step(path, B, threads, reps, prefix="step.torch"):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     m = torchvision.models.vit_b_32()
@@ -157,12 +158,13 @@ def cmd_step(path, B, threads, reps):
             m(x)
             ti.append(time.perf_counter() - t)
     print(f"# torch {torch.__version__} torchvision {torchvision.__version__}, {torch.get_num_threads()} threads, "
-          f"B={B}: train {min(ts):.3f} s (median {sorted(ts)[len(ts) // 2]:.3f}), infer {min(ti):.3f} s")
-    kv("step.torch.train_s", f"{min(ts):.6f}")
-    kv("step.torch.train_median_s", f"{sorted(ts)[len(ts) // 2]:.6f}")
-    kv("step.torch.infer_s", f"{min(ti):.6f}")
-    kv("step.torch.peak_rss_bytes", peak_rss_bytes())
-    kv("step.torch.threads", torch.get_num_threads())
+          f"B={B}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}: train {min(ts):.3f} s "
+          f"(median {sorted(ts)[len(ts) // 2]:.3f}), infer {min(ti):.3f} s")
+    kv(f"{prefix}.train_s", f"{min(ts):.6f}")
+    kv(f"{prefix}.train_median_s", f"{sorted(ts)[len(ts) // 2]:.6f}")
+    kv(f"{prefix}.infer_s", f"{min(ti):.6f}")
+    kv(f"{prefix}.peak_rss_bytes", peak_rss_bytes())
+    kv(f"{prefix}.threads", torch.get_num_threads())
 
 
 # --- row 3: the wasi op in PyTorch ------------------------------------------------------------
@@ -277,7 +279,7 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "weights":
         cmd_weights(argv[2])
     elif len(argv) >= 6 and argv[1] == "step":
-        cmd_step(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+        cmd_step(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), *argv[6:7])
     elif len(argv) >= 5 and argv[1] == "mlp":
         cmd_mlp(int(argv[2]), int(argv[3]), [int(k) for k in argv[4].split(",")])
     else:

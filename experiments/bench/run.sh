@@ -5,7 +5,9 @@
 # then bench_report turns them into the table:
 #   1. bench_sgemm            the sgemm peak (the limit; measured again after rows 2 and 3, best kept)
 #   2. bench_vit speed        wasibench vanilla step + inference   | bench_torch.py step  (PyTorch);
-#                             two rounds, C and PyTorch alternating, best of each kept
+#                             two rounds, C and PyTorch alternating, best of each kept; every
+#                             process runs with OMP_WAIT_POLICY=passive (PyTorch too: with
+#                             libgomp's default spinning it is slower; measured once for reference)
 #   3. bench_mlp              the 24 MLP linears, vanilla and wasi  | bench_torch.py mlp   (PyTorch)
 #   4. bench_vit memory       one process per method (vanilla, lora, asi, wasi dense, wasi factored)
 # Repeated measurements keep their best value (bench_report.c keep_best): the
@@ -81,6 +83,8 @@ for round in 1 2; do
   run step-c-$round     "$BUILD/bench/bench_vit" speed "$WEIGHTS" "$STEP_B" "$T" "$REPS"
   run step-torch-$round "$PYTHON" experiments/bench/bench_torch.py step "$WEIGHTS" "$STEP_B" "$T" "$REPS"
 done
+# PyTorch as it comes: libgomp's default OMP_WAIT_POLICY (spinning threads), for reference
+run step-torch-default env -u OMP_WAIT_POLICY "$PYTHON" experiments/bench/bench_torch.py step "$WEIGHTS" "$STEP_B" "$T" "$REPS" step.torch_default
 run sgemm-2        "$BUILD/bench/bench_sgemm" "$T" 1536 5
 run mlp-c          "$BUILD/bench/bench_mlp" "$T" "$REPS" vanilla,dense "$RANKS"
 if [ -n "$FRANKS" ]; then
