@@ -96,12 +96,11 @@ static void plan_multi_caps(double cap[2], const int *dims, const int *e, int nd
 // hosvd_work_init(nd, dims, ranks, O, HOSVD_SUBSPACE) in floats (LAPACK work excluded).
 static double plan_pool_floats(int nd, const int *dims, const int *ranks_max, int O) {
     double total = 1, f = 0, acc = 0, vneed = 0;
-    int k[HOSVD_MAX_MODES], dmax = 1, kmax = 1, dgram = 0;
+    int k[HOSVD_MAX_MODES], kmax = 1, dgram = 0;
     for (int n = 0; n < nd; n++) total *= dims[n];
     for (int n = 0; n < nd; n++) {
         int d = dims[n];
         k[n] = wb_min(ranks_max[n], d);
-        dmax = wb_max(dmax, d);
         kmax = wb_max(kmax, k[n]);
         if ((double)d * k[n] > acc) acc = (double)d * k[n];
         double rest = total / d, dd = d, kk = k[n];
@@ -111,7 +110,7 @@ static double plan_pool_floats(int nd, const int *dims, const int *ranks_max, in
     f += (double)dgram * dgram + acc;
     double vblk = PLAN_VBLK_FLOATS > kmax ? PLAN_VBLK_FLOATS : kmax;
     f += vneed < vblk ? vneed : vblk;
-    f += kmax;                                        // orth tau (dmax, kmax)
+    f += kmax;                                        // orth tau (its work array is LAPACK-sized: left out)
     double cap[2] = {0, 0};
     int dyd[HOSVD_MAX_MODES], all = (1 << nd) - 1;
     plan_multi_caps(cap, dims, k, nd, all);
@@ -121,7 +120,6 @@ static double plan_pool_floats(int nd, const int *dims, const int *ranks_max, in
     double kt = 1;
     for (int n = 0; n < nd - 1; n++) kt *= k[n];
     f += cap[0] + cap[1] + kt * O + (double)O * k[nd - 1];   // buf[2], z, t
-    (void)dmax;
     return f;
 }
 
