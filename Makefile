@@ -39,7 +39,8 @@ TEST_SRC  = $(wildcard tests/test_*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ   = $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_HELP = $(BUILD)/tests/testlib.o
+# Test helpers: every tests/*.c that is not a test_*.c program (testlib.c, ...).
+TEST_HELP = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
 .PHONY: all deps check-libs test test-bin test-san demo bench clean help fuzz fuzz-bin fuzz-targets valgrind-bin
 all: check-libs $(BUILD)/wasibench
@@ -50,7 +51,7 @@ help:
 	@echo "make test      deps + build + every test (normal and ASan/UBSan), the fuzzers, valgrind; ends with 'N passed, M failed'"
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
-	@echo "make bench     (issue 7, not yet) speed and memory against PyTorch"
+	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -97,7 +98,7 @@ $(BUILD)/wasibench: $(BUILD)/experiments/main.o $(BUILD)/libwasibench_app.a $(BU
 	@echo "LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $(BUILD)/experiments/main.o $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS)
 
-$(BUILD)/tests/testlib.o: tests/testlib.c
+$(TEST_HELP): $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
