@@ -1423,6 +1423,17 @@ static int method_section(Ctx *c, const Node *e, int idx, RunSpec *r, RunAux *x)
             if (rd_enum(&s, "storage", 1, storage_names, 2, &st) < 0 || rd_enum(&s, "r_update", 1, rupdate_names, 2, &ru) < 0) return -1;
             mc->factored = st;
             mc->r_update_previous = ru;
+            // factored wasi keeps no dense W to hold optimizer state for: plain SGD only (core/wasi.c)
+            if (st && optim_state_buffers(&r->opt) > 0) {
+                Pos p = e->pos;
+                key_pos(&s, "storage", &p);
+                char why[96];
+                if (r->opt.kind != OPT_SGD) snprintf(why, sizeof why, "training.optimizer is adamw");
+                else if (r->opt.nesterov) snprintf(why, sizeof why, "training.nesterov is true");
+                else snprintf(why, sizeof why, "training.momentum is %g", (double)r->opt.momentum);
+                return fail(c, p, "%s.storage: factored wasi trains with plain SGD only (optimizer sgd, momentum 0, no nesterov; "
+                            "weight decay is fine), but %s; use storage: dense", sect, why);
+            }
             tok_key(&s, "epsilon", "epsilon");
             tok_key(&s, "storage", "storage");
             tok_key(&s, "r_update", "r_update");

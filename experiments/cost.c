@@ -2,6 +2,7 @@
 #include "cost.h"
 #include "baselines/registry.h"
 #include "baselines/registry_swin.h"
+#include "core/swin_cost.h"
 #include "core/vit_cost.h"
 
 #include <math.h>
@@ -26,9 +27,10 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
         if (known_mem) c->paper_act_mb = pm.paper_act_mb;
         c->paper_weight_mb = pm.paper_weight_mb;
     }
-    // The step's FLOPs in closed form exist for a ViT with dense linears, all trainable.
-    if (!swin && !strcmp(m, "vanilla") && rs->num_finetune < 0) {
-        FlopCount f = vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
+    // The step's FLOPs in closed form exist for dense linears, all trainable.
+    if (!strcmp(m, "vanilla") && rs->num_finetune < 0) {
+        FlopCount f = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, NULL, NULL)
+                           : vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
         c->train_flops_per_step = f.forward + f.backward;
     }
 }

@@ -6,7 +6,8 @@
 //
 // Crash safety: every write goes to <path>.tmp (a copy of the file plus the
 // new run), is fsynced and renamed over <path>. A kill at any moment leaves
-// <path> either as it was or with the new run complete. One writer per file.
+// <path> either as it was or with the new run complete. One writer per file:
+// a sweep holds results_lock for its whole length.
 //
 // Errors: functions return -1 (or NULL) and fill WbError with the file, the
 // HDF5 call that failed (source file:line) and a hint. HDF5's own error
@@ -155,6 +156,26 @@ int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE
 // An aligned table of every run (status, method, settings, accuracy, memory,
 // FLOPs, time) to out. A missing file prints a "no runs" line. 0 or -1.
 int results_print_info(const char *path, FILE *out, WbError *err);
+
+// One writer per results file. results_lock takes an exclusive advisory lock
+// (flock) on the sidecar <path>.lock, created in the results folder, and
+// writes the holder's pid into it; the runner holds it for a whole sweep,
+// before anything trains. Creating the sidecar is also the check that the
+// folder accepts new files (every write creates <path>.tmp there), so an
+// unwritable folder fails here, not after the first run trained. (The lock
+// is on the sidecar, not on <path>: every write replaces <path> by rename.)
+// Returns -1 when the folder refuses the file, or when another process holds
+// the lock (the message names <path> and that process's pid when it is
+// known); the folder must exist. results_unlock removes the sidecar and
+// releases the lock (a no-op on RESULTS_LOCK_NONE); a killed holder leaves
+// the sidecar behind unlocked, and the next results_lock takes it over.
+typedef struct {
+    int fd;                   // -1 when not held
+    char path[4096];          // <path>.lock
+} ResultsLock;
+#define RESULTS_LOCK_NONE {-1, {0}}
+int results_lock(const char *path, ResultsLock *lk, WbError *err);
+void results_unlock(ResultsLock *lk);
 
 // "YYYY-MM-DDThh:mm:ssZ" of the current time (UTC) into buf.
 void results_now_iso8601(char buf[32]);

@@ -448,6 +448,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         if (i % opt->shard_n == opt->shard_i) sel[nsel++] = i;
 
     int rc = EXIT_OK;
+    ResultsLock lock = RESULTS_LOCK_NONE;
     if (opt->dry_run) {
         print_dry_run(&ex, sel, nsel, &done);
         goto done;
@@ -456,6 +457,14 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     dir_of(out, dir, sizeof dir);
     if (mkdir_p(dir) < 0) {
         fprintf(stderr, "wasibench: cannot create the results folder '%s': %s\n", dir, strerror(errno));
+        rc = EXIT_RESULTS;
+        goto done;
+    }
+    // One writer per results file, and a folder that takes new files, before
+    // anything trains; then read the file again: it may have grown meanwhile.
+    results_list_free(&done);
+    if (results_lock(out, &lock, &err) < 0 || results_list(out, &done, &err) < 0) {
+        fprintf(stderr, "wasibench: %s\n", err.msg);
         rc = EXIT_RESULTS;
         goto done;
     }
@@ -522,6 +531,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     if (rc == EXIT_OK && opt->progress != PROGRESS_QUIET)
         fprintf(stderr, "done: %d runs written to %s%s\n", pos, out, n_diverged ? " (some diverged)" : "");
 done:
+    results_unlock(&lock);
     mem_free(sel);
     results_list_free(&done);
     cfg_free(&ex);

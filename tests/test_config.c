@@ -156,7 +156,8 @@ static void test_example_extends(void) {
     if (ex.n == 2) {
         RunSpec *r = &ex.runs[1];
         EXPECT(r->sched.lr == 0.02f, "lr overridden by the child: %g", (double)r->sched.lr);
-        EXPECT(r->epochs == 5 && r->batch_size == 64 && r->opt.momentum == 0.9f && r->opt.weight_decay == 0.0001f, "training kept from the base");
+        EXPECT(r->epochs == 5 && r->batch_size == 64 && r->opt.weight_decay == 0.0001f, "training kept from the base");
+        EXPECT(r->opt.momentum == 0.0f, "momentum 0.9 of the base replaced by the child's 0 (factored wasi): %g", (double)r->opt.momentum);
         EXPECT(r->data.n_classes == 5 && r->data.classes[4] == 4 && r->model.vit.num_classes == 5, "classes added by the child, K = %d", r->model.vit.num_classes);
         EXPECT(r->data.val_fraction == 0.1f && r->limit_train == 2000, "dataset keys of the base kept (deep merge)");
         EXPECT(!strcmp(ex.runs[0].method, "lora") && r->mcfg.factored == 1 && r->mcfg.epsilon == 0.9f, "methods list replaced");
@@ -195,6 +196,7 @@ static void test_example_stages(void) {
 #define DATA "dataset:\n  format: fashion_mnist\n"
 #define TRAIN "training:\n  epochs: 1\n  batch_size: 8\n  lr: 0.01\n"
 #define VAN "methods:\n  - name: vanilla\n"
+#define FACTORED "methods:\n  - name: wasi\n    epsilon: 0.5\n    storage: factored\n"
 
 static void test_method_axes_only_their_method(void) {
     Experiment ex;
@@ -338,19 +340,25 @@ static void test_dataset_and_training_options(void) {
                "resolved YAML:\n%s", r->resolved_yaml);
         cfg_free(&ex);
     }
-    p = write_yaml("opts2.yaml", MODEL DATA "training:\n  epochs: 2\n  batch_size: 4\n  lr: 0.1\n  momentum: 0.9\n  nesterov: true\n"
+    p = write_yaml("opts2.yaml", MODEL DATA "training:\n  epochs: 2\n  batch_size: 4\n  lr: 0.1\n  weight_decay: 0.0001\n"
                    "  schedule: constant\n  grad_clip: none\n"
                    "methods:\n  - name: wasi\n    epsilon: 0.7\n    storage: factored\n    r_update: previous\n    activation: {epsilon: 0.85}\n"
                    "  - name: wasi\n    epsilon: 0.7\n    activation: {ranks: [2, 3, 4]}\n");
     if (load_ok(&ex, p) == 0) {
         EXPECT(ex.n == 2, "%d runs", ex.n);
         RunSpec *r = &ex.runs[0];
-        EXPECT(r->opt.nesterov == 1 && r->sched.cosine == 0 && r->grad_clip == 0.0f, "nesterov, constant schedule, no clip");
+        EXPECT(r->sched.cosine == 0 && r->grad_clip == 0.0f, "constant schedule, no clip");
+        EXPECT(r->opt.momentum == 0.0f && r->opt.weight_decay == 0.0001f, "factored wasi: plain SGD with weight decay loads");
         EXPECT(r->mcfg.factored == 1 && r->mcfg.r_update_previous == 1 && r->act_mode == ACT_RANKS_EPSILON && r->mcfg.act_epsilon == 0.85f, "wasi options");
         EXPECT(ex.n == 2 && ex.runs[1].act_mode == ACT_RANKS_FIXED && ex.runs[1].mcfg.act_ranks[1] == 3, "wasi fixed activation ranks");
         // two wasi entries: the explicitly given settings that differ name them
         EXPECT_NAME(&ex, 0, "wasi-factored-rupd_previous-aeps0.85-seed233");
         EXPECT_NAME(&ex, 1, "wasi-ak2x3x4-seed233");
+        cfg_free(&ex);
+    }
+    p = write_yaml("opts3.yaml", MODEL DATA "training:\n  epochs: 2\n  batch_size: 4\n  lr: 0.1\n  momentum: 0.9\n  nesterov: true\n" VAN);
+    if (load_ok(&ex, p) == 0) {
+        EXPECT(ex.n == 1 && ex.runs[0].opt.nesterov == 1 && ex.runs[0].opt.momentum == 0.9f, "nesterov");
         cfg_free(&ex);
     }
 }
@@ -469,6 +477,16 @@ static void test_errors(void) {
         {"unknown layers", MODEL DATA TRAIN "layers: mlpp\n" VAN, {"err.yaml:9:9: layers: unknown value 'mlpp'; valid: mlp, all_linear"}},
         {"unknown method", MODEL DATA TRAIN "methods:\n  - name: wasi2\n", {"err.yaml:10:11: methods[0].name: unknown value 'wasi2'; valid: vanilla, lora, hosvd, asi, wasi"}},
         {"method name list", MODEL DATA TRAIN "methods:\n  - name: [lora, wasi]\n", {"err.yaml:10:11:", "methods[0].name", "own entry"}},
+        {"factored with momentum", MODEL DATA TRAIN "  momentum: 0.9\n" FACTORED,
+         {"err.yaml:13:5: methods[0] (wasi).storage: factored wasi trains with plain SGD only", "training.momentum is 0.9", "storage: dense"}},
+        {"factored with adamw", MODEL DATA TRAIN "  optimizer: adamw\n" FACTORED,
+         {"err.yaml:13:5: methods[0] (wasi).storage: factored wasi", "training.optimizer is adamw"}},
+        {"factored with nesterov", MODEL DATA TRAIN "  momentum: 0.9\n  nesterov: true\n" FACTORED,
+         {"err.yaml:14:5: methods[0] (wasi).storage: factored wasi", "training.nesterov is true"}},
+        {"factored, momentum sweep", MODEL DATA TRAIN "  momentum: [0, 0.9]\n" FACTORED,
+         {"err.yaml:13:5: methods[0] (wasi).storage: factored wasi", "training.momentum is 0.9"}},
+        {"factored second entry", MODEL DATA TRAIN "  optimizer: adamw\nmethods:\n  - name: wasi\n    epsilon: 0.5\n  - name: wasi\n    epsilon: 0.6\n    storage: factored\n",
+         {"err.yaml:15:5: methods[1] (wasi).storage: factored wasi", "training.optimizer is adamw"}},
         {"unknown storage", MODEL DATA TRAIN "methods:\n  - name: wasi\n    epsilon: 0.5\n    storage: sparse\n",
          {"err.yaml:12:14: methods[0].storage: unknown value 'sparse'; valid: dense, factored"}},
         {"duplicate key", MODEL DATA "training:\n  epochs: 1\n  batch_size: 8\n  lr: 0.01\n  lr: 0.02\n" VAN,
@@ -574,6 +592,11 @@ static void test_errors(void) {
          {"err.yaml:1:1:", "more than 10000 runs"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) err_case(&cases[i]);
+    // factored wasi with a momentum that comes from an extends base: reported at the child's storage key
+    write_yaml("base_mom.yaml", MODEL DATA TRAIN "  momentum: 0.5\n" VAN);
+    ErrCase ec = {"factored, momentum from the base", "extends: base_mom.yaml\n" FACTORED,
+                  {"err.yaml:5:5: methods[0] (wasi).storage: factored wasi", "training.momentum is 0.5"}};
+    err_case(&ec);
     // 100 nested lists (built here: a literal is easy to unbalance)
     char deep[300];
     size_t o = (size_t)snprintf(deep, sizeof deep, "model: ");

@@ -8,7 +8,10 @@
 //   - results folder not writable, file size limit hit while writing (the
 //     "disk full" path: RLIMIT_FSIZE makes write() fail with EFBIG), results
 //     file locked by another process, results file corrupt or not HDF5:
-//     a clear error naming the file, exit status 3, and the file unchanged;
+//     a clear error naming the file, exit status 3, and the file unchanged
+//     (the unwritable folder before anything trained);
+//   - two `wasibench run` on one results file: the second is refused at
+//     once, naming the file and the first one's pid; the first completes;
 //   - NaN/Inf in the loss and in the gradients (with a finite loss): the run
 //     is marked diverged with its step, the weights are not updated, the
 //     sweep goes on;
@@ -22,6 +25,7 @@
 #include "core/train.h"
 #include "core/model.h"
 #include "core/safetensors.h"
+#include "tests/runlib.h"
 #include "tests/testlib.h"
 
 #include <errno.h>
@@ -48,47 +52,6 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void write_be32(FILE *f, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-// A learnable 10-class IDX set: class c lights a different 7x7 block of a
-// 28x28 image, plus noise (as test_runner.c).
-static void make_idx(const char *dir, const char *prefix, int n, uint64_t seed) {
-    char p[800];
-    Rng r;
-    rng_seed(&r, seed);
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    FILE *fl = fopen(p, "wb");
-    CHECK(fi && fl, "cannot write IDX files in %s", dir);
-    write_be32(fi, 0x803); write_be32(fi, (uint32_t)n); write_be32(fi, 28); write_be32(fi, 28);
-    write_be32(fl, 0x801); write_be32(fl, (uint32_t)n);
-    unsigned char img[28 * 28];
-    for (int i = 0; i < n; i++) {
-        int c = i % 10;
-        for (int y = 0; y < 28; y++)
-            for (int x = 0; x < 28; x++) {
-                int on = (y / 7 == c / 4) && (x / 7 == c % 4);
-                img[y * 28 + x] = (unsigned char)(on ? 160 + rng_below(&r, 90) : rng_below(&r, 60));
-            }
-        fwrite(img, 1, sizeof img, fi);
-        unsigned char lab = (unsigned char)c;
-        fwrite(&lab, 1, 1, fl);
-    }
-    fclose(fi);
-    fclose(fl);
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    CHECK(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
 }
 
 static char *path_in(char *buf, size_t n, const char *name) {
@@ -297,7 +260,7 @@ static void write_sweep(const char *path, int epochs) {
              "  - {name: hosvd, epsilon: [0.8, 0.95]}\n"
              "  - {name: wasi, epsilon: [0.8, 0.95]}\n",
              g_dir, epochs);
-    write_file(path, y);
+    rl_write_file(path, y);
 }
 
 // The reference: the sweep uninterrupted, 2 threads.
@@ -526,6 +489,11 @@ static void test_unwritable_dir(void) {
         return;
     }
     expect_clean_failure("unwritable folder", code, log, out, before, n, "Permission denied");
+    char got[4096];
+    read_log(log, got, sizeof got);
+    // refused before the first run trained, not at its write
+    EXPECT(strstr(got, "nothing was trained") && !strstr(got, "could not write run"),
+           "unwritable folder: noticed only after training:\n%s", got);
     mem_free(before);
     // a folder that cannot be created at all
     char out2[900];
@@ -589,6 +557,49 @@ static void test_locked_file(void) {
     resume_and_compare(out, log, "after the lock");
 }
 
+// Two `wasibench run` on one --out: the second is refused before it trains,
+// naming the file and the first one's pid (results_lock); the first finishes
+// the sweep undisturbed and removes its lock file.
+static void test_two_writers(void) {
+    char out[800], side[900], log[800], log2[800];
+    path_in(out, sizeof out, "two.h5");
+    snprintf(side, sizeof side, "%s.lock", out);
+    path_in(log, sizeof log, "two_first.log");
+    path_in(log2, sizeof log2, "two_second.log");
+    unlink(out); unlink(side); unlink(log); unlink(log2);
+    const char *args[] = {g_bin, "run", g_sweep, "--out", out, "--quiet", "--threads", "2", NULL};
+    Opts o = {log, 0, 0, 0, 300};
+    pid_t first = start_child(args, &o);
+    int held = 0, st;
+    for (int t = 0; t < 15000 && !held; t++) {   // up to 30 s: the first one's pid in the sidecar
+        usleep(2000);
+        char buf[32] = "";
+        FILE *f = fopen(side, "r");
+        if (f) { if (!fgets(buf, sizeof buf, f)) buf[0] = 0; fclose(f); }
+        held = atol(buf) == (long)first;
+        if (!held && waitpid(first, &st, WNOHANG) == first) { first = -1; break; }
+    }
+    EXPECT(held, "the first writer holds %s", side);
+    if (!held) { if (first > 0) { kill(first, SIGKILL); waitpid(first, NULL, 0); } return; }
+    kill(first, SIGSTOP);   // mid-sweep for as long as the second one takes, however fast the machine
+    double t0 = now_s();
+    int code = run_log(args, log2);
+    double dt = now_s() - t0;
+    kill(first, SIGCONT);
+    char msg[4096], pid[32];
+    read_log(log2, msg, sizeof msg);
+    snprintf(pid, sizeof pid, "pid %ld", (long)first);
+    EXPECT(code == 3, "second writer: exit %d (expected 3)\n%s", code, msg);
+    EXPECT(strstr(msg, out) && strstr(msg, "another wasibench process") && strstr(msg, pid),
+           "second writer: the message names %s and %s:\n%s", out, pid, msg);
+    int first_code = wait_child(first, 300);
+    EXPECT(first_code == 0, "the first writer finished its sweep (exit %d, see %s)", first_code, log);
+    EXPECT(access(side, F_OK) != 0, "the first writer removed %s", side);
+    msg[strcspn(msg, "\n")] = 0;
+    printf("  %-22s exit %d after %.2f s: %s\n", "second writer", code, dt, msg);
+    resume_and_compare(out, log, "two writers");   // every run complete, equal to the uninterrupted sweep
+}
+
 static void test_corrupt_file(void) {
     char out[800], log[800];
     path_in(out, sizeof out, "corrupt.h5");
@@ -601,7 +612,7 @@ static void test_corrupt_file(void) {
         FILE *f = fopen(out, "r+b");
         if (k == 0) { if (truncate(out, (off_t)n / 2) != 0) EXPECT(0, "truncate"); }
         else if (k == 1 && f) { fseek(f, 0, SEEK_SET); fwrite("garbage!garbage!", 1, 16, f); }
-        else if (k == 2 && f) { fclose(f); f = NULL; write_file(out, "status: complete\n"); }
+        else if (k == 2 && f) { fclose(f); f = NULL; rl_write_file(out, "status: complete\n"); }
         else if (k == 3) { if (truncate(out, 0) != 0) EXPECT(0, "truncate"); }
         else if (k == 4) {   // the fuzz regression: a heap object of size 0 (libhdf5 1.10 would loop forever)
             if (f) fclose(f);
@@ -717,7 +728,7 @@ static void test_nan_inf(void) {
              "training: {epochs: 2, batch_size: 32, lr: [1.0e30, 0.01]}\n"
              "methods: [vanilla]\n",
              ck, g_dir);
-    write_file(yaml, y);
+    rl_write_file(yaml, y);
     unlink(out);
     unlink(log);
     const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", NULL};
@@ -790,26 +801,14 @@ static void test_determinism(void) {
 
 int main(int argc, char **argv) {
     tl_init(argc, argv);
-    // build/tests/test_faults -> build/wasibench
-    snprintf(g_bin, sizeof g_bin, "%s", argv[0]);
-    char *slash = strrchr(g_bin, '/');
-    if (slash) *slash = 0; else snprintf(g_bin, sizeof g_bin, ".");
-    slash = strrchr(g_bin, '/');
-    if (slash) *slash = 0; else snprintf(g_bin, sizeof g_bin, ".");
-    strncat(g_bin, "/wasibench", sizeof g_bin - strlen(g_bin) - 1);
-    if (access(g_bin, X_OK) != 0) { printf("FAIL setup: %s not built\n", g_bin); return 1; }
     // children run as nobody in test_unwritable_dir: absolute paths, readable data
+    if (rl_find_wasibench(g_bin, sizeof g_bin, argv[0], 1) < 0) return 1;
     char cwd[400];
     if (!getcwd(cwd, sizeof cwd)) return 1;
-    if (g_bin[0] != '/') {
-        char rel[sizeof g_bin];
-        memcpy(rel, g_bin, sizeof rel);
-        if ((size_t)snprintf(g_bin, sizeof g_bin, "%.399s/%.600s", cwd, rel) >= sizeof g_bin) { printf("FAIL setup: path too long\n"); return 1; }
-    }
     snprintf(g_dir, sizeof g_dir, "%s/%s", cwd, tl_tmpdir());
     g_quick = getenv("WB_QUICK") && atoi(getenv("WB_QUICK"));
-    make_idx(g_dir, "train", 400, 1);
-    make_idx(g_dir, "t10k", 100, 2);
+    rl_make_idx(g_dir, "train", 400, 1);
+    rl_make_idx(g_dir, "t10k", 100, 2);
     path_in(g_sweep, sizeof g_sweep, "sweep.yaml");
     write_sweep(g_sweep, 3);
     RUN(test_reference_sweep);
@@ -818,6 +817,7 @@ int main(int argc, char **argv) {
     RUN(test_unwritable_dir);
     RUN(test_disk_full);
     RUN(test_locked_file);
+    RUN(test_two_writers);
     RUN(test_corrupt_file);
     RUN(test_nan_inf);
     RUN(test_determinism);

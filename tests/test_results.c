@@ -2,7 +2,10 @@
 // dataset read back with the plain HDF5 API, h5dump can read it, crash
 // safety under SIGKILL at every step of a write (and at random moments),
 // corrupt and foreign files give clear errors, shard merge, `info` table,
-// and no HDF5 id is leaked by any entry point.
+// no HDF5 id is leaked by any entry point, and the one-writer lock
+// (results_lock: a second holder refused with the first one's pid, in this
+// process and from another one; released, taken over after a kill; a folder
+// that takes no new files refused even when a stale lock file opens there).
 #include "experiments/results.h"
 
 #include <hdf5.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/rng.h"
@@ -826,6 +830,84 @@ static void test_info_table(void) {
     fixture_free(&a); fixture_free(&b);
 }
 
+// --- the one-writer lock ---------------------------------------------------------------
+
+static void expect_lock_error(const char *path, const char *what, const char *n1, const char *n2) {
+    ResultsLock lk = RESULTS_LOCK_NONE;
+    WbError err;
+    memset(&err, 0, sizeof err);
+    int rc = results_lock(path, &lk, &err);
+    EXPECT(rc == -1 && lk.fd < 0, "%s: lock taken (rc %d)", what, rc);
+    if (rc == 0) { results_unlock(&lk); return; }
+    EXPECT(strstr(err.msg, path) != NULL, "%s: message does not name %s: %s", what, path, err.msg);
+    EXPECT(strstr(err.msg, n1) != NULL, "%s: '%s' not in: %s", what, n1, err.msg);
+    if (n2) EXPECT(strstr(err.msg, n2) != NULL, "%s: '%s' not in: %s", what, n2, err.msg);
+    printf("  %-28s %s\n", what, err.msg);
+}
+
+static void test_one_writer_lock(void) {
+    char path[500], side[700], pid[48];
+    tmp_path(path, sizeof path, "locked.h5");
+    snprintf(side, sizeof side, "%s.lock", path);
+    unlink(side);
+    ResultsLock a = RESULTS_LOCK_NONE;
+    WbError err;
+    EXPECT(results_lock(path, &a, &err) == 0, "first lock: %s", err.msg);
+    EXPECT(a.fd >= 0 && access(side, F_OK) == 0, "the sidecar %s exists while held", side);
+    // a second holder in this process (flock conflicts between open files): refused with our pid
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    expect_lock_error(path, "second lock, same process", "another wasibench process", pid);
+    // ... and the results file itself is untouched by the lock
+    EXPECT(access(path, F_OK) != 0, "locking created %s", path);
+    results_unlock(&a);
+    results_unlock(&a);   // twice: a no-op
+    EXPECT(access(side, F_OK) != 0, "the sidecar is removed by unlock");
+    EXPECT(results_lock(path, &a, &err) == 0, "lock again after unlock: %s", err.msg);
+    results_unlock(&a);
+
+    // held by another process: refused naming its pid; taken over once it is killed
+    int ready[2];
+    CHECK(pipe(ready) == 0, "pipe");
+    fflush(stdout);
+    pid_t child = fork();
+    CHECK(child >= 0, "fork");
+    if (child == 0) {
+        ResultsLock c = RESULTS_LOCK_NONE;
+        WbError e;
+        char ok = results_lock(path, &c, &e) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    char ok = 'n';
+    EXPECT(read(ready[0], &ok, 1) == 1 && ok == 'y', "the child took the lock");
+    close(ready[0]); close(ready[1]);
+    snprintf(pid, sizeof pid, "pid %ld", (long)child);
+    expect_lock_error(path, "held by another process", "another wasibench process", pid);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    EXPECT(access(side, F_OK) == 0, "a killed holder leaves its sidecar");
+    EXPECT(results_lock(path, &a, &err) == 0, "a killed holder's lock is taken over: %s", err.msg);
+    results_unlock(&a);
+
+    // folders that take no new files
+    expect_lock_error("/proc/wasibench-no-such-dir/r.h5", "missing folder", "cannot create files in the results folder",
+                      "nothing was trained");
+    if (geteuid() != 0) {   // root writes anywhere: the runner's test drops to nobody for this (test_faults.c)
+        char dir[600], p2[700], s2[800];
+        snprintf(dir, sizeof dir, "%s/ro_lock", tl_tmpdir());
+        mkdir(dir, 0755);
+        snprintf(p2, sizeof p2, "%s/r.h5", dir);
+        snprintf(s2, sizeof s2, "%s.lock", p2);
+        int fd = open(s2, O_WRONLY | O_CREAT, 0644);   // a stale sidecar that opens fine
+        if (fd >= 0) close(fd);
+        chmod(dir, 0555);
+        expect_lock_error(p2, "read-only folder, stale lock", "cannot create files in the results folder", "Permission denied");
+        chmod(dir, 0755);
+    } else {
+        printf("  (root: the read-only folder case runs as nobody in test_faults)\n");
+    }
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     RUN(test_write_list_roundtrip);
@@ -837,5 +919,6 @@ int main(int argc, char **argv) {
     RUN(test_missing_file_and_bad_names);
     RUN(test_merge_shards);
     RUN(test_info_table);
+    RUN(test_one_writer_lock);
     return tl_finish();
 }

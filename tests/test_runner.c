@@ -7,6 +7,7 @@
 #include "experiments/results.h"
 #include "core/memory.h"
 #include "core/rng.h"
+#include "tests/runlib.h"
 #include "tests/testlib.h"
 
 #include <math.h>
@@ -19,47 +20,6 @@
 
 static char g_bin[1024];     // the wasibench binary beside this test's build dir
 static char g_dir[600];      // scratch: data set, YAML files, results
-
-static void write_be32(FILE *f, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-// A learnable 10-class IDX set: class c lights a different 7x7 block of a
-// 28x28 image, plus noise.
-static void make_idx(const char *dir, const char *prefix, int n, uint64_t seed) {
-    char p[800];
-    Rng r;
-    rng_seed(&r, seed);
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    FILE *fl = fopen(p, "wb");
-    CHECK(fi && fl, "cannot write IDX files in %s", dir);
-    write_be32(fi, 0x803); write_be32(fi, (uint32_t)n); write_be32(fi, 28); write_be32(fi, 28);
-    write_be32(fl, 0x801); write_be32(fl, (uint32_t)n);
-    unsigned char img[28 * 28];
-    for (int i = 0; i < n; i++) {
-        int c = i % 10;
-        for (int y = 0; y < 28; y++)
-            for (int x = 0; x < 28; x++) {
-                int on = (y / 7 == c / 4) && (x / 7 == c % 4);
-                img[y * 28 + x] = (unsigned char)(on ? 160 + rng_below(&r, 90) : rng_below(&r, 60));
-            }
-        fwrite(img, 1, sizeof img, fi);
-        unsigned char lab = (unsigned char)c;
-        fwrite(&lab, 1, 1, fl);
-    }
-    fclose(fi);
-    fclose(fl);
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    CHECK(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 // The sweep: hosvd and wasi at two epsilons on a tiny ViT, 2 epochs.
 static void write_sweep_yaml(const char *path, const char *extra_training) {
@@ -75,7 +35,7 @@ static void write_sweep_yaml(const char *path, const char *extra_training) {
              "  - name: wasi\n"
              "    epsilon: [0.8, 0.95]\n",
              g_dir, extra_training);
-    write_file(path, y);
+    rl_write_file(path, y);
 }
 
 // Run wasibench with args (NULL-terminated); returns the exit code.
@@ -257,7 +217,7 @@ static void test_divergence_goes_on(void) {
              "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 96, limit_val: 32}\n"
              "training: {epochs: 1, batch_size: 32, lr: [1.0e30, 0.01]}\n"
              "methods: [vanilla]\n", g_dir);
-    write_file(yaml, y);
+    rl_write_file(yaml, y);
     unlink(out);
     const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", NULL};
     EXPECT(run_bin(args, log) == 0, "a diverged run is a result: exit 0");
@@ -276,7 +236,7 @@ static void test_bad_yaml(void) {
     char yaml[800], log[800];
     snprintf(yaml, sizeof yaml, "%s/bad.yaml", g_dir);
     snprintf(log, sizeof log, "%s/bad.log", g_dir);
-    write_file(yaml, "model: {preset: vit_micro}\ndataset: {format: fashion_mnist}\ntraining: {epochs: 1, batch_size: 8, lr: 0.1, learning_rate: 2}\nmethods: [vanilla]\n");
+    rl_write_file(yaml, "model: {preset: vit_micro}\ndataset: {format: fashion_mnist}\ntraining: {epochs: 1, batch_size: 8, lr: 0.1, learning_rate: 2}\nmethods: [vanilla]\n");
     const char *args[] = {g_bin, "run", yaml, NULL};
     EXPECT(run_bin(args, log) == 2, "bad YAML exits 2");
     FILE *f = fopen(log, "r");
@@ -291,17 +251,10 @@ static void test_bad_yaml(void) {
 
 int main(int argc, char **argv) {
     tl_init(argc, argv);
-    // build/tests/test_runner -> build/wasibench
-    snprintf(g_bin, sizeof g_bin, "%s", argv[0]);
-    char *slash = strrchr(g_bin, '/');
-    if (slash) *slash = 0; else snprintf(g_bin, sizeof g_bin, ".");
-    slash = strrchr(g_bin, '/');
-    if (slash) *slash = 0; else snprintf(g_bin, sizeof g_bin, ".");
-    strncat(g_bin, "/wasibench", sizeof g_bin - strlen(g_bin) - 1);
-    if (access(g_bin, X_OK) != 0) { printf("FAIL setup: %s not built\n", g_bin); return 1; }
+    if (rl_find_wasibench(g_bin, sizeof g_bin, argv[0], 0) < 0) return 1;
     snprintf(g_dir, sizeof g_dir, "%s", tl_tmpdir());
-    make_idx(g_dir, "train", 400, 1);
-    make_idx(g_dir, "t10k", 100, 2);
+    rl_make_idx(g_dir, "train", 400, 1);
+    rl_make_idx(g_dir, "t10k", 100, 2);
     snprintf(g_yaml, sizeof g_yaml, "%s/sweep.yaml", g_dir);
     write_sweep_yaml(g_yaml, "");
     RUN(test_sweep_writes_results);

@@ -1,0 +1,234 @@
+// test_swin_cost.c: the closed-form FLOP count of a Swin training step
+// (core/swin_cost.h) equals what the counters record, exactly, per phase:
+// dense on swin_micro, on a padded odd config (maps not multiples of the
+// window, odd patch merging, a window larger than the map) and with
+// stochastic depth; the inference forward; and every method bound to the
+// counted linears, priced through the LinearCostFn callback: lora by its
+// closed form, hosvd/asi/wasi by what each linear of the same model was
+// counted doing (a wrapper method records it), so the rest of the model is
+// still checked in closed form. swin_t at batch 1 unless WB_QUICK.
+#include "baselines/registry.h"
+#include "core/blas.h"
+#include "core/counters.h"
+#include "core/memory.h"
+#include "core/model.h"
+#include "core/rng.h"
+#include "core/swin_cost.h"
+#include "core/train.h"
+#include "tests/testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
+static SwinConfig odd_cfg(void) {   // as tests/test_swin.c
+    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f};
+    return c;
+}
+
+// --- a wrapper method that records each linear's forward/backward FLOPs ---------------
+
+#define MAX_WRAPPED 256
+typedef struct { const LinearLayer *L; const LinearMethod *inner; double fwd, bwd; } Wrapped;
+static Wrapped wrapped[MAX_WRAPPED];
+static int n_wrapped;
+
+static Wrapped *find(const LinearLayer *L) {
+    for (int i = 0; i < n_wrapped; i++)
+        if (wrapped[i].L == L) return &wrapped[i];
+    die("layer %s not wrapped", L->name);
+    return NULL;
+}
+
+static void w_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
+    find(L)->inner->init(L, W, b, cfg);
+}
+static void w_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training) {
+    Wrapped *w = find(L);
+    Counters c0 = counters_get();
+    w->inner->forward(L, out, inp, dims, ndim, training);
+    w->fwd += counters_diff(counters_get(), c0).flops[PHASE_FORWARD];
+}
+static void w_backward(LinearLayer *L, float *dinp, const float *dout) {
+    Wrapped *w = find(L);
+    Counters c0 = counters_get();
+    w->inner->backward(L, dinp, dout);
+    w->bwd += counters_diff(counters_get(), c0).flops[PHASE_BACKWARD];
+}
+static int w_param_sets(LinearLayer *L, ParamSet **out) { return find(L)->inner->param_sets(L, out); }
+static void w_update(LinearLayer *L, const OptimConfig *oc, float lr) { find(L)->inner->update(L, oc, lr); }
+static void w_account(const LinearLayer *L, LinearAccount *acc) { find(L)->inner->account(L, acc); }
+static void w_export(const LinearLayer *L, float *W, float *b) { find(L)->inner->export_dense(L, W, b); }
+static void w_free(LinearLayer *L) { find(L)->inner->free(L); }
+
+static const LinearMethod recorder = {"recorder", w_init, w_forward, w_backward, w_param_sets,
+                                      w_update, w_account, w_export, w_free};
+
+// Every counted linear of m (the ones bound to the method) gets the recorder.
+static void wrap_counted(Swin *m) {
+    n_wrapped = 0;
+    for (int l = 0; l < m->nblocks; l++)
+        for (int w = 0; w < SWIN_NLIN; w++) {
+            LinearLayer *L = swin_linear(m, l, w);
+            if (!swin_is_counted(m, l, w)) continue;
+            CHECK(n_wrapped < MAX_WRAPPED, "too many linears");
+            wrapped[n_wrapped++] = (Wrapped){L, L->method, 0, 0};
+            L->method = &recorder;
+        }
+}
+static void unwrap(void) {
+    for (int i = 0; i < n_wrapped; i++) ((LinearLayer *)wrapped[i].L)->method = wrapped[i].inner;
+    n_wrapped = 0;
+}
+
+// --- the pricing callbacks --------------------------------------------------------------
+
+typedef struct { const Swin *m; const char *method; int lora_rank; int calls; int bad_args; } PriceCtx;
+
+// Arguments the closed form passes must describe the model's layer.
+static const LinearLayer *checked_layer(PriceCtx *p, int block, int which, long rows, int I, int O, int need_dx) {
+    const LinearLayer *L = swin_linear(p->m, block, which);
+    p->calls++;
+    if (rows != L->max_rows || I != L->I || O != L->O || need_dx != 1) {
+        if (p->bad_args++ < 3)
+            printf("  %s: closed form passes rows %ld I %d O %d need_dx %d, layer has %ld, %d, %d\n", L->name, rows, I, O,
+                   need_dx, L->max_rows, L->I, L->O);
+    }
+    return L;
+}
+
+// lora r: frozen W x + b plus B (A x) scaled; backward dx through both, dA, dB (tests/test_methods.c)
+static FlopCount price_lora(const void *ctx, int block, int which, long rows, int I, int O, int need_dx) {
+    PriceCtx *p = (PriceCtx *)ctx;
+    checked_layer(p, block, which, rows, I, O, need_dx);
+    if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx);
+    const double R = (double)rows, r = p->lora_rank;
+    FlopCount f = {2 * R * I * O + R * O + 2 * R * I * r + 2 * R * r * O,
+                   2 * O * r * R + 2 * R * r * O + 2 * r * I * R + 2 * R * O * I + 2 * R * r * I};
+    return f;
+}
+
+// hosvd/asi/wasi: what the recorder counted for this linear in the model's own step
+static FlopCount price_recorded(const void *ctx, int block, int which, long rows, int I, int O, int need_dx) {
+    PriceCtx *p = (PriceCtx *)ctx;
+    const LinearLayer *L = checked_layer(p, block, which, rows, I, O, need_dx);
+    if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx);
+    Wrapped *w = find(L);
+    FlopCount f = {w->fwd, w->bwd};
+    return f;
+}
+
+// --- the checks ---------------------------------------------------------------------------
+
+static void random_batch(float *img, int *y, int B, const SwinConfig *c, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    rng_fill_normal(&r, img, (long)B * c->channels * c->image_size * c->image_size, 0, 1);
+    for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)c->num_classes);
+}
+
+static void expect_equal(const char *tag, const char *phase, double counted, double closed) {
+    EXPECT(counted == closed, "%s %s: counted %.0f, closed form %.0f (diff %.0f)", tag, phase, counted, closed,
+           counted - closed);
+}
+
+// Build cfg with `method` (NULL = dense), train one step at batch B and
+// evaluate one batch; compare every phase with the closed form.
+static void check(const char *tag, SwinConfig cfg, int B, const char *method, int all_linear) {
+    SwinBinding bind;
+    memset(&bind, 0, sizeof bind);
+    bind.num_finetune = -1;
+    bind.all_linear = all_linear;
+    bind.method = method ? method_by_name(method) : NULL;
+    bind.mcfg.epsilon = 0.8f;
+    bind.mcfg.lora_rank = 3;
+    bind.mcfg.lora_alpha = 6;
+    bind.mcfg.seed = 5;
+    for (int d = 0; d < 4; d++) bind.mcfg.act_ranks[d] = 2 + d;
+    bind.mcfg.factored = method && strstr(tag, "factored") != NULL;
+    ModelConfig mc = {.kind = MODEL_SWIN, .swin = cfg};
+    Model mm;
+    model_build(&mm, &mc, &bind, B);
+    model_init_random(&mm, 3);
+    Swin *m = &mm.u.swin;
+    int recorded = method && strcmp(method, "vanilla") && strcmp(method, "lora");
+    if (recorded) wrap_counted(m);
+    size_t nimg = (size_t)B * cfg.channels * cfg.image_size * cfg.image_size;
+    float *x = mem_alloc_floats(nimg, MEM_DATA);
+    int *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    random_batch(x, y, B, &cfg, 4);
+    OptimConfig oc = optim_sgd(0.0f, 0.0f);
+    counters_reset();
+    train_step(&mm, x, y, B, &oc, 0.01f, 0.0f);
+    Counters k = counters_get();
+    PriceCtx pc = {m, method, bind.mcfg.lora_rank, 0, 0};
+    LinearCostFn fn = !method || !strcmp(method, "vanilla") ? NULL : !strcmp(method, "lora") ? price_lora : price_recorded;
+    FlopCount want = swin_step_flops(&cfg, B, fn, &pc);
+    if (fn) {
+        EXPECT(pc.calls == m->nblocks * SWIN_NLIN, "%s: callback called %d times for %d linears", tag, pc.calls,
+               m->nblocks * SWIN_NLIN);
+        EXPECT(pc.bad_args == 0, "%s: %d linears priced with the wrong shape", tag, pc.bad_args);
+    }
+    expect_equal(tag, "forward", k.flops[PHASE_FORWARD], want.forward);
+    expect_equal(tag, "backward", k.flops[PHASE_BACKWARD], want.backward);
+    if (recorded) unwrap();
+    if (!method || !strcmp(method, "vanilla")) {   // inference is priced with dense linears
+        counters_reset();
+        eval_batch(&mm, x, y, B);
+        k = counters_get();
+        expect_equal(tag, "inference", k.flops[PHASE_INFERENCE], swin_inference_flops(&cfg, B));
+    }
+    printf("  %-26s B=%d forward %.0f backward %.0f\n", tag, B, want.forward, want.backward);
+    mem_free(x); mem_free(y);
+    model_free(&mm);
+}
+
+static void test_dense(void) {
+    check("micro dense", micro_cfg(), 3, NULL, 0);
+    check("odd dense", odd_cfg(), 2, NULL, 0);
+    SwinConfig sd = odd_cfg();
+    sd.stochastic_depth = 0.4f;   // every block but the first scales its residuals in training
+    check("odd dense stochastic depth", sd, 3, NULL, 0);
+    SwinConfig one = micro_cfg();   // a single stage (no patch merging), odd batch
+    one.stages = 1; one.depths[0] = 3;
+    check("micro one stage", one, 5, NULL, 0);
+}
+
+static void test_methods(void) {
+    const SwinConfig c = odd_cfg();
+    check("vanilla all_linear", c, 2, "vanilla", 1);
+    check("lora mlp", c, 2, "lora", 0);
+    check("lora all_linear", c, 2, "lora", 1);
+    check("hosvd mlp", c, 2, "hosvd", 0);
+    check("asi all_linear", c, 2, "asi", 1);
+    check("wasi dense mlp", c, 2, "wasi", 0);
+    check("wasi factored all_linear", c, 2, "wasi", 1);
+    check("asi micro mlp", micro_cfg(), 2, "asi", 0);
+}
+
+static void test_swin_t(void) {
+    SwinConfig t;
+    swin_preset("swin_t", &t);
+    FlopCount f = swin_step_flops(&t, 1, NULL, NULL);
+    FlopCount f128 = swin_step_flops(&t, 128, NULL, NULL);
+    double inf = swin_inference_flops(&t, 1);
+    printf("  swin_t per image: forward %.4f GFLOP, backward %.4f GFLOP, inference %.4f GFLOP; step at B=128 %.1f GFLOP\n",
+           f.forward / 1e9, f.backward / 1e9, inf / 1e9, (f128.forward + f128.backward) / 1e9);
+    // swin_t is about 4.5 GMAC per 224 px image; the counters saw 9.07 GFLOP per image forward
+    EXPECT(f.forward > 8.9e9 && f.forward < 9.3e9, "forward %.4g", f.forward);
+    EXPECT(f.backward > 1.9 * f.forward && f.backward < 2.1 * f.forward, "backward %.4g", f.backward);
+    EXPECT(inf == f.forward, "no stochastic depth: inference %.0f = training forward %.0f", inf, f.forward);
+    EXPECT(f128.forward == 128 * f.forward - 127 * 1.0, "forward is linear in B but for the loss's 1 division: %.0f",
+           f128.forward);
+    if (getenv("WB_QUICK")) { printf("  (WB_QUICK: swin_t step against the counters skipped)\n"); return; }
+    check("swin_t dense", t, 1, NULL, 0);
+}
+
+int main(int argc, char **argv) {
+    tl_init(argc, argv);
+    threads_set(0);
+    RUN(test_dense);
+    RUN(test_methods);
+    RUN(test_swin_t);
+    return tl_finish();
+}
