@@ -44,7 +44,8 @@ static const char *usage_run =
     "exit codes: 0 every selected run complete (diverged runs count: they are results)\n"
     "            1 some runs failed (the error is stored with the run and printed)\n"
     "            2 bad command line or experiment file (nothing was run)\n"
-    "            3 the results file could not be read or written\n"
+    "            3 the results file could not be read or written, its folder takes no new\n"
+    "              files, or another wasibench run is writing it (<file>.lock names its pid)\n"
     "          130 interrupted (Ctrl-C / SIGTERM): the current run is stored as interrupted,\n"
     "              the file stays valid; run the same command again to resume\n";
 
