@@ -94,59 +94,81 @@ static double frob_diff(const float *a, const float *b, size_t n) {
     return sqrt(s);
 }
 
-void rank_calib_measure(RankCalib *rc, ViT *m, const float *img, const int *y, int B, const float *cand, int n_cand) {
+// The counted trainable linears of either model, forward order: their index
+// among all linears into idx (may be NULL) and the layers into lin; returns how many.
+static int counted_vit(ViT *m, int *idx, LinearLayer **lin) {
+    int n = 0;
+    for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++) {
+        LinearLayer *L = &m->lin[i];
+        if (!vit_is_counted(m, i / VIT_NLIN, i % VIT_NLIN) || !L->trainable) continue;
+        if (idx) { idx[n] = i; lin[n] = L; }
+        n++;
+    }
+    return n;
+}
+
+static int counted_model(const Model *m, int *idx, LinearLayer **lin) {
+    int n = 0;
+    for (int i = 0; i < model_num_linears(m); i++) {
+        LinearLayer *L = model_linear(m, i);
+        if (model_linear_counted_index(m, i) < 0 || !L->trainable) continue;
+        if (idx) { idx[n] = i; lin[n] = L; }
+        n++;
+    }
+    return n;
+}
+
+// Allocates the table of n layers and checks the candidates and the probes.
+static void calib_alloc(RankCalib *rc, int n, const float *cand, int n_cand) {
     CHECK(n_cand >= 1 && n_cand <= RC_MAX_CAND, "%d candidate epsilons (1..%d)", n_cand, RC_MAX_CAND);
+    CHECK(n >= 1, "rank calibration: the model has no counted trainable linear");
     memset(rc, 0, sizeof *rc);
     rc->n_cand = n_cand;
     for (int j = 0; j < n_cand; j++) {
         CHECK(cand[j] > 0.0f && cand[j] <= 1.0f, "candidate epsilon %g outside (0, 1]", (double)cand[j]);
         rc->cand[j] = cand[j];
     }
-    const int nl = m->cfg.depth * VIT_NLIN;
-    int n = 0;
-    for (int i = 0; i < nl; i++) {
-        const LinearLayer *L = &m->lin[i];
-        if (!vit_is_counted(m, i / VIT_NLIN, i % VIT_NLIN) || !L->trainable) continue;
-        CHECK(L->method == &rank_probe_method, "%s: rank calibration needs the model built with rank_probe_method (has %s)",
-              L->name, L->method->name);
-        n++;
-    }
-    CHECK(n >= 1, "rank calibration: the model has no counted trainable linear");
     const int J = n_cand;
     rc->n_layers = n;
     rc->layer = mem_alloc(sizeof(int) * (size_t)n, MEM_WORKSPACE);
+    rc->lin = mem_alloc(sizeof(LinearLayer *) * (size_t)n, MEM_WORKSPACE);
     rc->ranks = mem_alloc(sizeof(int) * (size_t)n * J * 4, MEM_WORKSPACE);
     rc->cost = mem_alloc(sizeof(int64_t) * (size_t)n * J, MEM_WORKSPACE);
     rc->err = mem_alloc(sizeof(double) * (size_t)n * J, MEM_WORKSPACE);
     rc->gnorm = mem_alloc(sizeof(double) * (size_t)n, MEM_WORKSPACE);
     rc->choice = mem_alloc(sizeof(int) * (size_t)n, MEM_WORKSPACE);
+}
 
-    // One training step's x and dy of every counted layer.
-    vit_zero_grad(m);
-    vit_forward(m, img, y, B, 1);
-    vit_backward(m);
-    vit_zero_grad(m);
+static void check_probes(const RankCalib *rc) {
+    for (int l = 0; l < rc->n_layers; l++) {
+        const LinearLayer *L = rc->lin[l];
+        CHECK(L->method == &rank_probe_method, "%s: rank calibration needs the model built with rank_probe_method (has %s)",
+              L->name, L->method->name);
+    }
+}
 
+// After the training forward/backward: per layer and candidate, the
+// truncated HOSVD of the recorded x, its size and the error of its dW.
+static void calib_table(RankCalib *rc) {
+    const int J = rc->n_cand;
     int dmax[HOSVD_MAX_MODES] = {0}, Omax = 0, nd = 0;
     size_t OImax = 0;
-    n = 0;
-    for (int i = 0; i < nl; i++) {
-        const LinearLayer *L = &m->lin[i];
-        if (!vit_is_counted(m, i / VIT_NLIN, i % VIT_NLIN) || !L->trainable) continue;
-        rc->layer[n++] = i;
+    for (int l = 0; l < rc->n_layers; l++) {
+        const LinearLayer *L = rc->lin[l];
         CHECK(nd == 0 || nd == L->ndim, "%s: %d-mode activation among %d-mode ones", L->name, L->ndim, nd);
         nd = L->ndim;
         for (int d = 0; d < nd; d++) dmax[d] = wb_max(dmax[d], L->dims[d]);
         Omax = wb_max(Omax, L->O);
         if ((size_t)L->O * L->I > OImax) OImax = (size_t)L->O * L->I;
     }
+    CHECK(nd >= 2 && nd <= HOSVD_MAX_MODES, "%d activation modes", nd);
     rc->nd = nd;
     HosvdWork w;
     hosvd_work_init(&w, nd, dmax, NULL, Omax, HOSVD_EXACT);
     float *dWx = mem_alloc_floats(OImax, MEM_WORKSPACE), *dWl = mem_alloc_floats(OImax, MEM_WORKSPACE);
     int ones[HOSVD_MAX_MODES] = {1, 1, 1, 1};
     for (int l = 0; l < rc->n_layers; l++) {
-        LinearLayer *L = &m->lin[rc->layer[l]];
+        LinearLayer *L = rc->lin[l];
         const Probe *p = L->state;
         CHECK(p->has_dy, "%s: the calibration backward did not reach this layer", L->name);
         const int O = L->O, I = L->I, R = (int)L->rows;
@@ -181,6 +203,29 @@ void rank_calib_measure(RankCalib *rc, ViT *m, const float *img, const int *y, i
     rc->min_budget = mins;
 }
 
+void rank_calib_measure_model(RankCalib *rc, Model *m, const float *img, const int *y, int B, const float *cand, int n_cand) {
+    calib_alloc(rc, counted_model(m, NULL, NULL), cand, n_cand);
+    counted_model(m, rc->layer, rc->lin);
+    check_probes(rc);
+    // One training step's x and dy of every counted layer.
+    model_zero_grad(m);
+    model_forward(m, img, y, B, 1);
+    model_backward(m);
+    model_zero_grad(m);
+    calib_table(rc);
+}
+
+void rank_calib_measure(RankCalib *rc, ViT *m, const float *img, const int *y, int B, const float *cand, int n_cand) {
+    calib_alloc(rc, counted_vit(m, NULL, NULL), cand, n_cand);
+    counted_vit(m, rc->layer, rc->lin);
+    check_probes(rc);
+    vit_zero_grad(m);
+    vit_forward(m, img, y, B, 1);
+    vit_backward(m);
+    vit_zero_grad(m);
+    calib_table(rc);
+}
+
 RankSelection rank_calib_select(RankCalib *rc, int64_t budget, int nbins, FILE *log) {
     CHECK(rc->n_layers >= 1, "rank_calib_select before rank_calib_measure");
     int64_t asked = budget > 0 ? budget : 0;
@@ -210,23 +255,28 @@ const int *rank_calib_chosen(const RankCalib *rc, int i) {
     return rc->ranks + ((size_t)i * rc->n_cand + rc->choice[i]) * 4;
 }
 
-void rank_calib_rebind(ViT *m, const RankCalib *rc, const LinearMethod *method, const MethodConfig *mcfg) {
+// Re-initialise every calibrated layer with method at its chosen ranks; B is
+// the model's batch (the layers' buffers are sized for it, not the calibration's).
+static void rebind_layers(const RankCalib *rc, int B, const LinearMethod *method, const MethodConfig *mcfg) {
     size_t OImax = 0;
     int Omax = 0;
     for (int l = 0; l < rc->n_layers; l++) {
-        const LinearLayer *L = &m->lin[rc->layer[l]];
+        const LinearLayer *L = rc->lin[l];
         if ((size_t)L->O * L->I > OImax) OImax = (size_t)L->O * L->I;
         Omax = wb_max(Omax, L->O);
     }
     float *W = mem_alloc_floats(OImax, MEM_WORKSPACE), *b = mem_alloc_floats(Omax, MEM_WORKSPACE);
     for (int l = 0; l < rc->n_layers; l++) {
-        LinearLayer *L = &m->lin[rc->layer[l]];
+        LinearLayer *L = rc->lin[l];
         CHECK(L->method == &rank_probe_method, "%s: rebind of a layer that is not a probe", L->name);
         L->method->export_dense(L, W, b);
         L->method->free(L);
-        // The method sizes its buffers from the largest activation, not the calibration batch's.
-        L->ndim = 3;
-        L->dims[0] = m->B; L->dims[1] = m->N; L->dims[2] = L->I;
+        // The method sizes its buffers from the largest activation: mode 0 is
+        // the batch in both models, the other modes do not depend on it.
+        L->dims[0] = B;
+        long rows = 1;
+        for (int d = 0; d < L->ndim - 1; d++) rows *= L->dims[d];
+        CHECK(rows == L->max_rows, "%s: %ld rows at batch %d, max_rows %ld", L->name, rows, B, L->max_rows);
         L->rows = L->max_rows;
         MethodConfig c = *mcfg;
         const int *k = rank_calib_chosen(rc, l);
@@ -234,13 +284,30 @@ void rank_calib_rebind(ViT *m, const RankCalib *rc, const LinearMethod *method, 
         L->method = method;
         method->init(L, W, b, &c);
     }
-    m->bind.method = method;
-    m->bind.mcfg = *mcfg;
     mem_free(W); mem_free(b);
 }
 
+void rank_calib_rebind_model(Model *m, const RankCalib *rc, const LinearMethod *method, const MethodConfig *mcfg) {
+    ModelBinding *bind = NULL;
+    int B = 0;
+    switch (m->kind) {
+    case MODEL_VIT: bind = &m->u.vit.bind; B = m->u.vit.B; break;
+    case MODEL_SWIN: bind = &m->u.swin.bind; B = m->u.swin.B; break;
+    }
+    CHECK(bind, "rank_calib_rebind_model: model of unknown kind %d", (int)m->kind);
+    rebind_layers(rc, B, method, mcfg);
+    bind->method = method;
+    bind->mcfg = *mcfg;
+}
+
+void rank_calib_rebind(ViT *m, const RankCalib *rc, const LinearMethod *method, const MethodConfig *mcfg) {
+    rebind_layers(rc, m->B, method, mcfg);
+    m->bind.method = method;
+    m->bind.mcfg = *mcfg;
+}
+
 void rank_calib_free(RankCalib *rc) {
-    mem_free(rc->layer); mem_free(rc->ranks); mem_free(rc->cost); mem_free(rc->err); mem_free(rc->gnorm);
+    mem_free(rc->layer); mem_free(rc->lin); mem_free(rc->ranks); mem_free(rc->cost); mem_free(rc->err); mem_free(rc->gnorm);
     mem_free(rc->choice);
     memset(rc, 0, sizeof *rc);
 }

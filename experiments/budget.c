@@ -37,21 +37,21 @@ int budget_lora_rank(const RunSpec *rs, FILE *log) {
 
 // Weight elements of wasi at epsilon for every calibrated layer, from the
 // singular values of the layers' dense weights (spectra computed once).
-static double wasi_weight_elems(const ViT *m, const RankCalib *rc, float *const *sigma, float eps) {
+static double wasi_weight_elems(const RankCalib *rc, float *const *sigma, float eps) {
     double total = 0;
     for (int i = 0; i < rc->n_layers; i++) {
-        const LinearLayer *L = &m->lin[rc->layer[i]];
+        const LinearLayer *L = rc->lin[i];
         int k = svd_energy_rank(sigma[i], wb_min(L->O, L->I), eps);
         total += (double)k * (L->O + L->I);
     }
     return total;
 }
 
-int64_t budget_activation_elems(const RunSpec *rs, const ViT *m, const RankCalib *rc, float *epsilon, FILE *log) {
+int64_t budget_activation_elems(const RunSpec *rs, const RankCalib *rc, float *epsilon, FILE *log) {
     double budget = (double)rs->budget_mb * 1048576.0 / 4.0;   // elements
     if (!strcmp(rs->method, "asi")) {
         double w = 0;
-        for (int i = 0; i < rc->n_layers; i++) w += (double)m->lin[rc->layer[i]].O * m->lin[rc->layer[i]].I;
+        for (int i = 0; i < rc->n_layers; i++) w += (double)rc->lin[i]->O * rc->lin[i]->I;
         double act = budget - w;
         if (log) fprintf(log, "  %s: budget %.3f MB - dense weights %.3f MB -> activations %.3f MB\n", rs->name,
                          (double)rs->budget_mb, mb(w), mb(act > 0 ? act : 0));
@@ -60,7 +60,7 @@ int64_t budget_activation_elems(const RunSpec *rs, const ViT *m, const RankCalib
     // wasi: spectra of every counted weight, then the largest epsilon that fits.
     float **sigma = mem_alloc(sizeof(float *) * (size_t)rc->n_layers, MEM_WORKSPACE);
     for (int i = 0; i < rc->n_layers; i++) {
-        const LinearLayer *L = &m->lin[rc->layer[i]];
+        const LinearLayer *L = rc->lin[i];
         float *W = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE), *b = mem_alloc_floats((size_t)L->O, MEM_WORKSPACE);
         L->method->export_dense(L, W, b);
         SvdWork sw;
@@ -73,10 +73,10 @@ int64_t budget_activation_elems(const RunSpec *rs, const ViT *m, const RankCalib
         mem_free(W); mem_free(b);
     }
     float eps = rs->mcfg.epsilon;
-    double w = wasi_weight_elems(m, rc, sigma, eps);
+    double w = wasi_weight_elems(rc, sigma, eps);
     while (eps > 0.015f && w + (double)rc->min_budget > budget) {
         eps -= 0.01f;
-        w = wasi_weight_elems(m, rc, sigma, eps);
+        w = wasi_weight_elems(rc, sigma, eps);
     }
     if (w + (double)rc->min_budget > budget && log)
         fprintf(log, "  warning: %s: budget %.3f MB is below wasi's smallest setting (%.3f MB)\n", rs->name,

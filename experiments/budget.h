@@ -14,12 +14,13 @@
 #include "config.h"
 #include "core/rank_calib.h"
 
-// lora: the rank to use under rs->budget_mb (call before vit_build).
+// lora: the rank to use under rs->budget_mb (call before model_build).
 int budget_lora_rank(const RunSpec *rs, FILE *log);
 
-// asi/wasi after rank_calib_measure on model m (built with the probe and
-// the run's weights): the activation budget in elements for
-// rank_calib_select, and for wasi the epsilon into *epsilon.
-int64_t budget_activation_elems(const RunSpec *rs, const ViT *m, const RankCalib *rc, float *epsilon, FILE *log);
+// asi/wasi after rank_calib_measure_model (the model built with the probe
+// and the run's weights; any model: rc holds its counted layers): the
+// activation budget in elements for rank_calib_select, and for wasi the
+// epsilon into *epsilon.
+int64_t budget_activation_elems(const RunSpec *rs, const RankCalib *rc, float *epsilon, FILE *log);
 
 #endif

@@ -247,11 +247,6 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (!strcmp(rs->method, "asi") || !strcmp(rs->method, "wasi"));
     const LinearMethod *method = bind.method;
     if (calibrate) bind.method = &rank_probe_method;
-    if (calibrate && rs->model.kind != MODEL_VIT) {
-        wb_error(err, "%s: activation ranks from a memory budget (rank selection) are implemented for ViT models only; "
-                      "give asi/wasi fixed activation ranks for %s", rs->name, model_kind_name(rs->model.kind));
-        return RUN_FAILED;
-    }
     model_build(&st->model, &rs->model, &bind, B);
     st->model_built = 1;
     if (wpath[0]) {
@@ -266,19 +261,21 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         const float *cands = rs->n_candidates > 0 ? rs->candidates : default_cands;
         int ncand = rs->n_candidates > 0 ? rs->n_candidates : 6;
         RankCalib rc;
-        rank_calib_measure(&rc, &st->model.u.vit, st->x, st->y, got, cands, ncand);
+        rank_calib_measure_model(&rc, &st->model, st->x, st->y, got, cands, ncand);
+        CHECK(rc.nd == model_config_act_modes(&rs->model), "%s: %d activation modes calibrated, the model has %d", rs->name,
+              rc.nd, model_config_act_modes(&rs->model));
         // With a budget, the method's whole paper measure must fit (budget.h);
         // without one, the DP runs at the minimum budget as in the paper.
         int64_t act_budget = 0;
         if (rs->budget_mb > 0) {
             float eps = bind.mcfg.epsilon;
-            act_budget = budget_activation_elems(rs, &st->model.u.vit, &rc, &eps, log);
+            act_budget = budget_activation_elems(rs, &rc, &eps, log);
             if (!strcmp(rs->method, "wasi")) res->s.epsilon = bind.mcfg.epsilon = eps;
         }
         RankSelection sel = rank_calib_select(&rc, act_budget, 1000, log);
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
-        rank_calib_rebind(&st->model.u.vit, &rc, method, &bind.mcfg);
+        rank_calib_rebind_model(&st->model, &rc, method, &bind.mcfg);
         rank_calib_free(&rc);
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();

@@ -20,10 +20,9 @@ import sys
 
 import torch
 import torch.nn.functional as F
-from torchvision.models.swin_transformer import SwinTransformer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import save_safetensors, up_to_date  # noqa: E402
+from reflib import save_safetensors, swin_transformer, up_to_date  # noqa: E402
 
 VERSION = "ref_swin v1"
 CONFIGS = {
@@ -40,8 +39,7 @@ ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
 def build(cfg, seed):
     image, patch, embed, depths, heads, window, classes = cfg[:7]
     torch.manual_seed(seed)
-    m = SwinTransformer(patch_size=[patch, patch], embed_dim=embed, depths=depths, num_heads=heads,
-                        window_size=[window, window], stochastic_depth_prob=0.0, num_classes=classes)
+    m = swin_transformer(patch, embed, depths, heads, window, classes)
     # Re-draw every parameter so no gradient is trivially zero (torchvision
     # zero-initialises biases); weights scaled by 1/sqrt(fan-in) so the
     # activations keep their scale through the 12 blocks of swin_t.

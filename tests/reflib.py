@@ -1,6 +1,8 @@
-"""reflib.py: shared helpers of the PyTorch reference scripts (tests/ref_*.py):
-a tiny safetensors writer/reader (the format the C side reads) and the
-version-tag check that lets make_reference.sh skip work already done."""
+"""reflib.py: shared helpers of the PyTorch reference scripts (tests/ref_*.py)
+and of experiments/bench/bench_torch.py: a tiny safetensors writer/reader
+(the format the C side reads), the version-tag check that lets
+make_reference.sh skip work already done, and torchvision's Swin built
+directly (torchvision 0.14's swin_t(stochastic_depth_prob=0.0) raises)."""
 import json
 import os
 import struct
@@ -46,3 +48,16 @@ def up_to_date(paths, version):
         if md is None or md.get("version") != version:
             return False
     return True
+
+
+# torchvision's swin_t arguments (models/swin_transformer.py), as core/swin.c's "swin_t" preset.
+SWIN_T = dict(patch=4, embed=96, depths=[2, 2, 6, 2], heads=[3, 6, 12, 24], window=7)
+
+
+def swin_transformer(patch, embed, depths, heads, window, classes, stochastic_depth=0.0):
+    """torchvision's SwinTransformer with square patch and window (v1 blocks,
+    torchvision's init). Stochastic depth 0 by default: training parity with
+    the C side, where torchvision's swin_t draws 0.2."""
+    from torchvision.models.swin_transformer import SwinTransformer
+    return SwinTransformer(patch_size=[patch, patch], embed_dim=embed, depths=depths, num_heads=heads,
+                           window_size=[window, window], stochastic_depth_prob=stochastic_depth, num_classes=classes)

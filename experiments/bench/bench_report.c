@@ -1,7 +1,8 @@
 // bench_report.c: the last step of `make bench`: reads the "key value"
 // lines every bench process printed (collected by experiments/bench/run.sh
 // into one file), prints the one table (rows 1-4 as ratios, then the
-// targets) and writes it with every raw value to an HDF5 file.
+// targets) and writes it with every raw value to an HDF5 file. Row 2b is
+// row 2 for Swin-T (keys swin_t.c.*, swin_t.torch.*).
 //   bench_report RAW.txt TABLE.txt RESULTS.h5
 // A missing value (a process that failed) prints as "n/a"; the report never
 // fails on timings. HDF5 layout (experiments/bench/README.md):
@@ -159,6 +160,28 @@ static int write_h5(const char *path) {
     return rc ? -1 : 0;
 }
 
+// Rows 2 and 2b: training step and inference forward, wasibench (keys
+// <p>.c.*) against PyTorch (<p>.torch.*), GFLOP/s from wasibench's counted FLOPs.
+static void step_table(const char *p, double peak) {
+    char b1[32], b2[32], b3[32], lbl[96];
+    double ct = get("%s.c.train_s", p), tt = get("%s.torch.train_s", p), ci = get("%s.c.infer_s", p), ti = get("%s.torch.infer_s", p);
+    double gf = get("%s.c.train_gflop", p), gi = get("%s.c.infer_gflop", p);
+    out("   %-36s %12s %12s %12s\n", "", "wasibench", "PyTorch", "wasibench x");
+    out("   %-36s %12s %12s %12s\n", "training step, s", num(b1, ct, 12, 3, ""), num(b2, tt, 12, 3, ""),
+        num(b3, tt / ct, 11, 2, "x"));
+    snprintf(lbl, sizeof lbl, "  GFLOP/s (%.1f GFLOP per step)", gf);
+    out("   %-36s %12s %12s\n", lbl, num(b1, gf / ct, 12, 1, ""), num(b2, gf / tt, 12, 1, ""));
+    out("   %-36s %12s %12s\n", "  fraction of the sgemm peak", num(b1, 100 * gf / ct / peak, 11, 1, "%"),
+        num(b2, 100 * gf / tt / peak, 11, 1, "%"));
+    out("   %-36s %12s %12s %12s\n", "inference forward, s", num(b1, ci, 12, 3, ""), num(b2, ti, 12, 3, ""), num(b3, ti / ci, 11, 2, "x"));
+    snprintf(lbl, sizeof lbl, "  GFLOP/s (%.1f GFLOP per forward)", gi);
+    out("   %-36s %12s %12s\n", lbl, num(b1, gi / ci, 12, 1, ""), num(b2, gi / ti, 12, 1, ""));
+    out("   %-36s %12s %12s\n", "  fraction of the sgemm peak", num(b1, 100 * gi / ci / peak, 11, 1, "%"),
+        num(b2, 100 * gi / ti / peak, 11, 1, "%"));
+    out("   %-36s %12s %12s\n", "peak RSS of the steps, MB", num(b1, get("%s.c.peak_rss_bytes", p) / MB, 12, 1, ""),
+        num(b2, get("%s.torch.peak_rss_bytes", p) / MB, 12, 1, ""));
+}
+
 static const int ranks[] = {61, 92, 135, 178, 245, 350};
 #define NRANK 6
 static const char *methods[] = {"vanilla", "lora", "asi", "wasi_dense", "wasi_factored"};
@@ -180,31 +203,21 @@ int main(int argc, char **argv) {
     out("1. sgemm peak, OpenBLAS, %.0f^3, %.0f threads, best of 5 x %s rounds:  %s GFLOP/s  (the limit of rows 2-3)\n\n",
         get("sgemm.n"), get("sgemm.threads"), gets_("meta.sgemm_rounds"), num(b1, peak, 7, 1, ""));
 
-    // 2. the whole model against PyTorch
-    double ct = get("step.c.train_s"), tt = get("step.torch.train_s"), ci = get("step.c.infer_s"), ti = get("step.torch.infer_s");
-    double gf = get("step.c.train_gflop"), gi = get("step.c.infer_gflop");
+    // 2. the whole model against PyTorch (2b: Swin-T)
     out("2. vit_b_32, batch %.0f, 224 px, %.0f threads, same weights, best of %s reps x 2 rounds (C and PyTorch alternating);\n"
         "   FLOPs counted by wasibench (the same model for both)\n", get("meta.step_batch"), get("step.c.threads"), gets_("meta.reps"));
-    out("   %-36s %12s %12s %12s\n", "", "wasibench", "PyTorch", "wasibench x");
-    out("   %-36s %12s %12s %12s\n", "training step, s", num(b1, ct, 12, 3, ""), num(b2, tt, 12, 3, ""),
-        num(b3, tt / ct, 11, 2, "x"));
-    char lbl[96];
-    snprintf(lbl, sizeof lbl, "  GFLOP/s (%.1f GFLOP per step)", gf);
-    out("   %-36s %12s %12s\n", lbl, num(b1, gf / ct, 12, 1, ""), num(b2, gf / tt, 12, 1, ""));
-    out("   %-36s %12s %12s\n", "  fraction of the sgemm peak", num(b1, 100 * gf / ct / peak, 11, 1, "%"),
-        num(b2, 100 * gf / tt / peak, 11, 1, "%"));
-    out("   %-36s %12s %12s %12s\n", "inference forward, s", num(b1, ci, 12, 3, ""), num(b2, ti, 12, 3, ""), num(b3, ti / ci, 11, 2, "x"));
-    snprintf(lbl, sizeof lbl, "  GFLOP/s (%.1f GFLOP per forward)", gi);
-    out("   %-36s %12s %12s\n", lbl, num(b1, gi / ci, 12, 1, ""), num(b2, gi / ti, 12, 1, ""));
-    out("   %-36s %12s %12s\n", "  fraction of the sgemm peak", num(b1, 100 * gi / ci / peak, 11, 1, "%"),
-        num(b2, 100 * gi / ti / peak, 11, 1, "%"));
-    out("   %-36s %12s %12s\n", "peak RSS of the steps, MB", num(b1, get("step.c.peak_rss_bytes") / MB, 12, 1, ""),
-        num(b2, get("step.torch.peak_rss_bytes") / MB, 12, 1, ""));
+    step_table("step", peak);
     out("   PyTorch with OMP_WAIT_POLICY unset (libgomp's default, spinning threads): training step %s s, inference %s s\n"
         "   (every other process here runs with OMP_WAIT_POLICY=passive)\n",
         num(b1, get("step.torch_default.train_s"), 5, 3, ""), num(b2, get("step.torch_default.infer_s"), 5, 3, ""));
     out("   wasibench step: forward %s s, backward %s s, update (clip + SGD) %s s\n\n", num(b1, get("step.c.fwd_s"), 5, 3, ""),
         num(b2, get("step.c.bwd_s"), 5, 3, ""), num(b3, get("step.c.update_s"), 5, 3, ""));
+    out("2b. swin_t (torchvision's Swin-T: patch 4, embed 96, depths 2-2-6-2, heads 3-6-12-24, window 7; stochastic depth\n"
+        "   0 on both sides), batch %.0f, 224 px, %.0f threads, same weights, best of %s reps x 2 rounds (C and PyTorch\n"
+        "   alternating); FLOPs counted by wasibench\n", get("meta.step_batch"), get("swin_t.c.threads"), gets_("meta.reps"));
+    step_table("swin_t", peak);
+    out("   wasibench step: forward %s s, backward %s s, update (clip + SGD) %s s\n\n", num(b1, get("swin_t.c.fwd_s"), 5, 3, ""),
+        num(b2, get("swin_t.c.bwd_s"), 5, 3, ""), num(b3, get("swin_t.c.update_s"), 5, 3, ""));
 
     // 3. the authors' on-device protocol
     double cv = get("mlp.c.vanilla.seconds"), fv = get("mlp.c.vanilla.gflop"), tv = get("mlp.torch.vanilla.seconds");
@@ -280,6 +293,7 @@ int main(int argc, char **argv) {
         num(b1, get("mem.vanilla.rss_start") / MB, 4, 1, ""), num(b2, get("mem.vanilla.n_allocs"), 4, 0, ""));
 
     // targets
+    double ct = get("step.c.train_s"), tt = get("step.torch.train_s"), gf = get("step.c.train_gflop");
     double spd = tt / ct, frac = gf / ct / peak;
     out("targets (they steer the work; not tests):\n");
     out("   row 2: wasibench training step >= 1.5x PyTorch: %s x -> %s; at >= 60%% of the sgemm peak: %s -> %s\n",

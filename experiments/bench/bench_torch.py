@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """bench_torch.py: the PyTorch side of `make bench` (Debian's python3-torch).
 
-  bench_torch.py weights PATH            write random vit_b_32 weights (torchvision names) once
-  bench_torch.py step PATH B THREADS REPS [PREFIX]   row 2: one training step and one inference forward
-                                         (keys PREFIX.*, default step.torch)
+  bench_torch.py weights PATH [MODEL]    write random weights of MODEL (vit_b_32, the default, or
+                                         swin_t; torchvision names) once
+  bench_torch.py step PATH B THREADS REPS [PREFIX [MODEL]]   rows 2 and 2b: one training step and one
+                                         inference forward (keys PREFIX.*, default step.torch; MODEL
+                                         vit_b_32, the default, or swin_t)
   bench_torch.py mlp THREADS REPS RANKS      row 3: the wasi op of DESIGN.md in PyTorch vs nn.Linear
 
 Output: "key value" lines for experiments/bench/run.sh; comments start with '#'.
@@ -11,12 +13,18 @@ Output: "key value" lines for experiments/bench/run.sh; comments start with '#'.
 Weights. No pretrained weights exist offline, so torchvision's vit_b_32 is
 built with its own random init (torch.manual_seed(0)) and written as
 safetensors with torchvision's names; the C side loads the same file
-(core/vit.h vit_load). The 24 MLP weights (mlp.0, mlp.3) are replaced by
+(core/vit.h vit_load). swin_t (row 2b) likewise, torchvision's own init
+(seed 0), with the relative_position_index buffers as F32 (the C side
+computes them; torch copies them back into its int64 buffers). The
+vit_b_32 file's 24 MLP weights (mlp.0, mlp.3) are replaced by
 exact rank-245 matrices with the same Frobenius norm, so that wasi at
 epsilon 0.99999 keeps K = 245 in row 4 (a pretrained ViT-B/32 at eps 0.8
 gives about that rank); speed does not depend on the values.
 
-Row 2 runs the stock torchvision model: train() mode, SGD (lr 0.05,
+Row 2 runs the stock torchvision model (row 2b: torchvision's
+SwinTransformer with swin_t's arguments and stochastic depth 0, built
+directly as tests/reflib.py does, since torchvision 0.14's
+swin_t(stochastic_depth_prob=0.0) raises): train() mode, SGD (lr 0.05,
 momentum 0, weight decay 1e-4, the paper's), cross-entropy, gradient
 clipping at 2.0, as the C step (core/train.c). Inference is eval() under
 torch.inference_mode().
@@ -39,6 +47,9 @@ import time
 import numpy as np
 import torch
 import torchvision
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+from reflib import SWIN_T, swin_transformer  # noqa: E402
 
 MLP_RANK = 245
 
@@ -103,10 +114,25 @@ def kv(key, value):
 
 # --- weights ---------------------------------------------------------------------------
 
-def cmd_weights(path):
+def build(model):
+    """The torchvision model of a bench row, 1000 classes, its own random init."""
+    if model == "vit_b_32":
+        return torchvision.models.vit_b_32()
+    if model == "swin_t":
+        return swin_transformer(classes=1000, **SWIN_T)
+    raise SystemExit(f"bench_torch.py: unknown model '{model}' (vit_b_32, swin_t)")
+
+
+def cmd_weights(path, model="vit_b_32"):
     torch.manual_seed(0)
-    m = torchvision.models.vit_b_32()
+    m = build(model)
     sd = m.state_dict()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if model != "vit_b_32":
+        st_write(path, sd, {"format": "pt", "producer": "experiments/bench/bench_torch.py",
+                            "note": f"random torchvision {model} init (seed 0), stochastic depth 0"})
+        print(f"# wrote {path}: {len(sd)} tensors, {sum(t.numel() for t in sd.values())} floats")
+        return
     g = torch.Generator().manual_seed(1)
     for name, t in sd.items():
         if name.endswith("mlp.0.weight") or name.endswith("mlp.3.weight"):
@@ -115,7 +141,6 @@ def cmd_weights(path):
             V = torch.randn(MLP_RANK, I, generator=g)
             W = U @ V
             sd[name] = W * (t.norm() / W.norm())
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     st_write(path, sd, {"format": "pt", "producer": "experiments/bench/bench_torch.py",
                         "note": f"random torchvision vit_b_32 init (seed 0), MLP weights at exact rank {MLP_RANK}"})
     print(f"# wrote {path}: {len(sd)} tensors, {sum(t.numel() for t in sd.values())} floats")
@@ -123,10 +148,10 @@ def cmd_weights(path):
 
 # --- row 2: one training step and one inference forward -----------------------------------
 
-def cmd_step(path, B, threads, reps, prefix="step.torch"):
+def cmd_step(path, B, threads, reps, prefix="step.torch", model="vit_b_32"):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    m = torchvision.models.vit_b_32()
+    m = build(model)
     m.load_state_dict(st_read(path))
     x = torch.randn(B, 3, 224, 224)
     y = torch.randint(0, 1000, (B,))
@@ -157,7 +182,7 @@ def cmd_step(path, B, threads, reps, prefix="step.torch"):
             t = time.perf_counter()
             m(x)
             ti.append(time.perf_counter() - t)
-    print(f"# torch {torch.__version__} torchvision {torchvision.__version__}, {torch.get_num_threads()} threads, "
+    print(f"# {model}: torch {torch.__version__} torchvision {torchvision.__version__}, {torch.get_num_threads()} threads, "
           f"B={B}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}: train {min(ts):.3f} s "
           f"(median {sorted(ts)[len(ts) // 2]:.3f}), infer {min(ti):.3f} s")
     kv(f"{prefix}.train_s", f"{min(ts):.6f}")
@@ -277,9 +302,9 @@ def cmd_mlp(threads, reps, ranks):
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == "weights":
-        cmd_weights(argv[2])
+        cmd_weights(argv[2], *argv[3:4])
     elif len(argv) >= 6 and argv[1] == "step":
-        cmd_step(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), *argv[6:7])
+        cmd_step(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), *argv[6:8])
     elif len(argv) >= 5 and argv[1] == "mlp":
         cmd_mlp(int(argv[2]), int(argv[3]), [int(k) for k in argv[4].split(",")])
     else:

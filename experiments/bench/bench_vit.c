@@ -1,8 +1,10 @@
-// bench_vit.c: rows 2 and 4 of `make bench`, the whole vit_b_32 (224 px,
+// bench_vit.c: rows 2, 2b and 4 of `make bench`, a whole model (224 px,
 // 1000 classes) loaded from a torchvision-named safetensors file.
 //
-//   bench_vit speed WEIGHTS B THREADS REPS
-//     row 2: vanilla, every parameter trained; one training step (zero_grad,
+//   bench_vit speed WEIGHTS B THREADS REPS [MODEL]
+//     row 2 (MODEL vit_b_32, the default; keys step.c.*) and row 2b
+//     (MODEL swin_t; keys swin_t.c.*), through core/model.h:
+//     vanilla, every parameter trained; one training step (zero_grad,
 //     forward, cross-entropy, backward, clip 2.0, SGD lr 0.05 wd 1e-4: the
 //     paper's optimizer, as bench_torch.py) and one inference forward, each
 //     the best of REPS after a warm-up; counted FLOPs per step and per
@@ -46,28 +48,36 @@ static void kvf(const char *prefix, const char *name, double v) {
 }
 
 // A random batch (seeded) of B images and labels, category data.
-static void make_batch(const ViTConfig *c, int B, float **img, int **y) {
-    size_t n = (size_t)B * c->channels * c->image_size * c->image_size;
+static void make_batch(const ModelConfig *mc, int B, float **img, int **y) {
+    int S, Cin, K;
+    model_config_io(mc, &S, &Cin, &K);
+    size_t n = (size_t)B * Cin * S * S;
     *img = mem_alloc_floats(n, MEM_DATA);
     *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
     Rng r;
     rng_seed(&r, 11);
     rng_fill_normal(&r, *img, (long)n, 0, 1);
-    for (int i = 0; i < B; i++) (*y)[i] = (i * 37) % c->num_classes;
+    for (int i = 0; i < B; i++) (*y)[i] = (i * 37) % K;
 }
 
-// Build vit_b_32 (1000 classes) with bind at batch B and load the weights.
-static int build_load(Model *mm, const ViTConfig *c, const ViTBinding *bind, int B, const char *path) {
-    ModelConfig mc = {.kind = MODEL_VIT, .vit = *c};
-    model_build(mm, &mc, bind, B);
+// Build the model (1000 classes) with bind at batch B and load the weights.
+static int build_load(Model *mm, const ModelConfig *mc, const ViTBinding *bind, int B, const char *path) {
+    model_build(mm, mc, bind, B);
     WbError err;
     if (model_load(mm, path, 0, 0, &err) < 0) { fprintf(stderr, "bench_vit: %s\n", err.msg); return -1; }
     return 0;
 }
 
-static int cmd_speed(const char *path, int B, int reps) {
-    ViTConfig c;
-    vit_preset("vit_b_32", &c);
+static int cmd_speed(const char *path, int B, int reps, const char *model) {
+    ModelConfig c;
+    if (model_preset(model, &c) < 0) {
+        fprintf(stderr, "bench_vit speed: unknown model '%s' (%s)\n", model, model_preset_names());
+        return 2;
+    }
+    // row 2 keeps its historical keys (step.c.*); other models key by name
+    const char *pre = !strcmp(model, "vit_b_32") ? "step.c" : model;
+    char pbuf[64];
+    if (pre == model) { snprintf(pbuf, sizeof pbuf, "%s.c", model); pre = pbuf; }
     ViTBinding bind = {0};
     bind.method = method_by_name("vanilla");
     bind.num_finetune = -1;
@@ -103,30 +113,33 @@ static int cmd_speed(const char *path, int B, int reps) {
         Counters d = counters_diff(counters_get(), c0);
         if (t < ibest) { ibest = t; iflops = d.flops[PHASE_INFERENCE]; }
     }
-    FlopCount fc = vit_step_flops(&c, B, NULL, NULL);
-    printf("# vit_b_32 vanilla B=%d, %d threads: train step %.3f s (fwd %.3f, bwd %.3f, update %.3f; %.1f GFLOP), "
-           "inference %.3f s (%.1f GFLOP)\n", B, threads_get(), best, cb.seconds[PHASE_FORWARD], cb.seconds[PHASE_BACKWARD],
+    printf("# %s vanilla B=%d, %d threads: train step %.3f s (fwd %.3f, bwd %.3f, update %.3f; %.1f GFLOP), "
+           "inference %.3f s (%.1f GFLOP)\n", model, B, threads_get(), best, cb.seconds[PHASE_FORWARD], cb.seconds[PHASE_BACKWARD],
            cb.seconds[PHASE_UPDATE], train_flops * 1e-9, ibest, iflops * 1e-9);
-    kv("step.c.train_s", best);
-    kv("step.c.train_median_s", times[nrep / 2]);
-    kv("step.c.fwd_s", cb.seconds[PHASE_FORWARD]);
-    kv("step.c.bwd_s", cb.seconds[PHASE_BACKWARD]);
-    kv("step.c.update_s", cb.seconds[PHASE_UPDATE]);
-    kv("step.c.train_gflop", train_flops * 1e-9);
-    kv("step.c.fwdbwd_gflop_closed_form", (fc.forward + fc.backward) * 1e-9);
-    kv("step.c.infer_s", ibest);
-    kv("step.c.infer_gflop", iflops * 1e-9);
-    kv("step.c.peak_rss_bytes", (double)mem_peak_rss_bytes());
-    kv("step.c.peak_tracked_bytes", (double)mem_stats().total_peak);
-    kv("step.c.threads", threads_get());
+    kvf(pre, "train_s", best);
+    kvf(pre, "train_median_s", times[nrep / 2]);
+    kvf(pre, "fwd_s", cb.seconds[PHASE_FORWARD]);
+    kvf(pre, "bwd_s", cb.seconds[PHASE_BACKWARD]);
+    kvf(pre, "update_s", cb.seconds[PHASE_UPDATE]);
+    kvf(pre, "train_gflop", train_flops * 1e-9);
+    if (c.kind == MODEL_VIT) {
+        FlopCount fc = vit_step_flops(&c.vit, B, NULL, NULL);
+        kvf(pre, "fwdbwd_gflop_closed_form", (fc.forward + fc.backward) * 1e-9);
+    }
+    kvf(pre, "infer_s", ibest);
+    kvf(pre, "infer_gflop", iflops * 1e-9);
+    kvf(pre, "peak_rss_bytes", (double)mem_peak_rss_bytes());
+    kvf(pre, "peak_tracked_bytes", (double)mem_stats().total_peak);
+    kvf(pre, "threads", threads_get());
     mem_free(img); mem_free(y);
     model_free(&m);
     return 0;
 }
 
 static int cmd_memory(const char *path, const char *method, int B, int steps, double rss_start) {
-    ViTConfig c;
-    vit_preset("vit_b_32", &c);
+    ModelConfig mcf;
+    model_preset("vit_b_32", &mcf);
+    const ViTConfig c = mcf.vit;
     ViTBinding bind = {0};
     bind.num_finetune = -1;
     bind.all_linear = 0;
@@ -150,10 +163,10 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
     snprintf(pre, sizeof pre, "mem.%s", method);
 
     Model mm;
-    if (build_load(&mm, &c, &bind, B, path) < 0) return 1;
+    if (build_load(&mm, &mcf, &bind, B, path) < 0) return 1;
     ViT *m = &mm.u.vit;
     float *img; int *y;
-    make_batch(&c, B, &img, &y);
+    make_batch(&mcf, B, &img, &y);
     OptimConfig oc = optim_sgd(0.0f, 1e-4f);
     double rss_loaded = (double)mem_current_rss_bytes();
     mem_reset_peaks();
@@ -219,15 +232,15 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
 
 int main(int argc, char **argv) {
     double rss_start = (double)mem_current_rss_bytes();   // code and libraries, before any tracked buffer
-    if (argc == 6 && !strcmp(argv[1], "speed")) {
+    if ((argc == 6 || argc == 7) && !strcmp(argv[1], "speed")) {
         threads_set(atoi(argv[4]));
-        return cmd_speed(argv[2], atoi(argv[3]), atoi(argv[5]));
+        return cmd_speed(argv[2], atoi(argv[3]), atoi(argv[5]), argc == 7 ? argv[6] : "vit_b_32");
     }
     if (argc == 7 && !strcmp(argv[1], "memory")) {
         threads_set(atoi(argv[5]));
         return cmd_memory(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), rss_start);
     }
-    fprintf(stderr, "usage: bench_vit speed WEIGHTS B THREADS REPS\n"
+    fprintf(stderr, "usage: bench_vit speed WEIGHTS B THREADS REPS [MODEL: vit_b_32 | swin_t]\n"
                     "       bench_vit memory WEIGHTS METHOD B THREADS STEPS\n");
     return 2;
 }

@@ -8,17 +8,19 @@
 #                             two rounds, C and PyTorch alternating, best of each kept; every
 #                             process runs with OMP_WAIT_POLICY=passive (PyTorch too: with
 #                             libgomp's default spinning it is slower; measured once for reference)
+#  2b. bench_vit speed swin_t  the same for Swin-T               | bench_torch.py step ... swin_t
 #   3. bench_mlp              the 24 MLP linears, vanilla and wasi  | bench_torch.py mlp   (PyTorch)
 #   4. bench_vit memory       one process per method (vanilla, lora, asi, wasi dense, wasi factored)
 # Repeated measurements keep their best value (bench_report.c keep_best): the
 # machine may be shared, and load only ever makes a number worse.
 # Outputs in results/bench/: latest.txt (the table), latest.h5 (table + every
 # value), raw.txt (the collected lines), logs/ (each process's stderr), and
-# the random weights both sides load (vit_b_32_random.safetensors, written
-# once). Timings never fail this script; a process that crashes does (after
-# the table is written, with n/a in its place).
+# the random weights both sides load (vit_b_32_random.safetensors and
+# swin_t_random.safetensors, each written once). Timings never fail this
+# script; a process that crashes does (after the table is written, with n/a
+# in its place).
 # Knobs (environment): BUILD (build), PYTHON (/usr/bin/python3), BENCH_THREADS (2),
-# BENCH_REPS (3: timed repetitions after a warm-up, rows 2-3), BENCH_OUT (results/bench),
+# BENCH_REPS (3: timed repetitions after a warm-up, rows 2, 2b, 3), BENCH_OUT (results/bench),
 # BENCH_FACTORED_RANKS (245: the ranks row 3 also runs with wasi factored storage; the
 # factored column is n/a elsewhere; "61,92,135,178,245,350" for all, ~2 min more).
 set -u
@@ -38,6 +40,7 @@ export OMP_WAIT_POLICY=passive
 mkdir -p "$OUT/logs"
 RAW="$OUT/raw.txt"
 WEIGHTS="$OUT/vit_b_32_random.safetensors"
+SWIN_WEIGHTS="$OUT/swin_t_random.safetensors"
 failed=()
 start=$SECONDS
 
@@ -78,10 +81,17 @@ echo "make bench: $T threads, load average $(load1) (other processes make timing
 if [ ! -s "$WEIGHTS" ]; then
   run weights "$PYTHON" experiments/bench/bench_torch.py weights "$WEIGHTS"
 fi
+if [ ! -s "$SWIN_WEIGHTS" ]; then
+  run weights-swin "$PYTHON" experiments/bench/bench_torch.py weights "$SWIN_WEIGHTS" swin_t
+fi
 run sgemm-1        "$BUILD/bench/bench_sgemm" "$T" 1536 5
 for round in 1 2; do
   run step-c-$round     "$BUILD/bench/bench_vit" speed "$WEIGHTS" "$STEP_B" "$T" "$REPS"
   run step-torch-$round "$PYTHON" experiments/bench/bench_torch.py step "$WEIGHTS" "$STEP_B" "$T" "$REPS"
+done
+for round in 1 2; do
+  run swin-c-$round     "$BUILD/bench/bench_vit" speed "$SWIN_WEIGHTS" "$STEP_B" "$T" "$REPS" swin_t
+  run swin-torch-$round "$PYTHON" experiments/bench/bench_torch.py step "$SWIN_WEIGHTS" "$STEP_B" "$T" "$REPS" swin_t.torch swin_t
 done
 # PyTorch as it comes: libgomp's default OMP_WAIT_POLICY (spinning threads), for reference
 run step-torch-default env -u OMP_WAIT_POLICY "$PYTHON" experiments/bench/bench_torch.py step "$WEIGHTS" "$STEP_B" "$T" "$REPS" step.torch_default
