@@ -12,31 +12,12 @@ Swin's relative_position_index are left out (wasibench computes them).
 Needs only torch and torchvision (Debian: python3-torch, python3-torchvision).
 """
 import argparse
-import json
 import os
-import struct
 
 import torch
 import torchvision
 
-
-def save_safetensors(path, tensors, metadata):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        b = t.detach().to(torch.float32).contiguous().cpu().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+from safetensors_io import save_safetensors
 
 
 def main():

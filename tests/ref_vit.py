@@ -9,7 +9,6 @@ torchvision's VisionTransformer with seeded random weights, then writes
                                   grad-clip 2.0) and 5 AdamW steps (wd 0.05)
                                   on the same batch.
 """
-import math
 import os
 import sys
 

@@ -37,57 +37,18 @@ U = orth(X_(n) V) by QR); backward dx = (dy L) R, dW = T U3^T with
 T = contraction of dy with (S, U1, U2) (dense storage, as the authors'
 code), db = sum dy. Vanilla is nn.Linear forward + autograd backward.
 """
-import json
 import os
 import resource
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torchvision
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
-from reflib import SWIN_T, swin_transformer  # noqa: E402
+from reflib import SWIN_T, load_safetensors, save_safetensors, swin_transformer  # noqa: E402
 
 MLP_RANK = 245
-
-
-# --- safetensors (F32 only) ----------------------------------------------------
-
-def st_write(path, tensors, meta):
-    header, offs, blobs = {}, 0, []
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().cpu().numpy().astype("<f4"))
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offs, offs + len(b)]}
-        offs += len(b)
-        blobs.append(b)
-    header["__metadata__"] = meta
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
-
-def st_read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, en = e["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data, dtype="<f4", count=(en - b) // 4, offset=b).copy()).reshape(e["shape"])
-    return out
 
 
 # --- process facts -----------------------------------------------------------------
@@ -129,7 +90,7 @@ def cmd_weights(path, model="vit_b_32"):
     sd = m.state_dict()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if model != "vit_b_32":
-        st_write(path, sd, {"format": "pt", "producer": "experiments/bench/bench_torch.py",
+        save_safetensors(path, sd, {"format": "pt", "producer": "experiments/bench/bench_torch.py",
                             "note": f"random torchvision {model} init (seed 0), stochastic depth 0"})
         print(f"# wrote {path}: {len(sd)} tensors, {sum(t.numel() for t in sd.values())} floats")
         return
@@ -141,7 +102,7 @@ def cmd_weights(path, model="vit_b_32"):
             V = torch.randn(MLP_RANK, I, generator=g)
             W = U @ V
             sd[name] = W * (t.norm() / W.norm())
-    st_write(path, sd, {"format": "pt", "producer": "experiments/bench/bench_torch.py",
+    save_safetensors(path, sd, {"format": "pt", "producer": "experiments/bench/bench_torch.py",
                         "note": f"random torchvision vit_b_32 init (seed 0), MLP weights at exact rank {MLP_RANK}"})
     print(f"# wrote {path}: {len(sd)} tensors, {sum(t.numel() for t in sd.values())} floats")
 
@@ -152,7 +113,7 @@ def cmd_step(path, B, threads, reps, prefix="step.torch", model="vit_b_32"):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     m = build(model)
-    m.load_state_dict(st_read(path))
+    m.load_state_dict(load_safetensors(path))
     x = torch.randn(B, 3, 224, 224)
     y = torch.randint(0, 1000, (B,))
     opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.0, weight_decay=1e-4)
