@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torchvision.models.vision_transformer import VisionTransformer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import save_safetensors, up_to_date  # noqa: E402
+from reflib import redraw_parameters, save_safetensors, up_to_date  # noqa: E402
 
 VERSION = "ref_lora v1"
 # must match lora_cfg() in test_methods.c
@@ -48,14 +48,7 @@ def build(seed):
     torch.manual_seed(seed)
     m = VisionTransformer(image_size=IMAGE, patch_size=PATCH, num_layers=LAYERS, num_heads=HEADS,
                           hidden_dim=HIDDEN, mlp_dim=MLP, num_classes=CLASSES)
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if "ln" in name and name.endswith("weight"):
-                p.copy_(1 + 0.1 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.copy_(0.02 * torch.randn_like(p))
-            else:
-                p.copy_(0.05 * torch.randn_like(p))
+    redraw_parameters(m, "ln", lambda name, p: 0.05 * torch.randn_like(p))
     return m
 
 

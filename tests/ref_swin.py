@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import save_safetensors, swin_transformer, up_to_date  # noqa: E402
+from reflib import redraw_parameters, save_safetensors, swin_transformer, trajectory, up_to_date  # noqa: E402
 
 VERSION = "ref_swin v1"
 CONFIGS = {
@@ -43,36 +43,13 @@ def build(cfg, seed):
     # Re-draw every parameter so no gradient is trivially zero (torchvision
     # zero-initialises biases); weights scaled by 1/sqrt(fan-in) so the
     # activations keep their scale through the 12 blocks of swin_t.
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if "norm" in name and name.endswith("weight"):
-                p.copy_(1 + 0.1 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.copy_(0.02 * torch.randn_like(p))
-            elif "relative_position_bias_table" in name:
-                p.copy_(0.5 * torch.randn_like(p))
-            else:
-                fan_in = p[0].numel()
-                p.copy_(torch.randn_like(p) / fan_in ** 0.5)
+    def draw(name, p):
+        if "relative_position_bias_table" in name:
+            return 0.5 * torch.randn_like(p)
+        return torch.randn_like(p) / p[0].numel() ** 0.5
+
+    redraw_parameters(m, "norm", draw)
     return m
-
-
-def trajectory(cfg, seed, x, y, opt_name):
-    m = build(cfg, seed)
-    if opt_name == "sgd":
-        opt = torch.optim.SGD(m.parameters(), **SGD)
-    else:
-        opt = torch.optim.AdamW(m.parameters(), **ADAMW)
-    losses = []
-    for _ in range(5):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        losses.append(loss.item())
-        loss.backward()
-        if opt_name == "sgd":
-            torch.nn.utils.clip_grad_norm_(m.parameters(), CLIP)
-        opt.step()
-    return torch.tensor(losses)
 
 
 def main(out):
@@ -94,9 +71,9 @@ def main(out):
         ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
         for pname, p in m.named_parameters():
             ref["grad." + pname] = p.grad
-        ref["sgd_losses"] = trajectory(cfg, seed, x, y, "sgd")
+        ref["sgd_losses"] = trajectory(build(cfg, seed), x, y, "sgd", SGD, ADAMW, CLIP)
         if adamw:
-            ref["adamw_losses"] = trajectory(cfg, seed, x, y, "adamw")
+            ref["adamw_losses"] = trajectory(build(cfg, seed), x, y, "adamw", SGD, ADAMW, CLIP)
         meta = {"version": VERSION, "torch": torch.__version__, "config": name,
                 "sgd": str(SGD), "clip": CLIP, "adamw": str(ADAMW)}
         save_safetensors(wpath, dict(m.state_dict()), meta)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torchvision.models.vision_transformer import VisionTransformer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import save_safetensors, up_to_date  # noqa: E402
+from reflib import redraw_parameters, save_safetensors, trajectory, up_to_date  # noqa: E402
 
 VERSION = "ref_vit v2"
 CONFIGS = {
@@ -35,35 +35,8 @@ def build(cfg, seed):
     torch.manual_seed(seed)
     m = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads,
                           hidden_dim=hidden, mlp_dim=mlp, num_classes=classes)
-    # Re-draw every parameter so no gradient is trivially zero (torchvision
-    # zero-initialises the head and several biases).
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if "ln" in name and name.endswith("weight"):
-                p.copy_(1 + 0.1 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.copy_(0.02 * torch.randn_like(p))
-            else:
-                p.copy_(0.05 * torch.randn_like(p))
+    redraw_parameters(m, "ln", lambda name, p: 0.05 * torch.randn_like(p))
     return m
-
-
-def trajectory(cfg, seed, x, y, opt_name):
-    m = build(cfg, seed)
-    if opt_name == "sgd":
-        opt = torch.optim.SGD(m.parameters(), **SGD)
-    else:
-        opt = torch.optim.AdamW(m.parameters(), **ADAMW)
-    losses = []
-    for _ in range(5):
-        opt.zero_grad()
-        loss = F.cross_entropy(m(x), y)
-        losses.append(loss.item())
-        loss.backward()
-        if opt_name == "sgd":
-            torch.nn.utils.clip_grad_norm_(m.parameters(), CLIP)
-        opt.step()
-    return torch.tensor(losses)
 
 
 def main(out):
@@ -85,8 +58,8 @@ def main(out):
         ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
         for pname, p in m.named_parameters():
             ref["grad." + pname] = p.grad
-        ref["sgd_losses"] = trajectory(cfg, seed, x, y, "sgd")
-        ref["adamw_losses"] = trajectory(cfg, seed, x, y, "adamw")
+        ref["sgd_losses"] = trajectory(build(cfg, seed), x, y, "sgd", SGD, ADAMW, CLIP)
+        ref["adamw_losses"] = trajectory(build(cfg, seed), x, y, "adamw", SGD, ADAMW, CLIP)
         meta = {"version": VERSION, "torch": torch.__version__, "config": name,
                 "sgd": str(SGD), "clip": CLIP, "adamw": str(ADAMW)}
         save_safetensors(wpath, dict(m.state_dict()), meta)

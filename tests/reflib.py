@@ -1,10 +1,15 @@
 """reflib.py: shared helpers of the PyTorch reference scripts (tests/ref_*.py)
 and of experiments/bench/bench_torch.py: the safetensors writer/reader
 (experiments/safetensors_io.py, re-exported), the version-tag check that lets
-make_reference.sh skip work already done, and torchvision's Swin built
-directly (torchvision 0.14's swin_t(stochastic_depth_prob=0.0) raises)."""
+make_reference.sh skip work already done, the parameter re-draw and the
+5-step optimizer trajectory the model references share, and torchvision's
+Swin built directly (torchvision 0.14's swin_t(stochastic_depth_prob=0.0)
+raises)."""
 import os
 import sys
+
+import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "experiments"))
 from safetensors_io import load_safetensors, read_metadata, save_safetensors  # noqa: E402,F401
@@ -30,3 +35,37 @@ def swin_transformer(patch, embed, depths, heads, window, classes, stochastic_de
     from torchvision.models.swin_transformer import SwinTransformer
     return SwinTransformer(patch_size=[patch, patch], embed_dim=embed, depths=depths, num_heads=heads,
                            window_size=[window, window], stochastic_depth_prob=stochastic_depth, num_classes=classes)
+
+
+def redraw_parameters(m, norm_marker, draw_weight):
+    """Re-draw every parameter so no gradient is trivially zero (torchvision
+    zero-initialises the head and several biases): norm weights 1 + 0.1 N,
+    biases 0.02 N, everything else draw_weight(name, p). Names containing
+    norm_marker ("ln" for ViT, "norm" for Swin) are the norms."""
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if norm_marker in name and name.endswith("weight"):
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.copy_(0.02 * torch.randn_like(p))
+            else:
+                p.copy_(draw_weight(name, p))
+
+
+def trajectory(m, x, y, opt_name, sgd, adamw, clip, steps=5):
+    """Losses of `steps` optimizer steps on one batch: SGD(**sgd) with the
+    gradient norm clipped to clip, or AdamW(**adamw) without clipping."""
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(m.parameters(), **sgd)
+    else:
+        opt = torch.optim.AdamW(m.parameters(), **adamw)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x), y)
+        losses.append(loss.item())
+        loss.backward()
+        if opt_name == "sgd":
+            torch.nn.utils.clip_grad_norm_(m.parameters(), clip)
+        opt.step()
+    return torch.tensor(losses)
