@@ -32,11 +32,13 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
     for (long r = 0; r < rows; r++) {
         float *a = att + (size_t)r * N;
         float mx = a[0];
+#pragma omp simd reduction(max : mx)
         for (int j = 1; j < N; j++) mx = a[j] > mx ? a[j] : mx;
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
         for (int j = 0; j < N; j++) { a[j] = exp_vec(a[j] - mx); sum += a[j]; }
         float inv = 1.0f / sum;
+#pragma omp simd
         for (int j = 0; j < N; j++) a[j] *= inv;
     }
     // softmax per element: max compare, sub, exp, add, mul; per row: 1 division
@@ -71,7 +73,9 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
         const float *a = att + (size_t)r * N;
         float *d = scratch + (size_t)r * N;
         float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (int j = 0; j < N; j++) dot += a[j] * d[j];
+#pragma omp simd
         for (int j = 0; j < N; j++) d[j] = a[j] * (d[j] - dot);
     }
     // softmax backward per element: mul, add (row dot), sub, mul

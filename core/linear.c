@@ -5,26 +5,31 @@
 #include "blas.h"
 #include "counters.h"
 
+#include <string.h>
+
 // Below this many elements an OpenMP fork/join costs more than the loop.
 #define PAR_MIN_ELEMS (1L << 15)
-// Column block of the bias reduction: one 64-byte cache line of floats, so
-// threads own disjoint blocks of db and never share a line.
-#define COLBLK 16
+// Column block of the bias reduction: 128 floats, 8 cache lines of a row
+// read contiguously (16 floats, one line per row at a 12 KB stride, ran at
+// 2 GB/s). Threads own disjoint blocks of db.
+#define COLBLK 128
 
 // inp (BN,I), w (O,I), b (O) or NULL, out (BN,O)
+// With a bias, out starts as b in every row and the GEMM accumulates onto it
+// (beta = 1): one pass over out instead of two (sgemm's beta = 0 clears out
+// before it accumulates, then a second pass would add b).
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int BN, int I, int O) {
     CHECK(BN >= 0 && I > 0 && O > 0, "linear dims BN=%d I=%d O=%d", BN, I, O);
-    gemm(0, 1, BN, O, I, 1.0f, inp, I, w, I, 0.0f, out, O);
-    if (!b) return;
+    if (!b) { gemm(0, 1, BN, O, I, 1.0f, inp, I, w, I, 0.0f, out, O); return; }
 #pragma omp parallel for if ((long)BN * O >= PAR_MIN_ELEMS)
-    for (int i = 0; i < BN; i++) {
-        float *o = out + (size_t)i * O;
-        for (int j = 0; j < O; j++) o[j] += b[j];
-    }
-    flops_add((double)BN * O); // bias: 1 add per output element
+    for (int i = 0; i < BN; i++) memcpy(out + (size_t)i * O, b, sizeof(float) * (size_t)O);
+    gemm(0, 1, BN, O, I, 1.0f, inp, I, w, I, 1.0f, out, O);
+    flops_add((double)BN * O); // bias: 1 add per output element (done inside the GEMM's accumulation)
 }
 
 // db (O) += sum over the BN rows of dout (BN,O); 1 add per element of dout.
+// Each column is summed over the rows in order (the result does not depend
+// on the block size or the thread count).
 static void colsum_accumulate(float *db, const float *dout, int BN, int O) {
     int nblk = (O + COLBLK - 1) / COLBLK;
 #pragma omp parallel for if ((long)BN * O >= PAR_MIN_ELEMS)
@@ -33,6 +38,7 @@ static void colsum_accumulate(float *db, const float *dout, int BN, int O) {
         float acc[COLBLK] = {0};
         for (int i = 0; i < BN; i++) {
             const float *r = dout + (size_t)i * O + j0;
+#pragma omp simd
             for (int j = 0; j < nj; j++) acc[j] += r[j];
         }
         for (int j = 0; j < nj; j++) db[j0 + j] += acc[j];

@@ -89,6 +89,15 @@ void model_update(Model *m, const OptimConfig *oc, float lr) {
     DISPATCH(m, vit_update(&m->u.vit, oc, lr); return, swin_update(&m->u.swin, oc, lr); return);
 }
 
+double model_grad_norm(Model *m) {
+    DISPATCH(m, return vit_grad_norm(&m->u.vit), return swin_grad_norm(&m->u.swin));
+}
+
+void model_update_clipped(Model *m, const OptimConfig *oc, float lr, double clip_coef) {
+    DISPATCH(m, vit_update_clipped(&m->u.vit, oc, lr, clip_coef); return,
+             swin_update_clipped(&m->u.swin, oc, lr, clip_coef); return);
+}
+
 const float *model_logits(const Model *m) { DISPATCH(m, return m->u.vit.logits, return m->u.swin.logits); }
 
 int model_num_classes(const Model *m) {

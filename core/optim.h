@@ -12,6 +12,7 @@
 //   AdamW  1 decay (p*(1-lr*wd)) + 3 first moment + 4 second moment
 //          + 3 denominator (sqrt(v)/sqrt(bc2) + eps) + 3 update (p - s*m/denom) = 14
 //   clip   2 per element for the norm (x*x, +) and 1 for the scaling when it applies
+//          (also when optim_step_clipped folds it into the step)
 // Large blocks run in parallel with OpenMP (threads_set); results do not
 // depend on the thread count (element-wise, and the clip norm sums fixed chunks).
 #ifndef WB_OPTIM_H
@@ -45,6 +46,11 @@ void optim_step_tensor(const OptimConfig *oc, float *p, const float *g, float *m
 // opt_v (category optimizer) on first use. Dies on a frozen set and on
 // nesterov with momentum <= 0 or dampening != 0 (torch refuses those too).
 void optim_step(const OptimConfig *oc, ParamSet *ps, float lr);
+// optim_step fused with the gradient clip and zero_grad, one pass over p and
+// g instead of three: the step sees g * (float)clip_coef when clip_coef < 1
+// (grad_clip_coef; exactly what grad_clip_sets then optim_step compute, bit
+// for bit) and, with clear_grads, leaves every gradient of the set at 0.
+void optim_step_clipped(const OptimConfig *oc, ParamSet *ps, float lr, double clip_coef, int clear_grads);
 int optim_state_buffers(const OptimConfig *oc);   // 0, 1 or 2 floats of state per parameter
 // FLOPs per element of one step number `step` (see the table above).
 double optim_flops_per_element(const OptimConfig *oc, long step);
@@ -56,6 +62,11 @@ double optim_flops_per_element(const OptimConfig *oc, long step);
 // min(coef, 1), the same thing). Returns the total norm before clipping; a
 // non-finite total leaves the gradients untouched (the caller flags divergence).
 double grad_clip_sets(ParamSet **sets, int nsets, float max_norm);
+// The two halves of grad_clip_sets: the total norm (frozen sets skipped; 2
+// FLOPs per element) and the coefficient the gradients are multiplied by,
+// max_norm / (total + 1e-6) when clipping applies (< 1), else exactly 1.
+double grad_norm_sets(ParamSet **sets, int nsets);
+double grad_clip_coef(double total, float max_norm);
 
 typedef struct {
     float lr;              // base (peak) learning rate

@@ -9,7 +9,7 @@
 
 // a, b, out (n)
 void residual_forward(float *out, const float *a, const float *b, long n) {
-#pragma omp parallel for if (n >= PAR_MIN_ELEMS)
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
     for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
     flops_add((double)n); // 1 add per element
 }
@@ -17,12 +17,12 @@ void residual_forward(float *out, const float *a, const float *b, long n) {
 // dout (n); da, db (n) += dout
 void residual_backward(float *da, float *db, const float *dout, long n) {
     if (da) {
-#pragma omp parallel for if (n >= PAR_MIN_ELEMS)
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
         for (long i = 0; i < n; i++) da[i] += dout[i];
         flops_add((double)n); // 1 add per element
     }
     if (db) {
-#pragma omp parallel for if (n >= PAR_MIN_ELEMS)
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
         for (long i = 0; i < n; i++) db[i] += dout[i];
         flops_add((double)n); // 1 add per element
     }

@@ -22,6 +22,7 @@
 #include "layers.h"
 #include "linear_dense.h"
 #include "memory.h"
+#include "model_params.h"
 #include "safetensors.h"
 
 #include <stdio.h>
@@ -680,6 +681,7 @@ void swin_backward(Swin *m) {
     const SwinBlock *lb = &m->blk[m->nblocks - 1];
     const int Cl = lb->C, Nl = lb->H * lb->W;
 
+    m->grads_clear = 0;   // gradients accumulate from here on
     memset(m->dlogits, 0, sizeof(float) * (size_t)B * K);
     crossentropy_backward(m->dlogits, m->probs, m->targets, B, K);
     memset(m->dpooled, 0, sizeof(float) * (size_t)B * Cl);
@@ -708,60 +710,15 @@ void swin_backward(Swin *m) {
 
 // --- parameters, update, accounting -------------------------------------------------
 
-#define SWIN_MAX_SETS 1024
-
-int swin_param_sets(Swin *m, ParamSet **out, int max) {
-    int n = 0;
-    out[n++] = &m->train;
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        ParamSet *s[4];
-        int k = L->method->param_sets(L, s);
-        for (int j = 0; j < k; j++) { CHECK(n < max, "more than %d parameter sets", max); out[n++] = s[j]; }
-    }
-    return n;
+static ModelParams swin_model_params(Swin *m) {
+    ModelParams mp = {&m->train, m->lin, m->nblocks * SWIN_NLIN, &m->grads_clear};
+    return mp;
 }
 
-void swin_zero_grad(Swin *m) {
-    ParamSet *sets[SWIN_MAX_SETS];
-    int n = swin_param_sets(m, sets, SWIN_MAX_SETS);
-    for (int i = 0; i < n; i++) params_zero_grad(sets[i]);
-}
+MODEL_PARAMS_API(swin, Swin, swin_model_params)
 
-size_t swin_num_trainable(Swin *m) {
-    ParamSet *sets[SWIN_MAX_SETS];
-    int n = swin_param_sets(m, sets, SWIN_MAX_SETS);
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < sets[i]->n; j++) total += sets[i]->info[j].numel;
-    return total;
-}
-
-double swin_clip_grad(Swin *m, float max_norm) {
-    ParamSet *sets[SWIN_MAX_SETS];
-    int n = swin_param_sets(m, sets, SWIN_MAX_SETS);
-    return grad_clip_sets(sets, n, max_norm);
-}
-
-void swin_update(Swin *m, const OptimConfig *oc, float lr) {
-    optim_step(oc, &m->train, lr);
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        if (L->trainable) L->method->update(L, oc, lr);
-    }
-}
+static int counted_linear(const void *ctx, int i) { return swin_is_counted(ctx, i / SWIN_NLIN, i % SWIN_NLIN); }
 
 SwinPaperMemory swin_paper_memory(const Swin *m) {
-    SwinPaperMemory pm = {0, 0, 0};
-    for (int l = 0; l < m->nblocks; l++)
-        for (int w = 0; w < SWIN_NLIN; w++) {
-            const LinearLayer *L = LIN(m, l, w);
-            if (!swin_is_counted(m, l, w) || !L->trainable) continue;
-            LinearAccount acc;
-            L->method->account(L, &acc);
-            pm.paper_act_mb += acc.paper_act_elems * 4.0 / 1048576.0;
-            pm.paper_weight_mb += acc.paper_weight_elems * 4.0 / 1048576.0;
-            pm.n_counted++;
-        }
-    return pm;
+    return mparams_paper_memory(m->lin, m->nblocks * SWIN_NLIN, counted_linear, m);
 }

@@ -115,6 +115,7 @@ typedef struct {
     Rng sd_rng;            // stochastic-depth draws
     int *targets;          // (B)
     const float *img;      // (B,Cin,H,W) the last forward's batch, owned by the caller
+    int grads_clear;       // every gradient is 0 (left so by swin_update_clipped; swin_backward resets it)
 } Swin;
 
 void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B);
@@ -141,6 +142,9 @@ void swin_backward(Swin *m);
 void swin_zero_grad(Swin *m);
 double swin_clip_grad(Swin *m, float max_norm);
 void swin_update(Swin *m, const OptimConfig *oc, float lr);
+// As vit_grad_norm / vit_update_clipped (see vit.h, core/model_params.h).
+double swin_grad_norm(Swin *m);
+void swin_update_clipped(Swin *m, const OptimConfig *oc, float lr, double clip_coef);
 
 int swin_param_sets(Swin *m, ParamSet **out, int max);
 size_t swin_num_trainable(Swin *m);

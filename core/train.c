@@ -8,16 +8,19 @@
 StepResult train_step(Model *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip) {
     StepResult r;
     Phase prev = phase_set(PHASE_FORWARD);
-    model_zero_grad(m);
+    model_zero_grad(m);   // free when the previous step's fused update left them cleared
     r.loss = model_forward(m, img, y, B, 1);
     r.correct = count_correct(model_logits(m), y, B, model_num_classes(m));
     phase_set(PHASE_BACKWARD);
     model_backward(m);
     phase_set(PHASE_UPDATE);
-    r.grad_norm = model_clip_grad(m, clip);
-    // A non-finite loss or gradient leaves the weights as they were: the
+    r.grad_norm = model_grad_norm(m);
+    // Clip, step and zero_grad in one pass over weights and gradients (the
+    // same weights as clip_grad then update). A non-finite loss or gradient
+    // leaves the weights as they were (and the gradients unclipped): the
     // caller marks the run diverged, and no NaN reaches a decomposition.
-    if (isfinite(r.loss) && isfinite(r.grad_norm)) model_update(m, oc, lr);
+    if (isfinite(r.loss) && isfinite(r.grad_norm))
+        model_update_clipped(m, oc, lr, grad_clip_coef(r.grad_norm, clip));
     phase_set(prev);
     return r;
 }

@@ -14,7 +14,10 @@ typedef struct {
 } StepResult;
 
 // zero_grad, forward, backward, clip (max_norm <= 0: none), optimizer step
-// (skipped when the loss or the gradient norm is not finite).
+// (skipped when the loss or the gradient norm is not finite). Clip and step
+// run fused with the next zero_grad (model_update_clipped): after a step that
+// updated, every gradient is 0; after a skipped one they hold the unclipped
+// gradients of this batch.
 // img (B,Cin,H,W) and y (B) must stay valid for the whole call.
 StepResult train_step(Model *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip);
 // Forward without saving; returns the summed loss over the batch (not the mean) and the hits.

@@ -13,6 +13,7 @@
 #include "layers.h"
 #include "linear_dense.h"
 #include "memory.h"
+#include "model_params.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -461,6 +462,7 @@ void vit_backward(ViT *m) {
     const int B = m->Bcur, C = c->dim, M = c->mlp_dim, NH = c->heads, N = m->N, D = c->depth, K = c->num_classes;
     const int BN = B * N, p0 = m->p0;
     const size_t BNC = (size_t)BN * C;
+    m->grads_clear = 0;   // gradients accumulate from here on
 
     memset(m->dlogits, 0, sizeof(float) * (size_t)B * K);
     crossentropy_backward(m->dlogits, m->probs, m->targets, B, K);
@@ -527,60 +529,17 @@ void vit_backward(ViT *m) {
                          B, c->channels, c->image_size, c->image_size, c->patch, C);
 }
 
-#define VIT_MAX_SETS 1024
+// --- parameters, update, accounting (shared with swin.c: core/model_params.c) ----
 
-void vit_zero_grad(ViT *m) {
-    ParamSet *sets[VIT_MAX_SETS];
-    int n = vit_param_sets(m, sets, VIT_MAX_SETS);
-    for (int i = 0; i < n; i++) params_zero_grad(sets[i]);
+static ModelParams vit_model_params(ViT *m) {
+    ModelParams mp = {&m->train, m->lin, m->cfg.depth * VIT_NLIN, &m->grads_clear};
+    return mp;
 }
 
-int vit_param_sets(ViT *m, ParamSet **out, int max) {
-    int n = 0;
-    out[n++] = &m->train;
-    for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        ParamSet *s[4];
-        int k = L->method->param_sets(L, s);
-        for (int j = 0; j < k; j++) { CHECK(n < max, "more than %d parameter sets", max); out[n++] = s[j]; }
-    }
-    return n;
-}
+MODEL_PARAMS_API(vit, ViT, vit_model_params)
 
-size_t vit_num_trainable(ViT *m) {
-    ParamSet *sets[VIT_MAX_SETS];
-    int n = vit_param_sets(m, sets, VIT_MAX_SETS);
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < sets[i]->n; j++) total += sets[i]->info[j].numel;
-    return total;
-}
-
-double vit_clip_grad(ViT *m, float max_norm) {
-    ParamSet *sets[VIT_MAX_SETS];
-    int n = vit_param_sets(m, sets, VIT_MAX_SETS);
-    return grad_clip_sets(sets, n, max_norm);
-}
-
-void vit_update(ViT *m, const OptimConfig *oc, float lr) {
-    optim_step(oc, &m->train, lr);
-    for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        if (L->trainable) L->method->update(L, oc, lr);
-    }
-}
+static int counted_linear(const void *ctx, int i) { return vit_is_counted(ctx, i / VIT_NLIN, i % VIT_NLIN); }
 
 ViTPaperMemory vit_paper_memory(const ViT *m) {
-    ViTPaperMemory pm = {0, 0, 0};
-    for (int l = 0; l < m->cfg.depth; l++)
-        for (int w = 0; w < VIT_NLIN; w++) {
-            const LinearLayer *L = LIN(m, l, w);
-            if (!vit_is_counted(m, l, w) || !L->trainable) continue;
-            LinearAccount acc;
-            L->method->account(L, &acc);
-            pm.paper_act_mb += acc.paper_act_elems * 4.0 / 1048576.0;
-            pm.paper_weight_mb += acc.paper_weight_elems * 4.0 / 1048576.0;
-            pm.n_counted++;
-        }
-    return pm;
+    return mparams_paper_memory(m->lin, m->cfg.depth * VIT_NLIN, counted_linear, m);
 }

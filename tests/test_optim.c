@@ -313,6 +313,56 @@ static void test_threads_bit_identical(void) {
     mem_free(p1); mem_free(p2); mem_free(g); mem_free(m1); mem_free(m2); mem_free(v1); mem_free(v2);
 }
 
+// optim_step_clipped(coef, clear) must give the weights and state of
+// grad_clip_sets then optim_step bit for bit, charge the same FLOPs, and leave
+// the gradients at 0 (and untouched with clear = 0); for SGD (plain, momentum
+// + nesterov) and AdamW, clipping and not, over three steps.
+static void test_fused_clip_step_bit_identical(void) {
+    size_t n = getenv("WB_QUICK") ? 50003 : 200003;
+    OptimConfig cfgs[3] = {optim_sgd(0.0f, 1e-4f), optim_sgd(0.9f, 1e-4f), optim_adamw(0.9f, 0.999f, 1e-8f, 0.05f)};
+    cfgs[1].nesterov = 1;
+    const char *names[3] = {"sgd", "sgd nesterov", "adamw"};
+    float max_norms[2] = {1.0f, 1e9f};   // clips / does not
+    Rng r; rng_seed(&r, 5);
+    for (int k = 0; k < 3; k++)
+        for (int c = 0; c < 2; c++) {
+            ParamSet a, b;
+            int shape[1] = {(int)n};
+            params_init(&a, 1); params_declare(&a, "x", 1, shape); params_alloc(&a);
+            params_init(&b, 1); params_declare(&b, "x", 1, shape); params_alloc(&b);
+            rng_fill_normal(&r, a.params, (long)n, 0, 1);
+            memcpy(b.params, a.params, n * sizeof(float));
+            ParamSet *sa[1] = {&a}, *sb[1] = {&b};
+            int same = 1, cleared = 1, flops_same = 1, clipped = 0;
+            for (int s = 0; s < 3; s++) {
+                rng_fill_normal(&r, a.grads, (long)n, 0, 0.01f);
+                memcpy(b.grads, a.grads, n * sizeof(float));
+                Counters c0 = counters_get();
+                double ta = grad_clip_sets(sa, 1, max_norms[c]);
+                optim_step(&cfgs[k], &a, 1e-2f);
+                Counters c1 = counters_get();
+                double tb = grad_norm_sets(sb, 1), coef = grad_clip_coef(tb, max_norms[c]);
+                optim_step_clipped(&cfgs[k], &b, 1e-2f, coef, 1);
+                Counters c2 = counters_get();
+                clipped |= coef < 1.0;
+                same &= ta == tb && memcmp(a.params, b.params, n * sizeof(float)) == 0;
+                if (a.opt_m) same &= memcmp(a.opt_m, b.opt_m, n * sizeof(float)) == 0;
+                if (a.opt_v) same &= memcmp(a.opt_v, b.opt_v, n * sizeof(float)) == 0;
+                for (size_t i = 0; i < n; i++) cleared &= b.grads[i] == 0.0f;
+                flops_same &= counters_diff(c1, c0).flops[phase_get()] == counters_diff(c2, c1).flops[phase_get()];
+            }
+            EXPECT(clipped == (c == 0), "%s: max_norm %g %s", names[k], (double)max_norms[c], c == 0 ? "clips" : "does not clip");
+            EXPECT(same, "%s max_norm %g: fused clip+step bit-identical to clip then step", names[k], (double)max_norms[c]);
+            EXPECT(cleared, "%s: the fused step leaves the gradients at 0", names[k]);
+            EXPECT(flops_same, "%s: the fused step charges the FLOPs of clip + step", names[k]);
+            rng_fill_normal(&r, b.grads, (long)n, 0, 0.01f);
+            memcpy(a.grads, b.grads, n * sizeof(float));
+            optim_step_clipped(&cfgs[k], &b, 1e-2f, 0.5, 0);
+            EXPECT(memcmp(a.grads, b.grads, n * sizeof(float)) == 0, "%s: clear_grads = 0 leaves the gradients as they were", names[k]);
+            params_free(&a); params_free(&b);
+        }
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(0);
@@ -327,5 +377,6 @@ int main(int argc, char **argv) {
     RUN(test_first_steps_by_hand);
     RUN(test_state_allocation_and_flops);
     RUN(test_threads_bit_identical);
+    RUN(test_fused_clip_step_bit_identical);
     return tl_finish();
 }

@@ -4,6 +4,7 @@
 // vit_b_32 itself at batch 2. Also: checkpoints load back bit-identically,
 // partial fine-tuning gives the full model's gradients for what it trains,
 // and inference matches the training forward.
+#include "baselines/registry.h"
 #include "core/blas.h"
 #include "core/counters.h"
 #include "core/rng.h"
@@ -257,12 +258,66 @@ static void test_partial_finetune_grads(void) {
     vit_free(&a);
 }
 
+// vit_update_clipped (clip + step + zero_grad in one pass) must give the
+// weights of vit_clip_grad then vit_update, bit for bit: all dense (fused
+// path), LoRA on the MLP (scale, method update, clear) and partial
+// fine-tuning (frozen linears), SGD with momentum and AdamW; afterwards the
+// gradients are 0, zero_grad is a no-op and the next backward re-arms it.
+static void test_fused_update_bit_identical(void) {
+    ViTConfig cfg = micro_cfg();
+    int B = 2;
+    float img[2 * 3 * 32 * 32];
+    int y[2] = {3, 8};
+    Rng r; rng_seed(&r, 9); rng_fill_normal(&r, img, 2 * 3 * 32 * 32, 0, 1);
+    for (int v = 0; v < 3; v++) {
+        ViTBinding bind = {0};
+        bind.num_finetune = v == 2 ? 2 : -1;
+        if (v == 1) { bind.method = method_by_name("lora"); bind.mcfg.lora_rank = 4; bind.mcfg.lora_alpha = 8; bind.mcfg.seed = 3; }
+        OptimConfig oc = v == 1 ? optim_adamw(0.9f, 0.999f, 1e-8f, 0.05f) : optim_sgd(0.9f, 1e-4f);
+        ViT a, b;
+        vit_build(&a, &cfg, &bind, B); vit_init_random(&a, 21);
+        vit_build(&b, &cfg, &bind, B); vit_init_random(&b, 21);
+        int same = 1, clipped = 0;
+        for (int s = 0; s < 3; s++) {
+            vit_zero_grad(&a);
+            float La = vit_forward(&a, img, y, B, 1);
+            vit_backward(&a);
+            double ta = vit_clip_grad(&a, 0.05f);
+            vit_update(&a, &oc, 1e-2f);
+            vit_zero_grad(&b);
+            float Lb = vit_forward(&b, img, y, B, 1);
+            vit_backward(&b);
+            EXPECT(b.grads_clear == 0, "backward re-arms zero_grad");
+            double tb = vit_grad_norm(&b);
+            vit_update_clipped(&b, &oc, 1e-2f, grad_clip_coef(tb, 0.05f));
+            clipped += tb > 0.05;
+            same &= La == Lb && ta == tb;
+        }
+        EXPECT(clipped == 3, "variant %d: every step clipped (%d)", v, clipped);
+        ParamSet *sa[256], *sb[256];
+        int na = vit_param_sets(&a, sa, 256), nb = vit_param_sets(&b, sb, 256), zero = 1, nonzero_before = 0;
+        EXPECT(na == nb && na >= 2, "variant %d: %d vs %d sets", v, na, nb);
+        for (int i = 0; i < na && i < nb; i++) {
+            same &= memcmp(sa[i]->params, sb[i]->params, sa[i]->numel * sizeof(float)) == 0;
+            for (size_t j = 0; j < sb[i]->numel; j++) { zero &= sb[i]->grads[j] == 0.0f; nonzero_before |= sa[i]->grads[j] != 0.0f; }
+        }
+        EXPECT(same, "variant %d: same losses, norms and weights as clip then update", v);
+        EXPECT(nonzero_before, "variant %d: the unfused path had gradients to clear", v);
+        EXPECT(zero && b.grads_clear == 1, "variant %d: gradients cleared by the fused step", v);
+        vit_zero_grad(&b);   // a no-op now, and must stay correct
+        for (int i = 0; i < nb; i++) for (size_t j = 0; j < sb[i]->numel; j++) zero &= sb[i]->grads[j] == 0.0f;
+        EXPECT(zero, "variant %d: zero_grad after the fused step", v);
+        vit_free(&a); vit_free(&b);
+    }
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(0);
     RUN(test_micro_vs_pytorch);
     RUN(test_checkpoint_roundtrip);
     RUN(test_partial_finetune_grads);
+    RUN(test_fused_update_bit_identical);
     RUN(test_vit_b_32_vs_pytorch);
     return tl_finish();
 }
