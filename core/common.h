@@ -9,7 +9,8 @@
 //   BN B*N rows of a token matrix
 //
 // Gradient convention: every *_backward ACCUMULATES into its outputs (+=,
-// beta = 1 in sgemm). Gradients are cleared once per step by zero_grad.
+// beta = 1 in sgemm). Gradients are cleared once per step: by zero_grad, or
+// by the fused clip + optimizer step that train_step uses (core/model_params.h).
 #ifndef WB_COMMON_H
 #define WB_COMMON_H
 
