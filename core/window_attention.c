@@ -4,11 +4,13 @@
 // multiples of the window, cyclic shift), the relative position bias
 // (table + index), the shifted-window mask and the attention core. See
 // swin_layers.h for the geometry. Per-window, per-head matrices are strided
-// views of the packed (Bw,T,3C) qkv that go straight into gemm(); softmax
-// and the bias/mask adds run in OpenMP loops between the GEMM loops (never
-// around a gemm call: BLAS has its own threads).
+// views of the packed (Bw,T,3C) qkv that go straight into gemm_small(): the
+// core is one OpenMP loop over (window, head) pairs, each pair's products
+// (49x49x32 for Swin-T) single-threaded, and its bias/mask/softmax done
+// while its (T,T) tile is in cache. (A serial loop of gemm() calls left one
+// of two cores idle: OpenBLAS runs products this small on one thread.)
 #include "swin_layers.h"
-#include "blas.h"
+#include "small_gemm.h"
 #include "common.h"
 #include "counters.h"
 #include "vecmath.h"
@@ -141,6 +143,18 @@ static void check_dims(int Bw, int T, int C, int NH) {
 // torch scales q by (C // NH) ** -0.5, a Python double rounded to float
 static float head_scale(int hs) { return (float)(1.0 / sqrt((double)hs)); }
 
+// One OpenMP loop over the Bw*NH (window, head) pairs, each a task that
+// keeps its (T,T) tile in cache: q k^T, + bias (+ mask), softmax, att v.
+// The products run single-threaded (gemm_small) side by side; their FLOPs
+// are charged once after the loop, 2*M*N*K per product as gemm() would.
+// Dynamic schedule: on a shared machine a preempted thread does not hold
+// back a fixed half. Heads too big for gemm_small in parallel (T*T*hs above
+// its limit, windows beyond ~12x12) run the same loop serially.
+#define PAIR_PAR_MIN 2
+static int pairs_parallel(long pairs, int T, int hs) {
+    return pairs >= PAIR_PAR_MIN && (double)T * T * hs <= GEMM_SMALL_MAX_MNK;
+}
+
 // qkv (Bw,T,3C), bias (NH,T,T), reg (nW,T) or NULL -> att (Bw,NH,T,T), out (Bw,T,C)
 void window_attention_forward(float *out, float *att, const float *qkv, const float *bias, const int *reg,
                               int Bw, int nW, int T, int C, int NH) {
@@ -149,68 +163,73 @@ void window_attention_forward(float *out, float *att, const float *qkv, const fl
     const int hs = C / NH, C3 = 3 * C;
     const float scale = head_scale(hs);
     const size_t TT = (size_t)T * T;
-    for (int bw = 0; bw < Bw; bw++)
-        for (int h = 0; h < NH; h++) {
-            const float *q = qkv + (size_t)bw * T * C3 + (size_t)h * hs;
-            gemm(0, 1, T, T, hs, scale, q, C3, q + C, C3, 0.0f, att + ((size_t)bw * NH + h) * TT, T);
-        }
-    // + bias (+ mask), then the row softmax (stable: subtract the row max)
-    const long rows = (long)Bw * NH * T;
-#pragma omp parallel for if (rows * T >= PAR_MIN_ELEMS)
-    for (long r = 0; r < rows; r++) {
-        int bw = (int)(r / ((long)NH * T)), h = (int)(r / T % NH), i = (int)(r % T);
-        float *a = att + (size_t)r * T;
-        const float *brow = bias + ((size_t)h * T + i) * T;
-        for (int j = 0; j < T; j++) a[j] += brow[j];
-        if (reg) {
-            const int *rw = reg + (size_t)(bw % nW) * T;
-            int ri = rw[i];
-            for (int j = 0; j < T; j++) a[j] += rw[j] != ri ? MASK_NEG : 0.0f;
-        }
-        float mx = a[0];
-        for (int j = 1; j < T; j++) mx = a[j] > mx ? a[j] : mx;
-        float sum = 0.0f;
+    const long pairs = (long)Bw * NH;
+#pragma omp parallel for schedule(dynamic, 4) if (pairs_parallel(pairs, T, hs))
+    for (long p = 0; p < pairs; p++) {
+        const int bw = (int)(p / NH), h = (int)(p % NH);
+        const float *q = qkv + (size_t)bw * T * C3 + (size_t)h * hs;
+        float *A = att + (size_t)p * TT;
+        gemm_small(0, 1, T, T, hs, scale, q, C3, q + C, C3, 0.0f, A, T);
+        const int *rw = reg ? reg + (size_t)(bw % nW) * T : NULL;
+        for (int i = 0; i < T; i++) {
+            // + bias (+ mask), then the row softmax (stable: subtract the row max)
+            float *a = A + (size_t)i * T;
+            const float *brow = bias + ((size_t)h * T + i) * T;
+            for (int j = 0; j < T; j++) a[j] += brow[j];
+            if (rw) {
+                const int ri = rw[i];
+                for (int j = 0; j < T; j++) a[j] += rw[j] != ri ? MASK_NEG : 0.0f;
+            }
+            float mx = a[0];
+            for (int j = 1; j < T; j++) mx = a[j] > mx ? a[j] : mx;
+            float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < T; j++) { a[j] = exp_vec(a[j] - mx); sum += a[j]; }
-        float inv = 1.0f / sum;
-        for (int j = 0; j < T; j++) a[j] *= inv;
-    }
-    // per element: bias add 1, mask add 1 (shifted blocks), softmax 5 (max
-    // compare, sub, exp, add, mul); per row: 1 division
-    flops_add((6.0 + (reg ? 1.0 : 0.0)) * (double)rows * T + (double)rows);
-    for (int bw = 0; bw < Bw; bw++)
-        for (int h = 0; h < NH; h++) {
-            const float *v = qkv + (size_t)bw * T * C3 + 2 * (size_t)C + (size_t)h * hs;
-            gemm(0, 0, T, hs, T, 1.0f, att + ((size_t)bw * NH + h) * TT, T, v, C3, 0.0f,
-                 out + (size_t)bw * T * C + (size_t)h * hs, C);
+            for (int j = 0; j < T; j++) { a[j] = exp_vec(a[j] - mx); sum += a[j]; }
+            const float inv = 1.0f / sum;
+            for (int j = 0; j < T; j++) a[j] *= inv;
         }
+        gemm_small(0, 0, T, hs, T, 1.0f, A, T, qkv + (size_t)bw * T * C3 + 2 * (size_t)C + (size_t)h * hs, C3, 0.0f,
+                   out + (size_t)bw * T * C + (size_t)h * hs, C);
+    }
+    const long rows = pairs * T;
+    // the two products per pair; per element: bias add 1, mask add 1
+    // (shifted blocks), softmax 5 (max compare, sub, exp, add, mul); per row: 1 division
+    flops_add(2.0 * (2.0 * T * T * hs) * (double)pairs);
+    flops_add((6.0 + (reg ? 1.0 : 0.0)) * (double)rows * T + (double)rows);
 }
 
 // dv_h += att^T dout_h; datt = dout_h v_h^T; ds = att * (datt - rowsum(att * datt));
-// dbias += sum over windows of ds; dq_h += scale ds k_h; dk_h += scale ds^T q_h
+// dbias += sum over windows of ds; dq_h += scale ds k_h; dk_h += scale ds^T q_h.
+// Pairs write disjoint (window, head) columns of dqkv, so one loop over pairs
+// does all but the dbias sum (which runs over windows: its own loop after).
 void window_attention_backward(float *dqkv, float *dbias, float *scratch, const float *dout, const float *qkv,
                                const float *att, int Bw, int T, int C, int NH) {
     check_dims(Bw, T, C, NH);
     const int hs = C / NH, C3 = 3 * C;
     const float scale = head_scale(hs);
     const size_t TT = (size_t)T * T;
-    for (int bw = 0; bw < Bw; bw++)
-        for (int h = 0; h < NH; h++) {
-            size_t aoff = ((size_t)bw * NH + h) * TT, qoff = (size_t)bw * T * C3 + (size_t)h * hs;
-            const float *dO = dout + (size_t)bw * T * C + (size_t)h * hs;
-            gemm(1, 0, T, hs, T, 1.0f, att + aoff, T, dO, C, 1.0f, dqkv + qoff + 2 * (size_t)C, C3);
-            gemm(0, 1, T, T, hs, 1.0f, dO, C, qkv + qoff + 2 * (size_t)C, C3, 0.0f, scratch + aoff, T);
+    const long pairs = (long)Bw * NH;
+#pragma omp parallel for schedule(dynamic, 4) if (pairs_parallel(pairs, T, hs))
+    for (long p = 0; p < pairs; p++) {
+        const int bw = (int)(p / NH), h = (int)(p % NH);
+        const size_t qoff = (size_t)bw * T * C3 + (size_t)h * hs;
+        const float *A = att + (size_t)p * TT, *dO = dout + (size_t)bw * T * C + (size_t)h * hs;
+        float *D = scratch + (size_t)p * TT;
+        gemm_small(1, 0, T, hs, T, 1.0f, A, T, dO, C, 1.0f, dqkv + qoff + 2 * (size_t)C, C3);
+        gemm_small(0, 1, T, T, hs, 1.0f, dO, C, qkv + qoff + 2 * (size_t)C, C3, 0.0f, D, T);
+        for (int i = 0; i < T; i++) {
+            const float *a = A + (size_t)i * T;
+            float *d = D + (size_t)i * T;
+            float dot = 0.0f;
+            for (int j = 0; j < T; j++) dot += a[j] * d[j];
+            for (int j = 0; j < T; j++) d[j] = a[j] * (d[j] - dot);
         }
-    const long rows = (long)Bw * NH * T;
-#pragma omp parallel for if (rows * T >= PAR_MIN_ELEMS)
-    for (long r = 0; r < rows; r++) {
-        const float *a = att + (size_t)r * T;
-        float *d = scratch + (size_t)r * T;
-        float dot = 0.0f;
-        for (int j = 0; j < T; j++) dot += a[j] * d[j];
-        for (int j = 0; j < T; j++) d[j] = a[j] * (d[j] - dot);
+        gemm_small(0, 0, T, hs, T, scale, D, T, qkv + qoff + C, C3, 1.0f, dqkv + qoff, C3);
+        gemm_small(1, 0, T, hs, T, scale, D, T, qkv + qoff, C3, 1.0f, dqkv + qoff + C, C3);
     }
-    // softmax backward per element: mul, add (row dot), sub, mul
+    const long rows = pairs * T;
+    // the four products per pair; softmax backward per element: mul, add (row dot), sub, mul
+    flops_add(4.0 * (2.0 * T * T * hs) * (double)pairs);
     flops_add(4.0 * (double)rows * T);
     if (dbias) {
         // threads own rows (h, i) of dbias; the sum runs over the windows
@@ -224,10 +243,4 @@ void window_attention_backward(float *dqkv, float *dbias, float *scratch, const 
         }
         flops_add((double)rows * T);   // 1 add per element of ds
     }
-    for (int bw = 0; bw < Bw; bw++)
-        for (int h = 0; h < NH; h++) {
-            size_t aoff = ((size_t)bw * NH + h) * TT, qoff = (size_t)bw * T * C3 + (size_t)h * hs;
-            gemm(0, 0, T, hs, T, scale, scratch + aoff, T, qkv + qoff + C, C3, 1.0f, dqkv + qoff, C3);
-            gemm(1, 0, T, hs, T, scale, scratch + aoff, T, qkv + qoff, C3, 1.0f, dqkv + qoff + C, C3);
-        }
 }

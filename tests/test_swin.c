@@ -804,11 +804,114 @@ static void test_model_dispatch(void) {
            "unknown preset refused; names list both models");
 }
 
+// The attention core (one OpenMP loop over (window, head) pairs) against a
+// plain double-precision implementation of the same formulas, with the
+// shifted mask, and backward accumulating onto nonzero dqkv / dbias; the
+// FLOPs charged match 2*M*N*K per product as gemm() would.
+static void check_window_attention_naive(int H, int W, int ws, int C, int NH) {
+    const int B = 2, T = ws * ws, hs = C / NH, C3 = 3 * C;
+    int Hp, Wp, sh, sw;
+    window_geometry(H, W, ws, ws / 2, &Hp, &Wp, &sh, &sw);
+    const int nW = (Hp / ws) * (Wp / ws), Bw = B * nW;
+    const size_t nq = (size_t)Bw * T * C3, no = (size_t)Bw * T * C, na = (size_t)Bw * NH * T * T, nb = (size_t)NH * T * T;
+    Rng r; rng_seed(&r, 5);
+    float *qkv = randn(&r, nq, 1), *bias = randn(&r, nb, 0.5f), *dout = randn(&r, no, 1);
+    float *dqkv = randn(&r, nq, 1), *dbias = randn(&r, nb, 1);   // backward adds onto these
+    float *want_dqkv = mem_alloc_floats(nq, MEM_WORKSPACE), *want_dbias = mem_alloc_floats(nb, MEM_WORKSPACE);
+    memcpy(want_dqkv, dqkv, sizeof(float) * nq);
+    memcpy(want_dbias, dbias, sizeof(float) * nb);
+    float *out = mem_alloc_floats(no, MEM_WORKSPACE), *att = mem_alloc_floats(na, MEM_WORKSPACE);
+    float *scr = mem_alloc_floats(na, MEM_WORKSPACE), *want_out = mem_alloc_floats(no, MEM_WORKSPACE);
+    float *want_att = mem_alloc_floats(na, MEM_WORKSPACE);
+    int *reg = mem_alloc(sizeof(int) * (size_t)nW * T, MEM_WORKSPACE);
+    window_mask_regions(reg, H, W, ws, sh, sw);
+    const double scale = 1.0 / sqrt((double)hs);
+    double *p = mem_alloc(sizeof(double) * (size_t)T * T, MEM_WORKSPACE);
+    double *dp = mem_alloc(sizeof(double) * (size_t)T * T, MEM_WORKSPACE);
+    for (int bw = 0; bw < Bw; bw++)
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)bw * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+            const float *dO = dout + (size_t)bw * T * C + h * hs;
+            const int *rw = reg + (bw % nW) * T;
+            for (int i = 0; i < T; i++) {
+                double mx = -1e300, sum = 0;
+                for (int j = 0; j < T; j++) {
+                    double s = 0;
+                    for (int d = 0; d < hs; d++) s += (double)q[i * C3 + d] * (double)k[j * C3 + d];
+                    s = s * scale + (double)bias[((size_t)h * T + i) * T + j] + (rw[i] != rw[j] ? -100.0 : 0.0);
+                    p[i * T + j] = s;
+                    mx = s > mx ? s : mx;
+                }
+                for (int j = 0; j < T; j++) { p[i * T + j] = exp(p[i * T + j] - mx); sum += p[i * T + j]; }
+                for (int j = 0; j < T; j++) {
+                    p[i * T + j] /= sum;
+                    want_att[(((size_t)bw * NH + h) * T + i) * T + j] = (float)p[i * T + j];
+                }
+                for (int d = 0; d < hs; d++) {
+                    double o = 0;
+                    for (int j = 0; j < T; j++) o += p[i * T + j] * (double)v[j * C3 + d];
+                    want_out[((size_t)bw * T + i) * C + h * hs + d] = (float)o;
+                }
+            }
+            float *gq = want_dqkv + (size_t)bw * T * C3 + h * hs, *gk = gq + C, *gv = gq + 2 * C;
+            for (int i = 0; i < T; i++) {
+                double rowdot = 0;
+                for (int j = 0; j < T; j++) {
+                    double s = 0;
+                    for (int d = 0; d < hs; d++) s += (double)dO[i * C + d] * (double)v[j * C3 + d];
+                    dp[i * T + j] = s;
+                    rowdot += s * p[i * T + j];
+                }
+                for (int j = 0; j < T; j++) dp[i * T + j] = p[i * T + j] * (dp[i * T + j] - rowdot);   // ds
+            }
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j < T; j++) want_dbias[((size_t)h * T + i) * T + j] += (float)dp[i * T + j];
+            for (int t = 0; t < T; t++)
+                for (int d = 0; d < hs; d++) {
+                    double a = 0, b = 0, c = 0;
+                    for (int u = 0; u < T; u++) {
+                        a += p[u * T + t] * (double)dO[u * C + d];           // dv = p^T dout
+                        b += dp[t * T + u] * (double)k[u * C3 + d];          // dq = ds k
+                        c += dp[u * T + t] * (double)q[u * C3 + d];          // dk = ds^T q
+                    }
+                    gv[t * C3 + d] += (float)a;
+                    gq[t * C3 + d] += (float)(scale * b);
+                    gk[t * C3 + d] += (float)(scale * c);
+                }
+        }
+    Counters c0 = counters_get();
+    window_attention_forward(out, att, qkv, bias, reg, Bw, nW, T, C, NH);
+    Counters c1 = counters_get();
+    window_attention_backward(dqkv, dbias, scr, dout, qkv, att, Bw, T, C, NH);
+    Counters c2 = counters_get();
+    double e_out = EXPECT_CLOSE("window attention out", out, want_out, no, 1e-5, 1e-4);
+    double e_att = EXPECT_CLOSE("window attention att", att, want_att, na, 1e-6, 1e-4);
+    double e_dq = EXPECT_CLOSE("window attention dqkv", dqkv, want_dqkv, nq, 1e-5, 1e-4);
+    double e_db = EXPECT_CLOSE("window attention dbias", dbias, want_dbias, nb, 1e-5, 1e-4);
+    printf("  window attention %dx%d tokens, %d heads of %d, vs double: max errors out %.2g att %.2g dqkv %.2g "
+           "dbias %.2g\n", ws, ws, NH, hs, e_out, e_att, e_dq, e_db);
+    const double pairs = (double)Bw * NH, rows = pairs * T, prod = 2.0 * T * T * hs;
+    const double want_fwd = 2 * prod * pairs + 7.0 * rows * T + rows, want_bwd = 4 * prod * pairs + 5.0 * rows * T;
+    double got_fwd = counters_total_flops(&c1) - counters_total_flops(&c0);
+    double got_bwd = counters_total_flops(&c2) - counters_total_flops(&c1);
+    EXPECT(got_fwd == want_fwd && got_bwd == want_bwd, "FLOPs fwd %.0f (want %.0f), bwd %.0f (want %.0f)", got_fwd,
+           want_fwd, got_bwd, want_bwd);
+    mem_free(qkv); mem_free(bias); mem_free(dout); mem_free(dqkv); mem_free(dbias); mem_free(want_dqkv);
+    mem_free(want_dbias); mem_free(out); mem_free(att); mem_free(scr); mem_free(want_out); mem_free(want_att);
+    mem_free(reg); mem_free(p); mem_free(dp);
+}
+
+static void test_window_attention_naive(void) {
+    check_window_attention_naive(8, 8, 4, 24, 3);     // the pairs run in parallel
+    check_window_attention_naive(24, 24, 12, 32, 2);  // 144x144x16 per product: the serial fallback
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(0);
     RUN(test_window_partition);
     RUN(test_window_attention_grad);
+    RUN(test_window_attention_naive);
     RUN(test_micro_vs_pytorch);
     RUN(test_odd_vs_pytorch);
     RUN(test_checkpoint_roundtrip);
