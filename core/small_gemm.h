@@ -14,6 +14,10 @@
 // (OpenBLAS's single-thread limit); callers test it to choose the serial loop.
 #define GEMM_SMALL_MAX_MNK 262144.0
 
+// Whether a loop over `tasks` independent products of size mnk = M*N*K each
+// should run in parallel with gemm_small (else: the same loop, serially).
+static inline int gemm_small_parallel(long tasks, double mnk) { return tasks >= 2 && mnk <= GEMM_SMALL_MAX_MNK; }
+
 // Same contract as gemm() (row-major, C (M,N) = alpha op(A) op(B) + beta C),
 // no FLOP count; thread-safe for M*N*K <= GEMM_SMALL_MAX_MNK (dies on bigger
 // products inside a parallel region).

@@ -150,10 +150,6 @@ static float head_scale(int hs) { return (float)(1.0 / sqrt((double)hs)); }
 // Dynamic schedule: on a shared machine a preempted thread does not hold
 // back a fixed half. Heads too big for gemm_small in parallel (T*T*hs above
 // its limit, windows beyond ~12x12) run the same loop serially.
-#define PAIR_PAR_MIN 2
-static int pairs_parallel(long pairs, int T, int hs) {
-    return pairs >= PAIR_PAR_MIN && (double)T * T * hs <= GEMM_SMALL_MAX_MNK;
-}
 
 // qkv (Bw,T,3C), bias (NH,T,T), reg (nW,T) or NULL -> att (Bw,NH,T,T), out (Bw,T,C)
 void window_attention_forward(float *out, float *att, const float *qkv, const float *bias, const int *reg,
@@ -164,7 +160,7 @@ void window_attention_forward(float *out, float *att, const float *qkv, const fl
     const float scale = head_scale(hs);
     const size_t TT = (size_t)T * T;
     const long pairs = (long)Bw * NH;
-#pragma omp parallel for schedule(dynamic, 4) if (pairs_parallel(pairs, T, hs))
+#pragma omp parallel for schedule(dynamic, 4) if (gemm_small_parallel(pairs, (double)T * T * hs))
     for (long p = 0; p < pairs; p++) {
         const int bw = (int)(p / NH), h = (int)(p % NH);
         const float *q = qkv + (size_t)bw * T * C3 + (size_t)h * hs;
@@ -209,7 +205,7 @@ void window_attention_backward(float *dqkv, float *dbias, float *scratch, const 
     const float scale = head_scale(hs);
     const size_t TT = (size_t)T * T;
     const long pairs = (long)Bw * NH;
-#pragma omp parallel for schedule(dynamic, 4) if (pairs_parallel(pairs, T, hs))
+#pragma omp parallel for schedule(dynamic, 4) if (gemm_small_parallel(pairs, (double)T * T * hs))
     for (long p = 0; p < pairs; p++) {
         const int bw = (int)(p / NH), h = (int)(p % NH);
         const size_t qoff = (size_t)bw * T * C3 + (size_t)h * hs;
