@@ -7,13 +7,15 @@
 
 #include <string.h>
 
-// One workspace per mode count (2, 3, 4), sized at the largest requirement
-// of the stores alive. It holds no state between calls, so rebuilding it
-// (only ever inside act_store_init) loses nothing.
+// One workspace per mode count (2, 3, 4), each buffer sized at the largest
+// need of that buffer over the stores alive (hosvd_work_sizes; not at the
+// elementwise largest dims, which over Swin's stages is far more than any
+// layer uses). It holds no state between calls, so rebuilding it (only ever
+// inside act_store_init) loses nothing.
 typedef struct {
     HosvdWork w;
+    HosvdSizes need;
     int refs, built;
-    int dims[HOSVD_MAX_MODES], ranks[HOSVD_MAX_MODES], O, flags;
 } Pool;
 static Pool pools[HOSVD_MAX_MODES + 1];
 
@@ -25,15 +27,15 @@ static HosvdWork *pool_work(int nd) {
 
 static void pool_acquire(int nd, const int *dims, const int *ranks, int O, int flags) {
     Pool *p = &pools[nd];
-    int grow = !p->built || (flags & ~p->flags) || O > p->O;
-    for (int n = 0; n < nd; n++) grow |= dims[n] > p->dims[n] || ranks[n] > p->ranks[n];
+    HosvdSizes s, m;
+    hosvd_work_sizes(&s, nd, dims, ranks, O, flags);
+    m = p->need;
+    hosvd_sizes_max(&m, &s);
     p->refs++;
-    if (!grow) return;
+    if (p->built && !memcmp(&m, &p->need, sizeof m)) return;
     if (p->built) hosvd_work_free(&p->w);
-    p->flags |= flags;
-    p->O = wb_max(p->O, O);
-    for (int n = 0; n < nd; n++) { p->dims[n] = wb_max(p->dims[n], dims[n]); p->ranks[n] = wb_max(p->ranks[n], ranks[n]); }
-    hosvd_work_init(&p->w, nd, p->dims, p->ranks, p->O, p->flags);
+    p->need = m;
+    hosvd_work_init_sizes(&p->w, &p->need);
     p->built = 1;
 }
 

@@ -19,9 +19,11 @@
 // The scratch (Gram, eigen-decomposition, power-step and contraction
 // buffers: a (I,I) Gram and eigenvector matrix alone are 2 I^2 floats) holds
 // no state between calls, so ONE workspace per mode count serves every layer
-// of the process: it is sized at the largest dims/ranks/O of the stores alive
-// and rebuilt (at init time only) when a bigger layer arrives, freed with the
-// last store. It is MEM_WORKSPACE and belongs to no layer's account.
+// of the process: each of its buffers is sized at the largest need of THAT
+// buffer over the stores alive (hosvd_work_sizes, hosvd_sizes_max; not at the
+// elementwise largest dims, which over Swin's stages is several times any
+// layer's need) and rebuilt (at init time only) when a layer needs more,
+// freed with the last store. It is MEM_WORKSPACE and belongs to no layer's account.
 //
 // FLOPs: act_store_save runs in PHASE_DECOMPOSITION (it switches and
 // restores the phase); the contractions are charged to the caller's phase.

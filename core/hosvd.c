@@ -195,84 +195,142 @@ void tucker_reconstruct(float *xhat, const Tucker *t) {
 
 // --- workspace ------------------------------------------------------------------
 
-void hosvd_work_init(HosvdWork *w, int nd, const int *dims_max, const int *ranks_max, int O_max, int flags) {
+// The subspace step of mode n by FLOPs: (X X^T) U_prev when cheaper than X (X^T U_prev).
+static int gram_cheaper(double d, double rest, double k) {
+    return 2.0 * d * d * rest + 2.0 * d * d * k < 4.0 * d * rest * k;
+}
+
+// Columns of X_(0) per block of the fused step's mode-0 pass: a (B, wb)
+// block of ~FUSE_BLOCK_BYTES (8192 columns at B = 128, the V block of the
+// per-mode route), read again by the second product from cache. Larger
+// blocks mean fewer products, each a synchronisation of the BLAS threads.
+#define FUSE_BLOCK_BYTES ((size_t)4 << 20)
+static int fuse_block(int B, size_t NC) {
+    size_t w = FUSE_BLOCK_BYTES / (sizeof(float) * (size_t)B);
+    w = w < 64 ? 64 : w / 16 * 16;
+    return (int)(w < NC ? w : NC);
+}
+
+// Floats of the fused 3-mode step for (B,N,C) and ranks k (clipped): A0
+// (B,k0), a V0 block (wb,k0), the (C, k1+k2) panel, A2 (C,k2) and the (N, k1+k2) rows.
+static size_t fuse_floats(const int *dims, const int *k) {
+    size_t B = (size_t)dims[0], N = (size_t)dims[1], C = (size_t)dims[2];
+    size_t k0 = (size_t)k[0], k1 = (size_t)k[1], k2 = (size_t)k[2], wp = k1 + k2;
+    size_t wb = (size_t)fuse_block(dims[0], N * C);
+    return B * k0 + wb * k0 + C * wp + C * k2 + N * wp;
+}
+
+void hosvd_work_sizes(HosvdSizes *s, int nd, const int *dims, const int *ranks, int O, int flags) {
     CHECK(nd >= 2 && nd <= HOSVD_MAX_MODES, "HOSVD of %d modes", nd);
-    CHECK(flags & (HOSVD_EXACT | HOSVD_SUBSPACE) || O_max > 0, "workspace for nothing (flags=%d, O_max=%d)", flags, O_max);
-    CHECK(ranks_max || !(flags & HOSVD_SUBSPACE), "the subspace HOSVD needs its fixed ranks_max");
-    memset(w, 0, sizeof *w);
-    w->nd = nd; w->O = O_max; w->flags = flags;
-    size_t total = numel_of(dims_max, nd);
-    int dmax = 1, dgram = 0, kmax = 1;
-    size_t acc = 0;
+    CHECK(flags & (HOSVD_EXACT | HOSVD_SUBSPACE) || O > 0, "workspace for nothing (flags=%d, O=%d)", flags, O);
+    CHECK(ranks || !(flags & HOSVD_SUBSPACE), "the subspace HOSVD needs its fixed ranks");
+    memset(s, 0, sizeof *s);
+    s->nd = nd; s->flags = flags; s->O = O;
+    size_t total = numel_of(dims, nd), vneed = 0;
+    int k[HOSVD_MAX_MODES], dgram = 0, kmax = 1;
     for (int n = 0; n < nd; n++) {
-        int d = dims_max[n];
-        int k = ranks_max ? wb_min(ranks_max[n], d) : d;
-        CHECK(d >= 1 && k >= 1, "mode %d: size %d rank %d", n, d, k);
-        w->dims[n] = d; w->ranks[n] = k;
-        dmax = wb_max(dmax, d);
-        kmax = wb_max(kmax, k);
-        if ((size_t)d * k > acc) acc = (size_t)d * k;
-        double rest = (double)(total / (size_t)d);
-        double dd = d, kk = k;
-        w->use_gram[n] = 2.0 * dd * dd * rest + 2.0 * dd * dd * kk < 4.0 * dd * rest * kk;
-        if ((flags & HOSVD_EXACT) || ((flags & HOSVD_SUBSPACE) && w->use_gram[n])) dgram = wb_max(dgram, d);
+        int d = dims[n];
+        k[n] = ranks ? wb_min(ranks[n], d) : d;
+        CHECK(d >= 1 && k[n] >= 1, "mode %d: size %d rank %d", n, d, k[n]);
+        s->dmax = wb_max(s->dmax, d);
+        kmax = wb_max(kmax, k[n]);
+        size_t rest = total / (size_t)d;
+        if ((size_t)d * k[n] > s->acc) s->acc = (size_t)d * k[n];
+        if (rest * (size_t)k[n] > vneed) vneed = rest * (size_t)k[n];
+        if ((flags & HOSVD_EXACT) || ((flags & HOSVD_SUBSPACE) && gram_cheaper(d, (double)rest, k[n]))) dgram = wb_max(dgram, d);
     }
-    if (dgram) {
-        w->cap_gram = (size_t)dgram * dgram;
-        w->gram = mem_alloc_floats(w->cap_gram, MEM_WORKSPACE);
-    }
-    if (flags & HOSVD_EXACT) {
-        eig_work_init(&w->eig, dmax);
-        w->energy = mem_alloc_floats(dmax, MEM_WORKSPACE);
-    }
+    s->gram = (size_t)dgram * dgram;
+    if (flags & HOSVD_EXACT) s->deig = s->dmax;
     if (flags & HOSVD_SUBSPACE) {
-        w->cap_acc = acc;
-        w->acc = mem_alloc_floats(acc, MEM_WORKSPACE);
-        size_t vneed = 0; // all of V for the largest mode when that is smaller than a block
-        for (int n = 0; n < nd; n++) {
-            size_t v = total / (size_t)dims_max[n] * (size_t)w->ranks[n];
-            if (v > vneed) vneed = v;
-        }
-        w->cap_vblk = VBLK_FLOATS > (size_t)kmax ? VBLK_FLOATS : (size_t)kmax;
-        if (vneed < w->cap_vblk) w->cap_vblk = vneed;
-        w->vblk = mem_alloc_floats(w->cap_vblk, MEM_WORKSPACE);
-        orth_work_init(&w->orth, dmax, kmax);
+        s->kmax = kmax;
+        s->vblk = VBLK_FLOATS > (size_t)kmax ? VBLK_FLOATS : (size_t)kmax;
+        if (vneed < s->vblk) s->vblk = vneed;   // all of V for the largest mode when that is smaller than a block
+        if (nd == 3) s->fuse = fuse_floats(dims, k);
+    } else {
+        s->acc = 0;
     }
-    // Rank-sized buffers: from ranks_max, or (ranks_max NULL: ranks from
-    // energy, unknown yet) grown on first use to what the data needs.
-    size_t cap[2] = {0, 0};
+    // Rank-sized buffers: from ranks, or (NULL: ranks from energy, unknown yet)
+    // grown on first use to what the data needs.
+    if (!ranks) return;
     int all = (1 << nd) - 1;
-    if (ranks_max && (flags & (HOSVD_EXACT | HOSVD_SUBSPACE))) multi_caps(cap, dims_max, w->ranks, nd, all);
-    if (ranks_max && O_max > 0) {
+    if (flags & (HOSVD_EXACT | HOSVD_SUBSPACE)) multi_caps(s->buf, dims, k, nd, all);
+    if (O > 0) {
         int dyd[HOSVD_MAX_MODES];
-        memcpy(dyd, dims_max, (size_t)nd * sizeof(int));
-        dyd[nd - 1] = O_max;
-        multi_caps(cap, dyd, w->ranks, nd, all & ~(1 << (nd - 1)));
+        memcpy(dyd, dims, (size_t)nd * sizeof(int));
+        dyd[nd - 1] = O;
+        multi_caps(s->buf, dyd, k, nd, all & ~(1 << (nd - 1)));
         size_t kt = 1;
-        for (int n = 0; n < nd - 1; n++) kt *= (size_t)w->ranks[n];
-        w->cap_z = kt * O_max;
-        w->z = mem_alloc_floats(w->cap_z, MEM_WORKSPACE);
-        w->cap_t = (size_t)O_max * w->ranks[nd - 1];
-        w->t = mem_alloc_floats(w->cap_t, MEM_WORKSPACE);
+        for (int n = 0; n < nd - 1; n++) kt *= (size_t)k[n];
+        s->z = kt * (size_t)O;
+        s->t = (size_t)O * k[nd - 1];
     }
-    for (int i = 0; i < 2; i++) {
-        w->cap_buf[i] = cap[i];
-        if (cap[i]) w->buf[i] = mem_alloc_floats(cap[i], MEM_WORKSPACE);
+}
+
+#define SZMAX(f) a->f = a->f > b->f ? a->f : b->f
+void hosvd_sizes_max(HosvdSizes *a, const HosvdSizes *b) {
+    if (!a->nd) { *a = *b; return; }
+    CHECK(a->nd == b->nd, "sizes of %d and %d modes", a->nd, b->nd);
+    a->flags |= b->flags;
+    SZMAX(O); SZMAX(dmax); SZMAX(kmax); SZMAX(deig); SZMAX(gram); SZMAX(acc); SZMAX(vblk); SZMAX(fuse);
+    SZMAX(buf[0]); SZMAX(buf[1]); SZMAX(z); SZMAX(t);
+}
+#undef SZMAX
+
+double hosvd_sizes_floats(const HosvdSizes *s) {
+    double f = (double)s->gram + (double)s->acc + (double)s->vblk + (double)s->fuse + (double)s->buf[0] +
+               (double)s->buf[1] + (double)s->z + (double)s->t;
+    if (s->deig) f += 2.0 * s->deig;     // energy + the eigenvalues (ssyevd's work arrays are queried: left out)
+    if (s->flags & HOSVD_SUBSPACE) f += s->kmax;   // orth tau (its work array is queried: left out)
+    return f;
+}
+
+static float *alloc_or_null(size_t n) { return n ? mem_alloc_floats(n, MEM_WORKSPACE) : NULL; }
+
+void hosvd_work_init_sizes(HosvdWork *w, const HosvdSizes *s) {
+    CHECK(s->nd >= 2 && s->nd <= HOSVD_MAX_MODES, "HOSVD of %d modes", s->nd);
+    memset(w, 0, sizeof *w);
+    w->nd = s->nd; w->O = s->O; w->flags = s->flags;
+    w->cap = *s;
+    for (int n = 0; n < s->nd; n++) w->use_gram[n] = -1;
+    w->cap_gram = s->gram; w->gram = alloc_or_null(s->gram);
+    if (s->deig) {
+        eig_work_init(&w->eig, s->deig);
+        w->energy = mem_alloc_floats((size_t)s->deig, MEM_WORKSPACE);
+    }
+    if (s->flags & HOSVD_SUBSPACE) {
+        w->cap_acc = s->acc; w->acc = alloc_or_null(s->acc);
+        w->cap_vblk = s->vblk; w->vblk = alloc_or_null(s->vblk);
+        w->cap_fuse = s->fuse; w->fuse = alloc_or_null(s->fuse);
+        orth_work_init(&w->orth, s->dmax, s->kmax);
+    }
+    w->cap_z = s->z; w->z = alloc_or_null(s->z);
+    w->cap_t = s->t; w->t = alloc_or_null(s->t);
+    for (int i = 0; i < 2; i++) { w->cap_buf[i] = s->buf[i]; w->buf[i] = alloc_or_null(s->buf[i]); }
+}
+
+void hosvd_work_init(HosvdWork *w, int nd, const int *dims_max, const int *ranks_max, int O_max, int flags) {
+    HosvdSizes s;
+    hosvd_work_sizes(&s, nd, dims_max, ranks_max, O_max, flags);
+    hosvd_work_init_sizes(w, &s);
+    size_t total = numel_of(dims_max, nd);
+    for (int n = 0; n < nd; n++) {
+        int d = dims_max[n], k = ranks_max ? wb_min(ranks_max[n], d) : d;
+        w->dims[n] = d; w->ranks[n] = k;
+        w->use_gram[n] = gram_cheaper(d, (double)(total / (size_t)d), k);
     }
 }
 
 void hosvd_work_free(HosvdWork *w) {
     mem_free(w->buf[0]); mem_free(w->buf[1]); mem_free(w->gram); mem_free(w->energy);
-    mem_free(w->acc); mem_free(w->vblk); mem_free(w->z); mem_free(w->t);
-    if (w->flags & HOSVD_EXACT) eig_work_free(&w->eig);
+    mem_free(w->acc); mem_free(w->vblk); mem_free(w->fuse); mem_free(w->z); mem_free(w->t);
+    if (w->cap.deig) eig_work_free(&w->eig);
     if (w->flags & HOSVD_SUBSPACE) orth_work_free(&w->orth);
     memset(w, 0, sizeof *w);
 }
 
 static void check_fits(const HosvdWork *w, const int *dims, int nd) {
     CHECK(nd == w->nd, "%d-mode tensor on a %d-mode workspace", nd, w->nd);
-    for (int n = 0; n < nd; n++)
-        CHECK(dims[n] >= 1 && dims[n] <= w->dims[n], "mode %d of size %d exceeds the workspace's %d", n, dims[n], w->dims[n]);
+    for (int n = 0; n < nd; n++) CHECK(dims[n] >= 1, "mode %d of size %d", n, dims[n]);
 }
 
 static void core_from_factors(Tucker *t, const float *x, HosvdWork *w) {
@@ -290,6 +348,7 @@ void hosvd_exact(Tucker *t, const float *x, const int *dims, const float *eps, H
     CHECK(w->flags & HOSVD_EXACT, "hosvd_exact on a workspace built without HOSVD_EXACT");
     for (int n = 0; n < nd; n++) {
         int d = dims[n];
+        CHECK((size_t)d * d <= w->cap_gram && d <= w->eig.nmax, "mode %d of size %d exceeds the workspace", n, d);
         tensor_mode_gram(w->gram, x, dims, nd, n);
         sym_eig_inplace(w->gram, d, &w->eig);
         for (int c = 0; c < d; c++) w->energy[c] = w->eig.evals[d - 1 - c]; // descending
@@ -343,30 +402,145 @@ static void mode_power(float *acc, const float *x, const int *dims, int nd, int 
     }
 }
 
+// Cost of the core's multi-mode product in its cheapest order (as
+// multi_mode_product picks it), and the same with mode `first` forced first.
+static void core_costs(const int *dims, const int *k, int nd, int first, double *best, double *with_first) {
+    *best = -1; *with_first = -1;
+    int perm[HOSVD_MAX_MODES], total = 1;
+    for (int i = 0; i < nd; i++) total *= nd;
+    for (int code = 0; code < total; code++) {
+        int c = code, used = 0, ok = 1;
+        for (int i = 0; i < nd; i++) {
+            int dgt = c % nd; c /= nd;
+            if ((used >> dgt) & 1) { ok = 0; break; }
+            used |= 1 << dgt;
+            perm[i] = dgt;
+        }
+        if (!ok) continue;
+        int cur[HOSVD_MAX_MODES];
+        memcpy(cur, dims, (size_t)nd * sizeof(int));
+        double cost = 0;
+        for (int i = 0; i < nd; i++) { cost += 2.0 * (double)numel_of(cur, nd) * k[perm[i]]; cur[perm[i]] = k[perm[i]]; }
+        if (*best < 0 || cost < *best) *best = cost;
+        if (perm[0] == first && (*with_first < 0 || cost < *with_first)) *with_first = cost;
+    }
+}
+
+// The fused warm step of a 3-mode x (B,N,C) (see hosvd.h): one pass over
+// column blocks of X_(0) for mode 0, one per sample for modes 1 and 2, and
+// the core's first (largest) product along mode `first` (its cheapest
+// order): one product over X_(0) (first = 0), one per sample (first = 1) or
+// one over x as (B N, C) (first = 2). Writes the new
+// factors and the core into t. Every product is one the per-mode route also
+// runs (same FLOPs), summed in another order.
+static void subspace_fused(Tucker *t, const float *x, const int *dims, const int *k, int first, HosvdWork *w) {
+    const int B = dims[0], N = dims[1], C = dims[2], k0 = k[0], k1 = k[1], k2 = k[2];
+    const size_t ld = (size_t)N * C;
+    int wb = fuse_block(B, ld);                         // columns of X_(0) per block
+    if (w->fuse_cols > 0 && w->fuse_cols < wb) wb = w->fuse_cols;
+    const int wp = k1 + k2;                             // [Z | U2_prev] panel width
+    float *A0 = w->fuse;                                // (B,k0) X_(0) V0, accumulated
+    float *V0 = A0 + (size_t)B * k0;                    // (wb,k0) one block of V0 = X_(0)^T U0_prev
+    float *panel = V0 + (size_t)wb * k0;                // (C, wp) [Z | U2_prev]
+    float *A2 = panel + (size_t)C * wp;                 // (C,k2) X_(2) X_(2)^T U2_prev, accumulated
+    float *small = A2 + (size_t)C * k2;                 // (N, wp) [A1 | P]
+    float *Y = w->buf[0];                               // x x_first U_first^T
+    const float *U0 = t->U[0], *U1 = t->U[1], *U2 = t->U[2];
+    // mode 0, per column block Xb (B,wb) of X_(0) = x as (B, N C)
+    memset(A0, 0, (size_t)B * k0 * sizeof(float));
+    for (size_t c0 = 0; c0 < ld; c0 += (size_t)wb) {
+        int nb = (int)(ld - c0 < (size_t)wb ? ld - c0 : (size_t)wb);
+        gemm(1, 0, nb, k0, B, 1.0f, x + c0, (int)ld, U0, k0, 0.0f, V0, k0);               // V0_b = Xb^T U0_prev
+        gemm(0, 0, B, k0, nb, 1.0f, x + c0, (int)ld, V0, k0, 1.0f, A0, k0);              // A0 += Xb V0_b
+    }
+    orth_inplace(A0, B, k0, &w->orth);
+    memcpy(t->U[0], A0, (size_t)B * k0 * sizeof(float));
+    if (first == 0)                                     // Y (k0, N C) = U0^T X_(0), one product
+        gemm(1, 0, k0, (int)ld, B, 1.0f, U0, k0, x, (int)ld, 0.0f, Y, (int)ld);
+    // modes 1 and 2, per sample x_b (N,C)
+    for (int c = 0; c < C; c++) memcpy(panel + (size_t)c * wp + k1, U2 + (size_t)c * k2, (size_t)k2 * sizeof(float));
+    memset(A2, 0, (size_t)C * k2 * sizeof(float));
+    for (int i = 0; i < N; i++) memset(small + (size_t)i * wp, 0, (size_t)k1 * sizeof(float));   // A1 = 0
+    for (int b = 0; b < B; b++) {
+        const float *xb = x + (size_t)b * ld;
+        gemm(1, 0, C, k1, N, 1.0f, xb, C, U1, k1, 0.0f, panel, wp);                        // Z = x_b^T U1_prev
+        for (int i = 0; i < N; i++) memset(small + (size_t)i * wp + k1, 0, (size_t)k2 * sizeof(float));
+        gemm(0, 0, N, k1 + k2, C, 1.0f, xb, C, panel, wp, 1.0f, small, wp);               // [A1 | P] += x_b [Z | U2_prev]
+        gemm(1, 0, C, k2, N, 1.0f, xb, C, small + k1, wp, 1.0f, A2, k2);                   // A2 += x_b^T P
+    }
+    for (int i = 0; i < N; i++) memcpy(w->acc + (size_t)i * k1, small + (size_t)i * wp, (size_t)k1 * sizeof(float));
+    orth_inplace(w->acc, N, k1, &w->orth);
+    memcpy(t->U[1], w->acc, (size_t)N * k1 * sizeof(float));
+    orth_inplace(A2, C, k2, &w->orth);
+    memcpy(t->U[2], A2, (size_t)C * k2 * sizeof(float));
+    if (first == 1)                                     // Y (B,k1,C) = x x_1 U1^T, per sample
+        for (int b = 0; b < B; b++)
+            gemm(1, 0, k1, C, N, 1.0f, U1, k1, x + (size_t)b * ld, C, 0.0f, Y + (size_t)b * k1 * C, C);
+    if (first == 2)                                     // Y (B N, k2) = x U2, one product
+        gemm(0, 0, B * N, k2, C, 1.0f, x, C, U2, k2, 0.0f, Y, k2);
+    // core = Y along the two other modes, the cheaper order, intermediate in buf[1]
+    int yd[3] = {B, N, C};
+    yd[first] = k[first];
+    int r1 = first == 0 ? 1 : 0, r2 = first == 2 ? 1 : 2;
+    double ny = (double)numel_of(yd, 3);
+    double c12 = 2.0 * ny * k[r1] + 2.0 * ny / yd[r1] * k[r1] * k[r2];
+    double c21 = 2.0 * ny * k[r2] + 2.0 * ny / yd[r2] * k[r2] * k[r1];
+    if (c21 < c12) { int tmp = r1; r1 = r2; r2 = tmp; }
+    int mid[3] = {yd[0], yd[1], yd[2]};
+    mid[r1] = k[r1];
+    ensure(&w->buf[1], &w->cap_buf[1], numel_of(mid, 3), MEM_WORKSPACE, &w->n_grow);
+    tensor_mode_product(w->buf[1], Y, yd, 3, r1, t->U[r1], k[r1], 1);
+    tensor_mode_product(t->core, w->buf[1], mid, 3, r2, t->U[r2], k[r2], 1);
+}
+
 void hosvd_subspace(Tucker *t, const float *x, const int *dims, const int *ranks, HosvdWork *w) {
     int nd = t->nd;
     check_fits(w, dims, nd);
     CHECK(w->flags & HOSVD_SUBSPACE, "hosvd_subspace on a workspace built without HOSVD_SUBSPACE");
+    int k[HOSVD_MAX_MODES], gram[HOSVD_MAX_MODES], all_warm = 1, any_gram = 0;
+    size_t total = numel_of(dims, nd);
     for (int n = 0; n < nd; n++) {
-        int d = dims[n], k = wb_min(ranks[n], d);
-        CHECK(k >= 1, "rank %d of mode %d", ranks[n], n);
-        CHECK((size_t)d * k <= w->cap_acc && k <= w->orth.kmax, "mode %d rank %d exceeds the workspace", n, k);
-        int warm = t->has_factors && t->dims[n] == d && t->ranks[n] == k;
-        if (warm && w->use_gram[n]) {
+        int d = dims[n];
+        k[n] = wb_min(ranks[n], d);
+        CHECK(k[n] >= 1, "rank %d of mode %d", ranks[n], n);
+        CHECK((size_t)d * k[n] <= w->cap_acc && k[n] <= w->orth.kmax && d <= w->orth.mmax,
+              "mode %d (size %d, rank %d) exceeds the workspace", n, d, k[n]);
+        gram[n] = w->use_gram[n] < 0 ? gram_cheaper(d, (double)(total / (size_t)d), k[n]) : w->use_gram[n];
+        all_warm &= t->has_factors && t->dims[n] == d && t->ranks[n] == k[n];
+        any_gram |= gram[n];
+    }
+    if (nd == 3 && all_warm && !any_gram && !w->no_fuse && fuse_floats(dims, k) <= w->cap_fuse) {
+        int first = -1;   // a mode that starts a cheapest order of the core's product
+        for (int f = 0; f < 3 && first < 0; f++) {
+            double best, with_f;
+            core_costs(dims, k, nd, f, &best, &with_f);
+            if (with_f == best) first = f;
+        }
+        int yd[3] = {dims[0], dims[1], dims[2]};
+        yd[first] = k[first];
+        if (numel_of(yd, 3) <= w->cap_buf[0]) {
+            subspace_fused(t, x, dims, k, first, w);
+            return;
+        }
+    }
+    for (int n = 0; n < nd; n++) {
+        int d = dims[n];
+        int warm = t->has_factors && t->dims[n] == d && t->ranks[n] == k[n];
+        if (warm && gram[n]) {
             ensure(&w->gram, &w->cap_gram, (size_t)d * d, MEM_WORKSPACE, &w->n_grow); // only if use_gram was overridden
             tensor_mode_gram(w->gram, x, dims, nd, n);
-            gemm(0, 0, d, k, d, 1.0f, w->gram, d, t->U[n], k, 0.0f, w->acc, k); // (X X^T) U_prev
+            gemm(0, 0, d, k[n], d, 1.0f, w->gram, d, t->U[n], k[n], 0.0f, w->acc, k[n]); // (X X^T) U_prev
         } else if (warm) {
-            mode_power(w->acc, x, dims, nd, n, t->U[n], k, NULL, w);             // X (X^T U_prev)
+            mode_power(w->acc, x, dims, nd, n, t->U[n], k[n], NULL, w);             // X (X^T U_prev)
         } else {
             Rng rng;
             rng_seed(&rng, t->seed + 7919u * (uint64_t)(n + 1));
-            mode_power(w->acc, x, dims, nd, n, NULL, k, &rng, w);                // X G
+            mode_power(w->acc, x, dims, nd, n, NULL, k[n], &rng, w);                // X G
         }
-        orth_inplace(w->acc, d, k, &w->orth);
-        ensure(&t->U[n], &t->capU[n], (size_t)d * k, MEM_ACTIVATIONS, &w->n_grow);
-        memcpy(t->U[n], w->acc, (size_t)d * k * sizeof(float));
-        t->dims[n] = d; t->ranks[n] = k;
+        orth_inplace(w->acc, d, k[n], &w->orth);
+        ensure(&t->U[n], &t->capU[n], (size_t)d * k[n], MEM_ACTIVATIONS, &w->n_grow);
+        memcpy(t->U[n], w->acc, (size_t)d * k[n] * sizeof(float));
+        t->dims[n] = d; t->ranks[n] = k[n];
     }
     ensure(&t->core, &t->cap_core, numel_of(t->ranks, nd), MEM_ACTIVATIONS, &w->n_grow);
     t->has_factors = 1;

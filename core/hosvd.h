@@ -78,19 +78,49 @@ void tucker_reconstruct(float *xhat, const Tucker *t);
 #define HOSVD_EXACT    1   // hosvd_exact: Gram and eigen-decomposition buffers
 #define HOSVD_SUBSPACE 2   // hosvd_subspace: power-step and orth buffers
 
+// What one tensor shape needs, buffer by buffer (floats unless said), so a
+// workspace shared by several layers can be sized at the largest need of
+// EACH buffer rather than at the elementwise largest dims (which for Swin's
+// stages, large H W with small C and small H W with large C, is ~9x more).
 typedef struct {
-    int nd, dims[HOSVD_MAX_MODES], ranks[HOSVD_MAX_MODES], O;  // the sizes it was built for
+    int nd, flags, O;
+    int dmax;                 // largest mode size (energy, eigen-decomposition, orth rows)
+    int kmax;                 // largest rank (orth columns)
+    int deig;                 // eigen-decomposition order (exact only; 0 = none)
+    size_t gram;              // (d,d) Gram of one unfolding
+    size_t acc;               // (d,k) X V before orth
+    size_t vblk;              // one column block of V
+    size_t fuse;              // the fused 3-mode subspace step (see hosvd_subspace)
+    size_t buf[2];            // intermediates of the multi-mode products
+    size_t z, t;              // the contraction: Z (k_0..k_{nd-2}, O), T (O, k_last)
+} HosvdSizes;
+
+// Sizes for x (dims), ranks (NULL: ranks from energy, rank-sized buffers
+// left at 0 and grown on use) and contraction width O (0 = none).
+void hosvd_work_sizes(HosvdSizes *s, int nd, const int *dims, const int *ranks, int O, int flags);
+// a = the elementwise max of a and b (a zeroed first: a->nd == 0 takes b).
+void hosvd_sizes_max(HosvdSizes *a, const HosvdSizes *b);
+// Floats of a workspace built from s (LAPACK's queried work arrays excluded).
+double hosvd_sizes_floats(const HosvdSizes *s);
+
+typedef struct {
+    int nd, dims[HOSVD_MAX_MODES], ranks[HOSVD_MAX_MODES], O;  // hosvd_work_init: the sizes it was built for
     int flags;
+    HosvdSizes cap;                    // what every buffer holds
     // Subspace step of mode n through the Gram, (X X^T) U_prev (2 d^2 rest + 2 d^2 k
-    // FLOPs), instead of X (X^T U_prev) (4 d rest k): chosen at init by FLOPs,
-    // 1 when d < ~2k. Tests may override it (both compute the same product).
+    // FLOPs), instead of X (X^T U_prev) (4 d rest k): chosen by FLOPs,
+    // 1 when d < ~2k; -1 = decide per call from the tensor's dims (a shared
+    // workspace). Tests may override it (both compute the same product).
     int use_gram[HOSVD_MAX_MODES];
+    int no_fuse;                       // tests: 1 = per-mode passes even where the fused step applies
+    int fuse_cols;                     // tests: > 0 caps the fused step's mode-0 column blocks (0: ~4 MB blocks)
     float *buf[2]; size_t cap_buf[2];  // intermediates of multi-mode products
     float *gram; size_t cap_gram;      // (d,d) Gram of one unfolding
     float *energy;                     // (dmax) eigenvalues, descending
     EigWork eig;                       // exact only
     float *acc; size_t cap_acc;        // (d,k) X V before orth
     float *vblk; size_t cap_vblk;      // one column block of V (rows of V, k wide)
+    float *fuse; size_t cap_fuse;      // the fused 3-mode step's accumulators and panels
     OrthWork orth;                     // subspace only, (dmax, kmax)
     float *z; size_t cap_z;            // (k_0..k_{nd-2}, O) dy projected on the token factors
     float *t; size_t cap_t;            // (O, k_last) the contraction before the channel factor
@@ -103,10 +133,14 @@ typedef struct {
 // needs (full ranks could need 2 x the size of x). O_max: largest
 // out-features of a contraction (0 = none); flags: HOSVD_EXACT | HOSVD_SUBSPACE.
 // Sizes: exact: Gram d^2 + ssyevd 2 d^2 floats for the largest mode;
-// subspace: (d,k) + one V block (<= 64K floats) + orth; intermediates <=
-// numel(x) * max_n k_n / d_n; contraction: prod(k_tokens) O + O k_last.
-// One workspace may serve several layers in turn (it holds no state between calls).
+// subspace: (d,k) + one V block (<= 64K floats) + orth + the fused step (3
+// modes: B k0 + wb k0 + C (k1 + 2 k2) + N (k1 + k2), wb = min(N C, 1M / B));
+// intermediates <= numel(x) * max_n k_n / d_n; contraction: prod(k_tokens) O + O k_last.
+// One workspace may serve several layers in turn (it holds no state between
+// calls); hosvd_work_init_sizes builds one from the per-buffer max of their
+// hosvd_work_sizes (use_gram then -1: decided per call).
 void hosvd_work_init(HosvdWork *w, int nd, const int *dims_max, const int *ranks_max, int O_max, int flags);
+void hosvd_work_init_sizes(HosvdWork *w, const HosvdSizes *s);
 void hosvd_work_free(HosvdWork *w);
 
 // --- decompositions ---------------------------------------------------------------
@@ -133,6 +167,17 @@ void hosvd_exact(Tucker *t, const float *x, const int *dims, const float *eps, H
 //        U_n = orth(X G) with G (rest, k_n) standard Gaussian drawn, block by
 //        block in column order, from rng_seed(t->seed + 7919 (n+1)).
 // orth is Householder QR. Then the core as in hosvd_exact.
+// Fused route (3 modes, every mode warm and two-pass, no_fuse off): the same
+// products, grouped so that x (B,N,C) is streamed 3 times instead of once
+// per product (~7), each block read again from cache by its next products:
+//   pass 1, column blocks Xb (B,wb) of X_(0) (~4 MB):    V = Xb^T U0_prev,
+//           A0 += Xb V                                   (mode 0 complete)
+//   pass 2, samples x_b (N,C):  Z = x_b^T U1_prev, [A1 | P] += x_b [Z | U2_prev],
+//           A2 += x_b^T P                                (modes 1 and 2 complete)
+//   the core's first product along the mode f that starts its cheapest order
+//   (the order hosvd_exact uses): f = 0 one more pass (U0^T X_(0)), f = 1 one
+//   more per-sample pass, f = 2 one product x U2; then the two small ones.
+// FLOPs are exactly the per-mode route's; rounding differs by the sum order.
 void hosvd_subspace(Tucker *t, const float *x, const int *dims, const int *ranks, HosvdWork *w);
 
 // --- weight-gradient contraction ------------------------------------------------------

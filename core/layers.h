@@ -16,6 +16,12 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 // dinp (BN,I) += dout w; dw (O,I) += dout^T inp; db (O) += sum_rows dout
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int BN, int I, int O);
+// The bias halves, shared with the methods' own linears (core/wasi.c):
+// out (BN,O) rows = b, for a following beta = 1 GEMM (charges nothing: the
+// caller charges the BN*O adds); db (O) += sum over rows of dout (BN,O)
+// (charges BN*O; each column summed over the rows in order).
+void bias_fill(float *out, const float *b, int BN, int O);
+void bias_grad_accumulate(float *db, const float *dout, int BN, int O);
 
 // --- layernorm.c: per-row LayerNorm over C (torch.nn.LayerNorm, biased variance)
 // inp (BN,C), w (C), b (C), out (BN,C), mean (BN), rstd (BN) saved for backward

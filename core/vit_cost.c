@@ -4,6 +4,7 @@
 #include "vit_cost.h"
 #include "hosvd.h"
 
+#include <math.h>
 #include <string.h>
 
 FlopCount dense_linear_cost(long rows, int I, int O, int need_dx) {
@@ -74,55 +75,6 @@ static void add_set(MemPlan *p, double numel, int ntensors, int trainable, int o
     p->bytes[MEM_WORKSPACE] += info_bytes(ntensors);
 }
 
-// hosvd.c multi_caps: largest intermediate of a multi-mode product for any order.
-static void plan_multi_caps(double cap[2], const int *dims, const int *e, int nd, int mask) {
-    int m = 0;
-    for (int n = 0; n < nd; n++) m += (mask >> n) & 1;
-    for (int sub = 1; sub < (1 << nd); sub++) {
-        if ((sub & ~mask) || sub == mask) continue;
-        int s = 0;
-        double sz = 1;
-        for (int n = 0; n < nd; n++) {
-            int in = (sub >> n) & 1;
-            s += in;
-            sz *= in ? e[n] : dims[n];
-        }
-        if (s < m && sz > cap[(s - 1) % 2]) cap[(s - 1) % 2] = sz;
-    }
-}
-
-#define PLAN_VBLK_FLOATS 65536.0   // hosvd.c VBLK_FLOATS
-
-// hosvd_work_init(nd, dims, ranks, O, HOSVD_SUBSPACE) in floats (LAPACK work excluded).
-static double plan_pool_floats(int nd, const int *dims, const int *ranks_max, int O) {
-    double total = 1, f = 0, acc = 0, vneed = 0;
-    int k[HOSVD_MAX_MODES], kmax = 1, dgram = 0;
-    for (int n = 0; n < nd; n++) total *= dims[n];
-    for (int n = 0; n < nd; n++) {
-        int d = dims[n];
-        k[n] = wb_min(ranks_max[n], d);
-        kmax = wb_max(kmax, k[n]);
-        if ((double)d * k[n] > acc) acc = (double)d * k[n];
-        double rest = total / d, dd = d, kk = k[n];
-        if (2.0 * dd * dd * rest + 2.0 * dd * dd * kk < 4.0 * dd * rest * kk) dgram = wb_max(dgram, d);   // use_gram
-        if (rest * k[n] > vneed) vneed = rest * k[n];
-    }
-    f += (double)dgram * dgram + acc;
-    double vblk = PLAN_VBLK_FLOATS > kmax ? PLAN_VBLK_FLOATS : kmax;
-    f += vneed < vblk ? vneed : vblk;
-    f += kmax;                                        // orth tau (its work array is LAPACK-sized: left out)
-    double cap[2] = {0, 0};
-    int dyd[HOSVD_MAX_MODES], all = (1 << nd) - 1;
-    plan_multi_caps(cap, dims, k, nd, all);
-    memcpy(dyd, dims, sizeof(int) * (size_t)nd);
-    dyd[nd - 1] = O;
-    plan_multi_caps(cap, dyd, k, nd, all & ~(1 << (nd - 1)));
-    double kt = 1;
-    for (int n = 0; n < nd - 1; n++) kt *= k[n];
-    f += cap[0] + cap[1] + kt * O + (double)O * k[nd - 1];   // buf[2], z, t
-    return f;
-}
-
 MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const int *weight_ranks, int opt_state) {
     CHECK(bind->num_finetune < 0, "vit_memory_plan covers num_of_finetune: all only (got %d)", bind->num_finetune);
     MemPlan p;
@@ -148,7 +100,12 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
                                    2 * b * C + b * K) + b * sizeof(int);
 
     // the linears; the shared HOSVD workspace is sized at the largest store
-    int pool_used = 0, pool_dims[3] = {0, 0, 0}, pool_ranks[3] = {0, 0, 0}, pool_O = 0, ci = 0;
+    // (act_store.c pool_acquire: each buffer at its largest need over the stores)
+    int pool_used = 0, ci = 0;
+    HosvdSizes pool;
+    memset(&pool, 0, sizeof pool);
+    // (wasi.c scratch_acquire: the same, for the wasi layers' scratch)
+    double ws_tmp = 0, ws_Q = 0, ws_tau = 0, ws_T1 = 0, ws_Rn = 0, ws_Ln = 0, ws_kk = 0, ws_sm = 0;
     ViT probe;   // only for vit_is_counted's rule
     memset(&probe, 0, sizeof probe);
     probe.bind = *bind;
@@ -179,10 +136,10 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
                 k[n] = wb_min(kr[n], dims[n]);
                 core *= k[n];
                 fac += (double)dims[n] * k[n];
-                pool_dims[n] = wb_max(pool_dims[n], dims[n]);
-                pool_ranks[n] = wb_max(pool_ranks[n], k[n]);
             }
-            pool_O = wb_max(pool_O, (int)O);
+            HosvdSizes hs;
+            hosvd_work_sizes(&hs, 3, dims, k, (int)O, HOSVD_SUBSPACE);
+            hosvd_sizes_max(&pool, &hs);
             pool_used = 1;
             p.act_counted += 4 * (core + fac);
             if (is_asi) {   // act_dense.c: dense {W, b}
@@ -193,16 +150,20 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
             CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: wasi needs the weight rank of counted linear %d", idx);
             double kw = weight_ranks[idx], kT = wb_min(k[2], (int)I);
             add_set(&p, pad16(O * kw) + pad16(kw * I), 2, 0, 0);           // f: L (O,k), R (k,I)
-            p.bytes[MEM_WORKSPACE] += 4 * rows * kw;                      // tmp (rows,k)
+            // the scratch shared by the wasi layers, each buffer at its largest need
+            ws_tmp = fmax(ws_tmp, rows * kw);                              // tmp (rows,k)
+            ws_Q = fmax(ws_Q, I * kw);                                     // Q (I,k)
+            ws_tau = fmax(ws_tau, kw);                                     // orth tau (O,k)
             if (!bind->mcfg.factored) {
                 add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);    // master W, b
-                p.bytes[MEM_WORKSPACE] += 4 * (I * kw + kw);               // wsi: Q (I,k), orth tau
             } else {
                 add_set(&p, pad16(O) + pad16(O * kT), 2, 1, 0);            // b, weight_grad_T (O,kT); SGD without state
-                p.bytes[MEM_WORKSPACE] += 4 * (O * kT + I * kw + kw * I + O * kw + kw * kw + kT * kw + kw);
+                ws_T1 = fmax(ws_T1, O * kT); ws_Rn = fmax(ws_Rn, kw * I); ws_Ln = fmax(ws_Ln, O * kw);
+                ws_kk = fmax(ws_kk, kw * kw); ws_sm = fmax(ws_sm, kT * kw);
             }
         }
-    if (pool_used) p.bytes[MEM_WORKSPACE] += 4 * plan_pool_floats(3, pool_dims, pool_ranks, pool_O);
+    if (pool_used) p.bytes[MEM_WORKSPACE] += 4 * hosvd_sizes_floats(&pool);
+    p.bytes[MEM_WORKSPACE] += 4 * (ws_tmp + ws_Q + ws_tau + ws_T1 + ws_Rn + ws_Ln + ws_kk + ws_sm);
     p.bytes[MEM_ACTIVATIONS] = p.act_shared + p.act_counted + p.act_other;
     for (int i = 0; i < MEM_NCAT; i++) p.total += p.bytes[i];
     return p;

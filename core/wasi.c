@@ -20,6 +20,9 @@
 
 #include <string.h>
 
+// Element counts from which the element-wise loops run on OpenMP threads.
+#define PAR_MIN_ELEMS (1L << 15)
+
 typedef struct {
     int k;             // weight rank
     int factored, r_previous;
@@ -29,18 +32,62 @@ typedef struct {
     float *gT;         // factored: gradient factor T (O,kl) packed with row stride kl (grads of weight_grad_T)
     int kT;            // factored: width reserved for T
     ActStore act;      // compressed x (trainable layers)
-    float *tmp;        // (max_rows,k) x R^T in forward, dy L in backward; workspace
-    WsiWork wsi;       // dense: the subspace step
-    // factored update scratch (workspace)
-    float *T1;         // (O,kT) one backward's T before it is added
-    float *Q, *Rn;     // (I,k), (k,I)
-    float *Ln;         // (O,k)
-    float *kk;         // (k,k)
-    float *sm;         // (kT,k)
-    OrthWork orth;
     long bias_step;
     int saved;
 } Wasi;
+
+// Scratch shared by every wasi layer of the process: layers run one at a
+// time and keep nothing in it between calls, so one set of buffers, each
+// sized at its largest need over the layers alive, serves all of them
+// (per-layer buffers were ~361 MB at vit_b_32 batch 32). Rebuilt (at init
+// only) when a layer needs more, freed with the last layer; MEM_WORKSPACE,
+// in no layer's account (as the HOSVD workspace of act_store.c).
+typedef struct {
+    size_t tmp;        // (max_rows,k) x R^T in forward, dy L in backward
+    size_t T1;         // factored: (O,kT) one backward's T before it is added
+    size_t Q;          // (I,k) Q of the subspace step (dense: weight_subspace_step's, factored: ours)
+    size_t Rn, Ln;     // factored: (k,I), (O,k)
+    size_t kk, sm;     // factored: (k,k), (kT,k)
+    int orth_m, orth_k;  // orth of (O,k) (0: none)
+} WasiNeed;
+
+static struct {
+    WasiNeed need;
+    float *tmp, *T1, *Q, *Rn, *Ln, *kk, *sm;
+    OrthWork orth;
+    int refs, built;
+} scratch;
+
+static float *scratch_buf(size_t n) { return n ? mem_alloc_floats(n, MEM_WORKSPACE) : NULL; }
+
+static void scratch_free(void) {
+    mem_free(scratch.tmp); mem_free(scratch.T1); mem_free(scratch.Q); mem_free(scratch.Rn);
+    mem_free(scratch.Ln); mem_free(scratch.kk); mem_free(scratch.sm);
+    if (scratch.need.orth_k) orth_work_free(&scratch.orth);
+}
+
+#define NEED_MAX(f) m.f = m.f > n->f ? m.f : n->f
+static void scratch_acquire(const WasiNeed *n) {
+    WasiNeed m = scratch.need;
+    NEED_MAX(tmp); NEED_MAX(T1); NEED_MAX(Q); NEED_MAX(Rn); NEED_MAX(Ln); NEED_MAX(kk); NEED_MAX(sm);
+    NEED_MAX(orth_m); NEED_MAX(orth_k);
+    scratch.refs++;
+    if (scratch.built && !memcmp(&m, &scratch.need, sizeof m)) return;
+    if (scratch.built) scratch_free();
+    scratch.need = m;
+    scratch.tmp = scratch_buf(m.tmp); scratch.T1 = scratch_buf(m.T1); scratch.Q = scratch_buf(m.Q);
+    scratch.Rn = scratch_buf(m.Rn); scratch.Ln = scratch_buf(m.Ln); scratch.kk = scratch_buf(m.kk); scratch.sm = scratch_buf(m.sm);
+    if (m.orth_k) orth_work_init(&scratch.orth, m.orth_m, m.orth_k);
+    scratch.built = 1;
+}
+#undef NEED_MAX
+
+static void scratch_release(void) {
+    CHECK(scratch.refs > 0, "wasi scratch released more often than acquired");
+    if (--scratch.refs > 0) return;
+    scratch_free();
+    memset(&scratch, 0, sizeof scratch);
+}
 
 static void wasi_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
@@ -88,22 +135,23 @@ static void wasi_init(LinearLayer *L, const float *W, const float *b, const Meth
         d->W = params_get(&d->p, "weight");
         memcpy(d->W, W, sizeof(float) * (size_t)O * I);
     }
-    d->tmp = mem_alloc_floats((size_t)L->max_rows * k, MEM_WORKSPACE);
+    WasiNeed need;
+    memset(&need, 0, sizeof need);
+    need.tmp = (size_t)L->max_rows * k;
     if (L->trainable) {
         act_store_init(&d->act, nd, L->dims, O, fixed ? ACT_FIXED : ACT_ENERGY, eps, cfg->act_ranks, cfg->seed);
-        if (!d->factored) {
-            wsi_work_init(&d->wsi, O, I, k);
-        } else {
+        need.Q = (size_t)I * k;
+        need.orth_m = O; need.orth_k = k;
+        if (d->factored) {
             d->gT = params_grad(&d->p, "weight_grad_T");
-            d->T1 = mem_alloc_floats((size_t)O * d->kT, MEM_WORKSPACE);
-            d->Q = mem_alloc_floats((size_t)I * k, MEM_WORKSPACE);
-            d->Rn = mem_alloc_floats((size_t)k * I, MEM_WORKSPACE);
-            d->Ln = mem_alloc_floats((size_t)O * k, MEM_WORKSPACE);
-            d->kk = mem_alloc_floats((size_t)k * k, MEM_WORKSPACE);
-            d->sm = mem_alloc_floats((size_t)d->kT * k, MEM_WORKSPACE);
-            orth_work_init(&d->orth, O, k);
+            need.T1 = (size_t)O * d->kT;
+            need.Rn = (size_t)k * I;
+            need.Ln = (size_t)O * k;
+            need.kk = (size_t)k * k;
+            need.sm = (size_t)d->kT * k;
         }
     }
+    scratch_acquire(&need);
     L->state = d;
 }
 
@@ -113,8 +161,14 @@ static void wasi_forward(LinearLayer *L, float *out, const float *inp, const int
     linear_layer_set_dims(L, dims, ndim);
     CHECK(L->rows <= L->max_rows, "%s: %ld rows > max_rows %ld", L->name, L->rows, L->max_rows);
     const int R = (int)L->rows, k = d->k;
-    gemm(0, 1, R, k, L->I, 1.0f, inp, L->I, d->Rf, L->I, 0.0f, d->tmp, k);  // t = x R^T
-    linear_forward(out, d->tmp, d->Lf, d->b, R, k, L->O);                     // y = t L^T + b
+    const int O = L->O;
+    float *tmp = scratch.tmp;
+    gemm(0, 1, R, k, L->I, 1.0f, inp, L->I, d->Rf, L->I, 0.0f, tmp, k);     // t = x R^T
+    // y = b + t L^T: the bias written first and the product added (beta 1)
+    // saves the pass that zeroes y (OpenBLAS's beta 0) and the pass adding b.
+    bias_fill(out, d->b, R, O);
+    gemm(0, 1, R, O, k, 1.0f, tmp, k, d->Lf, k, 1.0f, out, O);
+    flops_add((double)R * O);   // bias: 1 add per output element (inside the beta-1 product)
     d->saved = training && L->trainable;
     if (d->saved) act_store_save(&d->act, inp, dims, ndim);
 }
@@ -123,12 +177,12 @@ static void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
     Wasi *d = L->state;
     const int R = (int)L->rows, k = d->k, O = L->O, I = L->I;
     if (dinp) {
-        gemm(0, 0, R, k, O, 1.0f, dout, O, d->Lf, k, 0.0f, d->tmp, k);        // g = dy L
-        gemm(0, 0, R, I, k, 1.0f, d->tmp, k, d->Rf, I, 1.0f, dinp, I);        // dx += g R
+        gemm(0, 0, R, k, O, 1.0f, dout, O, d->Lf, k, 0.0f, scratch.tmp, k);   // g = dy L
+        gemm(0, 0, R, I, k, 1.0f, scratch.tmp, k, d->Rf, I, 1.0f, dinp, I);   // dx += g R
     }
     if (!L->trainable) return;
     CHECK(d->saved, "%s: backward without a training forward", L->name);
-    linear_backward(NULL, NULL, params_grad(&d->p, "bias"), dout, NULL, NULL, R, I, O);  // db += sum dy
+    bias_grad_accumulate(params_grad(&d->p, "bias"), dout, R, O);                       // db += sum dy
     if (!d->factored) {
         act_store_dw(&d->act, params_grad(&d->p, "weight"), dout, O);         // dW += dy^T x_hat
         return;
@@ -136,9 +190,10 @@ static void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
     int kl;
     act_store_channel_factor(&d->act, &kl);
     CHECK(kl <= d->kT, "%s: channel rank %d exceeds the gradient factor's %d", L->name, kl, d->kT);
-    act_store_contract(&d->act, d->T1, dout, O);                              // T1 (O,kl)
+    float *T1 = scratch.T1;
+    act_store_contract(&d->act, T1, dout, O);                                 // T1 (O,kl)
     size_t n = (size_t)O * kl;
-    for (size_t i = 0; i < n; i++) d->gT[i] += d->T1[i];
+    for (size_t i = 0; i < n; i++) d->gT[i] += T1[i];
     flops_add((double)n);   // 1 add per element of T
 }
 
@@ -159,7 +214,7 @@ static void factored_update(LinearLayer *L, Wasi *d, const OptimConfig *oc, floa
     const float *U = act_store_channel_factor(&d->act, &kl);   // (I,kl)
     const float *T = d->gT;                                     // (O,kl)
     const float c = 1.0f - lr * oc->weight_decay;
-    float *Lp = d->Lf, *R = d->Rf, *Q = d->Q, *sm = d->sm;
+    float *Lp = d->Lf, *R = d->Rf, *Q = scratch.Q, *sm = scratch.sm, *kk = scratch.kk, *Ln = scratch.Ln, *Rn = scratch.Rn;
     // Q (I,k) = c R^T - lr U (T^T L_prev)
     gemm(1, 0, kl, k, O, 1.0f, T, kl, Lp, k, 0.0f, sm, k);
     gemm(0, 0, I, k, kl, -lr, U, kl, sm, k, 0.0f, Q, k);
@@ -167,22 +222,22 @@ static void factored_update(LinearLayer *L, Wasi *d, const OptimConfig *oc, floa
         for (int j = 0; j < k; j++) Q[(size_t)i * k + j] += c * R[(size_t)j * I + i];
     flops_add(2.0 * I * k);   // c*R and + per element of Q
     // L_new = orth(c L (R Q) - lr T (U^T Q))
-    gemm(0, 0, k, k, I, 1.0f, R, I, Q, k, 0.0f, d->kk, k);
-    gemm(0, 0, O, k, k, c, Lp, k, d->kk, k, 0.0f, d->Ln, k);
+    gemm(0, 0, k, k, I, 1.0f, R, I, Q, k, 0.0f, kk, k);
+    gemm(0, 0, O, k, k, c, Lp, k, kk, k, 0.0f, Ln, k);
     gemm(1, 0, kl, k, I, 1.0f, U, kl, Q, k, 0.0f, sm, k);
-    gemm(0, 0, O, k, kl, -lr, T, kl, sm, k, 1.0f, d->Ln, k);
-    orth_inplace(d->Ln, O, k, &d->orth);
+    gemm(0, 0, O, k, kl, -lr, T, kl, sm, k, 1.0f, Ln, k);
+    orth_inplace(Ln, O, k, &scratch.orth);
     if (d->r_previous) {   // R_new = Q^T = L_prev^T W' (a copy)
         for (int j = 0; j < k; j++)
             for (int i = 0; i < I; i++) R[(size_t)j * I + i] = Q[(size_t)i * k + j];
     } else {               // R_new = c (L_new^T L_prev) R - lr (T^T L_new)^T U^T
-        gemm(1, 0, k, k, O, 1.0f, d->Ln, k, Lp, k, 0.0f, d->kk, k);
-        gemm(1, 0, kl, k, O, 1.0f, T, kl, d->Ln, k, 0.0f, sm, k);
-        gemm(0, 0, k, I, k, c, d->kk, k, R, I, 0.0f, d->Rn, I);
-        gemm(1, 1, k, I, kl, -lr, sm, k, U, kl, 1.0f, d->Rn, I);
-        memcpy(R, d->Rn, sizeof(float) * (size_t)k * I);
+        gemm(1, 0, k, k, O, 1.0f, Ln, k, Lp, k, 0.0f, kk, k);
+        gemm(1, 0, kl, k, O, 1.0f, T, kl, Ln, k, 0.0f, sm, k);
+        gemm(0, 0, k, I, k, c, kk, k, R, I, 0.0f, Rn, I);
+        gemm(1, 1, k, I, kl, -lr, sm, k, U, kl, 1.0f, Rn, I);
+        memcpy(R, Rn, sizeof(float) * (size_t)k * I);
     }
-    memcpy(Lp, d->Ln, sizeof(float) * (size_t)O * k);
+    memcpy(Lp, Ln, sizeof(float) * (size_t)O * k);
     d->bias_step++;
     optim_step_tensor(oc, d->b, params_grad(&d->p, "bias"), NULL, NULL, (size_t)O, lr, d->bias_step);
     d->p.step = d->bias_step;
@@ -193,7 +248,8 @@ static void wasi_update(LinearLayer *L, const OptimConfig *oc, float lr) {
     if (!L->trainable) return;
     if (d->factored) { factored_update(L, d, oc, lr); return; }
     optim_step(oc, &d->p, lr);                                                       // W, b
-    weight_subspace_step(d->Lf, d->Rf, d->W, L->O, L->I, d->k, d->r_previous, &d->wsi);  // re-project
+    WsiWork wsi = {L->O, L->I, d->k, scratch.Q, scratch.orth};   // a view of the shared scratch
+    weight_subspace_step(d->Lf, d->Rf, d->W, L->O, L->I, d->k, d->r_previous, &wsi);    // re-project
 }
 
 static size_t msz(const void *p) { return p ? mem_size(p) : 0; }
@@ -204,9 +260,7 @@ static void wasi_account(const LinearLayer *L, LinearAccount *acc) {
     acc->bytes_weights = msz(d->p.params) + msz(d->f.params);
     acc->bytes_gradients = msz(d->p.grads);
     acc->bytes_optimizer = msz(d->p.opt_m) + msz(d->p.opt_v);
-    acc->bytes_workspace = msz(d->tmp) + msz(d->wsi.Q) + msz(d->wsi.orth.tau) + msz(d->wsi.orth.work) + msz(d->T1) +
-                           msz(d->Q) + msz(d->Rn) + msz(d->Ln) + msz(d->kk) + msz(d->sm) + msz(d->orth.tau) +
-                           msz(d->orth.work);
+    acc->bytes_workspace = 0;   // the scratch is shared by all wasi layers (see scratch above)
     acc->paper_weight_elems = (double)d->k * (L->O + L->I);
     acc->weight_rank = d->k;
     if (!L->trainable) return;
@@ -226,15 +280,8 @@ static void wasi_free(LinearLayer *L) {
     if (!d) return;
     params_free(&d->p);
     params_free(&d->f);
-    mem_free(d->tmp);
-    if (L->trainable) {
-        act_store_free(&d->act);
-        if (!d->factored) wsi_work_free(&d->wsi);
-        else {
-            mem_free(d->T1); mem_free(d->Q); mem_free(d->Rn); mem_free(d->Ln); mem_free(d->kk); mem_free(d->sm);
-            orth_work_free(&d->orth);
-        }
-    }
+    if (L->trainable) act_store_free(&d->act);
+    scratch_release();
     mem_free(d);
     L->state = NULL;
 }

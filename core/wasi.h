@@ -44,6 +44,10 @@
 //             instead of L and R. kT = the fixed channel rank, or I with
 //             energy ranks (the rank is data-dependent).
 //   both:     L (O,k) and R (k,I) in a set without gradients ("L", "R").
+// Scratch (x R^T / dy L rows, the subspace step's Q and orth, the factored
+// update's buffers) is one set shared by every wasi layer of the process,
+// each buffer at its largest need (layers run one at a time); like the HOSVD
+// workspace it is in no layer's account (bytes_workspace = 0).
 // Phases: the init SVD and the activation compression are charged to
 // PHASE_DECOMPOSITION; the subspace iteration of update stays in the
 // caller's phase (the trainer's PHASE_UPDATE: it is the re-projection).

@@ -311,8 +311,35 @@ static void subspace_case(const int *dims, int nd, const int *k, uint64_t seed) 
     }
     EXPECT_CLOSE("cores agree (route)", t2.core, t.core, numel(k, nd), 1e-4, 1e-3);
     EXPECT_CLOSE("cores agree (blocks)", t3.core, t.core, numel(k, nd), 1e-4, 1e-3);
-    hosvd_work_free(&w3);
-    tucker_free(&t3);
+    // per-mode passes (no_fuse) against the default (3 modes: the fused step)
+    Tucker t4;
+    tucker_init(&t4, nd, dims, k, 42);
+    for (int n = 0; n < nd; n++) {
+        memcpy(t3.U[n], t.U[n], (size_t)dims[n] * k[n] * sizeof(float));
+        memcpy(t4.U[n], t.U[n], (size_t)dims[n] * k[n] * sizeof(float));
+        t4.dims[n] = dims[n]; t4.ranks[n] = k[n];
+    }
+    t4.has_factors = 1;
+    HosvdWork w4;
+    hosvd_work_init(&w4, nd, dims, k, 0, HOSVD_SUBSPACE);
+    w4.no_fuse = 1;
+    w3.fuse_cols = 5;   // several mode-0 column blocks, the last one partial
+    for (int n = 0; n < nd; n++) { w3.use_gram[n] = 0; w4.use_gram[n] = 0; }
+    Counters f0 = counters_get();
+    hosvd_subspace(&t3, x, dims, k, &w3);
+    Counters f1 = counters_get();
+    hosvd_subspace(&t4, x, dims, k, &w4);
+    Counters f2 = counters_get();
+    double ff = counters_diff(f1, f0).flops[phase_get()], fp = counters_diff(f2, f1).flops[phase_get()];
+    EXPECT(ff == fp && ff > 0, "fused step counted %.0f FLOPs, per-mode passes %.0f", ff, fp);
+    for (int n = 0; n < nd; n++) {
+        char what[80];
+        snprintf(what, sizeof what, "mode %d: fused = per-mode passes", n);
+        EXPECT_CLOSE(what, t3.U[n], t4.U[n], (size_t)dims[n] * k[n], 1e-4, 1e-3);
+    }
+    EXPECT_CLOSE("cores agree (fused)", t3.core, t4.core, numel(k, nd), 1e-4, 1e-3);
+    hosvd_work_free(&w3); hosvd_work_free(&w4);
+    tucker_free(&t3); tucker_free(&t4);
     (void)tot;
     hosvd_work_free(&we); hosvd_work_free(&w); hosvd_work_free(&w2);
     tucker_free(&te); tucker_free(&t); tucker_free(&t2);
@@ -322,6 +349,11 @@ static void subspace_case(const int *dims, int nd, const int *k, uint64_t seed) 
 static void test_subspace_converges_to_exact(void) {
     int d3[3] = {10, 12, 14}, k3[3] = {3, 4, 4};
     subspace_case(d3, 3, k3, 5);
+    // the fused step's core along mode 2 first, then along mode 1 first (the smallest rank leads)
+    int d3b[3] = {12, 10, 14}, k3b[3] = {5, 4, 2};
+    subspace_case(d3b, 3, k3b, 7);
+    int d3c[3] = {12, 14, 10}, k3c[3] = {5, 2, 4};
+    subspace_case(d3c, 3, k3c, 8);
     int d4[4] = {4, 6, 5, 8}, k4[4] = {2, 3, 2, 3};
     subspace_case(d4, 4, k4, 6);
 }
@@ -426,6 +458,49 @@ static void test_dw_full_rank_is_vanilla(void) {
     mem_free(x); mem_free(dy); mem_free(dW); mem_free(ref);
 }
 
+// A workspace shared by layers of different shapes is sized per buffer:
+// it serves each of them without growing, and for Swin-like stages (large
+// maps with few channels, small maps with many) it is far below one sized at
+// the elementwise largest dims.
+static void test_shared_workspace_per_buffer(void) {
+    int da[4] = {2, 12, 12, 6}, ka[4] = {2, 3, 3, 4}, db[4] = {2, 3, 3, 48}, kb[4] = {2, 2, 2, 8};
+    HosvdSizes sa, sb, m, big;
+    hosvd_work_sizes(&sa, 4, da, ka, 24, HOSVD_SUBSPACE);
+    hosvd_work_sizes(&sb, 4, db, kb, 96, HOSVD_SUBSPACE);
+    memset(&m, 0, sizeof m);
+    hosvd_sizes_max(&m, &sa);
+    hosvd_sizes_max(&m, &sb);
+    int dmax[4], kmax[4];
+    for (int n = 0; n < 4; n++) { dmax[n] = wb_max(da[n], db[n]); kmax[n] = wb_max(ka[n], kb[n]); }
+    hosvd_work_sizes(&big, 4, dmax, kmax, 96, HOSVD_SUBSPACE);
+    double fm = hosvd_sizes_floats(&m), fb = hosvd_sizes_floats(&big);
+    printf("  shared workspace: per-buffer max %.0f floats, elementwise-max dims %.0f floats\n", fm, fb);
+    EXPECT(fm < 0.5 * fb, "per-buffer sizing %.0f vs %.0f floats", fm, fb);
+    EXPECT(fm >= hosvd_sizes_floats(&sa) && fm >= hosvd_sizes_floats(&sb), "covers both layers");
+    HosvdWork w;
+    size_t before = mem_stats().current[MEM_WORKSPACE];
+    hosvd_work_init_sizes(&w, &m);
+    size_t bytes = mem_stats().current[MEM_WORKSPACE] - before;
+    EXPECT(bytes >= 4 * fm && bytes < 4 * fm + (size_t)(1 << 20), "built %zu B for %.0f floats (+ LAPACK work)", bytes, fm);
+    Rng r; rng_seed(&r, 31);
+    const int *dims[2] = {da, db}, *ks[2] = {ka, kb};
+    for (int l = 0; l < 2; l++) {
+        Tucker t;
+        tucker_init(&t, 4, dims[l], ks[l], 3);
+        float *x = randn(&r, numel(dims[l], 4));
+        for (int s = 0; s < 2; s++) hosvd_subspace(&t, x, dims[l], ks[l], &w);
+        int O = l ? 96 : 24;
+        float *dy = randn(&r, numel(dims[l], 3) * (size_t)O), *dW = mem_alloc_floats((size_t)O * dims[l][3], MEM_WORKSPACE);
+        memset(dW, 0, sizeof(float) * (size_t)O * dims[l][3]);
+        tucker_dw(dW, dy, O, &t, &w);
+        EXPECT_NONZERO("dW from the shared workspace", dW, (size_t)O * dims[l][3]);
+        mem_free(x); mem_free(dy); mem_free(dW);
+        tucker_free(&t);
+    }
+    EXPECT(w.n_grow == 0, "the shared workspace grew %d times", w.n_grow);
+    hosvd_work_free(&w);
+}
+
 // A settled ASI step (decomposition + contraction) allocates nothing.
 static void test_no_allocation_in_hot_path(void) {
     int dims[3] = {16, 10, 24}, k[3] = {4, 3, 6}, O = 12;
@@ -525,6 +600,7 @@ int main(int argc, char **argv) {
     RUN(test_subspace_short_batch);
     RUN(test_dw_contraction);
     RUN(test_dw_full_rank_is_vanilla);
+    RUN(test_shared_workspace_per_buffer);
     RUN(test_no_allocation_in_hot_path);
     RUN(test_bench_paper_shapes);
     return tl_finish();
