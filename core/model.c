@@ -1,6 +1,7 @@
 // model.c: the dispatch of model.h onto vit.c and swin.c.
 #include "model.h"
 #include "common.h"
+#include "model_params.h"
 
 #include <string.h>
 
@@ -79,23 +80,15 @@ float model_forward(Model *m, const float *img, const int *targets, int B, int t
 }
 
 void model_backward(Model *m) { DISPATCH(m, vit_backward(&m->u.vit); return, swin_backward(&m->u.swin); return); }
-void model_zero_grad(Model *m) { DISPATCH(m, vit_zero_grad(&m->u.vit); return, swin_zero_grad(&m->u.swin); return); }
+// The trainable parameters of either model, for the shared plumbing of core/model_params.h.
+ModelParams model_params(Model *m) { DISPATCH(m, return vit_params(&m->u.vit), return swin_params(&m->u.swin)); }
 
-double model_clip_grad(Model *m, float max_norm) {
-    DISPATCH(m, return vit_clip_grad(&m->u.vit, max_norm), return swin_clip_grad(&m->u.swin, max_norm));
-}
-
-void model_update(Model *m, const OptimConfig *oc, float lr) {
-    DISPATCH(m, vit_update(&m->u.vit, oc, lr); return, swin_update(&m->u.swin, oc, lr); return);
-}
-
-double model_grad_norm(Model *m) {
-    DISPATCH(m, return vit_grad_norm(&m->u.vit), return swin_grad_norm(&m->u.swin));
-}
-
+void model_zero_grad(Model *m) { mparams_zero_grad(model_params(m)); }
+double model_clip_grad(Model *m, float max_norm) { return mparams_clip_grad(model_params(m), max_norm); }
+void model_update(Model *m, const OptimConfig *oc, float lr) { mparams_update(model_params(m), oc, lr); }
+double model_grad_norm(Model *m) { return mparams_grad_norm(model_params(m)); }
 void model_update_clipped(Model *m, const OptimConfig *oc, float lr, double clip_coef) {
-    DISPATCH(m, vit_update_clipped(&m->u.vit, oc, lr, clip_coef); return,
-             swin_update_clipped(&m->u.swin, oc, lr, clip_coef); return);
+    mparams_update_clipped(model_params(m), oc, lr, clip_coef);
 }
 
 const float *model_logits(const Model *m) { DISPATCH(m, return m->u.vit.logits, return m->u.swin.logits); }
@@ -104,13 +97,8 @@ int model_num_classes(const Model *m) {
     DISPATCH(m, return m->u.vit.cfg.num_classes, return m->u.swin.cfg.num_classes);
 }
 
-int model_param_sets(Model *m, ParamSet **out, int max) {
-    DISPATCH(m, return vit_param_sets(&m->u.vit, out, max), return swin_param_sets(&m->u.swin, out, max));
-}
-
-size_t model_num_trainable(Model *m) {
-    DISPATCH(m, return vit_num_trainable(&m->u.vit), return swin_num_trainable(&m->u.swin));
-}
+int model_param_sets(Model *m, ParamSet **out, int max) { return mparams_sets(model_params(m), out, max); }
+size_t model_num_trainable(Model *m) { return mparams_num_trainable(model_params(m)); }
 
 ModelPaperMemory model_paper_memory(const Model *m) {
     DISPATCH(m, return vit_paper_memory(&m->u.vit), return swin_paper_memory(&m->u.swin));

@@ -51,11 +51,13 @@ void model_zero_grad(Model *m);
 double model_clip_grad(Model *m, float max_norm);
 void model_update(Model *m, const OptimConfig *oc, float lr);
 // The gradient norm without clipping, and clip + optimizer step + zero_grad
-// fused into one pass (vit_update_clipped / swin_update_clipped; clip_coef
+// fused into one pass (mparams_update_clipped, core/model_params.h; clip_coef
 // from grad_clip_coef): afterwards every gradient is 0 and the next
 // model_zero_grad costs nothing (core/model_params.h).
 double model_grad_norm(Model *m);
 void model_update_clipped(Model *m, const OptimConfig *oc, float lr, double clip_coef);
+// The trainable parameters of either model (core/model_params.h).
+struct ModelParams model_params(Model *m);
 
 const float *model_logits(const Model *m);   // (B,K) of the last forward
 int model_num_classes(const Model *m);

@@ -9,12 +9,12 @@
 
 #define MAX_SETS 1024
 
-int mparams_sets(const ModelParams *mp, ParamSet **out, int max) {
+int mparams_sets(ModelParams mp, ParamSet **out, int max) {
     int n = 0;
     CHECK(max >= 1, "no room for parameter sets");
-    out[n++] = mp->own;
-    for (int i = 0; i < mp->nlin; i++) {
-        LinearLayer *L = &mp->lin[i];
+    out[n++] = mp.own;
+    for (int i = 0; i < mp.nlin; i++) {
+        LinearLayer *L = &mp.lin[i];
         ParamSet *s[4];
         int k = L->method->param_sets(L, s);
         for (int j = 0; j < k; j++) { CHECK(n < max, "more than %d parameter sets", max); out[n++] = s[j]; }
@@ -22,14 +22,14 @@ int mparams_sets(const ModelParams *mp, ParamSet **out, int max) {
     return n;
 }
 
-void mparams_zero_grad(const ModelParams *mp) {
-    if (*mp->grads_clear) return;   // the last fused step left them at 0 and no backward ran since
+void mparams_zero_grad(ModelParams mp) {
+    if (*mp.grads_clear) return;   // the last fused step left them at 0 and no backward ran since
     ParamSet *sets[MAX_SETS];
     int n = mparams_sets(mp, sets, MAX_SETS);
     for (int i = 0; i < n; i++) params_zero_grad(sets[i]);
 }
 
-size_t mparams_num_trainable(const ModelParams *mp) {
+size_t mparams_num_trainable(ModelParams mp) {
     ParamSet *sets[MAX_SETS];
     int n = mparams_sets(mp, sets, MAX_SETS);
     size_t total = 0;
@@ -38,22 +38,22 @@ size_t mparams_num_trainable(const ModelParams *mp) {
     return total;
 }
 
-double mparams_clip_grad(const ModelParams *mp, float max_norm) {
+double mparams_clip_grad(ModelParams mp, float max_norm) {
     ParamSet *sets[MAX_SETS];
     int n = mparams_sets(mp, sets, MAX_SETS);
     return grad_clip_sets(sets, n, max_norm);
 }
 
-double mparams_grad_norm(const ModelParams *mp) {
+double mparams_grad_norm(ModelParams mp) {
     ParamSet *sets[MAX_SETS];
     int n = mparams_sets(mp, sets, MAX_SETS);
     return grad_norm_sets(sets, n);
 }
 
-void mparams_update(const ModelParams *mp, const OptimConfig *oc, float lr) {
-    optim_step(oc, mp->own, lr);
-    for (int i = 0; i < mp->nlin; i++) {
-        LinearLayer *L = &mp->lin[i];
+void mparams_update(ModelParams mp, const OptimConfig *oc, float lr) {
+    optim_step(oc, mp.own, lr);
+    for (int i = 0; i < mp.nlin; i++) {
+        LinearLayer *L = &mp.lin[i];
         if (L->trainable) L->method->update(L, oc, lr);
     }
 }
@@ -66,10 +66,10 @@ static void scale_grads(ParamSet *ps, float c) {
     flops_add(elems);   // as grad_clip_sets charges its scaling
 }
 
-void mparams_update_clipped(const ModelParams *mp, const OptimConfig *oc, float lr, double clip_coef) {
-    optim_step_clipped(oc, mp->own, lr, clip_coef, 1);
-    for (int i = 0; i < mp->nlin; i++) {
-        LinearLayer *L = &mp->lin[i];
+void mparams_update_clipped(ModelParams mp, const OptimConfig *oc, float lr, double clip_coef) {
+    optim_step_clipped(oc, mp.own, lr, clip_coef, 1);
+    for (int i = 0; i < mp.nlin; i++) {
+        LinearLayer *L = &mp.lin[i];
         ParamSet *s[4];
         int k = L->method->param_sets(L, s);
         if (!L->trainable) {   // frozen: no step; clear whatever sets it reports (none for the shipped methods)
@@ -85,7 +85,7 @@ void mparams_update_clipped(const ModelParams *mp, const OptimConfig *oc, float 
         L->method->update(L, oc, lr);
         for (int j = 0; j < k; j++) params_zero_grad(s[j]);
     }
-    *mp->grads_clear = 1;
+    *mp.grads_clear = 1;
 }
 
 ViTPaperMemory mparams_paper_memory(const LinearLayer *lin, int nlin, int (*counted)(const void *ctx, int i),

@@ -3,6 +3,7 @@
 #include "rank_calib.h"
 #include "blas.h"
 #include "common.h"
+#include "model_params.h"
 #include "hosvd.h"
 #include "layers.h"
 #include "memory.h"
@@ -219,10 +220,10 @@ void rank_calib_measure(RankCalib *rc, ViT *m, const float *img, const int *y, i
     calib_alloc(rc, counted_vit(m, NULL, NULL), cand, n_cand);
     counted_vit(m, rc->layer, rc->lin);
     check_probes(rc);
-    vit_zero_grad(m);
+    mparams_zero_grad(vit_params(m));
     vit_forward(m, img, y, B, 1);
     vit_backward(m);
-    vit_zero_grad(m);
+    mparams_zero_grad(vit_params(m));
     calib_table(rc);
 }
 

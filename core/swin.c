@@ -710,12 +710,10 @@ void swin_backward(Swin *m) {
 
 // --- parameters, update, accounting -------------------------------------------------
 
-static ModelParams swin_model_params(Swin *m) {
+ModelParams swin_params(Swin *m) {
     ModelParams mp = {&m->train, m->lin, m->nblocks * SWIN_NLIN, &m->grads_clear};
     return mp;
 }
-
-MODEL_PARAMS_API(swin, Swin, swin_model_params)
 
 static int counted_linear(const void *ctx, int i) { return swin_is_counted(ctx, i / SWIN_NLIN, i % SWIN_NLIN); }
 

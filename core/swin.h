@@ -16,7 +16,7 @@
 // GELU, residuals, patch merging with its reduction, the final norm, pool
 // and head) is shared and trained with plain gradients.
 // Lifecycle: swin_build -> swin_init_random | swin_load -> (swin_forward,
-// swin_backward, swin_update)* -> swin_free.
+// swin_backward, mparams_update(swin_params(m), ...))* -> swin_free.
 //
 // Semantics are torchvision 0.14's (swin_transformer.py): maps that are not
 // a multiple of the window are zero-padded and the padded tokens take part
@@ -115,7 +115,7 @@ typedef struct {
     Rng sd_rng;            // stochastic-depth draws
     int *targets;          // (B)
     const float *img;      // (B,Cin,H,W) the last forward's batch, owned by the caller
-    int grads_clear;       // every gradient is 0 (left so by swin_update_clipped; swin_backward resets it)
+    int grads_clear;       // every gradient is 0 (left so by mparams_update_clipped; swin_backward resets it)
 } Swin;
 
 void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B);
@@ -139,15 +139,8 @@ int swin_save(const Swin *m, const char *path, WbError *err);
 float swin_forward(Swin *m, const float *img, const int *targets, int B, int training);
 // Gradients of the last training forward's loss; accumulates into every grad.
 void swin_backward(Swin *m);
-void swin_zero_grad(Swin *m);
-double swin_clip_grad(Swin *m, float max_norm);
-void swin_update(Swin *m, const OptimConfig *oc, float lr);
-// As vit_grad_norm / vit_update_clipped (see vit.h, core/model_params.h).
-double swin_grad_norm(Swin *m);
-void swin_update_clipped(Swin *m, const OptimConfig *oc, float lr, double clip_coef);
-
-int swin_param_sets(Swin *m, ParamSet **out, int max);
-size_t swin_num_trainable(Swin *m);
+// The trainable parameters for core/model_params.h (as vit_params).
+struct ModelParams swin_params(Swin *m);
 
 // The counted linears (the paper's measure) and per-layer access.
 SwinPaperMemory swin_paper_memory(const Swin *m);

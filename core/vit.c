@@ -531,12 +531,10 @@ void vit_backward(ViT *m) {
 
 // --- parameters, update, accounting (shared with swin.c: core/model_params.c) ----
 
-static ModelParams vit_model_params(ViT *m) {
+ModelParams vit_params(ViT *m) {
     ModelParams mp = {&m->train, m->lin, m->cfg.depth * VIT_NLIN, &m->grads_clear};
     return mp;
 }
-
-MODEL_PARAMS_API(vit, ViT, vit_model_params)
 
 static int counted_linear(const void *ctx, int i) { return vit_is_counted(ctx, i / VIT_NLIN, i % VIT_NLIN); }
 

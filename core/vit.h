@@ -4,7 +4,7 @@
 // (patch embedding, tokens, LayerNorm, attention core, GELU, residuals, the
 // final LayerNorm and the head) is shared and trained with plain gradients.
 // Lifecycle: vit_build -> vit_init_random | vit_load -> (vit_forward,
-// vit_backward, vit_update)* -> vit_free.
+// vit_backward, mparams_update(vit_params(m), ...))* -> vit_free.
 #ifndef WB_VIT_H
 #define WB_VIT_H
 
@@ -60,7 +60,7 @@ typedef struct {
     int Bcur;          // batch size of the last forward
     int p0;            // first trainable position in forward order (see vit.c)
     int training;      // last forward saved for backward
-    int grads_clear;   // every gradient is 0 (left so by vit_update_clipped; vit_backward resets it)
+    int grads_clear;   // every gradient is 0 (left so by mparams_update_clipped; vit_backward resets it)
 
     ParamSet train;    // trainable non-linear parameters (torchvision names)
     ParamSet frozen;   // frozen non-linear parameters
@@ -94,22 +94,10 @@ int vit_save(const ViT *m, const char *path, WbError *err);
 float vit_forward(ViT *m, const float *img, const int *targets, int B, int training);
 // Gradients of the last training forward's loss; accumulates into every grad.
 void vit_backward(ViT *m);
-// Clears every gradient; returns at once while vit_update_clipped's clear
-// holds (grads_clear; see core/model_params.h).
-void vit_zero_grad(ViT *m);
-// Global grad-norm clip (max_norm <= 0: none) then one optimizer step everywhere.
-double vit_clip_grad(ViT *m, float max_norm);
-void vit_update(ViT *m, const OptimConfig *oc, float lr);
-// The global gradient norm without clipping, and the fused clip + step +
-// zero_grad (one pass over weights and gradients; clip_coef from
-// grad_clip_coef): the same weights as vit_clip_grad, vit_update, vit_zero_grad.
-double vit_grad_norm(ViT *m);
-void vit_update_clipped(ViT *m, const OptimConfig *oc, float lr, double clip_coef);
-
-// The trainable ParamSets: the model's own and every linear's; returns the count.
-int vit_param_sets(ViT *m, ParamSet **out, int max);
-// Trainable parameter count.
-size_t vit_num_trainable(ViT *m);
+// The trainable parameters (the model's own set and every linear's) for
+// core/model_params.h: zero_grad, clip, optimizer step, fused clip + step +
+// clear, counts. Include model_params.h to call it.
+struct ModelParams vit_params(ViT *m);
 
 // Accounting over the counted linears (the paper's measure) and per layer.
 typedef struct {

@@ -20,9 +20,6 @@
 
 #include <string.h>
 
-// Element counts from which the element-wise loops run on OpenMP threads.
-#define PAR_MIN_ELEMS (1L << 15)
-
 typedef struct {
     int k;             // weight rank
     int factored, r_previous;

@@ -40,7 +40,7 @@
 //   dense:    trainable {"weight" (O,I) master, "bias" (O)}
 //   factored: trainable {"bias" (O), "weight_grad_T" (O,kT)}: the second
 //             tensor only carries the gradient factor T (its parameter slot
-//             is unused), so vit_num_trainable counts O kT floats there
+//             is unused), so mparams_num_trainable counts O kT floats there
 //             instead of L and R. kT = the fixed channel rank, or I with
 //             energy ranks (the rank is data-dependent).
 //   both:     L (O,k) and R (k,I) in a set without gradients ("L", "R").

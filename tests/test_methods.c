@@ -23,6 +23,7 @@
 #include "core/act_store.h"
 #include "core/blas.h"
 #include "core/counters.h"
+#include "core/model_params.h"
 #include "core/layers.h"
 #include "core/linalg.h"
 #include "core/linear_dense.h"
@@ -167,7 +168,7 @@ static void test_full_rank_matches_vanilla(void) {
     const float lr = 0.05f;
     ViT a;
     build(&a, &method_vanilla, &vc, 1, B, 21);
-    vit_zero_grad(&a);
+    mparams_zero_grad(vit_params(&a));
     float La = vit_forward(&a, img, y, B, 1);
     vit_backward(&a);
     Variant v[8];
@@ -175,7 +176,7 @@ static void test_full_rank_matches_vanilla(void) {
     for (int i = 0; i < nv; i++) {
         ViT b;
         build(&b, v[i].m, &v[i].c, 1, B, 21);
-        vit_zero_grad(&b);
+        mparams_zero_grad(vit_params(&b));
         float Lb = vit_forward(&b, img, y, B, 1);
         vit_backward(&b);
         EXPECT_NEAR(v[i].tag, Lb, La, 1e-5, 1e-5);
@@ -191,11 +192,11 @@ static void test_full_rank_matches_vanilla(void) {
         // subspace iteration reproduces W' exactly)
         ViT a2;
         build(&a2, &method_vanilla, &vc, 1, B, 21);
-        vit_zero_grad(&a2);
+        mparams_zero_grad(vit_params(&a2));
         vit_forward(&a2, img, y, B, 1);
         vit_backward(&a2);
-        vit_update(&a2, &sgd, lr);
-        vit_update(&b, &sgd, lr);
+        mparams_update(vit_params(&a2), &sgd, lr);
+        mparams_update(vit_params(&b), &sgd, lr);
         float La2 = vit_forward(&a2, img, y, B, 0), Lb2 = vit_forward(&b, img, y, B, 0);
         // r_update previous uses W_eff = L_new L_prev^T W', not W' (a basis
         // rotation at full rank): only the current variant is exact here
@@ -499,7 +500,7 @@ static void test_lora_vs_pytorch(void) {
             mem_free(t);
         }
         if (pass == 0) {
-            vit_zero_grad(&m);
+            mparams_zero_grad(vit_params(&m));
             float L = vit_forward(&m, x, y, B, 1);
             vit_backward(&m);
             EXPECT_NEAR("loss", L, loss[0], 1e-5, 1e-5);
@@ -525,10 +526,10 @@ static void test_lora_vs_pytorch(void) {
         } else {
             OptimConfig oc = optim_sgd(0.9f, 0.0f);
             for (int s = 0; s < 3; s++) {
-                vit_zero_grad(&m);
+                mparams_zero_grad(vit_params(&m));
                 got3[s] = vit_forward(&m, x, y, B, 1);
                 vit_backward(&m);
-                vit_update(&m, &oc, 0.01f);
+                mparams_update(vit_params(&m), &oc, 0.01f);
             }
             size_t n3;
             float *want3 = st_all(&ref, "sgd_losses", &n3);
@@ -902,12 +903,12 @@ static void test_rank_calibration(void) {
         OptimConfig oc = optim_sgd(0.0f, 0.0f);
         float l0 = 0, l1 = 0;
         for (int s2 = 0; s2 < 3; s2++) {
-            vit_zero_grad(&m);
+            mparams_zero_grad(vit_params(&m));
             float L = vit_forward(&m, img, y, B, 1);
             if (s2 == 0) l0 = L;
             l1 = L;
             vit_backward(&m);
-            vit_update(&m, &oc, 0.05f);
+            mparams_update(vit_params(&m), &oc, 0.05f);
         }
         EXPECT(isfinite(l1) && l1 < l0, "%s after calibration: loss %.5f -> %.5f", meth->name, (double)l0, (double)l1);
         printf("  %s: %d layers, min budget %lld, chosen %lld elements; loss %.5f -> %.5f in 3 steps\n", meth->name,

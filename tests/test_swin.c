@@ -16,6 +16,7 @@
 #include "baselines/vanilla.h"
 #include "core/blas.h"
 #include "core/counters.h"
+#include "core/model_params.h"
 #include "core/memory.h"
 #include "core/model.h"
 #include "core/optim.h"
@@ -136,7 +137,7 @@ static void reference_case(const char *tag, SwinConfig cfg, double logit_tol, do
     EXPECT(same, "relative_position_index equals torchvision's (%zu entries)", ni);
     mem_free(idx);
 
-    swin_zero_grad(&m);
+    mparams_zero_grad(swin_params(&m));
     double t0 = wall_seconds();
     float L = swin_forward(&m, x, y, B, 1);
     swin_backward(&m);
@@ -169,11 +170,11 @@ static void reference_case(const char *tag, SwinConfig cfg, double logit_tol, do
         build_from(&m, cfg, B, wpath, &bind);
         t0 = wall_seconds();
         for (int s = 0; s < 5; s++) {
-            swin_zero_grad(&m);
+            mparams_zero_grad(swin_params(&m));
             got[s] = swin_forward(&m, x, y, B, 1);
             swin_backward(&m);
-            if (o == 0) swin_clip_grad(&m, 2.0f);
-            swin_update(&m, &ocs[o], lrs[o]);
+            if (o == 0) mparams_clip_grad(swin_params(&m), 2.0f);
+            mparams_update(swin_params(&m), &ocs[o], lrs[o]);
         }
         double d5 = tl_max_abs_diff(got, want, 5);
         printf("  %s %s: C %.6f %.6f %.6f %.6f %.6f | torch %.6f %.6f %.6f %.6f %.6f (max|diff| %.2g, %.2f s/step)\n",
@@ -384,7 +385,7 @@ static void test_partial_finetune_grads(void) {
     Swin a;
     swin_build(&a, &cfg, &full, B);
     swin_init_random(&a, 11);
-    swin_zero_grad(&a);
+    mparams_zero_grad(swin_params(&a));
     float La = swin_forward(&a, img, y, B, 1);
     swin_backward(&a);
     size_t prev_acts = (size_t)-1;
@@ -399,7 +400,7 @@ static void test_partial_finetune_grads(void) {
             swin_build(&b, &cfg, &part, B);
             MemStats s1 = mem_stats();
             swin_init_random(&b, 11);
-            swin_zero_grad(&b);
+            mparams_zero_grad(swin_params(&b));
             float Lb = swin_forward(&b, img, y, B, 1);
             swin_backward(&b);
             EXPECT(La == Lb, "same loss (n=%d)", n);
@@ -429,7 +430,7 @@ static void test_partial_finetune_grads(void) {
             }
             size_t acts = s1.current[MEM_ACTIVATIONS] - s0.current[MEM_ACTIVATIONS];
             printf("  num_finetune=%2d all_linear=%d: %2d of %d model tensors and %2d linears train, %7zu params, %8zu B saved (model)\n",
-                   n, all_linear, trained, total, lin_trained, swin_num_trainable(&b), acts);
+                   n, all_linear, trained, total, lin_trained, mparams_num_trainable(swin_params(&b)), acts);
             EXPECT(trained >= 2 && trained < total, "partial training (n=%d: %d)", n, trained);
             EXPECT(n == 0 || lin_trained >= n, "n=%d: %d linears train", n, lin_trained);
             if (t > 0) EXPECT(all_linear || acts >= prev_acts, "more saved with more layers (%zu vs %zu)", acts, prev_acts);
@@ -458,7 +459,7 @@ static void test_stochastic_depth(void) {
     EXPECT(La == Lb && !memcmp(a.logits, b.logits, sizeof(float) * B * 10), "eval: %.7f vs %.7f", (double)La, (double)Lb);
     // training draws: the last block has p = 0.6, block 0 has p = 0
     Rng saved = b.sd_rng;
-    swin_zero_grad(&b);
+    mparams_zero_grad(swin_params(&b));
     float L = swin_forward(&b, img, y, B, 1);
     swin_backward(&b);
     const SwinBlockActs *last = &b.acts[b.nblocks - 1];
@@ -513,11 +514,11 @@ static void test_no_allocation_in_step(void) {
     size_t before = 0;
     for (int s = 0; s < 3; s++) {
         if (s == 1) before = mem_stats().n_allocs;
-        swin_zero_grad(&m);
+        mparams_zero_grad(swin_params(&m));
         swin_forward(&m, img, y, B, 1);
         swin_backward(&m);
-        swin_clip_grad(&m, 1.0f);
-        swin_update(&m, &oc, 1e-3f);
+        mparams_clip_grad(swin_params(&m), 1.0f);
+        mparams_update(swin_params(&m), &oc, 1e-3f);
         swin_forward(&m, img, y, B - 1, 0);   // a short inference batch too
     }
     size_t after = mem_stats().n_allocs;
@@ -571,7 +572,7 @@ static void test_full_rank_matches_vanilla(void) {
     Swin a;
     swin_build(&a, &cfg, &vb, B);
     swin_init_random(&a, 21);
-    swin_zero_grad(&a);
+    mparams_zero_grad(swin_params(&a));
     float La = swin_forward(&a, img, y, B, 1);
     swin_backward(&a);
     for (int i = 0; i < nv; i++) {
@@ -580,7 +581,7 @@ static void test_full_rank_matches_vanilla(void) {
         Swin b;
         swin_build(&b, &cfg, &bb, B);
         swin_init_random(&b, 21);
-        swin_zero_grad(&b);
+        mparams_zero_grad(swin_params(&b));
         float Lb = swin_forward(&b, img, y, B, 1);
         swin_backward(&b);
         EXPECT_NEAR(v[i].tag, Lb, La, 1e-5, 1e-5);
@@ -628,11 +629,11 @@ static void test_full_rank_matches_vanilla(void) {
         Swin a2;
         swin_build(&a2, &cfg, &vb, B);
         swin_init_random(&a2, 21);
-        swin_zero_grad(&a2);
+        mparams_zero_grad(swin_params(&a2));
         swin_forward(&a2, img, y, B, 1);
         swin_backward(&a2);
-        swin_update(&a2, &sgd, lr);
-        swin_update(&b, &sgd, lr);
+        mparams_update(swin_params(&a2), &sgd, lr);
+        mparams_update(swin_params(&b), &sgd, lr);
         float La2 = swin_forward(&a2, img, y, B, 0), Lb2 = swin_forward(&b, img, y, B, 0);
         EXPECT_NEAR("loss after one SGD step", Lb2, La2, 2e-5, 2e-5);
         printf("  %-40s loss %.7f vs %.7f, grads max|diff|/max|ref| %.2e, after SGD %.7f vs %.7f\n", v[i].tag,
@@ -768,10 +769,10 @@ static void test_model_dispatch(void) {
             ViT v;
             vit_build(&v, &mc.vit, &bind, B);
             vit_init_random(&v, 9);
-            vit_zero_grad(&v);
+            mparams_zero_grad(vit_params(&v));
             Ld = vit_forward(&v, img, y, B, 1);
             vit_backward(&v);
-            gd = vit_clip_grad(&v, 0.0f);
+            gd = mparams_clip_grad(vit_params(&v), 0.0f);
             pd = vit_paper_memory(&v);
             EXPECT(!memcmp(model_logits(&m), v.logits, sizeof(float) * B * 10), "vit logits");
             vit_free(&v);
@@ -779,10 +780,10 @@ static void test_model_dispatch(void) {
             Swin w;
             swin_build(&w, &mc.swin, &bind, B);
             swin_init_random(&w, 9);
-            swin_zero_grad(&w);
+            mparams_zero_grad(swin_params(&w));
             Ld = swin_forward(&w, img, y, B, 1);
             swin_backward(&w);
-            gd = swin_clip_grad(&w, 0.0f);
+            gd = mparams_clip_grad(swin_params(&w), 0.0f);
             pd = swin_paper_memory(&w);
             EXPECT(!memcmp(model_logits(&m), w.logits, sizeof(float) * B * 10), "swin logits");
             swin_free(&w);

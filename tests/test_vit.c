@@ -7,6 +7,7 @@
 #include "baselines/registry.h"
 #include "core/blas.h"
 #include "core/counters.h"
+#include "core/model_params.h"
 #include "core/rng.h"
 #include "core/linear_dense.h"
 #include "core/memory.h"
@@ -109,7 +110,7 @@ static void reference_case(const char *tag, ViTConfig cfg, double logit_tol, dou
     ViT m;
     build_from_ref(&m, cfg, B, wpath, &bind);
 
-    vit_zero_grad(&m);
+    mparams_zero_grad(vit_params(&m));
     double t0 = wall_seconds();
     float L = vit_forward(&m, x, y, B, 1);
     vit_backward(&m);
@@ -140,11 +141,11 @@ static void reference_case(const char *tag, ViTConfig cfg, double logit_tol, dou
         float *want = read_all(&ref, opt_names[o], &n5), got[5];
         build_from_ref(&m, cfg, B, wpath, &bind);
         for (int s = 0; s < 5; s++) {
-            vit_zero_grad(&m);
+            mparams_zero_grad(vit_params(&m));
             got[s] = vit_forward(&m, x, y, B, 1);
             vit_backward(&m);
-            if (o == 0) vit_clip_grad(&m, 2.0f);
-            vit_update(&m, &ocs[o], lrs[o]);
+            if (o == 0) mparams_clip_grad(vit_params(&m), 2.0f);
+            mparams_update(vit_params(&m), &ocs[o], lrs[o]);
         }
         printf("  %s %s: C %.6f %.6f %.6f %.6f %.6f | torch %.6f %.6f %.6f %.6f %.6f\n", tag, opt_names[o],
                (double)got[0], (double)got[1], (double)got[2], (double)got[3], (double)got[4],
@@ -221,7 +222,7 @@ static void test_partial_finetune_grads(void) {
     ViT a;
     vit_build(&a, &cfg, &full, B);
     vit_init_random(&a, 11);
-    vit_zero_grad(&a);
+    mparams_zero_grad(vit_params(&a));
     float La = vit_forward(&a, img, y, B, 1);
     vit_backward(&a);
     for (int all_linear = 0; all_linear < 2; all_linear++)
@@ -233,7 +234,7 @@ static void test_partial_finetune_grads(void) {
             vit_build(&b, &cfg, &part, B);
             MemStats s1 = mem_stats();
             vit_init_random(&b, 11);
-            vit_zero_grad(&b);
+            mparams_zero_grad(vit_params(&b));
             float Lb = vit_forward(&b, img, y, B, 1);
             vit_backward(&b);
             EXPECT(La == Lb, "same loss (n=%d)", n);
@@ -251,15 +252,15 @@ static void test_partial_finetune_grads(void) {
             }
             size_t acts = s1.current[MEM_ACTIVATIONS] - s0.current[MEM_ACTIVATIONS];
             printf("  num_finetune=%d all_linear=%d: %d of %d model tensors train, %zu trainable params, %zu B saved (model)\n",
-                   n, all_linear, trained, a.train.n, vit_num_trainable(&b), acts);
+                   n, all_linear, trained, a.train.n, mparams_num_trainable(vit_params(&b)), acts);
             EXPECT(trained >= 2 && trained < a.train.n, "partial training (n=%d: %d)", n, trained);
             vit_free(&b);
         }
     vit_free(&a);
 }
 
-// vit_update_clipped (clip + step + zero_grad in one pass) must give the
-// weights of vit_clip_grad then vit_update, bit for bit: all dense (fused
+// mparams_update_clipped (clip + step + zero_grad in one pass) must give the
+// weights of mparams_clip_grad then mparams_update, bit for bit: all dense (fused
 // path), LoRA on the MLP (scale, method update, clear) and partial
 // fine-tuning (frozen linears), SGD with momentum and AdamW; afterwards the
 // gradients are 0, zero_grad is a no-op and the next backward re-arms it.
@@ -279,23 +280,23 @@ static void test_fused_update_bit_identical(void) {
         vit_build(&b, &cfg, &bind, B); vit_init_random(&b, 21);
         int same = 1, clipped = 0;
         for (int s = 0; s < 3; s++) {
-            vit_zero_grad(&a);
+            mparams_zero_grad(vit_params(&a));
             float La = vit_forward(&a, img, y, B, 1);
             vit_backward(&a);
-            double ta = vit_clip_grad(&a, 0.05f);
-            vit_update(&a, &oc, 1e-2f);
-            vit_zero_grad(&b);
+            double ta = mparams_clip_grad(vit_params(&a), 0.05f);
+            mparams_update(vit_params(&a), &oc, 1e-2f);
+            mparams_zero_grad(vit_params(&b));
             float Lb = vit_forward(&b, img, y, B, 1);
             vit_backward(&b);
             EXPECT(b.grads_clear == 0, "backward re-arms zero_grad");
-            double tb = vit_grad_norm(&b);
-            vit_update_clipped(&b, &oc, 1e-2f, grad_clip_coef(tb, 0.05f));
+            double tb = mparams_grad_norm(vit_params(&b));
+            mparams_update_clipped(vit_params(&b), &oc, 1e-2f, grad_clip_coef(tb, 0.05f));
             clipped += tb > 0.05;
             same &= La == Lb && ta == tb;
         }
         EXPECT(clipped == 3, "variant %d: every step clipped (%d)", v, clipped);
         ParamSet *sa[256], *sb[256];
-        int na = vit_param_sets(&a, sa, 256), nb = vit_param_sets(&b, sb, 256), zero = 1, nonzero_before = 0;
+        int na = mparams_sets(vit_params(&a), sa, 256), nb = mparams_sets(vit_params(&b), sb, 256), zero = 1, nonzero_before = 0;
         EXPECT(na == nb && na >= 2, "variant %d: %d vs %d sets", v, na, nb);
         for (int i = 0; i < na && i < nb; i++) {
             same &= memcmp(sa[i]->params, sb[i]->params, sa[i]->numel * sizeof(float)) == 0;
@@ -304,7 +305,7 @@ static void test_fused_update_bit_identical(void) {
         EXPECT(same, "variant %d: same losses, norms and weights as clip then update", v);
         EXPECT(nonzero_before, "variant %d: the unfused path had gradients to clear", v);
         EXPECT(zero && b.grads_clear == 1, "variant %d: gradients cleared by the fused step", v);
-        vit_zero_grad(&b);   // a no-op now, and must stay correct
+        mparams_zero_grad(vit_params(&b));   // a no-op now, and must stay correct
         for (int i = 0; i < nb; i++) for (size_t j = 0; j < sb[i]->numel; j++) zero &= sb[i]->grads[j] == 0.0f;
         EXPECT(zero, "variant %d: zero_grad after the fused step", v);
         vit_free(&a); vit_free(&b);
