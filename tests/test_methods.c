@@ -52,11 +52,9 @@ static MethodConfig base_mcfg(void) {
     return c;
 }
 
+// tl_random_batch for a model config
 static void random_batch(float *img, int *y, int B, const ViTConfig *c, uint64_t seed) {
-    Rng r;
-    rng_seed(&r, seed);
-    rng_fill_normal(&r, img, (long)B * c->channels * c->image_size * c->image_size, 0, 1);
-    for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)c->num_classes);
+    tl_random_batch(img, y, B, c->channels, c->image_size, c->num_classes, seed);
 }
 
 static void build(ViT *m, const LinearMethod *method, const MethodConfig *mc, int all_linear, int B, uint64_t seed) {

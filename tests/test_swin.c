@@ -326,11 +326,9 @@ static int files_equal(const char *a, const char *b) {
     return same;
 }
 
+// tl_random_batch for a model config
 static void random_batch(float *img, int *y, int B, const SwinConfig *c, uint64_t seed) {
-    Rng r;
-    rng_seed(&r, seed);
-    rng_fill_normal(&r, img, (long)B * c->channels * c->image_size * c->image_size, 0, 1);
-    for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)c->num_classes);
+    tl_random_batch(img, y, B, c->channels, c->image_size, c->num_classes, seed);
 }
 
 static void test_checkpoint_roundtrip(void) {

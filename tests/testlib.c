@@ -1,5 +1,6 @@
 // testlib.c: see testlib.h.
 #include "testlib.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -104,4 +105,11 @@ const char *tl_tmpdir(void) {
         if (system(cmd) != 0) { fprintf(stderr, "cannot create %s\n", dir); exit(1); }
     }
     return dir;
+}
+
+void tl_random_batch(float *img, int *y, int B, int channels, int size, int classes, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    rng_fill_normal(&r, img, (long)B * channels * size * size, 0, 1);
+    for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)classes);
 }

@@ -6,6 +6,7 @@
 #define WB_TESTLIB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 extern int tl_case_failed;   // set by a failing check inside the running case
 
@@ -41,5 +42,8 @@ double tl_max_abs(const float *a, size_t n);
 
 // Scratch directory for files a test generates (tests/data/gen/<build dir>/<binary>), created on demand.
 const char *tl_tmpdir(void);
+
+// A random batch: img (B, channels, size, size) ~ N(0, 1), y (B) uniform in [0, classes).
+void tl_random_batch(float *img, int *y, int B, int channels, int size, int classes, uint64_t seed);
 
 #endif
