@@ -687,7 +687,11 @@ typedef struct { double lo, hi; int lo_open, hi_open; } Range;
 static int to_num(Ctx *c, const Node *v, const char *path, Range r, double *out) {
     double x;
     if (parse_double(v, &x) < 0) return type_error(c, v, path, "a number");
-    int ok = (r.lo_open ? x > r.lo : x >= r.lo) && (r.hi_open ? x < r.hi : x <= r.hi);
+    // Settings are stored as float: the range must also hold after rounding
+    // (1e-59 is > 0 as a double but 0 as a float, and would not load back).
+    double xf = (double)(float)x;
+    int ok = (r.lo_open ? x > r.lo : x >= r.lo) && (r.hi_open ? x < r.hi : x <= r.hi) &&
+             (r.lo_open ? xf > r.lo : xf >= r.lo) && (r.hi_open ? xf < r.hi : xf <= r.hi);
     if (!ok) {
         char lo[32], hi[32];
         fmt_double(lo, sizeof lo, r.lo);
