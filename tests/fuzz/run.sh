@@ -8,7 +8,10 @@
 #      tests/fuzz/corpus/<name>/ plus the inputs earlier runs kept in
 #      FUZZ_BUILD_DIR/corpus/<name>/, with a 10 s per-input timeout and a
 #      2 GB memory limit (plus tests/fuzz/<name>.dict and .options if
-#      present). Any crash, hang, leak, out-of-memory or sanitizer
+#      present), with libFuzzer's -seed=$FUZZ_SEED (default 1: the same
+#      inputs in the same order on every run, so CI stays reproducible and a
+#      red run can be replayed; FUZZ_SEED=0 draws a new seed each run, for
+#      exploration with `make fuzz`). Any crash, hang, leak, out-of-memory or sanitizer
 #      report stops it and fails; the input lands in FUZZ_BUILD_DIR/artifacts/.
 # Prints one "PASS ..." or "FAIL ..." line per step (tests/run.sh counts
 # them) with the number of executions; the full output of each step is in
@@ -86,7 +89,7 @@ for bin in "$dir"/fuzz/fuzz_*; do
   [ -f "tests/fuzz/$short.options" ] && read -r -a extra < "tests/fuzz/$short.options" && dict+=("${extra[@]}")
   echo "== fuzzing $secs s: $bin $work tests/fuzz/corpus/$short" >> "$log"
   start=$SECONDS
-  timeout $((secs + 300)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  timeout $((secs + 300)) "$bin" -seed="${FUZZ_SEED:-1}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$art" "${dict[@]}" "$work" "tests/fuzz/corpus/$short" >> "$log" 2>&1
   rc=$?
   execs=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
