@@ -424,8 +424,9 @@ static void test_kill9_in_the_writer(void) {
 // the results folder and file
 
 // A file with the first two runs complete (a sweep with max 2 runs: kill it
-// once two are in), the starting point of the fault cases below.
-static void two_runs(const char *out) {
+// once two are in), the starting point of the fault cases below; returns the
+// file's bytes (n of them) to compare with after the fault.
+static unsigned char *two_runs(const char *out, size_t *n) {
     char log[800];
     unlink(out);
     const char *args[] = {g_bin, "run", g_sweep, "--out", out, "--quiet", "--threads", "2", NULL};
@@ -436,9 +437,9 @@ static void two_runs(const char *out) {
         RunList l;
         WbError err;
         if (results_list(out, &l, &err) == 0) {
-            int n = l.n;
+            int have = l.n;
             results_list_free(&l);
-            if (n >= 2) break;
+            if (have >= 2) break;
         }
     }
     kill(pid, SIGKILL);
@@ -446,6 +447,7 @@ static void two_runs(const char *out) {
     char tmp[900];
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
     unlink(tmp);
+    return slurp(out, n);
 }
 
 // Outcome of one fault: exit code 3, message naming the file, file unchanged.
@@ -470,9 +472,8 @@ static void test_unwritable_dir(void) {
     mkdir(dir, 0755);
     chmod(dir, 0755);
     snprintf(out, sizeof out, "%s/r.h5", dir);
-    two_runs(out);
     size_t n;
-    unsigned char *before = slurp(out, &n);
+    unsigned char *before = two_runs(out, &n);
     EXPECT(before != NULL, "the starting file exists");
     chmod(out, 0644);
     chmod(dir, 0555);
@@ -512,9 +513,8 @@ static void test_disk_full(void) {
     char out[800], log[800];
     path_in(out, sizeof out, "full.h5");
     path_in(log, sizeof log, "full.log");
-    two_runs(out);
     size_t n;
-    unsigned char *before = slurp(out, &n);
+    unsigned char *before = two_runs(out, &n);
     EXPECT(before != NULL && n > 0, "the starting file exists");
     const char *args[] = {g_bin, "run", g_sweep, "--out", out, "--quiet", "--threads", "2", NULL};
     // (a) the limit is hit while the new run is added to the copy; (b) while copying
@@ -543,9 +543,8 @@ static void test_locked_file(void) {
     char out[800], log[800];
     path_in(out, sizeof out, "locked.h5");
     path_in(log, sizeof log, "locked.log");
-    two_runs(out);
     size_t n;
-    unsigned char *before = slurp(out, &n);
+    unsigned char *before = two_runs(out, &n);
     int fd = open(out, O_RDWR);
     EXPECT(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "took an exclusive lock on %s", out);
     unlink(log);
@@ -606,9 +605,8 @@ static void test_corrupt_file(void) {
     path_in(log, sizeof log, "corrupt.log");
     const char *cases[] = {"truncated to half", "superblock overwritten", "not HDF5 (text)", "empty file", "global heap that hangs libhdf5"};
     for (int k = 0; k < 5; k++) {
-        two_runs(out);
         size_t n;
-        unsigned char *b = slurp(out, &n);
+        unsigned char *b = two_runs(out, &n);
         FILE *f = fopen(out, "r+b");
         if (k == 0) { if (truncate(out, (off_t)n / 2) != 0) EXPECT(0, "truncate"); }
         else if (k == 1 && f) { fseek(f, 0, SEEK_SET); fwrite("garbage!garbage!", 1, 16, f); }

@@ -252,6 +252,16 @@ static void test_exact_energy_and_minimal_rank(void) {
 // ASI: repeated single warm-started steps on a fixed tensor converge to the
 // leading subspaces of the exact HOSVD; the Gram route, small V blocks and a
 // repeated cold start give the same factors.
+// dst takes src's factors as its warm start (dims, ranks, U), for comparing
+// two routes of the same warm subspace step.
+static void warm_from(Tucker *dst, const Tucker *src, int nd, const int *dims, const int *k) {
+    for (int n = 0; n < nd; n++) {
+        memcpy(dst->U[n], src->U[n], (size_t)dims[n] * k[n] * sizeof(float));
+        dst->dims[n] = dims[n]; dst->ranks[n] = k[n];
+    }
+    dst->has_factors = 1;
+}
+
 static void subspace_case(const int *dims, int nd, const int *k, uint64_t seed) {
     Rng r; rng_seed(&r, seed);
     size_t tot = numel(dims, nd);
@@ -289,12 +299,8 @@ static void subspace_case(const int *dims, int nd, const int *k, uint64_t seed) 
     // two-pass route streamed in blocks of 2 rows of V
     Tucker t3;
     tucker_init(&t3, nd, dims, k, 42);
-    for (int n = 0; n < nd; n++) {
-        memcpy(t2.U[n], t.U[n], (size_t)dims[n] * k[n] * sizeof(float));
-        memcpy(t3.U[n], t.U[n], (size_t)dims[n] * k[n] * sizeof(float));
-        t3.dims[n] = dims[n]; t3.ranks[n] = k[n];
-    }
-    t3.has_factors = 1;
+    warm_from(&t2, &t, nd, dims, k);
+    warm_from(&t3, &t, nd, dims, k);
     HosvdWork w3;
     hosvd_work_init(&w3, nd, dims, k, 0, HOSVD_SUBSPACE);
     for (int n = 0; n < nd; n++) { w2.use_gram[n] = !w.use_gram[n]; w3.use_gram[n] = 0; }
@@ -314,12 +320,8 @@ static void subspace_case(const int *dims, int nd, const int *k, uint64_t seed) 
     // per-mode passes (no_fuse) against the default (3 modes: the fused step)
     Tucker t4;
     tucker_init(&t4, nd, dims, k, 42);
-    for (int n = 0; n < nd; n++) {
-        memcpy(t3.U[n], t.U[n], (size_t)dims[n] * k[n] * sizeof(float));
-        memcpy(t4.U[n], t.U[n], (size_t)dims[n] * k[n] * sizeof(float));
-        t4.dims[n] = dims[n]; t4.ranks[n] = k[n];
-    }
-    t4.has_factors = 1;
+    warm_from(&t3, &t, nd, dims, k);
+    warm_from(&t4, &t, nd, dims, k);
     HosvdWork w4;
     hosvd_work_init(&w4, nd, dims, k, 0, HOSVD_SUBSPACE);
     w4.no_fuse = 1;
