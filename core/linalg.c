@@ -73,8 +73,10 @@ void svd_compute(SvdWork *w, const float *W) {
     // SVD of the column-major (I,O) matrix W^T = V S U^T: LAPACK's "U" (I,mn)
     // column-major is our V^T (mn,I) row-major, and its "VT" (mn,O)
     // column-major is our U (O,mn) row-major. No transposes needed.
+    int serial = lapack_serial_begin();   // thread-count independent (blas.h)
     int info = LAPACKE_sgesdd_work(LAPACK_COL_MAJOR, 'S', I, O, w->a, I, w->s, w->vt, I, w->u, mn,
                                    w->work, w->lwork, w->iwork);
+    lapack_serial_end(serial);
     LAPACK_CHECK(info, "sgesdd", "SVD of the weight did not converge (non-finite entries?)");
     double m = (double)wb_max(O, I), n = (double)mn;
     flops_textbook(6.0 * m * n * n + 20.0 * n * n * n);  // textbook R-SVD count (GVL Table 5.4.1)
@@ -115,8 +117,10 @@ void orth_inplace(float *A, int m, int k, OrthWork *w) {
     CHECK(k >= 1 && m >= k, "orth needs m >= k >= 1 (m=%d k=%d)", m, k);
     CHECK(m <= w->mmax && k <= w->kmax, "orth (%d,%d) exceeds its workspace (%d,%d)", m, k, w->mmax, w->kmax);
     // Row-major A (m,k) = column-major A^T (k,m); LQ of A^T = (QR of A)^T.
+    int serial = lapack_serial_begin();   // thread-count independent (blas.h)
     LAPACK_CHECK(LAPACKE_sgelqf_work(LAPACK_COL_MAJOR, k, m, A, k, w->tau, w->work, w->lwork), "sgelqf", "Householder QR of A");
     LAPACK_CHECK(LAPACKE_sorglq_work(LAPACK_COL_MAJOR, k, m, k, A, k, w->tau, w->work, w->lwork), "sorglq", "forming Q");
+    lapack_serial_end(serial);
     double M = m, K = k;
     flops_textbook(2.0 * K * K * (M - K / 3.0));             // textbook Householder QR (LAWN 41)
     flops_textbook(2.0 * M * K * K - 2.0 * K * K * K / 3.0); // textbook forming of the thin Q (LAWN 41)
@@ -148,8 +152,10 @@ void sym_eig_inplace(float *A, int n, EigWork *e) {
     CHECK(n >= 1 && n <= e->nmax, "eigen-decomposition of n=%d exceeds its workspace (%d)", n, e->nmax);
     // A symmetric: row- and column-major agree on input; on output column j
     // (column-major) holds eigenvector j, which is row j of the row-major buffer.
-    LAPACK_CHECK(LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, A, n, e->evals, e->work, e->lwork, e->iwork, e->liwork),
-                 "ssyevd", "symmetric eigen-decomposition did not converge (non-finite entries?)");
+    int serial = lapack_serial_begin();   // thread-count independent (blas.h)
+    int info = LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, A, n, e->evals, e->work, e->lwork, e->iwork, e->liwork);
+    lapack_serial_end(serial);
+    LAPACK_CHECK(info, "ssyevd", "symmetric eigen-decomposition did not converge (non-finite entries?)");
     double N = n;
     flops_textbook(9.0 * N * N * N);  // textbook symmetric eigenvalues + eigenvectors (GVL Sec. 8.3)
 }
