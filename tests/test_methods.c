@@ -631,15 +631,20 @@ static double exact_flops(const int *dims, int nd, const int *k) {
 }
 // One subspace step per mode (warm or cold), then the core.
 static double subspace_flops(const int *dims, int nd, const int *k, int warm) {
-    double f = 0, tot = prod_i(dims, nd);
+    double f = 0, tot = prod_i(dims, nd), lane_adds = 0;
+    int any_gram = 0;
     for (int n = 0; n < nd; n++) {
         double d = dims[n], kk = k[n], rest = tot / d;
         int use_gram = 2.0 * d * d * rest + 2.0 * d * d * kk < 4.0 * d * rest * kk;
+        any_gram |= use_gram;
         if (!warm) f += 2.0 * d * rest * kk;
         else if (use_gram) f += 2.0 * d * d * rest + 2.0 * d * d * kk;
         else f += 4.0 * d * rest * kk;
         f += orth_flops(d, kk);
+        lane_adds += d * kk;
     }
+    // the fused warm step (3 modes, no Gram route) adds its lanes' partial sums (hosvd.h)
+    if (warm && nd == 3 && !any_gram) f += (HOSVD_LANES - 1) * lane_adds;
     return f + mmp_flops(dims, k, nd, (1 << nd) - 1);
 }
 
