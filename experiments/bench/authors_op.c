@@ -219,7 +219,7 @@ int main(int argc, char **argv) {
            1e3 * sgd, 1e3 * total);
     printf("   the sections the authors time (output, backward, weight step, activation QRs, + 0..all of the rest of the\n"
            "   compression as 'half the activation matmuls'): %.0f%% .. %.0f%% of it; left out: %.0f%% .. %.0f%%\n",
-           100 * lo / total, 100 * hi / total, 100 * (1 - hi / total), 100 * (1 - lo / total));
+           100 * lo / total, 100 * hi / total, 100 * fmax(0, 1 - hi / total), 100 * (1 - lo / total));
     method_wasi.free(&L);
     wsi_work_free(&ww);
     orth_work_free(&ow);
