@@ -11,9 +11,10 @@
 //      V = X^T U_prev and the QR. Here: the harness's own wasi layer, its
 //      phase seconds, and the QRs and the weight step timed on their own at
 //      the same shapes, give the fraction of the elapsed time those sections
-//      are (a range: the two activation matmuls are fused with the core
-//      contraction here and cannot be timed apart; upper bound counts all of
-//      the compression's non-QR time as "half the matmuls", lower none).
+//      are (a range: the two activation matmuls are interleaved block by
+//      block here (core/hosvd.c) and cannot be timed apart; the upper bound
+//      counts all of the compression's non-QR time as "half the matmuls",
+//      the lower none).
 // W is synthetic (no pretrained vit_b_32 offline): Gaussian singular vectors
 // and a power-law spectrum sigma_j ~ (j+1)^-alpha scaled to an element RMS
 // of 0.03, b ~ N(0, 0.03), x ~ N(0,1) (LayerNorm outputs): assumed scales,
