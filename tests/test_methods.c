@@ -7,6 +7,10 @@
 //   - wasi's forward is x (L R)^T + b; its storages agree on the first
 //     update when W has exact rank k (both r_update variants, with weight
 //     decay), and the drift afterwards is logged;
+//   - with the sign-consistent QR (core/linalg.h), L R tracks the rank-k
+//     truncation of the weight over 20 SGD steps (both r_update modes, both
+//     storages), a step on an unchanged W returns L_prev, and the signs do
+//     not depend on the thread count;
 //   - LoRA matches a PyTorch LoRA (tests/ref_lora.py): loss, adapter and
 //     model gradients, 3 SGD steps;
 //   - counted FLOPs per layer and phase equal closed forms written here;
