@@ -11,6 +11,7 @@
 //   4. each run's name (from the settings that vary) and resolved YAML.
 // Keys, defaults and examples: experiments/README.md.
 #include "experiments/config.h"
+#include "baselines/registry.h"
 #include "core/memory.h"
 
 #include <yaml.h>
@@ -970,14 +971,6 @@ static const char *const augment_names[] = {"none", "flip", "crop_flip", "random
 static const char *const norm_names[] = {"half", "imagenet", "dataset", "none"};
 static const char *const resize_names[] = {"squash", "short_crop"};
 static const char *const cache_names[] = {"auto", "off", "on"};
-static const char *const storage_names[] = {"dense", "factored"};
-static const char *const rupdate_names[] = {"current", "previous"};
-enum { M_VANILLA = 0, M_LORA, M_HOSVD, M_ASI, M_WASI, M_N };
-static const char *const method_names[M_N] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
-static const char *const method_keys[M_N][6] = {
-    {"name"}, {"name", "rank", "alpha"}, {"name", "epsilon"}, {"name", "ranks", "budget_mb", "candidates"},
-    {"name", "epsilon", "storage", "r_update", "activation"}};
-static const int method_nkeys[M_N] = {1, 3, 2, 4, 5};
 static const char *const activation_keys[] = {"ranks", "epsilon", "budget_mb", "candidates"};
 static const float default_candidates[] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
 
@@ -1301,25 +1294,54 @@ static int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
     return 0;
 }
 
+// The keys an entry of method m may hold, from its declaration: "name", then
+// each key (an activation key not nested stands for its own keys).
+#define MAX_MKEYS 24
+static int entry_keys(const LinearMethod *m, const char **out) {
+    int n = 0;
+    out[n++] = "name";
+    for (int i = 0; i < m->n_keys && n < MAX_MKEYS - 4; i++) {
+        const MethodKey *k = &m->keys[i];
+        if (k->type != MKEY_ACT || k->nested) { out[n++] = k->key; continue; }
+        out[n++] = "ranks";
+        if (k->act_epsilon) out[n++] = "epsilon";
+        out[n++] = "budget_mb";
+        out[n++] = "candidates";
+    }
+    return n;
+}
+
+static const MethodKey *nested_act_key(const LinearMethod *m) {
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].type == MKEY_ACT && m->keys[i].nested) return &m->keys[i];
+    return NULL;
+}
+
 // Keys of a method entry: unknown ones, and ones of another method (named).
-static int check_method_keys(Ctx *c, const Node *e, int m, const char *sect) {
+static int check_method_keys(Ctx *c, const Node *e, const LinearMethod *m, const char *sect) {
+    const char *valid[MAX_MKEYS], *other[MAX_MKEYS];
+    int nvalid = entry_keys(m, valid);
     for (int i = 0; i < e->n; i++) {
         const char *k = e->k[i];
         int ok = 0;
-        for (int j = 0; j < method_nkeys[m] && !ok; j++) ok = !strcmp(k, method_keys[m][j]);
+        for (int j = 0; j < nvalid && !ok; j++) ok = !strcmp(k, valid[j]);
         if (ok) continue;
-        char owners[80] = "", list[200];
-        for (int o = 0; o < M_N; o++)
-            for (int j = 1; j < method_nkeys[o]; j++)
-                if (!strcmp(k, method_keys[o][j])) {
+        char owners[80] = "", list[200], hint[96] = "";
+        for (int o = 0; o < method_count(); o++) {
+            int no = entry_keys(method_at(o), other);
+            for (int j = 1; j < no; j++)
+                if (!strcmp(k, other[j])) {
                     size_t len = strlen(owners);
-                    snprintf(owners + len, sizeof owners - len, "%s%s", len ? ", " : "", method_names[o]);
+                    snprintf(owners + len, sizeof owners - len, "%s%s", len ? ", " : "", method_at(o)->name);
                 }
-        join_names(list, sizeof list, method_keys[m], method_nkeys[m]);
-        int act = m == M_WASI && (!strcmp(k, "ranks") || !strcmp(k, "budget_mb") || !strcmp(k, "candidates"));
+        }
+        join_names(list, sizeof list, valid, nvalid);
+        const MethodKey *act = nested_act_key(m);
+        if (act && (!strcmp(k, "ranks") || !strcmp(k, "budget_mb") || !strcmp(k, "candidates")))
+            snprintf(hint, sizeof hint, " (for %s put it under %s:)", m->name, act->key);
         if (owners[0])
-            return fail(c, e->kpos[i], "key '%s' in %s belongs to %s, not %s; valid keys for %s: %s%s", k, sect, owners, method_names[m],
-                        method_names[m], list, act ? " (for wasi put it under activation:)" : "");
+            return fail(c, e->kpos[i], "key '%s' in %s belongs to %s, not %s; valid keys for %s: %s%s", k, sect, owners, m->name,
+                        m->name, list, hint);
         return fail(c, e->kpos[i], "unknown key '%s' in %s; valid keys: %s", k, sect, list);
     }
     return 0;
@@ -1331,13 +1353,16 @@ static int method_name(Ctx *c, const Node *e, int idx, int *m) {
     const Node *nv = e;
     if (e->kind == N_MAP) {
         nv = map_get(e, "name", NULL);
-        if (!nv) return fail(c, e->pos, "%s: missing key 'name' (one of vanilla, lora, hosvd, asi, wasi)", path);
+        if (!nv) return fail(c, e->pos, "%s: missing key 'name' (one of %s)", path, method_names());
         snprintf(path, sizeof path, "methods[%d].name", idx);
         if (nv->kind == N_SEQ) return fail(c, nv->pos, "%s: expected one method name, got a list (give each method its own entry)", path);
     } else if (e->kind == N_SEQ) {
         return fail(c, e->pos, "%s: expected a mapping (name: ..., settings), got a list", path);
     }
-    return to_enum(c, nv, path, method_names, M_N, m);
+    const char *names[64];
+    int n = method_count() < 64 ? method_count() : 64;
+    for (int i = 0; i < n; i++) names[i] = method_at(i)->name;
+    return to_enum(c, nv, path, names, n, m);
 }
 
 // Activation ranks of asi / wasi: [k1, k2, k3] (ViT) checked against the run.
@@ -1386,116 +1411,144 @@ static int candidates(Sec *s, const char *key, const Node *l, RunSpec *r) {
     return 0;
 }
 
-// Returns 1 when the method entry sets its own budget (then the top-level budget does not apply).
+// The activation ranks of a method (its MKEY_ACT key): fixed ranks, energy
+// per mode, or the DP under a budget. Returns 1 when the entry sets its own
+// budget, 0, or -1.
+static int act_section(Ctx *c, const Node *e, int idx, Sec *s, const MethodKey *k, RunSpec *r, RunAux *x) {
+    Sec a = *s;   // where the activation keys live: the entry, or under k->key
+    if (k->nested) {
+        const Node *av = map_get(s->map, k->key, NULL);
+        char asect[96];
+        snprintf(asect, sizeof asect, "methods[%d].%s", idx, k->key);
+        a = (Sec){c, NULL, ar_strdup(&c->A, asect), e->pos};
+        if (av) {
+            if (av->kind != N_MAP)
+                return fail(c, av->pos, "%s: expected a mapping ({ranks: [k1, k2, k3]}, {epsilon: x} or {budget_mb: x, candidates: [...]}), got %s",
+                            asect, kind_name(av));
+            a.map = av;
+            a.pos = av->pos;
+            if (check_keys(&a, activation_keys, NK(activation_keys)) < 0) return -1;
+        }
+    }
+    MethodConfig *mc = &r->mcfg;
+    const Node *rl, *cl, *bv;
+    int gr, ge = 0, gb, gc, own_budget = 0;
+    if ((gr = sec_list(&a, "ranks", 1, "a list of ranks [k1, k2, k3]", &rl)) < 0) return -1;
+    if (k->act_epsilon && (ge = rd_num(&a, "epsilon", R_UNIT, &mc->act_epsilon)) < 0) return -1;
+    if ((gb = sec_val(&a, "budget_mb", 1, "a number (MB)", &bv)) < 0) return -1;
+    if ((gc = sec_list(&a, "candidates", 1, "a list of candidate epsilons", &cl)) < 0) return -1;
+    if (gr + ge + (gb || gc) > 1) {
+        Pos p = a.pos;
+        const char *second = ge && gr ? "epsilon" : gb ? "budget_mb" : "candidates";
+        key_pos(&a, second, &p);
+        return fail(c, p, "%s: give one of ranks, epsilon, or budget_mb/candidates ('%s' conflicts)", a.name, second);
+    }
+    if (gr) {
+        if (act_ranks(&a, "ranks", rl, r) < 0) return -1;
+        r->act_mode = ACT_RANKS_FIXED;
+    } else if (ge) {
+        r->act_mode = ACT_RANKS_EPSILON;
+    } else {
+        r->act_mode = ACT_RANKS_BUDGET;   // no budget: the minimum one (as the paper)
+        memcpy(r->candidates, default_candidates, sizeof default_candidates);
+        r->n_candidates = NK(default_candidates);
+        if (gc && candidates(&a, "candidates", cl, r) < 0) return -1;
+        if (gb) {
+            char bpath[160];
+            double b;
+            key_path(bpath, sizeof bpath, &a, "budget_mb");
+            if (to_num(c, bv, bpath, R_POS, &b) < 0) return -1;
+            r->budget_mb = (float)b;
+            own_budget = 1;
+            x->budget_src = 2;
+        }
+    }
+    char k1[40], k2[40], k3[40];
+    const char *pre = k->nested ? k->key : "", *dot = k->nested ? "." : "";
+    snprintf(k1, sizeof k1, "%s%sranks", pre, dot);
+    snprintf(k2, sizeof k2, "%s%scandidates", pre, dot);
+    snprintf(k3, sizeof k3, "%s%sepsilon", pre, dot);
+    tok_key(&a, ar_strdup(&c->A, k1), "ranks");
+    if (k->act_epsilon) tok_key(&a, ar_strdup(&c->A, k3), "epsilon");
+    tok_key(&a, ar_strdup(&c->A, k2), "candidates");
+    return own_budget;
+}
+
+// One declared key (not MKEY_ACT) into its MethodConfig field: 1 given, 0 absent, -1 error.
+static int method_key(Sec *s, const MethodKey *k, MethodConfig *mc) {
+    char *f = (char *)mc + k->field;
+    int iv, got;
+    float fv;
+    switch (k->type) {
+    case MKEY_INT:
+        if ((got = rd_int(s, k->key, (long)k->lo, (long)k->hi, &iv)) == 1) memcpy(f, &iv, sizeof iv);
+        return got;
+    case MKEY_NUM:
+        if ((got = rd_num(s, k->key, (Range){k->lo, k->hi, k->lo_open, 0}, &fv)) == 1) memcpy(f, &fv, sizeof fv);
+        return got;
+    case MKEY_ENUM:
+        if ((got = rd_enum(s, k->key, 1, k->names, k->n_names, &iv)) == 1) memcpy(f, &iv, sizeof iv);
+        return got;
+    default: return 0;
+    }
+}
+
+// A method entry read through the method's declared keys, in their order.
+// Returns 1 when the entry sets its own budget (then the top-level budget does not apply).
 static int method_section(Ctx *c, const Node *e, int idx, RunSpec *r, RunAux *x) {
-    int m;
-    if (method_name(c, e, idx, &m) < 0) return -1;
+    int mi;
+    if (method_name(c, e, idx, &mi) < 0) return -1;
+    const LinearMethod *m = method_at(mi);
     char sect[64], path[32];
-    snprintf(sect, sizeof sect, "methods[%d] (%s)", idx, method_names[m]);
+    snprintf(sect, sizeof sect, "methods[%d] (%s)", idx, m->name);
     snprintf(path, sizeof path, "methods[%d]", idx);
     Sec s = {c, e->kind == N_MAP ? e : NULL, ar_strdup(&c->A, path), e->pos};
     if (s.map && check_method_keys(c, e, m, sect) < 0) return -1;
-    snprintf(r->method, sizeof r->method, "%s", method_names[m]);
+    snprintf(r->method, sizeof r->method, "%s", m->name);
     x->entry = e;
-    tok_add(c, "method", method_names[m], 1);
+    tok_add(c, "method", m->name, 1);
     MethodConfig *mc = &r->mcfg;
     mc->seed = r->seed;
-    int got, own_budget = 0;
-    switch (m) {
-    case M_VANILLA: break;
-    case M_LORA: {
-        if ((got = rd_int(&s, "rank", 1, 65536, &mc->lora_rank)) < 0) return -1;
-        if (!got) return fail(c, e->pos, "%s: missing required key 'rank'", sect);
-        mc->lora_alpha = (float)mc->lora_rank;   // scale alpha / r = 1
-        if (rd_num(&s, "alpha", R_POS, &mc->lora_alpha) < 0) return -1;
-        tok_key(&s, "rank", "rank");
-        tok_key(&s, "alpha", "alpha");
-        break;
-    }
-    case M_HOSVD:
-        if ((got = rd_num(&s, "epsilon", R_UNIT, &mc->epsilon)) < 0) return -1;
-        if (!got) return fail(c, e->pos, "%s: missing required key 'epsilon' (0 < epsilon <= 1)", sect);
-        tok_key(&s, "epsilon", "epsilon");
-        break;
-    case M_ASI:
-    case M_WASI: {
-        Sec a = s;   // where the activation keys live: the entry (asi) or activation: (wasi)
-        if (m == M_WASI) {
-            if ((got = rd_num(&s, "epsilon", R_UNIT, &mc->epsilon)) < 0) return -1;
-            if (!got) return fail(c, e->pos, "%s: missing required key 'epsilon' (the weight rank threshold, 0 < epsilon <= 1)", sect);
-            int st = 0, ru = 0;
-            if (rd_enum(&s, "storage", 1, storage_names, 2, &st) < 0 || rd_enum(&s, "r_update", 1, rupdate_names, 2, &ru) < 0) return -1;
-            mc->factored = st;
-            mc->r_update_previous = ru;
-            // factored wasi keeps no dense W to hold optimizer state for: plain SGD only (core/wasi.c)
-            if (st && optim_state_buffers(&r->opt) > 0) {
-                Pos p = e->pos;
-                key_pos(&s, "storage", &p);
-                char why[96];
-                if (r->opt.kind != OPT_SGD) snprintf(why, sizeof why, "training.optimizer is adamw");
-                else if (r->opt.nesterov) snprintf(why, sizeof why, "training.nesterov is true");
-                else snprintf(why, sizeof why, "training.momentum is %g", (double)r->opt.momentum);
-                return fail(c, p, "%s.storage: factored wasi trains with plain SGD only (optimizer sgd, momentum 0, no nesterov; "
-                            "weight decay is fine), but %s; use storage: dense", sect, why);
-            }
-            tok_key(&s, "epsilon", "epsilon");
-            tok_key(&s, "storage", "storage");
-            tok_key(&s, "r_update", "r_update");
-            const Node *av = map_get(s.map, "activation", NULL);
-            char asect[96];
-            snprintf(asect, sizeof asect, "methods[%d].activation", idx);
-            a = (Sec){c, NULL, ar_strdup(&c->A, asect), e->pos};
-            if (av) {
-                if (av->kind != N_MAP)
-                    return fail(c, av->pos, "%s: expected a mapping ({ranks: [k1, k2, k3]}, {epsilon: x} or {budget_mb: x, candidates: [...]}), got %s",
-                                asect, kind_name(av));
-                a.map = av;
-                a.pos = av->pos;
-                if (check_keys(&a, activation_keys, NK(activation_keys)) < 0) return -1;
-            }
+    int own_budget = 0, got;
+    for (int i = 0; i < m->n_keys; i++) {   // values first: a default may follow another key
+        const MethodKey *k = &m->keys[i];
+        if (k->type == MKEY_ACT) continue;
+        if ((got = method_key(&s, k, mc)) < 0) return -1;
+        if (!got && k->required)
+            return k->missing_hint ? fail(c, e->pos, "%s: missing required key '%s' (%s)", sect, k->key, k->missing_hint)
+                                   : fail(c, e->pos, "%s: missing required key '%s'", sect, k->key);
+        if (!got && k->default_key) {
+            const MethodKey *d = NULL;
+            for (int j = 0; j < m->n_keys; j++)
+                if (!strcmp(m->keys[j].key, k->default_key)) d = &m->keys[j];
+            CHECK(d && d->type != MKEY_ACT, "%s: key %s defaults to undeclared key %s", m->name, k->key, k->default_key);
+            int dv;
+            float fv;
+            char *f = (char *)mc + k->field, *g = (char *)mc + d->field;
+            if (d->type == MKEY_NUM) memcpy(&fv, g, sizeof fv);
+            else { memcpy(&dv, g, sizeof dv); fv = (float)dv; }
+            if (k->type == MKEY_NUM) memcpy(f, &fv, sizeof fv);
+            else { dv = (int)fv; memcpy(f, &dv, sizeof dv); }
+        } else if (!got) {   // the default (the entry may follow another one's values)
+            int dv = k->type == MKEY_ENUM ? 0 : (int)k->def;
+            float fv = (float)k->def;
+            if (k->type == MKEY_NUM) memcpy((char *)mc + k->field, &fv, sizeof fv);
+            else memcpy((char *)mc + k->field, &dv, sizeof dv);
         }
-        const Node *rl, *cl, *bv;
-        int gr, ge = 0, gb, gc;
-        if ((gr = sec_list(&a, "ranks", 1, "a list of ranks [k1, k2, k3]", &rl)) < 0) return -1;
-        if (m == M_WASI && (ge = rd_num(&a, "epsilon", R_UNIT, &mc->act_epsilon)) < 0) return -1;
-        if ((gb = sec_val(&a, "budget_mb", 1, "a number (MB)", &bv)) < 0) return -1;
-        if ((gc = sec_list(&a, "candidates", 1, "a list of candidate epsilons", &cl)) < 0) return -1;
-        if (gr + ge + (gb || gc) > 1) {
-            Pos p = a.pos;
-            const char *second = ge && gr ? "epsilon" : gb ? "budget_mb" : "candidates";
-            key_pos(&a, second, &p);
-            return fail(c, p, "%s: give one of ranks, epsilon, or budget_mb/candidates ('%s' conflicts)", a.name, second);
-        }
-        if (gr) {
-            if (act_ranks(&a, "ranks", rl, r) < 0) return -1;
-            r->act_mode = ACT_RANKS_FIXED;
-        } else if (ge) {
-            r->act_mode = ACT_RANKS_EPSILON;
-        } else {
-            r->act_mode = ACT_RANKS_BUDGET;   // no budget: the minimum one (as the paper)
-            memcpy(r->candidates, default_candidates, sizeof default_candidates);
-            r->n_candidates = NK(default_candidates);
-            if (gc && candidates(&a, "candidates", cl, r) < 0) return -1;
-            if (gb) {
-                char bpath[160];
-                double b;
-                key_path(bpath, sizeof bpath, &a, "budget_mb");
-                if (to_num(c, bv, bpath, R_POS, &b) < 0) return -1;
-                r->budget_mb = (float)b;
-                own_budget = 1;
-                x->budget_src = 2;
-            }
-        }
-        const char *pre = m == M_WASI ? "activation." : "";
-        char k1[40], k2[40];
-        snprintf(k1, sizeof k1, "%sranks", pre);
-        snprintf(k2, sizeof k2, "%scandidates", pre);
-        tok_key(&a, ar_strdup(&c->A, k1), "ranks");
-        if (m == M_WASI) tok_key(&a, "activation.epsilon", "epsilon");
-        tok_key(&a, ar_strdup(&c->A, k2), "candidates");
-        break;
     }
+    if (m->check) {
+        const char *bad = NULL;
+        char msg[320];
+        if (m->check(mc, &r->opt, &bad, msg, sizeof msg) < 0) {
+            Pos p = e->pos;
+            key_pos(&s, bad, &p);
+            return fail(c, p, "%s.%s: %s", sect, bad, msg);
+        }
     }
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].type != MKEY_ACT) tok_key(&s, m->keys[i].key, m->keys[i].key);
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].type == MKEY_ACT && (own_budget = act_section(c, e, idx, &s, &m->keys[i], r, x)) < 0) return -1;
     return own_budget;
 }
 
@@ -1538,6 +1591,23 @@ static void sb_floats(Sb *b, const float *v, int n) {
     sb_printf(b, "[");
     for (int i = 0; i < n; i++) { if (i) sb_printf(b, ", "); sb_float(b, v[i]); }
     sb_printf(b, "]");
+}
+
+// The activation ranks as the entry gives them (see act_section).
+static void emit_act(Sb *b, const RunSpec *r, const RunAux *x, const MethodKey *k) {
+    const MethodConfig *m = &r->mcfg;
+    const char *ind = "    ";
+    if (k->nested) {
+        sb_printf(b, "    %s:\n", k->key);
+        ind = "      ";
+    }
+    if (r->act_mode == ACT_RANKS_FIXED) sb_printf(b, "%sranks: [%d, %d, %d]\n", ind, m->act_ranks[0], m->act_ranks[1], m->act_ranks[2]);
+    else if (r->act_mode == ACT_RANKS_EPSILON) { sb_printf(b, "%sepsilon: ", ind); sb_float(b, m->act_epsilon); sb_printf(b, "\n"); }
+    else {
+        if (x->budget_src == 2) { sb_printf(b, "%sbudget_mb: ", ind); sb_float(b, r->budget_mb); sb_printf(b, "\n"); }
+        else if (x->budget_src == 0) sb_printf(b, "%s# no budget: DP at the minimum budget\n", ind);
+        sb_printf(b, "%scandidates: ", ind); sb_floats(b, r->candidates, r->n_candidates); sb_printf(b, "\n");
+    }
 }
 
 static void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, const char *from_name) {
@@ -1620,28 +1690,18 @@ static void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux
     sb_printf(b, "\n  grad_clip: ");
     if (r->grad_clip > 0) sb_float(b, r->grad_clip); else sb_printf(b, "none");
     sb_printf(b, "\n  max_steps: %ld\n  eval_every: %d\n", r->max_steps, r->eval_every);
-    const MethodConfig *m = &r->mcfg;
     sb_printf(b, "methods:\n  - name: %s\n", r->method);
-    if (!strcmp(r->method, "lora")) {
-        sb_printf(b, "    rank: %d\n    alpha: ", m->lora_rank);
-        sb_float(b, m->lora_alpha);
-        sb_printf(b, "\n");
-    } else if (!strcmp(r->method, "hosvd")) {
-        sb_printf(b, "    epsilon: "); sb_float(b, m->epsilon); sb_printf(b, "\n");
-    } else if (!strcmp(r->method, "asi") || !strcmp(r->method, "wasi")) {
-        const char *ind = "    ";
-        if (r->method[0] == 'w') {
-            sb_printf(b, "    epsilon: "); sb_float(b, m->epsilon);
-            sb_printf(b, "\n    storage: %s\n    r_update: %s\n    activation:\n", m->factored ? "factored" : "dense",
-                      m->r_update_previous ? "previous" : "current");
-            ind = "      ";
-        }
-        if (r->act_mode == ACT_RANKS_FIXED) sb_printf(b, "%sranks: [%d, %d, %d]\n", ind, m->act_ranks[0], m->act_ranks[1], m->act_ranks[2]);
-        else if (r->act_mode == ACT_RANKS_EPSILON) { sb_printf(b, "%sepsilon: ", ind); sb_float(b, m->act_epsilon); sb_printf(b, "\n"); }
-        else {
-            if (x->budget_src == 2) { sb_printf(b, "%sbudget_mb: ", ind); sb_float(b, r->budget_mb); sb_printf(b, "\n"); }
-            else if (x->budget_src == 0) sb_printf(b, "%s# no budget: DP at the minimum budget\n", ind);
-            sb_printf(b, "%scandidates: ", ind); sb_floats(b, r->candidates, r->n_candidates); sb_printf(b, "\n");
+    const LinearMethod *m = method_by_name(r->method);
+    for (int i = 0; m && i < m->n_keys; i++) {
+        const MethodKey *k = &m->keys[i];
+        const char *f = (const char *)&r->mcfg + k->field;
+        int iv;
+        float fv;
+        switch (k->type) {
+        case MKEY_INT: memcpy(&iv, f, sizeof iv); sb_printf(b, "    %s: %d\n", k->key, iv); break;
+        case MKEY_NUM: memcpy(&fv, f, sizeof fv); sb_printf(b, "    %s: ", k->key); sb_float(b, fv); sb_printf(b, "\n"); break;
+        case MKEY_ENUM: memcpy(&iv, f, sizeof iv); sb_printf(b, "    %s: %s\n", k->key, k->names[iv]); break;
+        case MKEY_ACT: emit_act(b, r, x, k); break;
         }
     }
 }
@@ -1778,7 +1838,7 @@ static int resolve_run(Ctx *c, const Node *tree, const Node *methods, int entry,
     // the top-level budget: every method but vanilla, unless the method sets its own
     const Node *bv;
     int gb = 0;
-    if (!own && strcmp(r->method, "vanilla")) {
+    if (!own && !(method_by_name(r->method)->flags & METHOD_NO_BUDGET)) {
         if ((gb = sec_val(&top, "budget_mb", 1, "a number (MB) or none", &bv)) < 0) return -1;
         if (gb && !is_null(bv)) {
             double b;
@@ -1823,7 +1883,7 @@ static int cmp_key(const void *pa, const void *pb) {
 static int finish_stage(Ctx *c, int first) {
     Experiment *ex = c->ex;
     int n = ex->n - first;
-    int nv = 0, cap = M_N * MAX_TOKS;   // distinct (method, part) pairs
+    int nv = 0, cap = method_count() * MAX_TOKS;   // distinct (method, part) pairs
     Var *var = ar_alloc(&c->A, sizeof(Var) * (size_t)cap);
     // runs per method
     for (int i = first; i < ex->n; i++) {
@@ -1958,7 +2018,7 @@ static int expand_stage(Ctx *c, const Node *tree) {
             if (sel_product(c, pl.e0[e], pl.e1[e], &ne) < 0) goto toomany;
             int m = -1;
             method_name(c, methods->v[e], e, &m);
-            total += (double)ne * (m == M_VANILLA || pl.own_budget[e] ? 1 : nb);
+            total += (double)ne * ((method_at(m)->flags & METHOD_NO_BUDGET) || pl.own_budget[e] ? 1 : nb);
         }
         if (total * (double)ng * ns + c->ex->n > MAX_RUNS) goto toomany;
     }
@@ -1970,7 +2030,7 @@ static int expand_stage(Ctx *c, const Node *tree) {
             method_name(c, methods->v[e], e, &m);
             for (int a = pl.e0[e]; a < pl.e1[e]; a++) c->ax[a].sel = 0;
             do {
-                int nb = (pl.budget_ax >= 0 && m != M_VANILLA && !pl.own_budget[e]) ? c->ax[pl.budget_ax].seq->n : 1;
+                int nb = (pl.budget_ax >= 0 && !(method_at(m)->flags & METHOD_NO_BUDGET) && !pl.own_budget[e]) ? c->ax[pl.budget_ax].seq->n : 1;
                 for (int bi = 0; bi < nb; bi++) {
                     if (pl.budget_ax >= 0) c->ax[pl.budget_ax].sel = bi;
                     int ns = pl.seeds_ax >= 0 ? c->ax[pl.seeds_ax].seq->n : 1;
@@ -2054,8 +2114,8 @@ static int load(Ctx *c, const char *path) {
             int m;
             if (method_name(c, tm->v[e], e, &m) < 0) return -1;
             char sect[64];
-            snprintf(sect, sizeof sect, "methods[%d] (%s)", e, method_names[m]);
-            if (tm->v[e]->kind == N_MAP && check_method_keys(c, tm->v[e], m, sect) < 0) return -1;
+            snprintf(sect, sizeof sect, "methods[%d] (%s)", e, method_at(m)->name);
+            if (tm->v[e]->kind == N_MAP && check_method_keys(c, tm->v[e], method_at(m), sect) < 0) return -1;
         }
     for (int i = 0; i < stages->n; i++) {
         const Node *sn = stages->v[i];

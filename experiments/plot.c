@@ -5,12 +5,14 @@
 // run gnuplot once per figure and format, checking its exit status and output.
 // The column lists of every .dat file are documented in plots/README.md.
 #include "experiments/plot.h"
+#include "baselines/registry.h"
 
 #include <hdf5.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,14 +82,10 @@ typedef struct {
 
 static int same_num(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
-static int uses_eps(const RunSummary *s) { return strcmp(s->method, "vanilla") && strcmp(s->method, "lora"); }
+static int uses_eps(const RunSummary *s) { return method_shows_epsilon(s->method); }
 
-static int method_order(const char *m) {
-    static const char *known[] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(m, known[i])) return i;
-    return 5;
-}
+// Series in the order of the method list (unknown names last).
+static int method_order(const char *m) { return method_index(m); }
 
 static void stage_of(const char *name, char *stage, size_t cap) {
     const char *slash = strrchr(name, '/');
@@ -451,7 +449,8 @@ static void make_labels(Group *g, const RunSummary *s, const Varying *v) {
     append(g->series, sizeof g->series, "%s", s->method);
     context_suffix(g->series, sizeof g->series, s, v);
     append(g->label, sizeof g->label, "%s", s->method);
-    if (!strcmp(s->method, "lora")) {
+    const LinearMethod *m = method_by_name(s->method);
+    if (method_key_of(m, offsetof(MethodConfig, lora_rank))) {
         append(g->label, sizeof g->label, " r=%d", (int)s->lora_rank);
         snprintf(g->point, sizeof g->point, "r=%d", (int)s->lora_rank);
     } else if (uses_eps(s) && !isnan(s->epsilon)) {
@@ -793,7 +792,8 @@ static void short_layer(char *dst, size_t cap, const char *name) {
 
 // The member of a wasi group the rank figures show: the first (lowest seed) with layers.
 static const RunData *rank_run(const Plot *p, const Group *g, int need_history) {
-    if (strcmp(member(p, g, 0)->s->method, "wasi")) return NULL;
+    const LinearMethod *m = method_by_name(member(p, g, 0)->s->method);
+    if (!m || !(m->flags & METHOD_WEIGHT_LOWRANK)) return NULL;
     for (int k = 0; k < g->n; k++) {
         const RunData *rd = member(p, g, k);
         if (rd->n_layers > 0 && (!need_history || rd->n_rank_epochs > 0)) return rd;

@@ -7,6 +7,7 @@
 // Every id is closed through xclose, which also checks the close (a failing
 // H5Fclose means data did not reach the file).
 #include "experiments/results.h"
+#include "baselines/registry.h"
 
 #include <hdf5.h>
 
@@ -1131,7 +1132,7 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
     const double MB = 1024.0 * 1024.0;
     for (int i = 0; i < l.n; i++) {
         const RunSummary *s = &l.runs[i];
-        int uses_eps = strcmp(s->method, "vanilla") && strcmp(s->method, "lora");
+        int uses_eps = method_shows_epsilon(s->method);
         char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
         fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
         fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");

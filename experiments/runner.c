@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,18 +85,24 @@ static void fill_provenance(RunSummary *s) {
     s->host[sizeof s->host - 1] = 0;
 }
 
+// The method's settings a summary reports, found through its declared keys.
+static void fill_method_settings(RunSummary *s, const LinearMethod *m, const MethodConfig *mc) {
+    s->epsilon = method_key_of(m, offsetof(MethodConfig, epsilon)) ? (double)mc->epsilon : (double)NAN;
+    s->lora_rank = method_key_of(m, offsetof(MethodConfig, lora_rank)) ? mc->lora_rank : 0;
+    const MethodKey *st = method_key_of(m, offsetof(MethodConfig, factored));
+    if (st) method_key_value(st, mc, s->storage, sizeof s->storage);
+}
+
 static void fill_settings(RunSummary *s, const RunSpec *rs) {
     snprintf(s->name, sizeof s->name, "%s", rs->name);
     snprintf(s->method, sizeof s->method, "%s", rs->method);
-    s->epsilon = (!strcmp(rs->method, "wasi") || !strcmp(rs->method, "hosvd")) ? (double)rs->mcfg.epsilon : (double)NAN;
-    s->lora_rank = !strcmp(rs->method, "lora") ? rs->mcfg.lora_rank : 0;
+    fill_method_settings(s, method_by_name(rs->method), &rs->mcfg);
     s->budget_mb = rs->budget_mb;
     s->seed = rs->seed;
     snprintf(s->layers, sizeof s->layers, "%s", rs->all_linear ? "all_linear" : "mlp");
     s->num_of_finetune = rs->num_finetune;
     snprintf(s->model, sizeof s->model, "%s", rs->model_preset);
     snprintf(s->dataset, sizeof s->dataset, "%s", data_format_name(rs->data.format));
-    if (!strcmp(rs->method, "wasi")) snprintf(s->storage, sizeof s->storage, "%s", rs->mcfg.factored ? "factored" : "dense");
 }
 
 // Per counted linear: name, sizes, ranks in use, paper measure.
@@ -228,8 +235,9 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
     FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
-    if (!strcmp(rs->method, "lora") && rs->budget_mb > 0)   // equal-memory comparison
-        res->s.lora_rank = bind.mcfg.lora_rank = budget_lora_rank(rs, log);
+    BudgetFit fit;   // equal-memory comparison: the method fits its settings
+    budget_fit_init(&fit, rs, log);
+    if (rs->budget_mb > 0 && bind.method->fit_budget) bind.method->fit_budget(&bind.mcfg, &fit);
     char wpath[CFG_PATH_MAX] = "";
     if (rs->from_run >= 0) {   // from_stage: the checkpoint of that stage's matching run
         checkpoint_path(ex, out, &ex->runs[rs->from_run], wpath, sizeof wpath);
@@ -244,7 +252,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     // Rank selection (asi/wasi activations from a memory budget, DESIGN.md):
     // build with the probe method, measure on one training batch, choose by
     // the DP, then re-bind the counted layers to the method with their ranks.
-    int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (!strcmp(rs->method, "asi") || !strcmp(rs->method, "wasi"));
+    int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (bind.method->flags & METHOD_CALIBRATES);
     const LinearMethod *method = bind.method;
     if (calibrate) bind.method = &rank_probe_method;
     model_build(&st->model, &rs->model, &bind, B);
@@ -267,11 +275,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         // With a budget, the method's whole paper measure must fit (budget.h);
         // without one, the DP runs at the minimum budget as in the paper.
         int64_t act_budget = 0;
-        if (rs->budget_mb > 0) {
-            float eps = bind.mcfg.epsilon;
-            act_budget = budget_activation_elems(rs, &rc, &eps, log);
-            if (!strcmp(rs->method, "wasi")) res->s.epsilon = bind.mcfg.epsilon = eps;
-        }
+        if (rs->budget_mb > 0 && method->budget_act_elems) act_budget = method->budget_act_elems(&bind.mcfg, &fit, &rc);
         RankSelection sel = rank_calib_select(&rc, act_budget, 1000, log);
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
@@ -280,6 +284,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();
     }
+    fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
     res->s.trainable_params = model_num_trainable(&st->model);
 
     // Schedule in optimizer steps.
