@@ -8,6 +8,7 @@
 #include "budget.h"
 #include "config.h"
 #include "cost.h"
+#include "fs.h"
 #include "results.h"
 #include "baselines/registry.h"
 #include "core/blas.h"
@@ -35,18 +36,6 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
     if (g_stop) { signal(sig, SIG_DFL); raise(sig); }
     g_stop = sig;
-}
-
-static int mkdir_p(const char *path) {
-    char buf[CFG_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) < 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return (mkdir(buf, 0777) < 0 && errno != EEXIST) ? -1 : 0;
 }
 
 static void dir_of(const char *path, char *dir, size_t n) {
@@ -457,7 +446,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     }
     char dir[CFG_PATH_MAX];
     dir_of(out, dir, sizeof dir);
-    if (mkdir_p(dir) < 0) {
+    if (fs_mkdir_p(dir) < 0) {
         fprintf(stderr, "wasibench: cannot create the results folder '%s': %s\n", dir, strerror(errno));
         rc = EXIT_RESULTS;
         goto done;
