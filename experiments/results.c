@@ -1,6 +1,8 @@
 // results.c: the HDF5 results file (see results.h; the schema is written
 // down for readers in results/README.md). Owns the file layout, the atomic
-// copy-add-rename write, listing, merging shards and the `info` table.
+// copy-add-rename write, listing and merging shards. The run tables are
+// results_schema.c's, their reader for figures results_tables.c; `info` is
+// results_info.c, the one-writer lock results_lock.c.
 //
 // Every HDF5 call goes through H5CK: a negative return fills the error with
 // the results file, the call, this file's line, HDF5's own reason and a hint.
@@ -9,7 +11,6 @@
 #include "experiments/results.h"
 #include "experiments/results_schema.h"
 #include "experiments/fs.h"
-#include "baselines/registry.h"
 
 #include <hdf5.h>
 
@@ -978,138 +979,3 @@ done:
     if (c.failed && made_tmp) unlink(tmp);
     return c.failed ? -1 : warnings;
 }
-
-// ---------------------------------------------------------------------------
-// `wasibench info`
-
-static void fmt_num(char *b, size_t cap, double v, const char *fmt) {
-    if (isnan(v)) snprintf(b, cap, "-");
-    else snprintf(b, cap, fmt, v);
-}
-
-static void fmt_time(char *b, size_t cap, double s) {
-    if (isnan(s)) snprintf(b, cap, "-");
-    // Reliability fix (found by tests/fuzz/fuzz_results.c): a wall_seconds of
-    // 4.6e14 (or Inf) in a damaged file overflowed the int casts below
-    // (undefined behaviour); anything past ~30 years prints in seconds.
-    else if (!(s < 1e9)) snprintf(b, cap, "%.3gs", s);
-    else if (s < 60) snprintf(b, cap, "%.1fs", s);
-    else if (s < 3600) snprintf(b, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else snprintf(b, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-}
-
-int results_print_info(const char *path, FILE *out, WbError *err) {
-    RunList l;
-    if (results_list(path, &l, err)) return -1;
-    if (l.n == 0) {
-        fprintf(out, "%s: no runs yet\n", path);
-        return 0;
-    }
-    int w = 3;
-    int counts[RUN_NSTATUS] = {0};
-    for (int i = 0; i < l.n; i++) {
-        w = wb_max(w, (int)strlen(l.runs[i].name));
-        counts[l.runs[i].status]++;
-    }
-    fprintf(out, "%s: %d runs (%d complete, %d diverged, %d interrupted, %d failed)\n", path, l.n,
-            counts[RUN_COMPLETE], counts[RUN_DIVERGED], counts[RUN_INTERRUPTED], counts[RUN_FAILED]);
-    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
-            "rank", "budget", "val_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
-    const double MB = 1024.0 * 1024.0;
-    for (int i = 0; i < l.n; i++) {
-        const RunSummary *s = &l.runs[i];
-        int uses_eps = method_shows_epsilon(s->method);
-        char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
-        fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
-        fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
-        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, "%.1f");
-        fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
-        fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
-        fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
-        fmt_num(rss, sizeof rss, s->peak_rss_bytes ? (double)s->peak_rss_bytes / MB : (double)NAN, "%.1f");
-        fmt_num(gf, sizeof gf, s->train_flops_per_step / 1e9, "%.3f");
-        fmt_num(sps, sizeof sps, s->train_seconds_per_step, "%.4f");
-        fmt_time(tt, sizeof tt, s->wall_seconds);
-        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
-                s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
-        if (s->error[0]) fprintf(out, "  (%s)", s->error);
-        fprintf(out, "\n");
-    }
-    results_list_free(&l);
-    return 0;
-}
-
-// --- one writer per file (see results.h) -------------------------------------------
-
-// The pid a holder wrote into the sidecar, or "unknown" (it may not have written it yet).
-static void lock_holder(int fd, char *buf, size_t cap) {
-    char t[32];
-    ssize_t n = pread(fd, t, sizeof t - 1, 0);
-    long pid = 0;
-    if (n > 0) {
-        t[n] = 0;
-        pid = strtol(t, NULL, 10);
-    }
-    if (pid > 0) snprintf(buf, cap, "pid %ld", pid);
-    else snprintf(buf, cap, "pid unknown");
-}
-
-void results_unlock(ResultsLock *lk) {
-    if (lk->fd < 0) return;
-    unlink(lk->path);   // while still holding it: a waiter that opened the old file sees the inode change
-    close(lk->fd);
-    lk->fd = -1;
-}
-
-int results_lock(const char *path, ResultsLock *lk, WbError *err) {
-    lk->fd = -1;
-    if ((size_t)snprintf(lk->path, sizeof lk->path, "%s.lock", path) >= sizeof lk->path)
-        return wb_error(err, "%s: path too long for its lock file", path);
-    // A holder removes the sidecar when it is done; if that happened between our
-    // open and our flock we hold a lock on a removed file: open the path again.
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-            return wb_error(err, "%s: cannot create files in the results folder (%s: %s); nothing was trained: "
-                            "make the folder writable or choose another --out", path, lk->path, strerror(errno));
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            int e = errno;
-            char who[48];
-            lock_holder(fd, who, sizeof who);
-            close(fd);
-            if (e == EWOULDBLOCK)
-                return wb_error(err, "%s is being written by another wasibench process (%s holds %s): one writer per "
-                                "results file; wait for it to finish or give this run another --out", path, who, lk->path);
-            return wb_error(err, "%s: cannot lock %s: %s", path, lk->path, strerror(e));
-        }
-        struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(lk->path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-            char t[32];
-            int n = snprintf(t, sizeof t, "%ld\n", (long)getpid());
-            if (ftruncate(fd, 0) != 0 || pwrite(fd, t, (size_t)n, 0) != n) {
-                int e = errno;
-                unlink(lk->path);
-                close(fd);
-                return wb_error(err, "%s: cannot write the lock file %s: %s; nothing was trained", path, lk->path, strerror(e));
-            }
-            lk->fd = fd;
-            // The folder must take new files: a stale sidecar may open in a folder that
-            // does not. Probe with the writer's own <path>.tmp (stale, as we hold the lock).
-            char tmp[sizeof lk->path];
-            snprintf(tmp, sizeof tmp, "%s.tmp", path);
-            int tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (tfd < 0) {
-                int e2 = errno;
-                results_unlock(lk);
-                return wb_error(err, "%s: cannot create files in the results folder (%s: %s); nothing was trained: "
-                                "make the folder writable or choose another --out", path, tmp, strerror(e2));
-            }
-            close(tfd);
-            unlink(tmp);
-            return 0;
-        }
-        close(fd);
-    }
-    return wb_error(err, "%s: the lock file %s keeps being replaced; is another process removing it?", path, lk->path);
-}
-
