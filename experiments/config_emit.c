@@ -53,7 +53,12 @@ static void emit_act(Sb *b, const RunSpec *r, const RunAux *x, const MethodKey *
         sb_printf(b, "    %s:\n", k->key);
         ind = "      ";
     }
-    if (r->act_mode == ACT_RANKS_FIXED) sb_printf(b, "%sranks: [%d, %d, %d]\n", ind, m->act_ranks[0], m->act_ranks[1], m->act_ranks[2]);
+    if (r->act_mode == ACT_RANKS_FIXED) {   // one rank per activation mode: 3 (ViT) or 4 (Swin)
+        int modes = model_config_act_modes(&r->model);
+        sb_printf(b, "%sranks: [", ind);
+        for (int i = 0; i < modes; i++) sb_printf(b, "%s%d", i ? ", " : "", m->act_ranks[i]);
+        sb_printf(b, "]\n");
+    }
     else if (r->act_mode == ACT_RANKS_EPSILON) { sb_printf(b, "%sepsilon: ", ind); sb_float(b, m->act_epsilon); sb_printf(b, "\n"); }
     else {
         if (x->budget_src == 2) { sb_printf(b, "%sbudget_mb: ", ind); sb_float(b, r->budget_mb); sb_printf(b, "\n"); }
