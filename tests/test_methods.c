@@ -39,7 +39,7 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "core/vit.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 #include "tests/testlib.h"
 
 #include <math.h>

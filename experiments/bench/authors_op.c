@@ -30,7 +30,7 @@
 #include "core/optim.h"
 #include "core/params.h"
 #include "core/rng.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 
 #include <lapacke.h>
 #include <math.h>
