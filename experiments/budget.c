@@ -15,7 +15,7 @@ int budget_lora_rank(const RunSpec *rs, FILE *log) {
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
     int swin = rs->model.kind == MODEL_SWIN;
-    int rmax = swin ? rs->model.swin.embed_dim : wb_min(rs->model.vit.dim, rs->model.vit.mlp_dim), best = 1;
+    int rmax = cfg_lora_rank_max(rs), best = 1;
     double used = 0;
     for (int r = 1; r <= rmax; r++) {   // the measure grows with r
         bind.mcfg.lora_rank = r;

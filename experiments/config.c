@@ -992,6 +992,23 @@ static long counted_linears(const RunSpec *r) {
     return blocks * (r->all_linear ? 4 : 2);   // Swin: qkv, proj, fc1, fc2
 }
 
+int cfg_lora_rank_max(const RunSpec *r) {
+    return r->model.kind == MODEL_SWIN ? r->model.swin.embed_dim : wb_min(r->model.vit.dim, r->model.vit.mlp_dim);
+}
+
+// Settings bounded by the model's shapes, checked here so that --dry-run
+// catches them (a run would stop at a CHECK in the method's init).
+static int check_model_bounds(Ctx *c, const Node *entry, int idx, const RunSpec *r) {
+    if (strcmp(r->method, "lora")) return 0;
+    int rmax = cfg_lora_rank_max(r);
+    if (r->mcfg.lora_rank <= rmax) return 0;
+    Pos p = entry->pos;
+    Sec s = {c, entry->kind == N_MAP ? entry : NULL, "", entry->pos};
+    if (s.map) key_pos(&s, "rank", &p);
+    return fail(c, p, "methods[%d].rank: %d is larger than model %s allows (LoRA rank 1 .. %d: min(out, in features) of its smallest linear)",
+                idx, r->mcfg.lora_rank, r->model_preset, rmax);
+}
+
 static int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
     Sec s;
     if (section(c, tree, "model", 1, &s) < 0 || check_keys(&s, model_keys, NK(model_keys)) < 0) return -1;
@@ -1774,7 +1791,7 @@ static int resolve_run(Ctx *c, const Node *tree, const Node *methods, int entry,
     for (int a = pl->g0; a < pl->g1; a++)   // name parts of the axes model .. num_of_finetune
         tok_add(c, c->ax[a].key, tok_make(c, c->ax[a].key, c->ax[a].seq->v[c->ax[a].sel]), 0);
     int own = method_section(c, methods->v[entry], entry, r, x);
-    if (own < 0) return -1;
+    if (own < 0 || check_model_bounds(c, methods->v[entry], entry, r) < 0) return -1;
     // the top-level budget: every method but vanilla, unless the method sets its own
     const Node *bv;
     int gb = 0;

@@ -399,6 +399,27 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     return status;
 }
 
+// run_one under a recovery point (core/common.h): a die or CHECK inside
+// the run (a LAPACK failure, a shape check) ends this run as failed, or as
+// diverged when its input was non-finite, and the sweep goes on. The
+// caller releases what the run left with mem_release_since.
+static RunStatus run_guarded(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
+                             ProgressMode pm, RunResult *res, RunState *st, WbError *err, int *died) {
+    WbRecover r;
+    *died = 0;
+    wb_recover_push(&r);
+    if (setjmp(r.jb)) {
+        *died = 1;
+        phase_set(PHASE_OTHER);
+        if (pm != PROGRESS_QUIET) fputc('\n', stderr);   // after a progress bar
+        wb_error(err, "%s", r.msg);
+        return r.kind == WB_DIED_DIVERGED ? RUN_DIVERGED : RUN_FAILED;
+    }
+    RunStatus status = run_one(ex, rs, out, pos, npos, pm, res, st, err);
+    wb_recover_end(&r);
+    return status;
+}
+
 // One line per run for --dry-run: settings and the analytic per-step cost
 // ("?" where it depends on data or weights).
 static void print_num(double v, int width, int prec) {
@@ -423,6 +444,10 @@ static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const 
     printf("%d runs. Memory: the paper's measure (saved activations + weights of the counted linears, MB)\n"
            "at each run's batch size; GFLOP/step: forward + backward of one training step.\n", nsel);
 }
+
+// A die outside any run (exit(1)) still removes the sweep's lock file.
+static ResultsLock *g_lock;
+static void unlock_at_exit(void) { if (g_lock) results_unlock(g_lock); }
 
 int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     Experiment ex;
@@ -465,6 +490,8 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         rc = EXIT_RESULTS;
         goto done;
     }
+    g_lock = &lock;
+    atexit(unlock_at_exit);
     // Which selected runs still need doing; the list itself is freed so it
     // does not sit in every run's tracked memory.
     int todo = 0;
@@ -493,7 +520,9 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         double t0 = wall_seconds();
         RunState st;
         WbError rerr = {{0}};
-        RunStatus status = run_one(&ex, rs, out, pos, todo, opt->progress, &res, &st, &rerr);
+        MemMark mark = mem_mark();
+        int died;
+        RunStatus status = run_guarded(&ex, rs, out, pos, todo, opt->progress, &res, &st, &rerr, &died);
         res.s.status = status;
         if (status != RUN_COMPLETE) {
             snprintf(res.s.error, sizeof res.s.error, "%s", rerr.msg);
@@ -507,6 +536,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         WbError werr = {{0}};
         int wrc = results_write_run(out, &res, &werr);
         run_state_free(&st);
+        if (died) mem_release_since(mark);   // what the run held besides its RunState
         if (wrc < 0) {
             fprintf(stderr, "wasibench: could not write run %s: %s\n", rs->name, werr.msg);
             rc = EXIT_RESULTS;
@@ -529,6 +559,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         fprintf(stderr, "done: %d runs written to %s%s\n", pos, out, n_diverged ? " (some diverged)" : "");
 done:
     results_unlock(&lock);
+    g_lock = NULL;
     mem_free(sel);
     results_list_free(&done);
     cfg_free(&ex);
