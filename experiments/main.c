@@ -27,23 +27,29 @@ static const char *usage_main =
 
 static const char *usage_run =
     "usage: wasibench run EXPERIMENT.yaml [--out RESULTS.h5] [--dry-run] [--shard i/n]\n"
-    "                     [--threads T] [--quiet | --plain]\n"
+    "                     [--rerun-changed] [--threads T] [--quiet | --plain]\n"
     "\n"
     "Expands the experiment into runs (models x datasets x methods x settings x seeds x budgets),\n"
-    "skips the runs already complete in the results file, trains the others one by one and\n"
-    "appends each to the file when it ends. Run the same command again to resume.\n"
+    "skips the runs already done in the results file (complete or diverged, with the same\n"
+    "settings: each run stores a hash of its resolved config), trains the others one by one and\n"
+    "appends each to the file when it ends. Run the same command again to resume. A run stored\n"
+    "with other settings (lr, data, weights, ...) stops the sweep with an error naming the first\n"
+    "key that differs; nothing is trained.\n"
     "\n"
     "  --out FILE      results file (default: the experiment's `output:`, else results/NAME.h5)\n"
     "  --dry-run       print the run list with the analytic memory (paper measure) and FLOPs\n"
     "                  per training step, and whether each run is already done; train nothing\n"
     "  --shard i/n     run only every n-th run starting at i (0 <= i < n): one shard per Slurm\n"
     "                  array task or machine, each with its own --out; join with `wasibench merge`\n"
-    "  --threads T     threads for OpenBLAS and the element-wise kernels (default: all cores)\n"
+    "  --rerun-changed train the runs stored with other settings again and replace them\n"
+    "  --threads T     threads for OpenBLAS and the element-wise kernels, 1 .. the cores online\n"
+    "                  (default: OMP_NUM_THREADS if set, else all cores)\n"
     "  --quiet         no progress output;  --plain  periodic lines instead of a progress bar\n"
     "\n"
     "exit codes: 0 every selected run complete (diverged runs count: they are results)\n"
     "            1 some runs failed (the error is stored with the run and printed)\n"
-    "            2 bad command line or experiment file (nothing was run)\n"
+    "            2 bad command line or experiment file, or runs stored with other settings\n"
+    "              (nothing was run)\n"
     "            3 the results file could not be read or written, its folder takes no new\n"
     "              files, or another wasibench run is writing it (<file>.lock names its pid)\n"
     "          130 interrupted (Ctrl-C / SIGTERM): the current run is stored as interrupted,\n"
@@ -90,20 +96,26 @@ static int parse_int(const char *s, int *out) {
 
 static int cmd_run(int argc, char **argv) {
     if (wants_help(argc, argv)) { fputs(usage_run, stdout); return 0; }
-    RunnerOptions o = {NULL, 0, 0, 1, 0, PROGRESS_AUTO};
+    RunnerOptions o = {NULL, 0, 0, 1, 0, -1, PROGRESS_AUTO};
     const char *yaml = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int has_next = i + 1 < argc;
         if (!strcmp(a, "--out") && has_next) o.out = argv[++i];
         else if (!strcmp(a, "--dry-run")) o.dry_run = 1;
+        else if (!strcmp(a, "--rerun-changed")) o.rerun_changed = 1;
         else if (!strcmp(a, "--quiet")) o.progress = PROGRESS_QUIET;
         else if (!strcmp(a, "--plain")) o.progress = PROGRESS_PLAIN;
         else if (!strcmp(a, "--threads") && has_next) {
-            if (parse_int(argv[++i], &o.threads) < 0 || o.threads < 0) { fprintf(stderr, "wasibench run: --threads expects a number >= 0, got '%s'\n", argv[i]); return EXIT_USAGE; }
+            int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+            if (parse_int(argv[++i], &o.threads) < 0 || o.threads < 0 || (cores > 0 && o.threads > cores)) {
+                fprintf(stderr, "wasibench run: --threads expects a number from 0 (all cores) to %d (the cores online), got '%s'\n", cores, argv[i]);
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--shard") && has_next) {
             const char *s = argv[++i];
-            if (sscanf(s, "%d/%d", &o.shard_i, &o.shard_n) != 2 || o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n) {
+            char tail;
+            if (sscanf(s, "%d/%d%c", &o.shard_i, &o.shard_n, &tail) != 2 || o.shard_n < 1 || o.shard_i < 0 || o.shard_i >= o.shard_n) {
                 fprintf(stderr, "wasibench run: --shard expects i/n with 0 <= i < n, got '%s'\n", s);
                 return EXIT_USAGE;
             }
@@ -114,6 +126,14 @@ static int cmd_run(int argc, char **argv) {
         else { fprintf(stderr, "wasibench run: more than one experiment file ('%s', '%s')\n", yaml, a); return EXIT_USAGE; }
     }
     if (!yaml) { fprintf(stderr, "wasibench run: missing EXPERIMENT.yaml\n\n%s", usage_run); return EXIT_USAGE; }
+    if (o.threads < 0) {   // no --threads: OMP_NUM_THREADS if set, else all cores
+        const char *env = getenv("OMP_NUM_THREADS");
+        o.threads = 0;
+        if (env && *env && (parse_int(env, &o.threads) < 0 || o.threads < 1)) {
+            fprintf(stderr, "wasibench run: OMP_NUM_THREADS expects a number >= 1, got '%s'\n", env);
+            return EXIT_USAGE;
+        }
+    }
     return runner_run(yaml, &o);
 }
 

@@ -7,6 +7,7 @@
 #include "runner.h"
 #include "budget.h"
 #include "config.h"
+#include "confighash.h"
 #include "cost.h"
 #include "results.h"
 #include "baselines/registry.h"
@@ -420,6 +421,32 @@ static RunStatus run_guarded(const Experiment *ex, const RunSpec *rs, const char
     return status;
 }
 
+// What the results file says of a run asked for: to do (absent, failed or
+// interrupted), done (complete or diverged, both are results, with the same
+// settings) or changed (a result made with other settings).
+typedef enum { RESUME_TODO, RESUME_DONE, RESUME_CHANGED } ResumeState;
+
+static ResumeState resume_state(const RunSpec *rs, const RunSummary *prev) {
+    if (!prev || (prev->status != RUN_COMPLETE && prev->status != RUN_DIVERGED)) return RESUME_TODO;
+    char hex[CFG_HASH_HEX];
+    cfg_hash_hex(cfg_hash_settings(rs->resolved_yaml ? rs->resolved_yaml : "", CFG_HASH_SEED), hex);
+    return strcmp(hex, prev->config_hash) ? RESUME_CHANGED : RESUME_DONE;
+}
+
+// The first changed run, by name and key, and the way out.
+static void report_changed(const char *out, const RunSpec *rs, int n_changed, int rerun) {
+    char *old = NULL, key[256] = "?", was[128] = "?", now[128] = "?";
+    WbError err = {{0}};
+    if (results_read_config(out, rs->name, &old, &err) == 0)
+        cfg_first_diff(old, rs->resolved_yaml ? rs->resolved_yaml : "", key, sizeof key, was, now, sizeof was);
+    mem_free(old);
+    fprintf(stderr, "wasibench: %s: run %s was made with other settings: %s is %s there, %s now%s\n", out, rs->name, key, was, now,
+            n_changed > 1 ? " (and more runs changed, see --dry-run)" : "");
+    if (!rerun)
+        fprintf(stderr, "wasibench: %d stored run(s) differ from the experiment; pass --rerun-changed to train them again and "
+                        "replace them, or choose another --out\n", n_changed);
+}
+
 // One line per run for --dry-run: settings and the analytic per-step cost
 // ("?" where it depends on data or weights).
 static void print_num(double v, int width, int prec) {
@@ -427,19 +454,27 @@ static void print_num(double v, int width, int prec) {
     else printf("%*.*f ", width, prec, v);
 }
 
-static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done) {
+static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done, const char *out) {
+    int n_changed = 0, first = -1;
+    for (int j = 0; j < nsel; j++)
+        if (resume_state(&ex->runs[sel[j]], results_find(done, ex->runs[sel[j]].name)) == RESUME_CHANGED) {
+            if (first < 0) first = sel[j];
+            n_changed++;
+        }
+    if (n_changed) report_changed(out, &ex->runs[first], n_changed, 0);
     printf("%-4s %-44s %-8s %9s %9s %9s %11s %s\n", "#", "run", "method", "act MB", "weight MB", "paper MB", "GFLOP/step", "status");
     for (int j = 0; j < nsel; j++) {
         const RunSpec *rs = &ex->runs[sel[j]];
         MethodCost c;
         method_cost(rs, &c);
         const RunSummary *prev = results_find(done, rs->name);
+        ResumeState rst = resume_state(rs, prev);
         printf("%-4d %-44s %-8s ", rs->index, rs->name, rs->method);
         print_num(c.paper_act_mb, 9, 1);
         print_num(c.paper_weight_mb, 9, 1);
         print_num(c.paper_act_mb + c.paper_weight_mb, 9, 1);
         print_num(c.train_flops_per_step / 1e9, 11, 2);
-        printf("%s\n", prev ? run_status_name(prev->status) : "todo");
+        printf("%s%s\n", prev ? run_status_name(prev->status) : "todo", rst == RESUME_CHANGED ? ", changed" : "");
     }
     printf("%d runs. Memory: the paper's measure (saved activations + weights of the counted linears, MB)\n"
            "at each run's batch size; GFLOP/step: forward + backward of one training step.\n", nsel);
@@ -472,7 +507,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     int rc = EXIT_OK;
     ResultsLock lock = RESULTS_LOCK_NONE;
     if (opt->dry_run) {
-        print_dry_run(&ex, sel, nsel, &done);
+        print_dry_run(&ex, sel, nsel, &done, out);
         goto done;
     }
     char dir[CFG_PATH_MAX];
@@ -494,16 +529,38 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     atexit(unlock_at_exit);
     // Which selected runs still need doing; the list itself is freed so it
     // does not sit in every run's tracked memory.
-    int todo = 0;
+    // Complete and diverged runs with the same settings are done; runs
+    // stored with other settings stop the sweep unless --rerun-changed.
+    int todo = 0, n_changed = 0, first_changed = -1;
+    unsigned char *replace = mem_alloc((size_t)ex.n + 1, MEM_WORKSPACE);
     for (int j = 0; j < nsel; j++) {
         const RunSummary *prev = results_find(&done, ex.runs[sel[j]].name);
-        if (prev && prev->status == RUN_COMPLETE) sel[j] = -1;
+        ResumeState rst = resume_state(&ex.runs[sel[j]], prev);
+        if (rst == RESUME_CHANGED) {
+            if (first_changed < 0) first_changed = sel[j];
+            n_changed++;
+            replace[sel[j]] = 1;
+        }
+        if (rst == RESUME_DONE) sel[j] = -1;
         else todo++;
     }
     results_list_free(&done);
+    if (n_changed) {
+        report_changed(out, &ex.runs[first_changed], n_changed, opt->rerun_changed);
+        if (!opt->rerun_changed) {
+            mem_free(replace);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    }
+    char exp_hash[CFG_HASH_HEX];   // the whole expanded experiment, shard-independent (merge compares it)
+    uint64_t eh = CFG_HASH_SEED;
+    for (int i = 0; i < ex.n; i++) eh = cfg_hash_settings(ex.runs[i].resolved_yaml ? ex.runs[i].resolved_yaml : "", eh);
+    cfg_hash_hex(eh, exp_hash);
     if (opt->progress != PROGRESS_QUIET)
-        fprintf(stderr, "%s: %d runs (%d selected%s), %d already complete, %d to go; results in %s; %d threads, %s\n",
-                ex.experiment, ex.n, nsel, opt->shard_n > 1 ? " by --shard" : "", nsel - todo, todo, out,
+        fprintf(stderr, "%s: %d runs (%d selected%s), %d already done, %d to go%s; results in %s; %d threads, %s\n",
+                ex.experiment, ex.n, nsel, opt->shard_n > 1 ? " by --shard" : "", nsel - todo, todo,
+                n_changed ? " (some to replace: --rerun-changed)" : "", out,
                 threads_get(), blas_name());
 
     signal(SIGINT, on_signal);
@@ -516,6 +573,8 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         RunResult res;
         results_init(&res);
         fill_provenance(&res.s);
+        snprintf(res.s.experiment_hash, sizeof res.s.experiment_hash, "%s", exp_hash);
+        res.replace_complete = replace[sel[j]];
         results_now_iso8601(res.s.start_time);
         double t0 = wall_seconds();
         RunState st;
@@ -548,6 +607,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    mem_free(replace);
     if (rc == EXIT_OK && g_stop) {
         fprintf(stderr, "wasibench: interrupted; %s is valid; run the same command again to resume\n", out);
         rc = EXIT_INTERRUPTED;
