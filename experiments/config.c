@@ -1005,7 +1005,7 @@ static int check_model_bounds(Ctx *c, const Node *entry, int idx, const RunSpec 
     Pos p = entry->pos;
     Sec s = {c, entry->kind == N_MAP ? entry : NULL, "", entry->pos};
     if (s.map) key_pos(&s, "rank", &p);
-    return fail(c, p, "methods[%d].rank: %d is larger than model %s allows (LoRA rank 1 .. %d: min(out, in features) of its smallest linear)",
+    return fail(c, p, "methods[%d].rank: %d is larger than the model (%s) allows: LoRA rank 1 .. %d, min(out, in features) of its smallest linear",
                 idx, r->mcfg.lora_rank, r->model_preset, rmax);
 }
 
@@ -1131,6 +1131,7 @@ static int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         int n;
         if (cl->kind == N_SCALAR) return type_error(c, cl, "dataset.classes", "a list of class ids or all");
         if (list_longs(&s, "classes", cl, 1, DATA_MAX_CLASSES, 0, K - 1, ids, &n) < 0) return -1;
+        if (n < 2) return fail(c, cl->pos, "dataset.classes: one class (%ld) makes a one-class problem (list at least 2 classes, or all)", ids[0]);
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < i; j++)
                 if (ids[j] == ids[i]) return fail(c, cl->v[i]->pos, "dataset.classes: class %ld listed twice", ids[i]);
@@ -1139,7 +1140,8 @@ static int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         d->n_classes = n;
     }
     model_config_set_classes(&r->model, d->n_classes ? d->n_classes : K);
-    if (rd_num(&s, "val_fraction", (Range){0, 1, 0, 1}, &d->val_fraction) < 0) return -1;
+    // 0 would leave the val split, on which every run is evaluated, empty
+    if (rd_num(&s, "val_fraction", (Range){0, 1, 1, 1}, &d->val_fraction) < 0) return -1;
     if (rd_u64(&s, "split_seed", &d->split_seed) < 0) return -1;
     // normalize: a preset name, or {mean: [...], std: [...]}
     const Node *nv = map_get(s.map, "normalize", NULL);
@@ -1799,6 +1801,9 @@ static int resolve_run(Ctx *c, const Node *tree, const Node *methods, int entry,
         if ((gb = sec_val(&top, "budget_mb", 1, "a number (MB) or none", &bv)) < 0) return -1;
         if (gb && !is_null(bv)) {
             double b;
+            if (!strcmp(r->method, "hosvd"))   // its ranks come from epsilon each step: nothing to fit
+                return fail(c, bv->pos, "budget_mb: hosvd has no memory budget (its ranks come from epsilon); set budget_mb in the "
+                            "lora/asi/wasi method entries instead, or leave hosvd out of this file");
             if (to_num(c, bv, "budget_mb", R_POS, &b) < 0) return -1;
             r->budget_mb = (float)b;
             x->budget_src = 1;

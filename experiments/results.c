@@ -1083,6 +1083,27 @@ done:
 
 typedef struct { int input; int index; } Pick;
 
+// Inputs of one experiment: each shares an experiment_hash with the first
+// input (runs without one, from older files, are not compared).
+static int merge_same_experiment(Ctx *c, const char *const *inputs, const RunList *lists, int n_inputs) {
+    for (int i = 1; i < n_inputs; i++) {
+        const RunSummary *a = NULL, *b = NULL;
+        int shared = 0;
+        for (int x = 0; x < lists[0].n && !shared; x++)
+            for (int y = 0; y < lists[i].n && !shared; y++) {
+                const RunSummary *p = &lists[0].runs[x], *q = &lists[i].runs[y];
+                if (!p->experiment_hash[0] || !q->experiment_hash[0]) continue;
+                if (!strcmp(p->experiment_hash, q->experiment_hash)) shared = 1;
+                else if (!a) { a = p; b = q; }
+            }
+        if (!shared && a)
+            return FAIL(c, "%s and %s hold runs of different experiments (run '%s' of %s has experiment_hash %s, run '%s' of %s has %s: "
+                        "other settings); merge only the shards of one sweep, nothing merged",
+                        inputs[0], inputs[i], a->name, inputs[0], a->experiment_hash, b->name, inputs[i], b->experiment_hash);
+    }
+    return 0;
+}
+
 int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE *log, WbError *err) {
     Ctx c = {err, out, 0};
     char tmp[4096];
@@ -1108,6 +1129,7 @@ int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE
         }
         total += lists[i].n;
     }
+    if (merge_same_experiment(&c, inputs, lists, n_inputs)) goto done;
     // Pick one copy per run name, in order of first appearance.
     picks = mem_alloc((size_t)(total > 0 ? total : 1) * sizeof(Pick), MEM_WORKSPACE);
     for (int i = 0; i < n_inputs; i++)
@@ -1117,6 +1139,11 @@ int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE
             while (k < n_pick && strcmp(lists[picks[k].input].runs[picks[k].index].name, s->name)) k++;
             if (k == n_pick) { picks[n_pick++] = (Pick){i, j}; continue; }
             const RunSummary *kept = &lists[picks[k].input].runs[picks[k].index];
+            if (strcmp(kept->config_hash, s->config_hash)) {
+                FAIL(&c, "run '%s' has other settings in %s than in %s (config_hash %s vs %s): not copies of one run, nothing merged",
+                     s->name, inputs[i], inputs[picks[k].input], s->config_hash, kept->config_hash);
+                goto done;
+            }
             if (kept->status != RUN_COMPLETE && s->status == RUN_COMPLETE) {
                 picks[k] = (Pick){i, j};
             } else if (kept->status == RUN_COMPLETE && s->status == RUN_COMPLETE) {

@@ -185,6 +185,15 @@ static int evaluate(RunState *st, int n_items, int B, double *loss, double *acc,
     return 0;
 }
 
+// Tests: WB_TEST_DIE_AT_STEP=n makes step n of every run fail a CHECK (the
+// path a shape check or LAPACK failure takes), as WB_RESULTS_TEST_KILL does
+// for the writer. 0 = off.
+static long test_die_step(void) {
+    static long n = -1;
+    if (n < 0) n = getenv("WB_TEST_DIE_AT_STEP") ? atol(getenv("WB_TEST_DIE_AT_STEP")) : 0;
+    return n > 0 ? n : -1;
+}
+
 // Train one run. Returns its status; res is filled for writing either way.
 static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
                          ProgressMode pm, RunResult *res, RunState *st, WbError *err) {
@@ -330,6 +339,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
             lr = lr_at(&sched, step);
             StepResult r = train_step(&st->model, st->x, st->y, got, &rs->opt, lr, rs->grad_clip);
             step++;
+            CHECK(step != test_die_step(), "WB_TEST_DIE_AT_STEP=%ld (tests: a CHECK inside a run)", step);
             images += got;
             st->steps[res->n_steps++] = (StepRow){step, epoch, (double)r.loss, (double)lr};
             if (!isfinite(r.loss) || !isfinite(r.grad_norm)) {

@@ -12,9 +12,9 @@ typedef struct {
     const char *out;        // results file; NULL = the experiment's `output:`
     int dry_run;            // print the run list with analytic memory/FLOPs, train nothing
     int shard_i, shard_n;   // run every shard_n-th run starting at shard_i (0-based); n = 1: all
-    int rerun_changed;      // 1: runs stored with other settings are trained again and replaced
     int threads;            // <= 0: all cores
     ProgressMode progress;
+    int rerun_changed;      // 1: runs stored with other settings are trained again and replaced
 } RunnerOptions;
 
 // Exit codes (documented in `wasibench run --help`).

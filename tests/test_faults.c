@@ -59,28 +59,6 @@ static char *path_in(char *buf, size_t n, const char *name) {
     return buf;
 }
 
-// The whole file, for "unchanged" checks (mem_alloc'd; *n bytes; NULL if absent).
-static unsigned char *slurp(const char *path, size_t *n) {
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = mem_alloc((size_t)sz + 1, MEM_WORKSPACE);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
-
-static int same_bytes(const char *path, const unsigned char *b, size_t n) {
-    size_t m;
-    unsigned char *c = slurp(path, &m);
-    int same = c && b && m == n && !memcmp(b, c, n);
-    mem_free(c);
-    return same;
-}
-
 // ---------------------------------------------------------------------------
 // running wasibench
 
@@ -447,7 +425,7 @@ static unsigned char *two_runs(const char *out, size_t *n) {
     char tmp[900];
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
     unlink(tmp);
-    return slurp(out, n);
+    return rl_slurp(out, n);
 }
 
 // Outcome of one fault: exit code 3, message naming the file, file unchanged.
@@ -458,7 +436,7 @@ static void expect_clean_failure(const char *what, int code, const char *log, co
     EXPECT(code == 3, "%s: exit status %d (expected 3: the results file could not be read or written)", what, code);
     EXPECT(strstr(msg, out) != NULL, "%s: the message names %s:\n%s", what, out, msg);
     if (must_say) EXPECT(strstr(msg, must_say) != NULL, "%s: the message says '%s':\n%s", what, must_say, msg);
-    EXPECT(same_bytes(out, before, n), "%s: the results file changed", what);
+    EXPECT(rl_same_bytes(out, before, n), "%s: the results file changed", what);
     const char *line = strstr(msg, "wasibench");
     char first[300];
     snprintf(first, sizeof first, "%.299s", line ? line : msg);
@@ -616,7 +594,7 @@ static void test_corrupt_file(void) {
             if (f) fclose(f);
             f = NULL;
             size_t m;
-            unsigned char *h = slurp("tests/fuzz/regressions/results-raw/global-heap-zero-size-hang.h5", &m);
+            unsigned char *h = rl_slurp("tests/fuzz/regressions/results-raw/global-heap-zero-size-hang.h5", &m);
             EXPECT(h != NULL, "regression file present");
             FILE *w = fopen(out, "wb");
             if (w && h) fwrite(h, 1, m, w);
@@ -625,7 +603,7 @@ static void test_corrupt_file(void) {
         }
         if (f) fclose(f);
         mem_free(b);
-        b = slurp(out, &n);
+        b = rl_slurp(out, &n);
         unlink(log);
         const char *args[] = {g_bin, "run", g_sweep, "--out", out, "--quiet", "--threads", "2", NULL};
         Opts o = {log, 0, 0, 0, 60};
