@@ -9,7 +9,7 @@
 
 static double mb(double elems) { return elems * 4.0 / 1048576.0; }
 
-int budget_lora_rank(const RunSpec *rs, FILE *log) {
+int budget_lora_rank(const RunSpec *rs, FILE *log, int *over) {
     ViTBinding bind = {0};
     bind.mcfg = rs->mcfg;
     bind.all_linear = rs->all_linear;
@@ -25,7 +25,7 @@ int budget_lora_rank(const RunSpec *rs, FILE *log) {
         if (total > (double)rs->budget_mb) {
             if (r == 1 && log) fprintf(log, "  warning: %s: budget %.3f MB is below lora at rank 1 (%.3f MB); using rank 1\n",
                                        rs->name, (double)rs->budget_mb, total);
-            if (r == 1) used = total;
+            if (r == 1) { used = total; *over = 1; }
             break;
         }
         best = r;
@@ -47,7 +47,7 @@ static double wasi_weight_elems(const RankCalib *rc, float *const *sigma, float 
     return total;
 }
 
-int64_t budget_activation_elems(const RunSpec *rs, const RankCalib *rc, float *epsilon, FILE *log) {
+int64_t budget_activation_elems(const RunSpec *rs, const RankCalib *rc, float *epsilon, FILE *log, int *over) {
     double budget = (double)rs->budget_mb * 1048576.0 / 4.0;   // elements
     if (!strcmp(rs->method, "asi")) {
         double w = 0;
@@ -78,6 +78,7 @@ int64_t budget_activation_elems(const RunSpec *rs, const RankCalib *rc, float *e
         eps -= 0.01f;
         w = wasi_weight_elems(rc, sigma, eps);
     }
+    if (w + (double)rc->min_budget > budget) *over = 1;
     if (w + (double)rc->min_budget > budget && log)
         fprintf(log, "  warning: %s: budget %.3f MB is below wasi's smallest setting (%.3f MB)\n", rs->name,
                 (double)rs->budget_mb, mb(w + (double)rc->min_budget));

@@ -952,9 +952,9 @@ static int format_classes(DataFormat f, int coarse) {
 }
 
 static const char *const top_keys[] = {"experiment", "output", "extends", "model", "dataset", "training", "methods", "layers",
-                                       "num_of_finetune", "seeds", "budget_mb", "save_checkpoint", "stages"};
+                                       "num_of_finetune", "seeds", "budget_mb", "strict_budget", "save_checkpoint", "stages"};
 static const char *const stage_keys[] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
-                                         "seeds", "budget_mb", "save_checkpoint"};
+                                         "seeds", "budget_mb", "strict_budget", "save_checkpoint"};
 static const char *const model_keys[] = {"preset", "image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim",
                                          "pretrained", "from_stage", "new_head", "init_seed"};
 static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
@@ -1572,6 +1572,7 @@ static void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux
     sb_printf(b, "\noutput: "); sb_str(b, ex->output);
     sb_printf(b, "\nsave_checkpoint: %s\nseeds: %llu\nbudget_mb: ", r->save_checkpoint ? "true" : "false", (unsigned long long)r->seed);
     if (x->budget_src == 1) sb_float(b, r->budget_mb); else sb_printf(b, "none");
+    if (r->strict_budget) sb_printf(b, "\nstrict_budget: true");   // only when set: older results keep their hash
     sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", r->all_linear ? "all_linear" : "mlp");
     if (r->num_finetune < 0) sb_printf(b, "all"); else sb_printf(b, "%d", r->num_finetune);
     sb_printf(b, "\nmodel:\n");
@@ -1778,6 +1779,8 @@ static int global_part(Ctx *c, const Node *tree, RunSpec *r, RunAux *x, int *fsg
     const Node *v;
     int got = sec_val(&top, "save_checkpoint", 0, "true or false", &v);
     if (got < 0 || (got && to_bool(c, v, "save_checkpoint", &r->save_checkpoint) < 0)) return -1;
+    got = sec_val(&top, "strict_budget", 0, "true or false", &v);
+    if (got < 0 || (got && to_bool(c, v, "strict_budget", &r->strict_budget) < 0)) return -1;
     if (model_section(c, tree, r, fsg) < 0 || dataset_section(c, tree, r) < 0 || training_section(c, tree, r, x) < 0 ||
         layer_settings(c, tree, r) < 0)
         return -1;

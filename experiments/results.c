@@ -141,6 +141,7 @@ void results_init(RunResult *r) {
     s->wall_seconds = nan;
     s->final_train_loss = s->final_train_acc = s->final_val_loss = s->final_val_acc = nan;
     s->paper_act_mb = s->paper_weight_mb = s->paper_total_mb = nan;
+    s->budget_used_mb = nan;
     r->inference.mean_s = r->inference.min_s = r->inference.max_s = nan;
     r->config_yaml = "";
 }
@@ -695,6 +696,9 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (attr_str(c, g, "config_yaml", r->config_yaml)) return -1;
     cfg_hash_hex(cfg_hash_settings(r->config_yaml, CFG_HASH_SEED), s.config_hash);
     if (attr_str(c, g, "config_hash", s.config_hash) || attr_str(c, g, "experiment_hash", s.experiment_hash)) return -1;
+    if (attr_write(c, g, "budget_used_mb", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.budget_used_mb) ||
+        attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget))
+        return -1;
     kill_point(3);
 
     if (write_typed_table(c, g, "epochs", epoch_type(c), r->n_epochs, r->epochs)) return -1;
@@ -886,9 +890,10 @@ done:
     return c->failed ? -1 : 0;
 }
 
-// config_hash and experiment_hash; files written before they existed: the
-// hash of the stored config_yaml, and "" (unknown).
-static int read_identity(Ctx *c, hid_t g, const char *what, RunSummary *s) {
+// Attributes newer than schema version 1 (files written before them still
+// read): config_hash (else the hash of the stored config_yaml),
+// experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0).
+static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     htri_t has = H5Aexists(g, "config_hash");
     if (H5CK(c, has, "reading attributes")) return -1;
     if (has) {
@@ -901,6 +906,11 @@ static int read_identity(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     }
     if (H5CK(c, has = H5Aexists(g, "experiment_hash"), "reading attributes")) return -1;
     if (has && attr_read_str(c, g, what, "experiment_hash", s->experiment_hash, sizeof s->experiment_hash)) return -1;
+    s->budget_used_mb = (double)NAN;
+    if (H5CK(c, has = H5Aexists(g, "budget_used_mb"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "budget_used_mb", H5T_NATIVE_DOUBLE, &s->budget_used_mb)) return -1;
+    if (H5CK(c, has = H5Aexists(g, "over_budget"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "over_budget", H5T_NATIVE_INT32, &s->over_budget)) return -1;
     return 0;
 }
 
@@ -919,7 +929,7 @@ static int read_summary(Ctx *c, hid_t g, const char *name, RunSummary *s) {
         int rc = a->kind == A_STR ? attr_read_str(c, g, what, a->name, field, a->size) : attr_read_num(c, g, what, a->name, mt, field);
         if (rc) return -1;
     }
-    return read_identity(c, g, what, s);
+    return read_optional(c, g, what, s);
 }
 
 static void list_push(RunList *l, int *cap, const RunSummary *s) {
@@ -1231,7 +1241,7 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
         char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
         fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
         fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
-        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, "%.1f");
+        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, s->over_budget ? "%.3g!" : "%.3g");
         fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
         fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
         fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
@@ -1241,9 +1251,15 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
         fmt_time(tt, sizeof tt, s->wall_seconds);
         fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
                 s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
+        if (s->over_budget) fprintf(out, "  (over budget: %.3f MB used of %.3f MB asked)", s->budget_used_mb, s->budget_mb);
         if (s->error[0]) fprintf(out, "  (%s)", s->error);
         fprintf(out, "\n");
     }
+    for (int i = 0; i < l.n; i++)
+        if (l.runs[i].over_budget) {
+            fprintf(out, "budget!: the method could not fit the budget asked for; its cheapest setting ran (strict_budget: true makes that an error)\n");
+            break;
+        }
     results_list_free(&l);
     return 0;
 }

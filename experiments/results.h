@@ -72,7 +72,9 @@ typedef struct {
     char method[16];          // vanilla | lora | hosvd | asi | wasi
     double epsilon;           // NaN when the method has none
     int32_t lora_rank;        // 0 when not lora
-    double budget_mb;         // 0 = no budget
+    double budget_mb;         // 0 = no budget; else the budget asked for (MB, the paper measure)
+    double budget_used_mb;    // with a budget: the paper measure the run used (paper_total_mb); NaN without
+    int32_t over_budget;      // 1: the method could not fit budget_mb (its cheapest setting ran instead)
     uint64_t seed;
     char layers[16];          // "mlp" | "all_linear"
     int32_t num_of_finetune;  // -1 = all

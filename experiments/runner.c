@@ -194,6 +194,12 @@ static long test_die_step(void) {
     return n > 0 ? n : -1;
 }
 
+static RunStatus budget_refused(const RunSpec *rs, WbError *err) {
+    wb_error(err, "%s: budget_mb %g cannot be met by %s (even its cheapest setting is larger, see the warning above) and "
+             "strict_budget is true", rs->name, (double)rs->budget_mb, rs->method);
+    return RUN_FAILED;
+}
+
 // Train one run. Returns its status; res is filled for writing either way.
 static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
                          ProgressMode pm, RunResult *res, RunState *st, WbError *err) {
@@ -238,8 +244,10 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
     FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
+    int over = 0;   // the budget cannot be met: the cheapest setting runs (or strict_budget fails the run)
     if (!strcmp(rs->method, "lora") && rs->budget_mb > 0)   // equal-memory comparison
-        res->s.lora_rank = bind.mcfg.lora_rank = budget_lora_rank(rs, log);
+        res->s.lora_rank = bind.mcfg.lora_rank = budget_lora_rank(rs, log, &over);
+    if (over && rs->strict_budget) return budget_refused(rs, err);
     char wpath[CFG_PATH_MAX] = "";
     if (rs->from_run >= 0) {   // from_stage: the checkpoint of that stage's matching run
         checkpoint_path(ex, out, &ex->runs[rs->from_run], wpath, sizeof wpath);
@@ -279,10 +287,12 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         int64_t act_budget = 0;
         if (rs->budget_mb > 0) {
             float eps = bind.mcfg.epsilon;
-            act_budget = budget_activation_elems(rs, &rc, &eps, log);
+            act_budget = budget_activation_elems(rs, &rc, &eps, log, &over);
             if (!strcmp(rs->method, "wasi")) res->s.epsilon = bind.mcfg.epsilon = eps;
         }
         RankSelection sel = rank_calib_select(&rc, act_budget, 1000, log);
+        if (rs->budget_mb > 0 && sel.raised) over = 1;
+        if (over && rs->strict_budget) { rank_calib_free(&rc); return budget_refused(rs, err); }
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
         rank_calib_rebind_model(&st->model, &rc, method, &bind.mcfg);
@@ -395,6 +405,10 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
     res->s.paper_total_mb = pmem.paper_act_mb + pmem.paper_weight_mb;
+    if (rs->budget_mb > 0) {   // what the equal-budget comparison really compared
+        res->s.budget_used_mb = res->s.paper_total_mb;
+        res->s.over_budget = over || res->s.budget_used_mb > (double)rs->budget_mb * (1 + 1e-6);
+    }
     if (res->n_epochs > 0) {
         const EpochRow *e = &st->epochs[res->n_epochs - 1];
         res->s.final_train_loss = e->train_loss; res->s.final_train_acc = e->train_acc;

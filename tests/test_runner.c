@@ -507,6 +507,43 @@ static void test_loose_settings_refused(void) {
     EXPECT(code == 3 && strstr(msg, "nothere.h5"), "info on a missing file: exit %d (expected 3):\n%s", code, msg);
 }
 
+// Case 6: a budget the method cannot meet is stored as such (asked, used,
+// over_budget) and shown by info; strict_budget: true makes it a failed run.
+static void test_over_budget_is_recorded(void) {
+    char yaml[800], out[800], log[800], msg[8192];
+    tmp_in(yaml, sizeof yaml, "budget.yaml");
+    tmp_in(out, sizeof out, "budget.h5");
+    tmp_in(log, sizeof log, "budget.log");
+    const char *methods = "[{name: lora, rank: 4}, {name: asi}, {name: wasi, epsilon: 0.9}]";
+    write_small(yaml, "epochs: 1, batch_size: 32, lr: 0.01", methods, "budget_mb: [0.001, 1000]\n");
+    unlink(out);
+    const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", "--threads", "1", NULL};
+    EXPECT(run_bin(args, log) == 0, "the sweep runs (exit 0)");
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 6, "6 runs, got %d", l.n);
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *r = &l.runs[i];
+        int tiny = r->budget_mb < 1;
+        printf("  %-28s budget %g MB, used %.4f MB, over_budget %d\n", r->name, r->budget_mb, r->budget_used_mb, (int)r->over_budget);
+        EXPECT(r->status == RUN_COMPLETE && r->over_budget == tiny && r->budget_used_mb == r->paper_total_mb &&
+               (tiny ? r->budget_used_mb > r->budget_mb : r->budget_used_mb <= r->budget_mb),
+               "%s: budget %g, used %g, over %d", r->name, r->budget_mb, r->budget_used_mb, (int)r->over_budget);
+    }
+    results_list_free(&l);
+    const char *info[] = {g_bin, "info", out, NULL};
+    EXPECT(run_bin(info, log) == 0, "info exits 0");
+    read_text(log, msg, sizeof msg);
+    EXPECT(strstr(msg, "0.001!") && strstr(msg, "over budget:"), "info marks the runs over budget:\n%s", msg);
+    write_small(yaml, "epochs: 1, batch_size: 32, lr: 0.01", methods, "budget_mb: 0.001\nstrict_budget: true\n");
+    unlink(out);
+    EXPECT(run_bin(args, log) == 1, "strict_budget: the runs fail (exit 1)");
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 3 && count_status(&l, RUN_FAILED) == 3, "3 failed runs (%d runs)", l.n);
+    for (int i = 0; i < l.n; i++) EXPECT(strstr(l.runs[i].error, "strict_budget") != NULL, "%s: %s", l.runs[i].name, l.runs[i].error);
+    results_list_free(&l);
+}
+
 // Case 8: a diverged run is a result; rerunning does not train it again.
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
@@ -548,6 +585,7 @@ int main(int argc, char **argv) {
     RUN(test_resume_with_changed_settings);
     RUN(test_merge_refuses);
     RUN(test_loose_settings_refused);
+    RUN(test_over_budget_is_recorded);
     RUN(test_diverged_not_retrained);
     return tl_finish();
 }
