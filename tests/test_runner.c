@@ -4,6 +4,7 @@
 // runs and values as an uninterrupted one; --dry-run writes nothing;
 // --shard halves merge into the full sweep; a diverging run is marked and
 // the sweep goes on; a bad YAML exits 2 naming file:line:column.
+#include "experiments/config.h"
 #include "experiments/results.h"
 #include "core/memory.h"
 #include "core/rng.h"
@@ -544,6 +545,92 @@ static void test_over_budget_is_recorded(void) {
     results_list_free(&l);
 }
 
+// Case 9: every key the READMEs document is one the parser takes. Each
+// ```yaml block of README.md and experiments/README.md is loaded (a block
+// without methods gets a minimal experiment around it); each key row of
+// experiments/README.md's tables (top level, model, dataset, training) is
+// probed with a value no key takes: the error must be about the value, never
+// "unknown key".
+static int doc_load(const char *yaml_text, char *msg, size_t n) {
+    char path[800];
+    tmp_in(path, sizeof path, "doc.yaml");
+    rl_write_file(path, yaml_text);
+    Experiment ex;
+    WbError err = {{0}};
+    int rc = cfg_load(&ex, path, &err);
+    if (rc == 0) cfg_free(&ex);
+    snprintf(msg, n, "%s", err.msg);
+    return rc;
+}
+
+static int doc_yaml_blocks(const char *readme) {
+    size_t n;
+    unsigned char *t = rl_slurp(readme, &n);
+    EXPECT(t != NULL, "%s readable (tests run from the repository root)", readme);
+    if (!t) return 0;
+    t[n] = 0;
+    int blocks = 0;
+    char *p = (char *)t;
+    static char y[16384];
+    while ((p = strstr(p, "```yaml\n"))) {
+        p += 8;
+        char *e = strstr(p, "```");
+        if (!e) break;
+        int has_methods = strstr(p, "methods:") && strstr(p, "methods:") < e;
+        int has_dataset = strstr(p, "dataset:") && strstr(p, "dataset:") < e;
+        snprintf(y, sizeof y, "%.*s%s%s", (int)(e - p), p,
+                 has_methods ? "" : "experiment: doc\nmodel: {preset: vit_micro}\ntraining: {epochs: 1, batch_size: 8, lr: 0.1}\nmethods: [vanilla]\n",
+                 has_methods || has_dataset ? "" : "dataset: {format: fashion_mnist}\n");
+        char msg[WB_ERRLEN];
+        int rc = doc_load(y, msg, sizeof msg);
+        EXPECT(rc == 0, "%s, yaml block %d does not load: %s\n%s", readme, blocks + 1, msg, y);
+        blocks++;
+        p = e + 3;
+    }
+    mem_free(t);
+    return blocks;
+}
+
+static void test_documented_keys_exist(void) {
+    int blocks = doc_yaml_blocks("README.md") + doc_yaml_blocks("experiments/README.md");
+    EXPECT(blocks >= 3, "found %d yaml blocks", blocks);
+    size_t n;
+    unsigned char *t = rl_slurp("experiments/README.md", &n);
+    if (!t) { EXPECT(0, "experiments/README.md readable"); return; }
+    t[n] = 0;
+    const char *section = NULL;
+    int probed = 0;
+    static const char *base[] = {"experiment", "model", "dataset", "training", "methods", "preset", "format", NULL};
+    for (char *line = strtok((char *)t, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "## ", 3)) {
+            section = !strcmp(line, "## Top level") ? "" : !strcmp(line, "## `model:`") ? "model" : !strcmp(line, "## `dataset:`") ? "dataset"
+                      : !strcmp(line, "## `training:`") ? "training" : NULL;
+            continue;
+        }
+        char key[64];
+        if (!section || sscanf(line, "| `%63[a-z_0-9]` |", key) != 1) continue;
+        int skip = 0;
+        for (int i = 0; base[i]; i++) skip |= !strcmp(key, base[i]);
+        if (skip) continue;   // in the probe itself
+        char y[2048], msg[WB_ERRLEN], unknown[128];
+        const char *probe = "{zz_probe: [}]}";   // a map with a list that no key accepts
+        snprintf(y, sizeof y, "experiment: doc\nmodel: {preset: vit_micro%s%s%s}\ndataset: {format: fashion_mnist%s%s%s}\n"
+                 "training: {epochs: 1, batch_size: 8, lr: 0.1%s%s%s}\nmethods: [vanilla]\n%s%s%s\n",
+                 !strcmp(section, "model") ? ", " : "", !strcmp(section, "model") ? key : "", !strcmp(section, "model") ? ": {zz: 1}" : "",
+                 !strcmp(section, "dataset") ? ", " : "", !strcmp(section, "dataset") ? key : "", !strcmp(section, "dataset") ? ": {zz: 1}" : "",
+                 !strcmp(section, "training") ? ", " : "", !strcmp(section, "training") ? key : "", !strcmp(section, "training") ? ": {zz: 1}" : "",
+                 !section[0] ? key : "", !section[0] ? ": " : "", !section[0] ? probe : "");
+        snprintf(unknown, sizeof unknown, "unknown key '%s'", key);
+        int rc = doc_load(y, msg, sizeof msg);
+        EXPECT(rc != 0 && !strstr(msg, unknown), "%s%s%s (documented): %s", section, section[0] ? "." : "", key,
+               rc ? msg : "accepted a value no key takes");
+        probed++;
+    }
+    mem_free(t);
+    printf("  %d yaml blocks loaded, %d documented keys probed\n", blocks, probed);
+    EXPECT(probed >= 40, "probed %d table keys (expected the tables of 4 sections)", probed);
+}
+
 // Case 8: a diverged run is a result; rerunning does not train it again.
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
@@ -586,6 +673,7 @@ int main(int argc, char **argv) {
     RUN(test_merge_refuses);
     RUN(test_loose_settings_refused);
     RUN(test_over_budget_is_recorded);
+    RUN(test_documented_keys_exist);
     RUN(test_diverged_not_retrained);
     return tl_finish();
 }
