@@ -63,8 +63,6 @@ typedef struct {
     float budget_mb;                 // 0 = none; >0: equal-memory comparison (method picks settings to fit).
                                      // Always 0 for vanilla. With act_mode ACT_RANKS_BUDGET, 0 = the
                                      // minimum budget (the paper's setting)
-    int strict_budget;               // 1: a budget the method cannot meet fails the run (0: the cheapest
-                                     // setting is used, the run is stored with over_budget = 1)
     float candidates[16];            // DP candidate epsilons (0.4..0.9)
     int n_candidates;
 
