@@ -446,7 +446,7 @@ static void test_errors(void) {
         {"int overflow", MODEL DATA "training:\n  epochs: 99999999999999999999\n  batch_size: 8\n  lr: 0.1\n" VAN, {"err.yaml:6:11:", "training.epochs", "out of range"}},
         {"batch_size 0", MODEL DATA "training:\n  epochs: 1\n  batch_size: 0\n  lr: 0.1\n" VAN, {"err.yaml:7:15: training.batch_size: 0 is out of range"}},
         {"lr 0", MODEL DATA "training:\n  epochs: 1\n  batch_size: 1\n  lr: 0\n" VAN, {"err.yaml:8:7: training.lr: 0 is out of range (expected lr > 0)"}},
-        {"val_fraction 1", MODEL DATA "  val_fraction: 1\n" TRAIN VAN, {"err.yaml:5:17: dataset.val_fraction: 1 is out of range (expected 0 <= val_fraction < 1)"}},
+        {"val_fraction 1", MODEL DATA "  val_fraction: 1\n" TRAIN VAN, {"err.yaml:5:17: dataset.val_fraction: 1 is out of range (expected 0 < val_fraction < 1)"}},
         {"epsilon 1.5", MODEL DATA TRAIN "methods:\n  - name: hosvd\n    epsilon: 1.5\n", {"err.yaml:11:14: methods[0].epsilon: 1.5 is out of range (expected 0 < epsilon <= 1)"}},
         {"epsilon 0 as a float", MODEL DATA TRAIN "methods:\n  - name: wasi\n    epsilon: 0.1e-058\n", {"err.yaml:11:14: methods[0].epsilon: 0.1e-058 is out of range (expected 0 < epsilon <= 1)"}},
         {"epsilon 0 in a sweep", MODEL DATA TRAIN "methods:\n  - name: wasi\n    epsilon: [0.5, 0]\n", {"err.yaml:11:20: methods[0].epsilon: 0 is out of range"}},
