@@ -36,6 +36,12 @@ static int rank_rule(const float *v, int n, float epsilon, int square) {
 int svd_energy_rank(const float *sigma, int n, float epsilon) { return rank_rule(sigma, n, epsilon, 1); }
 int energy_rank(const float *energy, int n, float epsilon) { return rank_rule(energy, n, epsilon, 0); }
 
+// A LAPACK failure on non-finite input is a diverged run, not a bug (common.h).
+static int all_finite(const float *a, size_t n) {
+    for (size_t i = 0; i < n; i++) if (!isfinite(a[i])) return 0;
+    return 1;
+}
+
 // LAPACK returns optimal workspace sizes as floats; round up with a little
 // slack (old LAPACKs under-report large sizes through float rounding).
 static int lwork_from(float q) { return (int)((double)q * 1.0001) + 16; }
@@ -77,6 +83,8 @@ void svd_compute(SvdWork *w, const float *W) {
     int info = LAPACKE_sgesdd_work(LAPACK_COL_MAJOR, 'S', I, O, w->a, I, w->s, w->vt, I, w->u, mn,
                                    w->work, w->lwork, w->iwork);
     lapack_serial_end(serial);
+    if (info > 0 && !all_finite(W, (size_t)O * I))
+        wb_diverge_at(__FILE__, __LINE__, "LAPACKE sgesdd: the (%d,%d) weight has non-finite entries (training diverged)", O, I);
     LAPACK_CHECK(info, "sgesdd", "SVD of the weight did not converge (non-finite entries?)");
     double m = (double)wb_max(O, I), n = (double)mn;
     flops_textbook(6.0 * m * n * n + 20.0 * n * n * n);  // textbook R-SVD count (GVL Table 5.4.1)
@@ -164,10 +172,13 @@ void sym_eig_inplace(float *A, int n, EigWork *e) {
     CHECK(n >= 1 && n <= e->nmax, "eigen-decomposition of n=%d exceeds its workspace (%d)", n, e->nmax);
     // A symmetric: row- and column-major agree on input; on output column j
     // (column-major) holds eigenvector j, which is row j of the row-major buffer.
+    int finite = all_finite(A, (size_t)n * n);   // n^2 reads next to 9 n^3 FLOPs: the input is overwritten
     int serial = lapack_serial_begin();   // thread-count independent (blas.h)
     int info = LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, A, n, e->evals, e->work, e->lwork, e->iwork, e->liwork);
     lapack_serial_end(serial);
-    LAPACK_CHECK(info, "ssyevd", "symmetric eigen-decomposition did not converge (non-finite entries?)");
+    if (info > 0 && !finite)
+        wb_diverge_at(__FILE__, __LINE__, "LAPACKE ssyevd: the (%d,%d) Gram matrix has non-finite entries (training diverged)", n, n);
+    LAPACK_CHECK(info, "ssyevd", "symmetric eigen-decomposition did not converge");
     double N = n;
     flops_textbook(9.0 * N * N * N);  // textbook symmetric eigenvalues + eigenvectors (GVL Sec. 8.3)
 }

@@ -7,6 +7,7 @@
 #include "runner.h"
 #include "budget.h"
 #include "config.h"
+#include "confighash.h"
 #include "cost.h"
 #include "fs.h"
 #include "results.h"
@@ -317,6 +318,15 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     return RUN_COMPLETE;
 }
 
+// Tests: WB_TEST_DIE_AT_STEP=n makes step n of every run fail a CHECK (the
+// path a shape check or LAPACK failure takes), as WB_RESULTS_TEST_KILL does
+// for the writer. -1 = off.
+static long test_die_step(void) {
+    static long n = -1;
+    if (n < 0) n = getenv("WB_TEST_DIE_AT_STEP") ? atol(getenv("WB_TEST_DIE_AT_STEP")) : 0;
+    return n > 0 ? n : -1;
+}
+
 // Train: the epochs, each with its evaluation and rank snapshot.
 static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, ProgressMode pm, RunResult *res, RunState *st,
                            Progress *pg, WbError *err) {
@@ -352,6 +362,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
             lr = lr_at(&sched, step);
             StepResult r = train_step(&st->model, st->x, st->y, got, &rs->opt, lr, rs->grad_clip);
             step++;
+            CHECK(step != test_die_step(), "WB_TEST_DIE_AT_STEP=%ld (tests: a CHECK inside a run)", step);
             images += got;
             st->steps[res->n_steps++] = (StepRow){step, epoch, (double)r.loss, (double)lr};
             if (!isfinite(r.loss) || !isfinite(r.grad_norm)) {
@@ -416,6 +427,10 @@ static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char 
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
     res->s.paper_total_mb = pmem.paper_act_mb + pmem.paper_weight_mb;
+    if (rs->budget_mb > 0) {   // what the equal-budget comparison really compared
+        res->s.budget_used_mb = res->s.paper_total_mb;
+        res->s.over_budget = res->s.budget_used_mb > (double)rs->budget_mb * (1 + 1e-6);
+    }
     if (res->n_epochs > 0) {
         const EpochRow *e = &st->epochs[res->n_epochs - 1];
         res->s.final_train_loss = e->train_loss; res->s.final_train_acc = e->train_acc;
@@ -443,6 +458,53 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     return run_record(ex, rs, out, &pl, status, res, st, &pg, err);
 }
 
+// run_one under a recovery point (core/common.h): a die or CHECK inside
+// the run (a LAPACK failure, a shape check) ends this run as failed, or as
+// diverged when its input was non-finite, and the sweep goes on. The
+// caller releases what the run left with mem_release_since.
+static RunStatus run_guarded(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
+                             ProgressMode pm, RunResult *res, RunState *st, WbError *err, int *died) {
+    WbRecover r;
+    *died = 0;
+    wb_recover_push(&r);
+    if (setjmp(r.jb)) {
+        *died = 1;
+        phase_set(PHASE_OTHER);
+        if (pm != PROGRESS_QUIET) fputc('\n', stderr);   // after a progress bar
+        wb_error(err, "%s", r.msg);
+        return r.kind == WB_DIED_DIVERGED ? RUN_DIVERGED : RUN_FAILED;
+    }
+    RunStatus status = run_one(ex, rs, out, pos, npos, pm, res, st, err);
+    wb_recover_end(&r);
+    return status;
+}
+
+// What the results file says of a run asked for: to do (absent, failed or
+// interrupted), done (complete or diverged, both are results, with the same
+// settings) or changed (a result made with other settings).
+typedef enum { RESUME_TODO, RESUME_DONE, RESUME_CHANGED } ResumeState;
+
+static ResumeState resume_state(const RunSpec *rs, const RunSummary *prev) {
+    if (!prev || (prev->status != RUN_COMPLETE && prev->status != RUN_DIVERGED)) return RESUME_TODO;
+    char hex[CFG_HASH_HEX];
+    cfg_hash_hex(cfg_hash_settings(rs->resolved_yaml ? rs->resolved_yaml : "", CFG_HASH_SEED), hex);
+    return strcmp(hex, prev->config_hash) ? RESUME_CHANGED : RESUME_DONE;
+}
+
+// The first changed run, by name and key, and the way out.
+static void report_changed(const char *out, const RunSpec *rs, int n_changed, int rerun) {
+    char *old = NULL, key[256] = "?", was[128] = "?", now[128] = "?";
+    WbError err = {{0}};
+    if (results_read_config(out, rs->name, &old, &err) == 0)
+        cfg_first_diff(old, rs->resolved_yaml ? rs->resolved_yaml : "", key, sizeof key, was, now, sizeof was);
+    mem_free(old);
+    fprintf(stderr, "wasibench: %s: run %s was made with other settings: %s is %s there, %s now%s\n", out, rs->name, key, was, now,
+            n_changed > 1 ? " (and more runs changed, see --dry-run)" : "");
+    if (!rerun)
+        fprintf(stderr, "wasibench: %d stored run(s) differ from the experiment; pass --rerun-changed to train them again and "
+                        "replace them, or choose another --out\n", n_changed);
+}
+
 // One line per run for --dry-run: settings and the analytic per-step cost
 // ("?" where it depends on data or weights).
 static void print_num(double v, int width, int prec) {
@@ -450,23 +512,35 @@ static void print_num(double v, int width, int prec) {
     else printf("%*.*f ", width, prec, v);
 }
 
-static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done) {
+static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done, const char *out) {
+    int n_changed = 0, first = -1;
+    for (int j = 0; j < nsel; j++)
+        if (resume_state(&ex->runs[sel[j]], results_find(done, ex->runs[sel[j]].name)) == RESUME_CHANGED) {
+            if (first < 0) first = sel[j];
+            n_changed++;
+        }
+    if (n_changed) report_changed(out, &ex->runs[first], n_changed, 0);
     printf("%-4s %-44s %-8s %9s %9s %9s %11s %s\n", "#", "run", "method", "act MB", "weight MB", "paper MB", "GFLOP/step", "status");
     for (int j = 0; j < nsel; j++) {
         const RunSpec *rs = &ex->runs[sel[j]];
         MethodCost c;
         method_cost(rs, &c);
         const RunSummary *prev = results_find(done, rs->name);
+        ResumeState rst = resume_state(rs, prev);
         printf("%-4d %-44s %-8s ", rs->index, rs->name, rs->method);
         print_num(c.paper_act_mb, 9, 1);
         print_num(c.paper_weight_mb, 9, 1);
         print_num(c.paper_act_mb + c.paper_weight_mb, 9, 1);
         print_num(c.train_flops_per_step / 1e9, 11, 2);
-        printf("%s\n", prev ? run_status_name(prev->status) : "todo");
+        printf("%s%s\n", prev ? run_status_name(prev->status) : "todo", rst == RESUME_CHANGED ? ", changed" : "");
     }
     printf("%d runs. Memory: the paper's measure (saved activations + weights of the counted linears, MB)\n"
            "at each run's batch size; GFLOP/step: forward + backward of one training step.\n", nsel);
 }
+
+// A die outside any run (exit(1)) still removes the sweep's lock file.
+static ResultsLock *g_lock;
+static void unlock_at_exit(void) { if (g_lock) results_unlock(g_lock); }
 
 int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     Experiment ex;
@@ -491,7 +565,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     int rc = EXIT_OK;
     ResultsLock lock = RESULTS_LOCK_NONE;
     if (opt->dry_run) {
-        print_dry_run(&ex, sel, nsel, &done);
+        print_dry_run(&ex, sel, nsel, &done, out);
         goto done;
     }
     char dir[CFG_PATH_MAX];
@@ -509,18 +583,42 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         rc = EXIT_RESULTS;
         goto done;
     }
+    g_lock = &lock;
+    atexit(unlock_at_exit);
     // Which selected runs still need doing; the list itself is freed so it
     // does not sit in every run's tracked memory.
-    int todo = 0;
+    // Complete and diverged runs with the same settings are done; runs
+    // stored with other settings stop the sweep unless --rerun-changed.
+    int todo = 0, n_changed = 0, first_changed = -1;
+    unsigned char *replace = mem_alloc((size_t)ex.n + 1, MEM_WORKSPACE);
     for (int j = 0; j < nsel; j++) {
         const RunSummary *prev = results_find(&done, ex.runs[sel[j]].name);
-        if (prev && prev->status == RUN_COMPLETE) sel[j] = -1;
+        ResumeState rst = resume_state(&ex.runs[sel[j]], prev);
+        if (rst == RESUME_CHANGED) {
+            if (first_changed < 0) first_changed = sel[j];
+            n_changed++;
+            replace[sel[j]] = 1;
+        }
+        if (rst == RESUME_DONE) sel[j] = -1;
         else todo++;
     }
     results_list_free(&done);
+    if (n_changed) {
+        report_changed(out, &ex.runs[first_changed], n_changed, opt->rerun_changed);
+        if (!opt->rerun_changed) {
+            mem_free(replace);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    }
+    char exp_hash[CFG_HASH_HEX];   // the whole expanded experiment, shard-independent (merge compares it)
+    uint64_t eh = CFG_HASH_SEED;
+    for (int i = 0; i < ex.n; i++) eh = cfg_hash_settings(ex.runs[i].resolved_yaml ? ex.runs[i].resolved_yaml : "", eh);
+    cfg_hash_hex(eh, exp_hash);
     if (opt->progress != PROGRESS_QUIET)
-        fprintf(stderr, "%s: %d runs (%d selected%s), %d already complete, %d to go; results in %s; %d threads, %s\n",
-                ex.experiment, ex.n, nsel, opt->shard_n > 1 ? " by --shard" : "", nsel - todo, todo, out,
+        fprintf(stderr, "%s: %d runs (%d selected%s), %d already done, %d to go%s; results in %s; %d threads, %s\n",
+                ex.experiment, ex.n, nsel, opt->shard_n > 1 ? " by --shard" : "", nsel - todo, todo,
+                n_changed ? " (some to replace: --rerun-changed)" : "", out,
                 threads_get(), blas_name());
 
     signal(SIGINT, on_signal);
@@ -533,11 +631,15 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         RunResult res;
         results_init(&res);
         fill_provenance(&res.s);
+        snprintf(res.s.experiment_hash, sizeof res.s.experiment_hash, "%s", exp_hash);
+        res.replace_complete = replace[sel[j]];
         results_now_iso8601(res.s.start_time);
         double t0 = wall_seconds();
         RunState st;
         WbError rerr = {{0}};
-        RunStatus status = run_one(&ex, rs, out, pos, todo, opt->progress, &res, &st, &rerr);
+        MemMark mark = mem_mark();
+        int died;
+        RunStatus status = run_guarded(&ex, rs, out, pos, todo, opt->progress, &res, &st, &rerr, &died);
         res.s.status = status;
         if (status != RUN_COMPLETE) {
             snprintf(res.s.error, sizeof res.s.error, "%s", rerr.msg);
@@ -551,6 +653,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         WbError werr = {{0}};
         int wrc = results_write_run(out, &res, &werr);
         run_state_free(&st);
+        if (died) mem_release_since(mark);   // what the run held besides its RunState
         if (wrc < 0) {
             fprintf(stderr, "wasibench: could not write run %s: %s\n", rs->name, werr.msg);
             rc = EXIT_RESULTS;
@@ -562,6 +665,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    mem_free(replace);
     if (rc == EXIT_OK && g_stop) {
         fprintf(stderr, "wasibench: interrupted; %s is valid; run the same command again to resume\n", out);
         rc = EXIT_INTERRUPTED;
@@ -573,6 +677,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         fprintf(stderr, "done: %d runs written to %s%s\n", pos, out, n_diverged ? " (some diverged)" : "");
 done:
     results_unlock(&lock);
+    g_lock = NULL;
     mem_free(sel);
     results_list_free(&done);
     cfg_free(&ex);
