@@ -7,12 +7,13 @@ SAN       ?= 0            # 1 = AddressSanitizer + UndefinedBehaviorSanitizer bu
 PYTHON    ?= /usr/bin/python3
 FUZZ_CC   ?= clang        # the fuzz build (libFuzzer) needs clang
 FUZZ_TIME ?= 60           # seconds of fuzzing per target in make fuzz / make test
+MPI       ?= auto         # auto = with Open MPI when pkg-config finds ompi-c; 0 = never (core/dist.c)
 
 # Debian packages the project needs (make deps installs the missing ones).
 DEB_PKGS  = build-essential pkg-config libopenblas-dev liblapacke-dev libyaml-dev libhdf5-dev hdf5-tools \
             gnuplot-nox libcsv-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev \
             dataset-fashion-mnist python3-torch python3-torchvision python3-numpy \
-            clang libclang-rt-14-dev libomp-14-dev valgrind
+            clang libclang-rt-14-dev libomp-14-dev valgrind libopenmpi-dev openmpi-bin
 PC_LIBS   = openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib
 
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion
@@ -28,6 +29,18 @@ PKG_OK   := $(shell pkg-config --exists $(PC_LIBS) 2>/dev/null && echo yes)
 ifeq ($(PKG_OK),yes)
   PKG_CFLAGS := $(shell pkg-config --cflags $(PC_LIBS))
   PKG_LIBS   := $(shell pkg-config --libs $(PC_LIBS))
+endif
+# MPI data-parallel training and sweeps (core/dist.c, the only file that
+# includes mpi.h); without it the same program runs as one process.
+ifneq ($(strip $(MPI)),0)
+  MPI_OK := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
+endif
+ifeq ($(MPI_OK),yes)
+  PKG_CFLAGS += $(shell pkg-config --cflags ompi-c) -DWB_MPI=1
+  PKG_LIBS   += $(shell pkg-config --libs ompi-c)
+  MPI_SAY = MPI: Open MPI (ompi-c), mpirun -np P wasibench run ... trains data-parallel
+else
+  MPI_SAY = MPI: not found, built for one process (apt-get install libopenmpi-dev openmpi-bin, or make deps, then make clean all)
 endif
 LIBS      = $(PKG_LIBS) -lhdf5_hl -lcsv -lm
 CFLAGS    = $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
@@ -67,6 +80,7 @@ ifneq ($(PKG_OK),yes)
 	@for p in $(PC_LIBS); do pkg-config --exists $$p || echo "missing library: $$p (run 'make deps', or apt-get install the matching -dev package)"; done; exit 1
 else
 	@echo "libraries found by pkg-config: $(PC_LIBS); compiler: $(shell $(CC) --version | head -1); flags: $(OPT) $(SANFLAGS)"
+	@echo "$(MPI_SAY)"
 endif
 
 $(BUILD)/%.o: %.c

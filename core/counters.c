@@ -7,7 +7,7 @@ static Counters g;
 static Phase cur = PHASE_OTHER;
 static double t_start = -1;  // when the current phase began
 
-static const char *names[PHASE_NCOUNT] = {"forward", "backward", "decomposition", "update", "inference", "other"};
+static const char *names[PHASE_NCOUNT] = {"forward", "backward", "decomposition", "update", "inference", "other", "allreduce"};
 const char *phase_name(Phase p) { return (p >= 0 && p < PHASE_NCOUNT) ? names[p] : "?"; }
 
 double wall_seconds(void) {

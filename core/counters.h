@@ -14,6 +14,7 @@ typedef enum {
     PHASE_UPDATE,        // optimizer step and re-projection
     PHASE_INFERENCE,     // evaluation forward
     PHASE_OTHER,         // data loading, bookkeeping
+    PHASE_ALLREDUCE,     // data-parallel: summing the gradients over ranks (core/data_parallel.h)
     PHASE_NCOUNT
 } Phase;
 
