@@ -55,7 +55,7 @@ TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Test helpers: every tests/*.c that is not a test_*.c program (testlib.c, ...).
 TEST_HELP = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
-.PHONY: all deps check-libs test test-bin test-san demo bench clean help fuzz fuzz-bin fuzz-targets valgrind-bin
+.PHONY: all deps check-libs test test-bin test-san demo bench bench-mpi clean help fuzz fuzz-bin fuzz-targets valgrind-bin
 all: check-libs $(BUILD)/wasibench
 
 help:
@@ -65,6 +65,7 @@ help:
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
+	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -181,6 +182,11 @@ bench-bin: check-libs $(BUILD)/wasibench $(BENCH_BIN)
 bench: deps
 	@$(MAKE) --no-print-directory bench-bin
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) bash experiments/bench/run.sh
+# make bench-mpi: data-parallel scaling, 1 and 2 ranks of 1 thread, and the
+# alpha-beta extrapolation (experiments/bench/README.md, "MPI"; results/bench/mpi.txt).
+bench-mpi: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/bench_mpi
+	@BUILD=$(BUILD) bash experiments/bench/run_mpi.sh
 -include $(BENCH_BIN:=.d)
 
 clean:

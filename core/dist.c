@@ -107,6 +107,10 @@ void dist_sum_f64(double *buf, size_t n) {
     if (g_mpi) sum_chunks(buf, n, sizeof(double), MPI_DOUBLE);
 }
 
+void dist_max_f64(double *buf, int n) {
+    if (g_mpi) mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce (max)");
+}
+
 int dist_first_flagged(int flag) {
     if (!g_mpi) return flag ? 0 : -1;
     int mine = flag ? g_rank : INT_MAX, first = INT_MAX;
@@ -187,6 +191,7 @@ int dist_init(int *argc, char ***argv) {
 void dist_finalize(void) {}
 void dist_sum_f32(float *buf, size_t n) { (void)buf; (void)n; }
 void dist_sum_f64(double *buf, size_t n) { (void)buf; (void)n; }
+void dist_max_f64(double *buf, int n) { (void)buf; (void)n; }
 int dist_first_flagged(int flag) { return flag ? 0 : -1; }
 void dist_bcast(void *buf, size_t bytes, int root) { (void)buf; (void)bytes; (void)root; }
 void dist_barrier(void) {}

@@ -25,6 +25,8 @@ const char *dist_library(void); // "Open MPI v4.1.4, ..." or "none (built withou
 // Sums over ranks, in place (n may exceed INT_MAX: sent in chunks).
 void dist_sum_f32(float *buf, size_t n);
 void dist_sum_f64(double *buf, size_t n);
+// Elementwise maximum over ranks, in place (not counted in dist_stats: for reports).
+void dist_max_f64(double *buf, int n);
 // The lowest rank whose flag is non-zero, or -1 when no rank raised it: a
 // whole-job decision (stop, fail) every rank takes at the same step.
 int dist_first_flagged(int flag);
