@@ -58,13 +58,13 @@ static int list_dir(const char *dir, int (*keep)(const char *), char names[][64]
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < max)
-        if (keep(e->d_name) && strlen(e->d_name) < 64) snprintf(names[n++], 64, "%s", e->d_name);
+        if (keep(e->d_name) && strlen(e->d_name) < 64) fmt(names[n++], 64, "%s", e->d_name);
     closedir(d);
     char *p[ENERGY_MAX_DOMAINS];
     for (int i = 0; i < n; i++) p[i] = names[i];
     qsort(p, (size_t)n, sizeof p[0], cmp_str);
     char tmp[ENERGY_MAX_DOMAINS][64];
-    for (int i = 0; i < n; i++) snprintf(tmp[i], 64, "%s", p[i]);
+    for (int i = 0; i < n; i++) fmt(tmp[i], 64, "%s", p[i]);
     memcpy(names, tmp, sizeof(tmp[0]) * (size_t)n);
     return n;
 }
