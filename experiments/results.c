@@ -586,7 +586,8 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     RunSummary s = r->s;  // with the derived fields filled
     const Counters *k = &r->counters;
     double train_flops = k->flops[PHASE_FORWARD] + k->flops[PHASE_BACKWARD] + k->flops[PHASE_DECOMPOSITION] + k->flops[PHASE_UPDATE];
-    double train_sec = k->seconds[PHASE_FORWARD] + k->seconds[PHASE_BACKWARD] + k->seconds[PHASE_DECOMPOSITION] + k->seconds[PHASE_UPDATE];
+    double train_sec = k->seconds[PHASE_FORWARD] + k->seconds[PHASE_BACKWARD] + k->seconds[PHASE_DECOMPOSITION] + k->seconds[PHASE_UPDATE]
+                     + k->seconds[PHASE_ALLREDUCE];
     s.paper_total_mb = s.paper_act_mb + s.paper_weight_mb;
     s.peak_tracked_bytes = r->mem.total_peak;
     s.epochs_done = r->n_epochs;
