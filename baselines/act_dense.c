@@ -6,6 +6,7 @@
 #include "core/layers.h"
 #include "core/memory.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -63,3 +64,14 @@ void act_dense_free(LinearLayer *L) {
     mem_free(d);
     L->state = NULL;
 }
+
+double act_tucker_paper_elems(const char *method, const int *dims, int nd, const MethodConfig *mc, const LayerRanks *lr) {
+    CHECK(nd >= 2 && nd <= 4, "activation of %d modes", nd);
+    const int *k = lr ? lr->act_ranks : mc->act_ranks;
+    for (int n = 0; n < nd; n++) {
+        if (!lr && k[n] < 1) return NAN;   // ranks from data: no closed form before the run
+        CHECK(k[n] >= 1, "%s: activation rank k%d = %d", method, n + 1, k[n]);
+    }
+    return tucker_elems(dims, k, nd);
+}
+

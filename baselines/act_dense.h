@@ -18,6 +18,14 @@ void act_dense_forward(LinearLayer *L, float *out, const float *inp, const int *
 void act_dense_backward(LinearLayer *L, float *dinp, const float *dout);
 void act_dense_account(const LinearLayer *L, LinearAccount *acc);
 void act_dense_free(LinearLayer *L);
+
+// The paper measure shared by the Tucker-saving methods: the activation
+// elements prod k_n + sum d_n k_n (NAN when lr is NULL and mc has no ranks).
+double act_tucker_paper_elems(const char *method, const int *dims, int nd, const MethodConfig *mc, const LayerRanks *lr);
+// The activation key shared by asi and wasi (MKEY_ACT): asi puts its keys in
+// the entry, wasi under `activation:` (its epsilon is the weight's).
+#define ACT_KEY_HELP "activation ranks: ranks [k1, k2, k3] fixed, or budget_mb/candidates for the DP (default: the minimum budget)"
+
 // param_sets, update and export are core/linear_dense.h's dense_* (the state
 // starts with a DenseWeights).
 

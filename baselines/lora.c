@@ -10,6 +10,7 @@
 #include "core/rng.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 typedef struct {
@@ -136,7 +137,52 @@ static void lora_free(LinearLayer *L) {
     L->state = NULL;
 }
 
+static void lora_paper_elems(int O, const int *dims, int nd, const MethodConfig *mc, const LayerRanks *lr,
+                             double *act_elems, double *weight_elems) {
+    (void)lr;
+    const int I = dims[nd - 1], r = mc->lora_rank;
+    double rows = 1;
+    for (int n = 0; n < nd - 1; n++) rows *= dims[n];
+    *act_elems = rows * (I + r);
+    *weight_elems = (double)O * I + (double)r * (O + I);
+}
+
+// The largest rank whose closed-form measure fits (it grows with r); rank 1
+// with a warning when even that does not.
+static void lora_fit_budget(MethodConfig *mc, const BudgetFit *f) {
+    int best = 1;
+    double used = 0;
+    for (int r = 1; r <= f->max_rank; r++) {
+        mc->lora_rank = r;
+        double total = f->paper_mb(mc, f->ctx);
+        if (total > f->budget_mb) {
+            if (r == 1 && f->log) fprintf(f->log, "  warning: %s: budget %.3f MB is below lora at rank 1 (%.3f MB); using rank 1\n",
+                                          f->run, f->budget_mb, total);
+            if (r == 1) used = total;
+            break;
+        }
+        best = r;
+        used = total;
+    }
+    mc->lora_rank = best;
+    if (f->log) fprintf(f->log, "  %s: budget %.3f MB -> lora rank %d (%.3f MB)\n", f->run, f->budget_mb, best, used);
+}
+
+static const MethodKey lora_keys[] = {
+    {.key = "rank", .type = MKEY_INT, .field = offsetof(MethodConfig, lora_rank), .lo = 1, .hi = 65536, .required = 1,
+     .help = "r, the adapters' rank (with budget_mb: the largest r that fits)"},
+    {.key = "alpha", .type = MKEY_NUM, .field = offsetof(MethodConfig, lora_alpha), .lo = 0, .hi = INFINITY, .lo_open = 1,
+     .default_key = "rank", .help = "scale alpha / r of the adapter path (default: rank, a scale of 1)"},
+};
+
 const LinearMethod method_lora = {
-    "lora", lora_init, lora_forward, lora_backward, lora_param_sets,
-    lora_update, lora_account, lora_export, lora_free,
+    .name = "lora",
+    .help = "LoRA: W, b frozen, y += (alpha/r) (x A^T) B^T with A (r,I), B (O,r) trained; x and x A^T saved",
+    .keys = lora_keys, .n_keys = 2,
+    .ranks_means = "r (key rank): the adapters' rank",
+    .flags = METHOD_ADAPTER,
+    .paper_elems = lora_paper_elems,
+    .fit_budget = lora_fit_budget,
+    .init = lora_init, .forward = lora_forward, .backward = lora_backward, .param_sets = lora_param_sets,
+    .update = lora_update, .account = lora_account, .export_dense = lora_export, .free = lora_free,
 };

@@ -1,7 +1,8 @@
-// registry.h: the training methods by name (vanilla, lora, hosvd, asi, wasi)
-// and the paper's memory measure in closed form, so a config can name a
-// method and a report can quote the paper's numbers for any model size
-// without allocating it (vit_b_32 at batch 128 would need GBs).
+// registry.h: the training methods, one list of declarations (each method's
+// file declares everything about it in its LinearMethod, see
+// core/linear_method.h), and the paper's memory measure in closed form, so
+// a config can name a method and a report can quote the paper's numbers for
+// any model size without allocating it (vit_b_32 at batch 128 would need GBs).
 #ifndef WB_REGISTRY_H
 #define WB_REGISTRY_H
 
@@ -11,23 +12,27 @@
 // NULL for an unknown name.
 const LinearMethod *method_by_name(const char *name);
 const char *method_names(void);   // "vanilla, lora, hosvd, asi, wasi", for error messages
+int method_count(void);
+const LinearMethod *method_at(int i);   // 0 <= i < method_count(), in the list's order
+int method_index(const char *name);     // its position; method_count() when unknown
+// Add a method declared elsewhere (a test's, a plugin's) after the built-in
+// ones; dies on a duplicate name or a declaration without name or operations.
+void method_register(const LinearMethod *m);
 
-// Ranks of one counted linear that the closed form cannot know by itself:
-// the weight rank k (wasi: from the SVD of W) and the activation ranks
-// (hosvd: data-dependent). Entries are clipped to the mode sizes.
-typedef struct {
-    int weight_rank;
-    int act_ranks[4];
-} LayerRanks;
+// The key of m that fills MethodConfig field `field` (offsetof), or NULL:
+// how reports find a method's epsilon, lora rank or storage without its name.
+const MethodKey *method_key_of(const LinearMethod *m, size_t field);
+// Whether reports show an epsilon for the method of that name: it has one,
+// or its activation ranks come from energy thresholds (the Tucker methods);
+// an unknown name, from another version's file, shows what the file holds.
+int method_shows_epsilon(const char *name);
+// The value of key k in mc, as text (the enum name, the number as %g).
+void method_key_value(const MethodKey *k, const MethodConfig *mc, char *buf, size_t cap);
+// Every method with its keys, defaults, meanings (`wasibench help methods`).
+void methods_help(FILE *out);
 
-// Paper measure of ONE linear (elements, float32): what account() reports as
-// paper_act_elems / paper_weight_elems after a training forward on an
-// activation of dims (nd modes, last = I):
-//   vanilla          act rows*I                    weight O*I
-//   lora (r)         act rows*(I + r)              weight O*I + r(O+I)
-//   hosvd, asi       act prod k_n + sum d_n k_n    weight O*I
-//   wasi (k)         act prod k_n + sum d_n k_n    weight k(O+I)
-// r from mcfg->lora_rank; k and k_n from lr (lr NULL: k_n from mcfg->act_ranks).
+// Paper measure of ONE linear (elements, float32): the method's paper_elems
+// (see core/linear_method.h); method by name. Unknown name: dies.
 void method_paper_elems(const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
                         const LayerRanks *lr, double *act_elems, double *weight_elems);
 
@@ -35,7 +40,8 @@ void method_paper_elems(const char *method, int O, const int *dims, int nd, cons
 // with bind->method = method_by_name(method): sums method_paper_elems over
 // the counted trainable linears (layers: mlp or all_linear, num_finetune),
 // each with activation dims (B, N, I). ranks (n_counted, forward order) or
-// NULL (then every layer uses mcfg's act_ranks; wasi needs ranks for k).
+// NULL (then every layer uses mcfg's act_ranks; a part that needs data or
+// weights, as wasi's k, is NAN).
 ViTPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ViTBinding *bind, const char *method,
                                     const LayerRanks *ranks);
 

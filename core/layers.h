@@ -16,7 +16,7 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 // dinp (BN,I) += dout w; dw (O,I) += dout^T inp; db (O) += sum_rows dout
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                      int BN, int I, int O);
-// The bias halves, shared with the methods' own linears (core/wasi.c):
+// The bias halves, shared with the methods' own linears (baselines/wasi.c):
 // out (BN,O) rows = b, for a following beta = 1 GEMM (charges nothing: the
 // caller charges the BN*O adds); db (O) += sum over rows of dout (BN,O)
 // (charges BN*O; each column summed over the rows in order).

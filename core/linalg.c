@@ -103,7 +103,8 @@ void orth_work_init(OrthWork *w, int mmax, int kmax) {
     LAPACK_CHECK(LAPACKE_sgelqf_work(LAPACK_COL_MAJOR, kmax, mmax, &dummy, kmax, w->tau, &q1, -1), "sgelqf", "workspace query");
     LAPACK_CHECK(LAPACKE_sorglq_work(LAPACK_COL_MAJOR, kmax, mmax, kmax, &dummy, kmax, w->tau, &q2, -1), "sorglq", "workspace query");
     w->lwork = wb_max(wb_max(lwork_from(q1), lwork_from(q2)), kmax);
-    w->work = mem_alloc_floats(w->lwork, MEM_WORKSPACE);
+    w->work = mem_alloc_floats((size_t)w->lwork + kmax, MEM_WORKSPACE);
+    w->sign = w->work + w->lwork;
 }
 
 void orth_work_free(OrthWork *w) {
@@ -116,7 +117,18 @@ void orth_inplace(float *A, int m, int k, OrthWork *w) {
     CHECK(m <= w->mmax && k <= w->kmax, "orth (%d,%d) exceeds its workspace (%d,%d)", m, k, w->mmax, w->kmax);
     // Row-major A (m,k) = column-major A^T (k,m); LQ of A^T = (QR of A)^T.
     LAPACK_CHECK(LAPACKE_sgelqf_work(LAPACK_COL_MAJOR, k, m, A, k, w->tau, w->work, w->lwork), "sgelqf", "Householder QR of A");
+    // The factor's diagonal (L = R^T, column-major (k,m) with ld k) sits at
+    // A[j k + j]; read it before sorglq overwrites A with Q.
+    int flips = 0;
+    for (int j = 0; j < k; j++) {
+        w->sign[j] = A[(size_t)j * k + j] < 0.0f ? -1.0f : 1.0f;
+        flips += w->sign[j] < 0.0f;
+    }
     LAPACK_CHECK(LAPACKE_sorglq_work(LAPACK_COL_MAJOR, k, m, k, A, k, w->tau, w->work, w->lwork), "sorglq", "forming Q");
+    // diag(R) >= 0 (see linalg.h): Q D, D = diag(sign), pairs with D R.
+    if (flips)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < k; j++) A[(size_t)i * k + j] *= w->sign[j];
     double M = m, K = k;
     flops_textbook(2.0 * K * K * (M - K / 3.0));             // textbook Householder QR (LAWN 41)
     flops_textbook(2.0 * M * K * K - 2.0 * K * K * K / 3.0); // textbook forming of the thin Q (LAWN 41)

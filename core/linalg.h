@@ -65,7 +65,8 @@ void svd_factors(float *L, float *R, const SvdWork *w, int k);
 typedef struct {
     int mmax, kmax;      // largest (m,k) served
     float *tau;          // (kmax) Householder scalars
-    float *work;         // (lwork)
+    float *work;         // (lwork) LAPACK's, then sign (kmax) in the same block
+    float *sign;         // (kmax) +-1: the signs of diag(R) of the last QR
     int lwork;
 } OrthWork;
 
@@ -77,6 +78,23 @@ void orth_work_free(OrthWork *w);
 // column-major (k,m) matrix A^T, and the LQ factorisation of A^T (sgelqf +
 // sorglq) is exactly the Householder QR of A transposed (same reflectors,
 // L = R^T, Q_lq = Q^T). That runs in place with no transposed copy.
+// Sign rule: column j of Q is negated when R_jj < 0, so Q is the unique thin
+// QR factor with diag(R) >= 0, whatever signs the LAPACK build's reflectors
+// chose (it no longer depends on the library, its blocking or thread count).
+// Every orthogonalisation of the subspace iterations (weight step, factored
+// update, ASI/WASI/HOSVD activation bases) goes through here, so they all
+// follow it. Why diag(R) > 0 and not "agree in sign with the previous
+// step's column": it is cheap (k signs read off the factor, no FLOPs
+// charged: negation is exact), needs no previous basis (the first,
+// Gaussian-started step has none, and the activation bases are overwritten
+// in place), and it already makes a step on an unchanged subspace return
+// its input: when A = L_prev M with M (k,k) upper triangular with positive
+// diagonal (in particular diagonal: L_prev the singular vectors of W right
+// after the SVD, A = W W^T L_prev = L_prev Sigma^2), the positive-diagonal
+// QR of A is L_prev M itself, so Q = L_prev up to rounding and
+// r_update previous (R = L_prev^T W) equals current (R = Q^T W). The
+// previous-column rule would give the same Q there, at the cost of storing
+// L_prev, and differs only while columns rotate, where neither pairs L with R.
 void orth_inplace(float *A, int m, int k, OrthWork *w);
 
 // --- symmetric eigen-decomposition --------------------------------------------

@@ -81,6 +81,7 @@ void dense_free(LinearLayer *L) {
 }
 
 const LinearMethod linear_dense_method = {
-    "dense", dense_init, dense_forward, dense_backward, dense_param_sets,
-    dense_update, dense_account, dense_export, dense_free,
+    .name = "dense",
+    .init = dense_init, .forward = dense_forward, .backward = dense_backward, .param_sets = dense_param_sets,
+    .update = dense_update, .account = dense_account, .export_dense = dense_export, .free = dense_free,
 };

@@ -83,8 +83,9 @@ static void probe_free(LinearLayer *L) {
 }
 
 const LinearMethod rank_probe_method = {
-    "probe", probe_init, probe_forward, probe_backward, probe_param_sets,
-    probe_update, probe_account, probe_export, probe_free,
+    .name = "probe",
+    .init = probe_init, .forward = probe_forward, .backward = probe_backward, .param_sets = probe_param_sets,
+    .update = probe_update, .account = probe_account, .export_dense = probe_export, .free = probe_free,
 };
 
 // --- calibration --------------------------------------------------------------------

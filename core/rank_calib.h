@@ -39,7 +39,7 @@
 
 extern const LinearMethod rank_probe_method;
 
-typedef struct {
+typedef struct RankCalib {
     int n_layers;          // counted trainable linears, forward order
     int n_cand;
     float cand[RC_MAX_CAND];   // candidate epsilons

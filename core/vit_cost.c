@@ -82,10 +82,12 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     const double C = c->dim, M = c->mlp_dim, NH = c->heads, K = c->num_classes, D = c->depth;
     const int nP = (c->image_size / c->patch) * (c->image_size / c->patch), N = nP + 1;
     const double b = B, BN = b * N, BNC = BN * C, PP = (double)c->channels * c->patch * c->patch, att = b * NH * N * N;
+    // what the method keeps, from its declaration (core/linear_method.h)
     const char *meth = bind->method ? bind->method->name : "dense";
-    int is_lora = !strcmp(meth, "lora"), is_asi = !strcmp(meth, "asi"), is_wasi = !strcmp(meth, "wasi");
-    CHECK(is_lora || is_asi || is_wasi || !strcmp(meth, "vanilla") || !strcmp(meth, "dense"),
-          "vit_memory_plan: method %s has data-dependent buffers (not predicted)", meth);
+    const unsigned fl = bind->method ? bind->method->flags : 0;
+    int is_lora = (fl & METHOD_ADAPTER) != 0, is_tucker = (fl & METHOD_ACT_TUCKER) != 0;
+    int is_wasi = (fl & METHOD_WEIGHT_LOWRANK) != 0, is_asi = is_tucker && !is_wasi;
+    CHECK(!(fl & METHOD_ACT_ENERGY), "vit_memory_plan: method %s has data-dependent buffers (not predicted)", meth);
 
     // vit_build: the model's own trainable set (all trainable), the linears' and acts' tables
     double own = pad16(C * PP) + pad16(C) + pad16(C) + pad16((double)N * C) + 4 * D * pad16(C) + 2 * pad16(C) +
@@ -114,7 +116,7 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
             const double I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C, rows = BN;
             int counted = vit_is_counted(&probe, l, w);
             int idx = counted ? ci++ : -1;
-            if (!counted || !bind->method || !strcmp(meth, "vanilla")) {   // linear_dense.c
+            if (!counted || !bind->method || !(is_lora || is_tucker)) {   // linear_dense.c
                 add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
                 if (counted) p.act_counted += 4 * rows * I; else p.act_other += 4 * rows * I;
                 continue;

@@ -36,10 +36,10 @@ double vit_inference_flops(const ViTConfig *c, int B);
 // allocations of vit.c (model tensors, saved activations, workspace),
 // params.c (64-byte padding per tensor, the ParamInfo tables), and per
 // method: vanilla/dense (core/linear_dense.c), lora (baselines/lora.c), asi
-// (baselines/act_dense.c) and wasi dense/factored (core/wasi.c) with FIXED
+// (baselines/act_dense.c) and wasi dense/factored (baselines/wasi.c) with FIXED
 // activation ranks, plus the one shared HOSVD workspace (core/act_store.c,
 // hosvd_work_sizes: each buffer at its largest need over the layers) and the
-// wasi layers' shared scratch (core/wasi.c, the same rule). Not predicted (each well under 0.1% at vit_b_32): the
+// wasi layers' shared scratch (baselines/wasi.c, the same rule). Not predicted (each well under 0.1% at vit_b_32): the
 // methods' private state structs (< 1 KB per layer) and LAPACK's work arrays
 // (queried from the library at init, ~32 k floats per orth/QR workspace).
 // hosvd and activation ranks from energy are data-dependent: not supported.

@@ -1,7 +1,9 @@
 // budget.h: the equal-memory comparison. With `budget_mb: B` every method
 // picks its own settings so that its training memory in the paper's
 // measure (saved activations + weights of the trained counted linears,
-// float32 MB) fits B, and logs what it chose:
+// float32 MB) fits B, and logs what it chose. How is the method's own
+// (its LinearMethod's fit_budget and budget_act_elems, see `wasibench help
+// methods`); today:
 //   lora   the largest rank r whose closed-form measure fits (r >= 1)
 //   asi    activation ranks by the DP with budget B - (dense weights)
 //   wasi   the largest epsilon (<= its `epsilon`, on a 0.01 grid) whose
@@ -12,15 +14,11 @@
 #define WB_BUDGET_H
 
 #include "config.h"
-#include "core/rank_calib.h"
+#include "core/linear_method.h"
 
-// lora: the rank to use under rs->budget_mb (call before model_build).
-int budget_lora_rank(const RunSpec *rs, FILE *log);
-
-// asi/wasi after rank_calib_measure_model (the model built with the probe
-// and the run's weights; any model: rc holds its counted layers): the
-// activation budget in elements for rank_calib_select, and for wasi the
-// epsilon into *epsilon.
-int64_t budget_activation_elems(const RunSpec *rs, const RankCalib *rc, float *epsilon, FILE *log);
+// The run's budget for the method's hooks: its closed-form paper measure of
+// the run's model at any MethodConfig, the largest rank of its linears.
+// log NULL: quiet. f refers to rs; keep rs alive while f is used.
+void budget_fit_init(BudgetFit *f, const RunSpec *rs, FILE *log);
 
 #endif

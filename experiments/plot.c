@@ -1,16 +1,20 @@
 // plot.c: `wasibench plot` (see plot.h). Owns the export from a results file
-// to the figures' data files: read every run's tables with the HDF5 C API,
+// to the figures' data files: read every run's tables (results_tables.c),
 // pick the stage, group runs of one setting over seeds (mean, standard
 // deviation), write the .dat files and info.gp, copy the gnuplot scripts and
 // run gnuplot once per figure and format, checking its exit status and output.
 // The column lists of every .dat file are documented in plots/README.md.
 #include "experiments/plot.h"
+#include "experiments/results_schema.h"
+#include "experiments/fs.h"
+#include "experiments/gnuplot.h"
+#include "baselines/registry.h"
 
-#include <hdf5.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +40,7 @@ static const char *fig_data[FIG_N] = {"accuracy_memory.dat", "flops.dat", "time.
 typedef struct {
     const RunSummary *s;
     char stage[RES_NAME_MAX];            // run name before the last '/', "" when none
-    double flops_ps[PHASE_NCOUNT];       // flops_per_step by phase (inference: per validation batch)
-    double sec_ps[PHASE_NCOUNT];         // seconds_per_step by phase
-    double mem_peak[MEM_NCAT + 1];       // peak_bytes by category, [MEM_NCAT] = total
-    LayerRow *layers; int n_layers;      // (n_layers) rows of the 'layers' table
-    int32_t *rank_epochs;                // (n_rank_epochs) epoch of each rank snapshot
-    int32_t *ranks; int n_rank_epochs;   // (n_rank_epochs, n_layers, 5) {weight_rank, k1..k4}
+    RunTables tab;                       // memory, flops, time, layers, rank history (results reader)
     EpochRow *epochs; int n_epochs;
 } RunData;
 
@@ -62,6 +61,7 @@ typedef struct {
     FILE *log;
     RunList list;
     RunData *runs;                       // (list.n)
+    int n_runs_read;                     // of them allocated (to free)
     char stage[RES_NAME_MAX];            // the stage shown
     int *order; int n_order;             // complete runs of the stage, sorted by setting then seed
     Group *groups; int n_groups;
@@ -80,14 +80,10 @@ typedef struct {
 
 static int same_num(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
-static int uses_eps(const RunSummary *s) { return strcmp(s->method, "vanilla") && strcmp(s->method, "lora"); }
+static int uses_eps(const RunSummary *s) { return method_shows_epsilon(s->method); }
 
-static int method_order(const char *m) {
-    static const char *known[] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(m, known[i])) return i;
-    return 5;
-}
+// Series in the order of the method list (unknown names last).
+static int method_order(const char *m) { return method_index(m); }
 
 static void stage_of(const char *name, char *stage, size_t cap) {
     const char *slash = strrchr(name, '/');
@@ -120,208 +116,9 @@ static int join(Plot *p, char *dst, const char *dir, const char *name) {
 }
 
 static int mkdir_p(Plot *p, const char *dir) {
-    char buf[PATH_CAP];
-    if ((size_t)snprintf(buf, sizeof buf, "%s", dir) >= sizeof buf) return wb_error(p->err, "%s: path too long", dir);
-    for (char *q = buf + 1;; q++) {
-        int end = *q == 0;
-        if (*q == '/' || end) {
-            *q = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return wb_error(p->err, "%s: cannot create the output directory: %s", buf, strerror(errno));
-            if (end) break;
-            *q = '/';
-        }
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return wb_error(p->err, "%s: exists and is not a directory", dir);
-    return 0;
-}
-
-// ---------------------------------------------------------------------------
-// reading the tables (the schema is results/README.md)
-
-typedef struct { Plot *p; const char *run; int failed; } Rd;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int rd_fail(Rd *r, const char *fmt, ...) {
-    if (r->failed) return -1;
-    r->failed = 1;
-    char msg[WB_ERRLEN / 2];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return wb_error(r->p->err, "%s: run '%s': %s", r->p->h5path, r->run, msg);
-}
-// Nonzero (after recording the error) when expr < 0.
-#define H5OK(r, expr, what) ((expr) < 0 ? rd_fail((r), "HDF5 call %s failed: %s", #expr, (what)) : 0)
-
-static void close_id(hid_t *id) {
-    if (*id < 0) return;
-    switch (H5Iget_type(*id)) {
-    case H5I_FILE: H5Fclose(*id); break;
-    case H5I_GROUP: H5Gclose(*id); break;
-    case H5I_DATASET: H5Dclose(*id); break;
-    case H5I_DATATYPE: H5Tclose(*id); break;
-    case H5I_DATASPACE: H5Sclose(*id); break;
-    case H5I_ATTR: H5Aclose(*id); break;
-    default: break;
-    }
-    *id = -1;
-}
-
-// Memory compound types over only the fields the figures need: HDF5 matches
-// fields by name, so the file's other columns are simply not read.
-typedef struct { char category[16]; uint64_t peak_bytes; } MemPeakRow;
-typedef struct { char phase[16]; double per_step; } PhasePerStepRow;
-
-static hid_t fixed_str(size_t n) {
-    hid_t s = H5Tcopy(H5T_C_S1);
-    if (s >= 0 && H5Tset_size(s, n) < 0) close_id(&s);
-    return s;
-}
-
-static hid_t mem_peak_type(void) {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(MemPeakRow)), s = fixed_str(16);
-    if (t < 0 || s < 0 || H5Tinsert(t, "category", offsetof(MemPeakRow, category), s) < 0 ||
-        H5Tinsert(t, "peak_bytes", offsetof(MemPeakRow, peak_bytes), H5T_NATIVE_UINT64) < 0)
-        close_id(&t);
-    close_id(&s);
-    return t;
-}
-
-static hid_t phase_type(const char *per_step_field) {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(PhasePerStepRow)), s = fixed_str(16);
-    if (t < 0 || s < 0 || H5Tinsert(t, "phase", offsetof(PhasePerStepRow, phase), s) < 0 ||
-        H5Tinsert(t, per_step_field, offsetof(PhasePerStepRow, per_step), H5T_NATIVE_DOUBLE) < 0)
-        close_id(&t);
-    close_id(&s);
-    return t;
-}
-
-static hid_t layer_type(void) {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(LayerRow)), s = fixed_str(RES_LAYER_NAME_MAX);
-    size_t k = offsetof(LayerRow, act_ranks);
-    if (t < 0 || s < 0 || H5Tinsert(t, "name", offsetof(LayerRow, name), s) < 0 ||
-        H5Tinsert(t, "in_features", offsetof(LayerRow, in_features), H5T_NATIVE_INT32) < 0 ||
-        H5Tinsert(t, "out_features", offsetof(LayerRow, out_features), H5T_NATIVE_INT32) < 0 ||
-        H5Tinsert(t, "weight_rank", offsetof(LayerRow, weight_rank), H5T_NATIVE_INT32) < 0 ||
-        H5Tinsert(t, "k1", k, H5T_NATIVE_INT32) < 0 || H5Tinsert(t, "k2", k + 4, H5T_NATIVE_INT32) < 0 ||
-        H5Tinsert(t, "k3", k + 8, H5T_NATIVE_INT32) < 0 || H5Tinsert(t, "k4", k + 12, H5T_NATIVE_INT32) < 0 ||
-        H5Tinsert(t, "paper_act_mb", offsetof(LayerRow, paper_act_mb), H5T_NATIVE_DOUBLE) < 0 ||
-        H5Tinsert(t, "paper_weight_mb", offsetof(LayerRow, paper_weight_mb), H5T_NATIVE_DOUBLE) < 0)
-        close_id(&t);
-    close_id(&s);
-    return t;
-}
-
-// Read the 1-D table `name` of group g into *rows (mem_alloc'd, n rows of
-// row_size bytes; NULL when empty). mt is closed here.
-static int read_table(Rd *r, hid_t g, const char *name, hid_t mt, size_t row_size, void **rows, int *n) {
-    hid_t d = -1, sp = -1;
-    *rows = NULL;
-    *n = 0;
-    if (mt < 0) return rd_fail(r, "cannot build the memory type for '%s'", name);
-    hsize_t dims[1] = {0};
-    if ((d = H5Dopen2(g, name, H5P_DEFAULT)) < 0) { rd_fail(r, "no table '%s' (wrong schema, or not a wasibench results file)", name); goto done; }
-    if ((sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
-        rd_fail(r, "table '%s' is not 1-D (wrong schema)", name);
-        goto done;
-    }
-    if (dims[0] > 1000000) { rd_fail(r, "table '%s' has %llu rows (corrupt?)", name, (unsigned long long)dims[0]); goto done; }
-    if (dims[0] > 0) {
-        void *buf = mem_alloc((size_t)dims[0] * row_size, MEM_WORKSPACE);
-        if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            mem_free(buf);
-            rd_fail(r, "reading table '%s' failed (columns missing? wrong schema)", name);
-            goto done;
-        }
-        *rows = buf;
-        *n = (int)dims[0];
-    }
-done:
-    close_id(&sp);
-    close_id(&d);
-    H5Tclose(mt);
-    return r->failed ? -1 : 0;
-}
-
-// layer_ranks_by_epoch (optional): int32 (E, n_layers, 5) and its 'epoch' attribute.
-static int read_rank_history(Rd *r, hid_t g, RunData *rd) {
-    hid_t d = -1, sp = -1, a = -1, asp = -1;
-    htri_t ex = H5Lexists(g, "layer_ranks_by_epoch", H5P_DEFAULT);
-    if (H5OK(r, ex, "looking up layer_ranks_by_epoch")) return -1;
-    if (!ex) return 0;
-    hsize_t dims[3] = {0, 0, 0}, edims[1] = {0};
-    if (H5OK(r, d = H5Dopen2(g, "layer_ranks_by_epoch", H5P_DEFAULT), "opening layer_ranks_by_epoch")) goto done;
-    if (H5OK(r, sp = H5Dget_space(d), "dataspace")) goto done;
-    if (H5Sget_simple_extent_ndims(sp) != 3 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || dims[1] != (hsize_t)rd->n_layers ||
-        dims[2] != 5 || dims[0] > 100000) {
-        rd_fail(r, "layer_ranks_by_epoch is not (epochs, %d layers, 5) (wrong schema)", rd->n_layers);
-        goto done;
-    }
-    if (dims[0] == 0) goto done;
-    if (H5OK(r, a = H5Aopen(d, "epoch", H5P_DEFAULT), "layer_ranks_by_epoch has no 'epoch' attribute")) goto done;
-    if (H5OK(r, asp = H5Aget_space(a), "attribute space")) goto done;
-    if (H5Sget_simple_extent_ndims(asp) != 1 || H5Sget_simple_extent_dims(asp, edims, NULL) < 0 || edims[0] != dims[0]) {
-        rd_fail(r, "the 'epoch' attribute of layer_ranks_by_epoch does not have %llu entries", (unsigned long long)dims[0]);
-        goto done;
-    }
-    rd->rank_epochs = mem_alloc((size_t)dims[0] * sizeof(int32_t), MEM_WORKSPACE);
-    rd->ranks = mem_alloc((size_t)(dims[0] * dims[1] * 5) * sizeof(int32_t), MEM_WORKSPACE);
-    if (H5OK(r, H5Aread(a, H5T_NATIVE_INT32, rd->rank_epochs), "reading the epoch attribute")) goto done;
-    if (H5OK(r, H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, rd->ranks), "reading layer_ranks_by_epoch")) goto done;
-    rd->n_rank_epochs = (int)dims[0];
-done:
-    close_id(&asp);
-    close_id(&a);
-    close_id(&sp);
-    close_id(&d);
-    return r->failed ? -1 : 0;
-}
-
-// memory, flops, time, layers (+ rank history) of one run group.
-static int read_run(Plot *p, hid_t runs_g, RunData *rd) {
-    Rd r = {p, rd->s->name, 0};
-    hid_t g = -1;
-    void *rows = NULL;
-    int n = 0;
-    for (int i = 0; i <= MEM_NCAT; i++) rd->mem_peak[i] = NAN;
-    for (int i = 0; i < PHASE_NCOUNT; i++) rd->flops_ps[i] = rd->sec_ps[i] = NAN;
-    if (H5OK(&r, g = H5Gopen2(runs_g, rd->s->name, H5P_DEFAULT), "opening the run group")) goto done;
-
-    if (read_table(&r, g, "memory", mem_peak_type(), sizeof(MemPeakRow), &rows, &n)) goto done;
-    for (int j = 0; j < n; j++) {
-        const MemPeakRow *m = (const MemPeakRow *)rows + j;
-        for (int c = 0; c <= MEM_NCAT; c++)
-            if (!strcmp(m->category, c < MEM_NCAT ? mem_category_name((MemCategory)c) : "total")) rd->mem_peak[c] = (double)m->peak_bytes;
-    }
-    mem_free(rows);
-    rows = NULL;
-    for (int t = 0; t < 2; t++) {
-        double *dst = t ? rd->sec_ps : rd->flops_ps;
-        if (read_table(&r, g, t ? "time" : "flops", phase_type(t ? "seconds_per_step" : "flops_per_step"), sizeof(PhasePerStepRow), &rows, &n))
-            goto done;
-        for (int j = 0; j < n; j++) {
-            const PhasePerStepRow *ph = (const PhasePerStepRow *)rows + j;
-            for (int k = 0; k < PHASE_NCOUNT; k++)
-                if (!strcmp(ph->phase, phase_name((Phase)k))) dst[k] = ph->per_step;
-        }
-        mem_free(rows);
-        rows = NULL;
-    }
-    if (read_table(&r, g, "layers", layer_type(), sizeof(LayerRow), &rows, &n)) goto done;
-    rd->layers = rows;
-    rd->n_layers = n;
-    rows = NULL;
-    for (int l = 0; l < rd->n_layers; l++) rd->layers[l].name[RES_LAYER_NAME_MAX - 1] = 0;
-    read_rank_history(&r, g, rd);
-done:
-    mem_free(rows);
-    close_id(&g);
-    return r.failed ? -1 : 0;
+    if (fs_mkdir_p(dir) == 0) return 0;
+    if (errno == ENOTDIR) return wb_error(p->err, "%s: exists and is not a directory", dir);
+    return wb_error(p->err, "%s: cannot create the output directory: %s", dir, strerror(errno));
 }
 
 static int read_all(Plot *p) {
@@ -331,38 +128,23 @@ static int read_all(Plot *p) {
         return wb_error(p->err, "%s: no runs in this file, nothing to plot", p->h5path);
     }
     p->runs = mem_alloc((size_t)p->list.n * sizeof(RunData), MEM_WORKSPACE);
+    memset(p->runs, 0, (size_t)p->list.n * sizeof(RunData));
+    p->n_runs_read = p->list.n;
     for (int i = 0; i < p->list.n; i++) {
         RunData *rd = &p->runs[i];
         rd->s = &p->list.runs[i];
         stage_of(rd->s->name, rd->stage, sizeof rd->stage);
-        // results_read_epochs opens the file itself: do it before our own handle is open.
         if (results_read_epochs(p->h5path, rd->s->name, &rd->epochs, &rd->n_epochs, p->err)) return -1;
     }
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t fapl = -1, f = -1, runs_g = -1;
-    int rc = -1;
-    Rd r = {p, "", 0};
-    if (H5OK(&r, fapl = H5Pcreate(H5P_FILE_ACCESS), "file access list")) goto done;
-    // Same close degree as results.c: the library refuses to open one file with two.
-    if (H5OK(&r, H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI), "file close degree")) goto done;
-    if (H5OK(&r, f = H5Fopen(p->h5path, H5F_ACC_RDONLY, fapl), "opening the results file")) goto done;
-    if (H5OK(&r, runs_g = H5Gopen2(f, "runs", H5P_DEFAULT), "opening /runs")) goto done;
     for (int i = 0; i < p->list.n; i++)
-        if (read_run(p, runs_g, &p->runs[i])) goto done;
-    rc = 0;
-done:
-    close_id(&runs_g);
-    if (f >= 0 && H5Fclose(f) < 0 && rc == 0) rc = wb_error(p->err, "%s: H5Fclose failed (an object was left open)", p->h5path);
-    close_id(&fapl);
-    return rc;
+        if (results_read_tables(p->h5path, p->list.runs[i].name, &p->runs[i].tab, p->err)) return -1;
+    return 0;
 }
 
 static void free_all(Plot *p) {
     if (p->runs)
-        for (int i = 0; i < p->list.n; i++) {
-            mem_free(p->runs[i].layers);
-            mem_free(p->runs[i].rank_epochs);
-            mem_free(p->runs[i].ranks);
+        for (int i = 0; i < p->n_runs_read; i++) {
+            results_tables_free(&p->runs[i].tab);
             mem_free(p->runs[i].epochs);
         }
     mem_free(p->runs);
@@ -451,7 +233,8 @@ static void make_labels(Group *g, const RunSummary *s, const Varying *v) {
     append(g->series, sizeof g->series, "%s", s->method);
     context_suffix(g->series, sizeof g->series, s, v);
     append(g->label, sizeof g->label, "%s", s->method);
-    if (!strcmp(s->method, "lora")) {
+    const LinearMethod *m = method_by_name(s->method);
+    if (method_key_of(m, offsetof(MethodConfig, lora_rank))) {
         append(g->label, sizeof g->label, " r=%d", (int)s->lora_rank);
         snprintf(g->point, sizeof g->point, "r=%d", (int)s->lora_rank);
     } else if (uses_eps(s) && !isnan(s->epsilon)) {
@@ -699,9 +482,9 @@ static int write_bars(Plot *p) {
         for (int k = 0; k < g->n; k++) {
             const RunData *rd = member(p, g, k);
             double t = 0;
-            for (int q = 0; q < 4; q++) { t += rd->flops_ps[q]; acc_add(&ph[q], rd->flops_ps[q] / 1e9); }
+            for (int q = 0; q < 4; q++) { t += rd->tab.flops_ps[q]; acc_add(&ph[q], rd->tab.flops_ps[q] / 1e9); }
             acc_add(&tr, t / 1e9);
-            acc_add(&inf, rd->flops_ps[PHASE_INFERENCE] / 1e9);
+            acc_add(&inf, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
         }
         range_add(&p->flops, acc_mean(&tr));
         range_add(&p->flops, acc_mean(&inf));
@@ -725,9 +508,9 @@ static int write_bars(Plot *p) {
         for (int k = 0; k < g->n; k++) {
             const RunData *rd = member(p, g, k);
             double t = 0;
-            for (int q = 0; q < 5; q++) { t += rd->sec_ps[phases[q]]; acc_add(&ph[q], 1e3 * rd->sec_ps[phases[q]]); }
+            for (int q = 0; q < 5; q++) { t += rd->tab.sec_ps[phases[q]]; acc_add(&ph[q], 1e3 * rd->tab.sec_ps[phases[q]]); }
             acc_add(&tr, 1e3 * t);
-            acc_add(&inf, 1e3 * rd->sec_ps[PHASE_INFERENCE]);
+            acc_add(&inf, 1e3 * rd->tab.sec_ps[PHASE_INFERENCE]);
         }
         range_add(&p->time_train, acc_mean(&tr));
         range_add(&p->time_infer, acc_mean(&inf));
@@ -750,7 +533,7 @@ static int write_bars(Plot *p) {
         memset(c, 0, sizeof c);
         for (int k = 0; k < g->n; k++) {
             const RunData *rd = member(p, g, k);
-            for (int q = 0; q <= MEM_NCAT; q++) acc_add(&c[q], rd->mem_peak[q] / MB);
+            for (int q = 0; q <= MEM_NCAT; q++) acc_add(&c[q], rd->tab.mem_peak[q] / MB);
             acc_add(&rss, rd->s->peak_rss_bytes ? (double)rd->s->peak_rss_bytes / MB : (double)NAN);
             acc_add(&paper, rd->s->paper_act_mb + rd->s->paper_weight_mb);
         }
@@ -793,10 +576,11 @@ static void short_layer(char *dst, size_t cap, const char *name) {
 
 // The member of a wasi group the rank figures show: the first (lowest seed) with layers.
 static const RunData *rank_run(const Plot *p, const Group *g, int need_history) {
-    if (strcmp(member(p, g, 0)->s->method, "wasi")) return NULL;
+    const LinearMethod *m = method_by_name(member(p, g, 0)->s->method);
+    if (!m || !(m->flags & METHOD_WEIGHT_LOWRANK)) return NULL;
     for (int k = 0; k < g->n; k++) {
         const RunData *rd = member(p, g, k);
-        if (rd->n_layers > 0 && (!need_history || rd->n_rank_epochs > 0)) return rd;
+        if (rd->tab.n_layers > 0 && (!need_history || rd->tab.n_rank_epochs > 0)) return rd;
     }
     return NULL;
 }
@@ -816,8 +600,8 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
         if ((*n_rank)++) fputs("\n\n", o.f);
         fprintf(o.f, "# %s (run %s)\n", p->groups[gi].label, rd->s->name);
         rank_groups[*n_rank - 1] = gi;
-        for (int l = 0; l < rd->n_layers; l++) {
-            const LayerRow *y = &rd->layers[l];
+        for (int l = 0; l < rd->tab.n_layers; l++) {
+            const LayerRow *y = &rd->tab.layers[l];
             short_layer(sh, sizeof sh, y->name);
             fprintf(o.f, "%d", l);
             put_str(o.f, sh, 0);
@@ -841,13 +625,13 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
         const RunData *rd = rank_run(p, &p->groups[gi], 1);
         if (!rd) continue;
         stab_groups[(*n_stab)++] = gi;
-        for (int l = 0; l < rd->n_layers; l++) {
+        for (int l = 0; l < rd->tab.n_layers; l++) {
             if (blocks++) fputs("\n\n", o.f);
-            short_layer(sh, sizeof sh, rd->layers[l].name);
+            short_layer(sh, sizeof sh, rd->tab.layers[l].name);
             fprintf(o.f, "# %s, layer %d %s (run %s)\n", p->groups[gi].label, l, sh, rd->s->name);
-            for (int e = 0; e < rd->n_rank_epochs; e++) {
-                const int32_t *k = rd->ranks + ((size_t)e * (size_t)rd->n_layers + (size_t)l) * 5;
-                fprintf(o.f, "%d %d %d %d %d %d\n", (int)rd->rank_epochs[e], (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
+            for (int e = 0; e < rd->tab.n_rank_epochs; e++) {
+                const int32_t *k = rd->tab.ranks + ((size_t)e * (size_t)rd->tab.n_layers + (size_t)l) * 5;
+                fprintf(o.f, "%d %d %d %d %d %d\n", (int)rd->tab.rank_epochs[e], (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
             }
         }
     }
@@ -961,12 +745,12 @@ static int write_data(Plot *p) {
         const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
         names[i] = p->groups[stab_groups[i]].label;
         ints[i] = first;
-        first += rd->n_layers;
+        first += rd->tab.n_layers;
     }
     fprintf(o.f, "n_stab = %d\n", n_stab);
     put_gp_array(o.f, "stab_title", n_stab, names);
     put_gp_int_array(o.f, "stab_first", n_stab, ints);
-    for (int i = 0; i < n_stab; i++) ints[i] = rank_run(p, &p->groups[stab_groups[i]], 1)->n_layers;
+    for (int i = 0; i < n_stab; i++) ints[i] = rank_run(p, &p->groups[stab_groups[i]], 1)->tab.n_layers;
     put_gp_int_array(o.f, "stab_nlayers", n_stab, ints);
     // short layer name of every block of rank_epochs.dat
     {
@@ -975,9 +759,9 @@ static int write_data(Plot *p) {
         int b = 0;
         for (int i = 0; i < n_stab; i++) {
             const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
-            for (int l = 0; l < rd->n_layers; l++, b++) {
+            for (int l = 0; l < rd->tab.n_layers; l++, b++) {
                 char sh[RES_LAYER_NAME_MAX];
-                short_layer(sh, sizeof sh, rd->layers[l].name);
+                short_layer(sh, sizeof sh, rd->tab.layers[l].name);
                 memcpy(lay[b], sh, sizeof sh);
                 lp[b] = lay[b];
             }
@@ -989,17 +773,17 @@ static int write_data(Plot *p) {
     // activation modes in use (k_m > 0 somewhere in the rank figures): the scripts draw only those
     for (int i = 0; i < n_rank; i++) {
         const RunData *rd = rank_run(p, &p->groups[rank_groups[i]], 0);
-        for (int l = 0; l < rd->n_layers; l++)
+        for (int l = 0; l < rd->tab.n_layers; l++)
             for (int m = 0; m < 4; m++)
-                if (rd->layers[l].act_ranks[m] > 0) n_modes = wb_max(n_modes, m + 1);
+                if (rd->tab.layers[l].act_ranks[m] > 0) n_modes = wb_max(n_modes, m + 1);
     }
     fprintf(o.f, "n_act_modes = %d\n", n_modes);
     int max_layers = 0, max_act = 0;
     for (int i = 0; i < n_rank; i++) {
         const RunData *rd = rank_run(p, &p->groups[rank_groups[i]], 0);
-        max_layers = wb_max(max_layers, rd->n_layers);
-        for (int l = 0; l < rd->n_layers; l++)
-            for (int m = 0; m < 4; m++) max_act = wb_max(max_act, rd->layers[l].act_ranks[m]);
+        max_layers = wb_max(max_layers, rd->tab.n_layers);
+        for (int l = 0; l < rd->tab.n_layers; l++)
+            for (int m = 0; m < 4; m++) max_act = wb_max(max_act, rd->tab.layers[l].act_ranks[m]);
     }
     fprintf(o.f, "ranks_nlayers = %d\nranks_act_max = %d\n", max_layers, max_act);
     for (int i = 0; i < p->n_curves; i++) {
@@ -1008,7 +792,7 @@ static int write_data(Plot *p) {
     }
     for (int i = 0; i < n_stab; i++) {
         const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
-        for (int e = 0; e < rd->n_rank_epochs; e++) range_add(&p->epochs, (double)rd->rank_epochs[e]);
+        for (int e = 0; e < rd->tab.n_rank_epochs; e++) range_add(&p->epochs, (double)rd->tab.rank_epochs[e]);
     }
     // ranges (NaN when empty): log scales and empty panels are decided from these
     put_gp_range(o.f, "acc_x", &p->acc_x);
@@ -1085,91 +869,7 @@ static int find_scripts(Plot *p, char *dir) {
 static int copy_file(Plot *p, const char *src, const char *dst) {
     struct stat a, b;
     if (stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return 0;  // --out plots
-    FILE *in = fopen(src, "rb");
-    if (!in) return wb_error(p->err, "%s: cannot read: %s", src, strerror(errno));
-    FILE *out = fopen(dst, "wb");
-    if (!out) { fclose(in); return wb_error(p->err, "%s: cannot write: %s", dst, strerror(errno)); }
-    char buf[8192];
-    size_t n;
-    int bad = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) { bad = 1; break; }
-    bad |= ferror(in);
-    fclose(in);
-    if (fclose(out) != 0 || bad) return wb_error(p->err, "copying %s to %s failed (disk full?)", src, dst);
-    return 0;
-}
-
-// Append s to dst as the inside of a gnuplot single-quoted string ('' is a quote).
-static void gp_quote(char *dst, size_t cap, const char *s) {
-    size_t n = strlen(dst);
-    for (; *s && n + 3 < cap; s++) {
-        if (*s == '\'') dst[n++] = '\'';
-        dst[n++] = *s;
-    }
-    dst[n] = 0;
-}
-
-// The first line of the gnuplot log that mentions an error, for the message.
-static void log_excerpt(const char *log_path, long from, char *dst, size_t cap) {
-    dst[0] = 0;
-    FILE *f = fopen(log_path, "r");
-    if (!f) return;
-    char line[512], last[512] = "";
-    if (fseek(f, from, SEEK_SET) == 0)
-        while (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\n")] = 0;
-            if (!line[0]) continue;
-            snprintf(last, sizeof last, "%s", line);
-            if (!dst[0] && (strstr(line, "error") || strstr(line, "rror:"))) snprintf(dst, cap, "%s", line);
-        }
-    if (!dst[0]) snprintf(dst, cap, "%s", last);
-    fclose(f);
-}
-
-// gnuplot -e "datadir='...'; outfile='...'; term='...'" script; stdout and stderr go to log_path.
-static int run_gnuplot(Plot *p, const char *script, const char *outfile, const char *term, const char *log_path) {
-    const char *gp = getenv("WASIBENCH_GNUPLOT");
-    if (!gp || !gp[0]) gp = "gnuplot";
-    char expr[3 * PATH_CAP + 64] = "datadir='";
-    gp_quote(expr, sizeof expr, p->outdir);
-    append(expr, sizeof expr, "'; outfile='");
-    gp_quote(expr, sizeof expr, outfile);
-    append(expr, sizeof expr, "'; term='%s'", term);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) return wb_error(p->err, "%s: cannot write: %s", log_path, strerror(errno));
-    struct stat st;
-    long from = fstat(fd, &st) == 0 ? (long)st.st_size : 0;
-    dprintf(fd, "== %s -e \"%s\" %s\n", gp, expr, script);
-    fflush(NULL);  // the child must not flush our buffers a second time
-    pid_t pid = fork();
-    if (pid < 0) { close(fd); return wb_error(p->err, "fork failed: %s", strerror(errno)); }
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) { dup2(devnull, 0); close(devnull); }
-        char *argv[] = {(char *)gp, (char *)"-e", expr, (char *)script, NULL};
-        execvp(gp, argv);
-        dprintf(2, "exec %s: %s\n", gp, strerror(errno));
-        _exit(127);
-    }
-    close(fd);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return wb_error(p->err, "waitpid for gnuplot failed: %s", strerror(errno));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return wb_error(p->err, "cannot run '%s': gnuplot is not installed? (apt-get install gnuplot-nox, or set WASIBENCH_GNUPLOT); the data files are in %s", gp, p->outdir);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char why[512];
-        log_excerpt(log_path, from, why, sizeof why);
-        return wb_error(p->err, "%s failed (%s %d) rendering %s: %s (full messages in %s)", gp, WIFEXITED(status) ? "exit status" : "signal",
-                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), outfile, why, log_path);
-    }
-    if (stat(outfile, &st) != 0 || st.st_size == 0)
-        return wb_error(p->err, "%s exited 0 but wrote no %s (see %s)", gp, outfile, log_path);
-    return 0;
+    return fs_copy_file(src, dst, 0, NULL, p->err);
 }
 
 // Copy the scripts, write render.sh, run gnuplot for every figure with data.
@@ -1204,7 +904,7 @@ static int render(Plot *p, int svg_too) {
             if (join(p, out, p->outdir, name)) return -1;
             unlink(out);  // a stale figure must not pass for a new one
             if (!p->has_data[f]) continue;
-            if (run_gnuplot(p, dst, out, t ? "svg" : "pngcairo", log_path)) return -1;
+            if (gnuplot_run(p->outdir, dst, out, t ? "svg" : "pngcairo", log_path, p->err)) return -1;
             if (p->log) fprintf(p->log, "plot: wrote %s\n", out);
             written++;
         }

@@ -1,12 +1,16 @@
 // results.c: the HDF5 results file (see results.h; the schema is written
 // down for readers in results/README.md). Owns the file layout, the atomic
-// copy-add-rename write, listing, merging shards and the `info` table.
+// copy-add-rename write, listing and merging shards. The run tables are
+// results_schema.c's, their reader for figures results_tables.c; `info` is
+// results_info.c, the one-writer lock results_lock.c.
 //
 // Every HDF5 call goes through H5CK: a negative return fills the error with
 // the results file, the call, this file's line, HDF5's own reason and a hint.
 // Every id is closed through xclose, which also checks the close (a failing
 // H5Fclose means data did not reach the file).
 #include "experiments/results.h"
+#include "experiments/results_schema.h"
+#include "experiments/fs.h"
 
 #include <hdf5.h>
 
@@ -182,105 +186,11 @@ static hid_t vlen_str_type(Ctx *c) {
     return t;
 }
 
-typedef struct {
-    const char *name;
-    size_t off;
-    hid_t type;        // a native type, or -1 for a fixed string of strlen bytes
-    size_t strlen;
-} Field;
-
-// A compound memory type over a C struct.
-static hid_t compound(Ctx *c, size_t size, const Field *f, int n) {
-    hid_t t = -1, s = -1;
-    if (H5CK(c, t = H5Tcreate(H5T_COMPOUND, size), "compound type")) return -1;
-    for (int i = 0; i < n; i++) {
-        hid_t ft = f[i].type;
-        if (ft < 0) {
-            if (H5CK(c, s = H5Tcopy(H5T_C_S1), "string field") || H5CK(c, H5Tset_size(s, f[i].strlen), "string field")) goto bad;
-            ft = s;
-        }
-        if (H5CK(c, H5Tinsert(t, f[i].name, f[i].off, ft), "compound field")) goto bad;
-        xclose(c, &s);
-    }
-    return t;
-bad:
-    xclose(c, &s);
-    xclose(c, &t);
-    return -1;
-}
-
-static hid_t epoch_type(Ctx *c) {
-    Field f[] = {
-        {"epoch", offsetof(EpochRow, epoch), H5T_NATIVE_INT32, 0},
-        {"train_loss", offsetof(EpochRow, train_loss), H5T_NATIVE_DOUBLE, 0},
-        {"train_acc", offsetof(EpochRow, train_acc), H5T_NATIVE_DOUBLE, 0},
-        {"val_loss", offsetof(EpochRow, val_loss), H5T_NATIVE_DOUBLE, 0},
-        {"val_acc", offsetof(EpochRow, val_acc), H5T_NATIVE_DOUBLE, 0},
-        {"lr", offsetof(EpochRow, lr), H5T_NATIVE_DOUBLE, 0},
-        {"seconds", offsetof(EpochRow, seconds), H5T_NATIVE_DOUBLE, 0},
-    };
-    return compound(c, sizeof(EpochRow), f, (int)(sizeof f / sizeof f[0]));
-}
-
-static hid_t step_type(Ctx *c) {
-    Field f[] = {
-        {"step", offsetof(StepRow, step), H5T_NATIVE_INT64, 0},
-        {"epoch", offsetof(StepRow, epoch), H5T_NATIVE_INT32, 0},
-        {"loss", offsetof(StepRow, loss), H5T_NATIVE_DOUBLE, 0},
-        {"lr", offsetof(StepRow, lr), H5T_NATIVE_DOUBLE, 0},
-    };
-    return compound(c, sizeof(StepRow), f, (int)(sizeof f / sizeof f[0]));
-}
-
-static hid_t layer_type(Ctx *c) {
-    size_t k = offsetof(LayerRow, act_ranks);
-    Field f[] = {
-        {"name", offsetof(LayerRow, name), -1, RES_LAYER_NAME_MAX},
-        {"in_features", offsetof(LayerRow, in_features), H5T_NATIVE_INT32, 0},
-        {"out_features", offsetof(LayerRow, out_features), H5T_NATIVE_INT32, 0},
-        {"weight_rank", offsetof(LayerRow, weight_rank), H5T_NATIVE_INT32, 0},
-        {"k1", k, H5T_NATIVE_INT32, 0},
-        {"k2", k + 4, H5T_NATIVE_INT32, 0},
-        {"k3", k + 8, H5T_NATIVE_INT32, 0},
-        {"k4", k + 12, H5T_NATIVE_INT32, 0},
-        {"paper_act_mb", offsetof(LayerRow, paper_act_mb), H5T_NATIVE_DOUBLE, 0},
-        {"paper_weight_mb", offsetof(LayerRow, paper_weight_mb), H5T_NATIVE_DOUBLE, 0},
-    };
-    return compound(c, sizeof(LayerRow), f, (int)(sizeof f / sizeof f[0]));
-}
-
-typedef struct { char category[16]; uint64_t current_bytes, peak_bytes; } MemRow;
-typedef struct { char phase[16]; double total, per_step; int64_t steps; } PhaseRow;
-
-static hid_t mem_type(Ctx *c) {
-    Field f[] = {
-        {"category", offsetof(MemRow, category), -1, 16},
-        {"current_bytes", offsetof(MemRow, current_bytes), H5T_NATIVE_UINT64, 0},
-        {"peak_bytes", offsetof(MemRow, peak_bytes), H5T_NATIVE_UINT64, 0},
-    };
-    return compound(c, sizeof(MemRow), f, 3);
-}
-
-// flops: (phase, flops, flops_per_step, steps); time: (phase, seconds, seconds_per_step, steps)
-static hid_t phase_type(Ctx *c, const char *total, const char *per_step) {
-    Field f[] = {
-        {"phase", offsetof(PhaseRow, phase), -1, 16},
-        {total, offsetof(PhaseRow, total), H5T_NATIVE_DOUBLE, 0},
-        {per_step, offsetof(PhaseRow, per_step), H5T_NATIVE_DOUBLE, 0},
-        {"steps", offsetof(PhaseRow, steps), H5T_NATIVE_INT64, 0},
-    };
-    return compound(c, sizeof(PhaseRow), f, 4);
-}
-
-static hid_t inference_type(Ctx *c) {
-    Field f[] = {
-        {"batches", offsetof(InferenceStats, batches), H5T_NATIVE_INT64, 0},
-        {"batch_size", offsetof(InferenceStats, batch_size), H5T_NATIVE_INT32, 0},
-        {"mean_seconds", offsetof(InferenceStats, mean_s), H5T_NATIVE_DOUBLE, 0},
-        {"min_seconds", offsetof(InferenceStats, min_s), H5T_NATIVE_DOUBLE, 0},
-        {"max_seconds", offsetof(InferenceStats, max_s), H5T_NATIVE_DOUBLE, 0},
-    };
-    return compound(c, sizeof(InferenceStats), f, 5);
+// The memory type of a run table (results_schema.c defines them all).
+static hid_t table_type(Ctx *c, const ResTable *t) {
+    hid_t mt = res_table_type(t, NULL);
+    if (mt < 0) FAIL(c, "cannot build the HDF5 type of the '%s' table", t->dataset);
+    return mt;
 }
 
 // ---------------------------------------------------------------------------
@@ -694,9 +604,9 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (attr_str(c, g, "config_yaml", r->config_yaml)) return -1;
     kill_point(3);
 
-    if (write_typed_table(c, g, "epochs", epoch_type(c), r->n_epochs, r->epochs)) return -1;
-    if (write_typed_table(c, g, "steps", step_type(c), r->n_steps, r->steps)) return -1;
-    if (write_typed_table(c, g, "layers", layer_type(c), r->n_layers, r->layers)) return -1;
+    if (write_typed_table(c, g, RES_EPOCHS.dataset, table_type(c, &RES_EPOCHS), r->n_epochs, r->epochs)) return -1;
+    if (write_typed_table(c, g, RES_STEPS.dataset, table_type(c, &RES_STEPS), r->n_steps, r->steps)) return -1;
+    if (write_typed_table(c, g, RES_LAYERS.dataset, table_type(c, &RES_LAYERS), r->n_layers, r->layers)) return -1;
     kill_point(4);
 
     MemRow mem[MEM_NCAT + 1];
@@ -709,7 +619,7 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     snprintf(mem[MEM_NCAT].category, sizeof mem[MEM_NCAT].category, "total");
     mem[MEM_NCAT].current_bytes = r->mem.total_current;
     mem[MEM_NCAT].peak_bytes = r->mem.total_peak;
-    if (write_typed_table(c, g, "memory", mem_type(c), MEM_NCAT + 1, mem)) return -1;
+    if (write_typed_table(c, g, RES_MEMORY.dataset, table_type(c, &RES_MEMORY), MEM_NCAT + 1, mem)) return -1;
 
     PhaseRow fl[PHASE_NCOUNT], tm[PHASE_NCOUNT];
     memset(fl, 0, sizeof fl);
@@ -724,9 +634,9 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
         tm[i].per_step = per(k->seconds[i], n);
         fl[i].steps = tm[i].steps = n;
     }
-    if (write_typed_table(c, g, "flops", phase_type(c, "flops", "flops_per_step"), PHASE_NCOUNT, fl)) return -1;
-    if (write_typed_table(c, g, "time", phase_type(c, "seconds", "seconds_per_step"), PHASE_NCOUNT, tm)) return -1;
-    if (write_typed_table(c, g, "inference", inference_type(c), 1, &r->inference)) return -1;
+    if (write_typed_table(c, g, RES_FLOPS.dataset, table_type(c, &RES_FLOPS), PHASE_NCOUNT, fl)) return -1;
+    if (write_typed_table(c, g, RES_TIME.dataset, table_type(c, &RES_TIME), PHASE_NCOUNT, tm)) return -1;
+    if (write_typed_table(c, g, RES_INFERENCE.dataset, table_type(c, &RES_INFERENCE), 1, &r->inference)) return -1;
     if (r->n_rank_epochs > 0 && write_rank_history(c, g, r)) return -1;
     kill_point(5);
     return c->failed ? -1 : 0;
@@ -735,35 +645,13 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
 // ---------------------------------------------------------------------------
 // the atomic file replacement
 
+static void kill_point_1(void) { kill_point(1); }
+
 // Byte copy src -> dst (dst must not exist). Kill point 1 after the first block.
 static int copy_file(Ctx *c, const char *src, const char *dst) {
-    int in = -1, out = -1, rc = -1;
-    size_t cap = 1 << 16;
-    char *buf = mem_alloc(cap, MEM_WORKSPACE);
-    if ((in = open(src, O_RDONLY)) < 0) { FAIL(c, "cannot read: %s", strerror(errno)); goto done; }
-    if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644)) < 0) {
-        FAIL(c, "cannot create %s: %s (is the directory writable?)", dst, strerror(errno));
-        goto done;
-    }
-    for (int block = 0;; block++) {
-        ssize_t n = read(in, buf, cap);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) { FAIL(c, "read failed: %s", strerror(errno)); goto done; }
-        if (n == 0) break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) { FAIL(c, "writing %s failed: %s (disk full?)", dst, strerror(errno)); goto done; }
-            off += w;
-        }
-        if (block == 0) kill_point(1);
-    }
-    rc = 0;
-done:
-    if (in >= 0) close(in);
-    if (out >= 0 && close(out) != 0 && rc == 0) rc = FAIL(c, "closing %s failed: %s", dst, strerror(errno));
-    mem_free(buf);
-    return rc;
+    WbError e;
+    if (fs_copy_file(src, dst, 1, kill_point_1, &e) < 0) return FAIL(c, "%s", e.msg);
+    return 0;
 }
 
 static int fsync_path(Ctx *c, const char *p, int dir) {
@@ -987,7 +875,7 @@ int results_read_epochs(const char *path, const char *run, EpochRow **rows, int 
     // memory). One row per epoch: more than the config allows (10^6) is corrupt.
     if (dims[0] > 1000000) { FAIL(&c, "run '%s': 'epochs' has %llu rows (corrupt? at most 1000000 epochs)", run, (unsigned long long)dims[0]); goto done; }
     if (dims[0] > 0) {
-        if ((mt = epoch_type(&c)) < 0) goto done;
+        if ((mt = table_type(&c, &RES_EPOCHS)) < 0) goto done;
         EpochRow *e = mem_alloc((size_t)dims[0] * sizeof(EpochRow), MEM_WORKSPACE);
         if (H5CK(&c, H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, e), "reading 'epochs' (fields missing? wrong schema)")) {
             mem_free(e);
@@ -1091,138 +979,3 @@ done:
     if (c.failed && made_tmp) unlink(tmp);
     return c.failed ? -1 : warnings;
 }
-
-// ---------------------------------------------------------------------------
-// `wasibench info`
-
-static void fmt_num(char *b, size_t cap, double v, const char *fmt) {
-    if (isnan(v)) snprintf(b, cap, "-");
-    else snprintf(b, cap, fmt, v);
-}
-
-static void fmt_time(char *b, size_t cap, double s) {
-    if (isnan(s)) snprintf(b, cap, "-");
-    // Reliability fix (found by tests/fuzz/fuzz_results.c): a wall_seconds of
-    // 4.6e14 (or Inf) in a damaged file overflowed the int casts below
-    // (undefined behaviour); anything past ~30 years prints in seconds.
-    else if (!(s < 1e9)) snprintf(b, cap, "%.3gs", s);
-    else if (s < 60) snprintf(b, cap, "%.1fs", s);
-    else if (s < 3600) snprintf(b, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else snprintf(b, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-}
-
-int results_print_info(const char *path, FILE *out, WbError *err) {
-    RunList l;
-    if (results_list(path, &l, err)) return -1;
-    if (l.n == 0) {
-        fprintf(out, "%s: no runs yet\n", path);
-        return 0;
-    }
-    int w = 3;
-    int counts[RUN_NSTATUS] = {0};
-    for (int i = 0; i < l.n; i++) {
-        w = wb_max(w, (int)strlen(l.runs[i].name));
-        counts[l.runs[i].status]++;
-    }
-    fprintf(out, "%s: %d runs (%d complete, %d diverged, %d interrupted, %d failed)\n", path, l.n,
-            counts[RUN_COMPLETE], counts[RUN_DIVERGED], counts[RUN_INTERRUPTED], counts[RUN_FAILED]);
-    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
-            "rank", "budget", "val_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
-    const double MB = 1024.0 * 1024.0;
-    for (int i = 0; i < l.n; i++) {
-        const RunSummary *s = &l.runs[i];
-        int uses_eps = strcmp(s->method, "vanilla") && strcmp(s->method, "lora");
-        char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
-        fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
-        fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
-        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, "%.1f");
-        fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
-        fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
-        fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
-        fmt_num(rss, sizeof rss, s->peak_rss_bytes ? (double)s->peak_rss_bytes / MB : (double)NAN, "%.1f");
-        fmt_num(gf, sizeof gf, s->train_flops_per_step / 1e9, "%.3f");
-        fmt_num(sps, sizeof sps, s->train_seconds_per_step, "%.4f");
-        fmt_time(tt, sizeof tt, s->wall_seconds);
-        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
-                s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
-        if (s->error[0]) fprintf(out, "  (%s)", s->error);
-        fprintf(out, "\n");
-    }
-    results_list_free(&l);
-    return 0;
-}
-
-// --- one writer per file (see results.h) -------------------------------------------
-
-// The pid a holder wrote into the sidecar, or "unknown" (it may not have written it yet).
-static void lock_holder(int fd, char *buf, size_t cap) {
-    char t[32];
-    ssize_t n = pread(fd, t, sizeof t - 1, 0);
-    long pid = 0;
-    if (n > 0) {
-        t[n] = 0;
-        pid = strtol(t, NULL, 10);
-    }
-    if (pid > 0) snprintf(buf, cap, "pid %ld", pid);
-    else snprintf(buf, cap, "pid unknown");
-}
-
-void results_unlock(ResultsLock *lk) {
-    if (lk->fd < 0) return;
-    unlink(lk->path);   // while still holding it: a waiter that opened the old file sees the inode change
-    close(lk->fd);
-    lk->fd = -1;
-}
-
-int results_lock(const char *path, ResultsLock *lk, WbError *err) {
-    lk->fd = -1;
-    if ((size_t)snprintf(lk->path, sizeof lk->path, "%s.lock", path) >= sizeof lk->path)
-        return wb_error(err, "%s: path too long for its lock file", path);
-    // A holder removes the sidecar when it is done; if that happened between our
-    // open and our flock we hold a lock on a removed file: open the path again.
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-            return wb_error(err, "%s: cannot create files in the results folder (%s: %s); nothing was trained: "
-                            "make the folder writable or choose another --out", path, lk->path, strerror(errno));
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            int e = errno;
-            char who[48];
-            lock_holder(fd, who, sizeof who);
-            close(fd);
-            if (e == EWOULDBLOCK)
-                return wb_error(err, "%s is being written by another wasibench process (%s holds %s): one writer per "
-                                "results file; wait for it to finish or give this run another --out", path, who, lk->path);
-            return wb_error(err, "%s: cannot lock %s: %s", path, lk->path, strerror(e));
-        }
-        struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(lk->path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-            char t[32];
-            int n = snprintf(t, sizeof t, "%ld\n", (long)getpid());
-            if (ftruncate(fd, 0) != 0 || pwrite(fd, t, (size_t)n, 0) != n) {
-                int e = errno;
-                unlink(lk->path);
-                close(fd);
-                return wb_error(err, "%s: cannot write the lock file %s: %s; nothing was trained", path, lk->path, strerror(e));
-            }
-            lk->fd = fd;
-            // The folder must take new files: a stale sidecar may open in a folder that
-            // does not. Probe with the writer's own <path>.tmp (stale, as we hold the lock).
-            char tmp[sizeof lk->path];
-            snprintf(tmp, sizeof tmp, "%s.tmp", path);
-            int tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (tfd < 0) {
-                int e2 = errno;
-                results_unlock(lk);
-                return wb_error(err, "%s: cannot create files in the results folder (%s: %s); nothing was trained: "
-                                "make the folder writable or choose another --out", path, tmp, strerror(e2));
-            }
-            close(tfd);
-            unlink(tmp);
-            return 0;
-        }
-        close(fd);
-    }
-    return wb_error(err, "%s: the lock file %s keeps being replaced; is another process removing it?", path, lk->path);
-}
-

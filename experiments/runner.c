@@ -8,6 +8,7 @@
 #include "budget.h"
 #include "config.h"
 #include "cost.h"
+#include "fs.h"
 #include "results.h"
 #include "baselines/registry.h"
 #include "core/blas.h"
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +36,6 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
     if (g_stop) { signal(sig, SIG_DFL); raise(sig); }
     g_stop = sig;
-}
-
-static int mkdir_p(const char *path) {
-    char buf[CFG_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) < 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return (mkdir(buf, 0777) < 0 && errno != EEXIST) ? -1 : 0;
 }
 
 static void dir_of(const char *path, char *dir, size_t n) {
@@ -84,18 +74,24 @@ static void fill_provenance(RunSummary *s) {
     s->host[sizeof s->host - 1] = 0;
 }
 
+// The method's settings a summary reports, found through its declared keys.
+static void fill_method_settings(RunSummary *s, const LinearMethod *m, const MethodConfig *mc) {
+    s->epsilon = method_key_of(m, offsetof(MethodConfig, epsilon)) ? (double)mc->epsilon : (double)NAN;
+    s->lora_rank = method_key_of(m, offsetof(MethodConfig, lora_rank)) ? mc->lora_rank : 0;
+    const MethodKey *st = method_key_of(m, offsetof(MethodConfig, factored));
+    if (st) method_key_value(st, mc, s->storage, sizeof s->storage);
+}
+
 static void fill_settings(RunSummary *s, const RunSpec *rs) {
     snprintf(s->name, sizeof s->name, "%s", rs->name);
     snprintf(s->method, sizeof s->method, "%s", rs->method);
-    s->epsilon = (!strcmp(rs->method, "wasi") || !strcmp(rs->method, "hosvd")) ? (double)rs->mcfg.epsilon : (double)NAN;
-    s->lora_rank = !strcmp(rs->method, "lora") ? rs->mcfg.lora_rank : 0;
+    fill_method_settings(s, method_by_name(rs->method), &rs->mcfg);
     s->budget_mb = rs->budget_mb;
     s->seed = rs->seed;
     snprintf(s->layers, sizeof s->layers, "%s", rs->all_linear ? "all_linear" : "mlp");
     s->num_of_finetune = rs->num_finetune;
     snprintf(s->model, sizeof s->model, "%s", rs->model_preset);
     snprintf(s->dataset, sizeof s->dataset, "%s", data_format_name(rs->data.format));
-    if (!strcmp(rs->method, "wasi")) snprintf(s->storage, sizeof s->storage, "%s", rs->mcfg.factored ? "factored" : "dense");
 }
 
 // Per counted linear: name, sizes, ranks in use, paper measure.
@@ -184,9 +180,36 @@ static int evaluate(RunState *st, int n_items, int B, double *loss, double *acc,
     return 0;
 }
 
-// Train one run. Returns its status; res is filled for writing either way.
-static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
-                         ProgressMode pm, RunResult *res, RunState *st, WbError *err) {
+// What the phases of one run share: sizes, the schedule, and what training measured.
+typedef struct {
+    int B, n_train, n_val, n_counted_max;
+    long steps_per_epoch, total_steps;
+    LrSchedule sched;          // in optimizer steps
+    long step;                 // steps done
+    ModelPaperMemory pmem;     // the paper measure at the last full batch
+} RunPlan;
+
+// The run's method and its settings; with a budget, the settings a method
+// fits in closed form are chosen here, before any model exists (lora's rank).
+static int bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFit *fit, WbError *err) {
+    ViTBinding bind = {0};
+    bind.method = method_by_name(rs->method);
+    if (!bind.method) { wb_error(err, "%s: unknown method '%s'", rs->name, rs->method); return -1; }
+    bind.mcfg = rs->mcfg;
+    bind.mcfg.seed = rs->seed;
+    bind.all_linear = rs->all_linear;
+    bind.num_finetune = rs->num_finetune;
+    budget_fit_init(fit, rs, log);   // equal-memory comparison: the method fits its settings
+    if (rs->budget_mb > 0 && bind.method->fit_budget) bind.method->fit_budget(&bind.mcfg, fit);
+    *bindp = bind;
+    return 0;
+}
+
+// Setup: the data, the method and its settings (budget fitting, then the
+// calibration of activation ranks when it needs the weights), the model with
+// its weights, the schedule and the logs.
+static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *out, ProgressMode pm, RunResult *res,
+                           RunState *st, RunPlan *pl, WbError *err) {
     memset(st, 0, sizeof *st);
     fill_settings(&res->s, rs);
     res->config_yaml = rs->resolved_yaml ? rs->resolved_yaml : "";
@@ -220,16 +243,10 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     if (rs->max_steps > 0 && rs->max_steps < total_steps) total_steps = rs->max_steps;
 
     // Model and method.
-    ViTBinding bind = {0};
-    bind.method = method_by_name(rs->method);
-    if (!bind.method) { wb_error(err, "%s: unknown method '%s'", rs->name, rs->method); return RUN_FAILED; }
-    bind.mcfg = rs->mcfg;
-    bind.mcfg.seed = rs->seed;
-    bind.all_linear = rs->all_linear;
-    bind.num_finetune = rs->num_finetune;
     FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
-    if (!strcmp(rs->method, "lora") && rs->budget_mb > 0)   // equal-memory comparison
-        res->s.lora_rank = bind.mcfg.lora_rank = budget_lora_rank(rs, log);
+    ViTBinding bind;
+    BudgetFit fit;
+    if (bind_method(rs, log, &bind, &fit, err) < 0) return RUN_FAILED;
     char wpath[CFG_PATH_MAX] = "";
     if (rs->from_run >= 0) {   // from_stage: the checkpoint of that stage's matching run
         checkpoint_path(ex, out, &ex->runs[rs->from_run], wpath, sizeof wpath);
@@ -245,7 +262,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     // "Rank selection"):
     // build with the probe method, measure on one training batch, choose by
     // the DP, then re-bind the counted layers to the method with their ranks.
-    int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (!strcmp(rs->method, "asi") || !strcmp(rs->method, "wasi"));
+    int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (bind.method->flags & METHOD_CALIBRATES);
     const LinearMethod *method = bind.method;
     if (calibrate) bind.method = &rank_probe_method;
     model_build(&st->model, &rs->model, &bind, B);
@@ -268,11 +285,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         // With a budget, the method's whole paper measure must fit (budget.h);
         // without one, the DP runs at the minimum budget as in the paper.
         int64_t act_budget = 0;
-        if (rs->budget_mb > 0) {
-            float eps = bind.mcfg.epsilon;
-            act_budget = budget_activation_elems(rs, &rc, &eps, log);
-            if (!strcmp(rs->method, "wasi")) res->s.epsilon = bind.mcfg.epsilon = eps;
-        }
+        if (rs->budget_mb > 0 && method->budget_act_elems) act_budget = method->budget_act_elems(&bind.mcfg, &fit, &rc);
         RankSelection sel = rank_calib_select(&rc, act_budget, 1000, log);
         progress_note_plain(pm, "%s: activation ranks chosen for %.2f MB (minimum %.2f MB)", rs->name,
                             (double)sel.cost_sum * 4.0 / 1048576.0, (double)rc.min_budget * 4.0 / 1048576.0);
@@ -281,6 +294,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();
     }
+    fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
     res->s.trainable_params = model_num_trainable(&st->model);
 
     // Schedule in optimizer steps.
@@ -299,9 +313,18 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     res->epochs = st->epochs; res->steps = st->steps; res->layers = st->layers;
     res->rank_epochs = st->rank_epochs; res->layer_ranks = st->layer_ranks;
     res->inference.batch_size = B;
+    *pl = (RunPlan){.B = B, .n_train = n_train, .n_val = n_val, .n_counted_max = n_counted_max,
+                    .steps_per_epoch = steps_per_epoch, .total_steps = total_steps, .sched = sched};
+    return RUN_COMPLETE;
+}
 
-    Progress pg;
-    progress_begin(&pg, pm, pos, npos, rs->name, total_steps);
+// Train: the epochs, each with its evaluation and rank snapshot.
+static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, ProgressMode pm, RunResult *res, RunState *st,
+                           Progress *pg, WbError *err) {
+    const int B = pl->B, n_train = pl->n_train, n_val = pl->n_val, n_counted_max = pl->n_counted_max;
+    const long total_steps = pl->total_steps;
+    const LrSchedule sched = pl->sched;
+    progress_begin(pg, pm, pos, npos, rs->name, total_steps);
     int *order = mem_alloc(sizeof(int) * (size_t)n_train, MEM_WORKSPACE);
     long step = 0;
     ModelPaperMemory pmem = {0, 0, 0};
@@ -346,7 +369,7 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
             loss_sum += (double)r.loss * got;
             correct += r.correct;
             seen += got;
-            progress_step(&pg, epoch, rs->epochs, r.loss, (double)images / (wall_seconds() - t_run));
+            progress_step(pg, epoch, rs->epochs, r.loss, (double)images / (wall_seconds() - t_run));
             if (g_stop) { status = RUN_INTERRUPTED; wb_error(err, "interrupted by signal %d at epoch %d step %ld", (int)g_stop, epoch, step); break; }
         }
         if (status != RUN_COMPLETE && status != RUN_INTERRUPTED) break;
@@ -374,13 +397,22 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
             for (int d = 0; d < 4; d++) rr[1 + d] = st->layers[i].act_ranks[d];
         }
         res->n_rank_epochs++;
-        progress_note(&pg, "epoch %d/%d: train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.3g  %.1f s",
+        progress_note(pg, "epoch %d/%d: train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.3g  %.1f s",
                       epoch, rs->epochs, er->train_loss, 100 * er->train_acc, er->val_loss, 100 * er->val_acc, er->lr, er->seconds);
     }
     mem_free(order);
     phase_set(PHASE_OTHER);
     res->train_steps = step;
-    if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
+    pl->step = step;
+    pl->pmem = pmem;
+    return status;
+}
+
+// Record: the per-layer table, the paper measure, the final metrics, the checkpoint.
+static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char *out, const RunPlan *pl, RunStatus status,
+                            RunResult *res, RunState *st, Progress *pg, WbError *err) {
+    ModelPaperMemory pmem = pl->pmem;
+    if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, pl->n_counted_max);
     if (pmem.n_counted == 0) pmem = model_paper_memory(&st->model);
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
@@ -394,10 +426,22 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
         char cpath[CFG_PATH_MAX];
         checkpoint_path(ex, out, rs, cpath, sizeof cpath);
         if (model_save(&st->model, cpath, err) < 0) status = RUN_FAILED;
-        else progress_note(&pg, "checkpoint: %s", cpath);
+        else progress_note(pg, "checkpoint: %s", cpath);
     }
-    progress_end(&pg, run_status_name(status));
+    progress_end(pg, run_status_name(status));
     return status;
+}
+
+
+// One run: setup, train, record. Returns its status; res is filled for writing either way.
+static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
+                         ProgressMode pm, RunResult *res, RunState *st, WbError *err) {
+    RunPlan pl;
+    RunStatus status = run_setup(ex, rs, out, pm, res, st, &pl, err);
+    if (status != RUN_COMPLETE) return status;
+    Progress pg;
+    status = run_train(rs, &pl, pos, npos, pm, res, st, &pg, err);
+    return run_record(ex, rs, out, &pl, status, res, st, &pg, err);
 }
 
 // One line per run for --dry-run: settings and the analytic per-step cost
@@ -453,7 +497,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     }
     char dir[CFG_PATH_MAX];
     dir_of(out, dir, sizeof dir);
-    if (mkdir_p(dir) < 0) {
+    if (fs_mkdir_p(dir) < 0) {
         fprintf(stderr, "wasibench: cannot create the results folder '%s': %s\n", dir, strerror(errno));
         rc = EXIT_RESULTS;
         goto done;

@@ -654,6 +654,12 @@ static void test_resolved_yaml_roundtrip(void) {
     roundtrip_file(tmp_path("opts2.yaml"));
     roundtrip_file(tmp_path("lists.yaml"));
     roundtrip_file(tmp_path("custom.yaml"));
+    // Swin activations have 4 modes: all 4 fixed ranks must be written back.
+    write_yaml("swin_ranks.yaml", "model: {preset: swin_micro}\n"
+               "dataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
+               "methods:\n  - name: asi\n    ranks: [2, 3, 3, 8]\n"
+               "  - name: wasi\n    epsilon: 0.8\n    activation: {ranks: [2, 2, 3, 4]}\n");
+    roundtrip_file(tmp_path("swin_ranks.yaml"));
 }
 
 // ---------------------------------------------------------------------------

@@ -166,6 +166,17 @@ static void orth_case(int m, int k, uint64_t seed) {
     double res = residual_outside(Q, k, A, k, k, m), an = 0;
     for (long i = 0; i < (long)m * k; i++) an += (double)A[i] * (double)A[i];
     EXPECT(res / sqrt(an) < 1e-5, "(%d,%d): ||(I - Q Q^T) A|| / ||A|| = %g", m, k, res / sqrt(an));
+    // sign rule: R = Q^T A has a positive diagonal (and is upper triangular)
+    double low = 0, mind = INFINITY;
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b <= a; b++) {
+            double rab = 0;
+            for (int i = 0; i < m; i++) rab += (double)Q[(size_t)i * k + a] * (double)A[(size_t)i * k + b];
+            if (a == b) mind = fmin(mind, rab);
+            else low = fmax(low, fabs(rab));
+        }
+    EXPECT(mind > 0, "(%d,%d): smallest diagonal entry of R = Q^T A is %g", m, k, mind);
+    EXPECT(low < 1e-4 * sqrt(an), "(%d,%d): R = Q^T A has %g below its diagonal", m, k, low);
     orth_work_free(&ow);
     mem_free(A); mem_free(Q);
 }

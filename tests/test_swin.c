@@ -24,7 +24,7 @@
 #include "core/safetensors.h"
 #include "core/swin.h"
 #include "core/swin_layers.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -61,8 +61,9 @@ static void w_account(const LinearLayer *L, LinearAccount *acc) { find(L)->inner
 static void w_export(const LinearLayer *L, float *W, float *b) { find(L)->inner->export_dense(L, W, b); }
 static void w_free(LinearLayer *L) { find(L)->inner->free(L); }
 
-static const LinearMethod recorder = {"recorder", w_init, w_forward, w_backward, w_param_sets,
-                                      w_update, w_account, w_export, w_free};
+static const LinearMethod recorder = {.name = "recorder", .init = w_init, .forward = w_forward, .backward = w_backward,
+                                      .param_sets = w_param_sets, .update = w_update, .account = w_account,
+                                      .export_dense = w_export, .free = w_free};
 
 // Every counted linear of m (the ones bound to the method) gets the recorder.
 static void wrap_counted(Swin *m) {

@@ -9,7 +9,7 @@
 #include "core/rng.h"
 #include "core/vit_cost.h"
 #include "core/train.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 #include "tests/testlib.h"
 
 #include <math.h>

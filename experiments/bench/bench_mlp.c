@@ -18,7 +18,7 @@
 #include "core/counters.h"
 #include "core/memory.h"
 #include "core/rng.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 
 #include <stdio.h>
 #include <stdlib.h>

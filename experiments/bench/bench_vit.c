@@ -27,7 +27,7 @@
 #include "core/rng.h"
 #include "core/train.h"
 #include "core/vit_cost.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,19 +145,23 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
     bind.all_linear = 0;
     MethodConfig *mc = &bind.mcfg;
     mc->seed = 233;
-    int act8832 = 0;
-    if (!strcmp(method, "vanilla")) bind.method = method_by_name("vanilla");
-    else if (!strcmp(method, "lora")) { bind.method = method_by_name("lora"); mc->lora_rank = 8; mc->lora_alpha = 16; }
-    else if (!strcmp(method, "asi")) { bind.method = method_by_name("asi"); act8832 = 1; }
-    else if (!strcmp(method, "wasi_dense") || !strcmp(method, "wasi_factored")) {
-        bind.method = method_by_name("wasi");
-        mc->epsilon = 0.99999f;
-        mc->factored = !strcmp(method, "wasi_factored");
-        act8832 = 1;
-    } else {
+    // The bench's settings: a name on the command line -> a method and its settings.
+    static const struct { const char *setting, *method; int lora_rank, act8832, factored; } table[] = {
+        {"vanilla", "vanilla", 0, 0, 0}, {"lora", "lora", 8, 0, 0}, {"asi", "asi", 0, 1, 0},
+        {"wasi_dense", "wasi", 0, 1, 0}, {"wasi_factored", "wasi", 0, 1, 1}};
+    int row = -1;
+    for (int i = 0; i < (int)(sizeof table / sizeof table[0]); i++)
+        if (!strcmp(table[i].setting, method)) row = i;
+    if (row < 0) {
         fprintf(stderr, "bench_vit memory: unknown method '%s' (vanilla, lora, asi, wasi_dense, wasi_factored)\n", method);
         return 2;
     }
+    bind.method = method_by_name(table[row].method);
+    int act8832 = table[row].act8832;
+    mc->lora_rank = table[row].lora_rank;
+    mc->lora_alpha = 2.0f * (float)table[row].lora_rank;
+    mc->factored = table[row].factored;
+    if (bind.method->flags & METHOD_WEIGHT_LOWRANK) mc->epsilon = 0.99999f;
     if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
     char pre[64];
     snprintf(pre, sizeof pre, "mem.%s", method);
@@ -188,7 +192,7 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
             act_linears += (double)acc.bytes_activations;
             if (!vit_is_counted(m, l, w)) continue;
             act_counted += (double)acc.bytes_activations;
-            ranks[n] = bind.method == method_by_name("wasi") ? wasi_weight_rank(L) : 0;
+            ranks[n] = (bind.method->flags & METHOD_WEIGHT_LOWRANK) ? wasi_weight_rank(L) : 0;
             if (ranks[n] < k_min) k_min = ranks[n];
             if (ranks[n] > k_max) k_max = ranks[n];
             n++;

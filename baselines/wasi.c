@@ -9,15 +9,20 @@
 //             + 2 k I k (R Q) + 2 O k k (c L RQ) + 2 I kl k + 2 O kl k (G Q) + orth (O,k)
 //             + current: 2 O k k (L_new^T L) + 2 O kl k (T^T L_new) + 2 k k I + 2 k kl I
 //             + SGD on the bias (2, +2 with weight decay, per element)
-#include "wasi.h"
-#include "act_store.h"
-#include "blas.h"
-#include "common.h"
-#include "counters.h"
-#include "layers.h"
-#include "linalg.h"
-#include "memory.h"
+#include "baselines/wasi.h"
+#include "core/act_store.h"
+#include "core/blas.h"
+#include "core/common.h"
+#include "core/counters.h"
+#include "core/layers.h"
+#include "core/linalg.h"
+#include "core/memory.h"
+#include "core/optim.h"
+#include "core/rank_calib.h"
+#include "baselines/act_dense.h"
 
+#include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 typedef struct {
@@ -308,7 +313,100 @@ void wasi_weight_grad(const LinearLayer *L, float *dW) {
     gemm(0, 1, L->O, L->I, kl, 1.0f, d->gT, kl, U, kl, 0.0f, dW, L->I);  // G = T U^T
 }
 
+static void wasi_paper_elems(int O, const int *dims, int nd, const MethodConfig *mc, const LayerRanks *lr, double *act_elems,
+                             double *weight_elems) {
+    const int I = dims[nd - 1];
+    *act_elems = act_tucker_paper_elems("wasi", dims, nd, mc, lr);
+    if (!lr) { *weight_elems = NAN; return; }   // k comes from the SVD of the pretrained W
+    CHECK(lr->weight_rank >= 1, "wasi: the closed form needs the weight rank k of every layer");
+    *weight_elems = (double)wb_min(lr->weight_rank, wb_min(O, I)) * (O + I);
+}
+
+// Weight elements at epsilon for every calibrated layer, from the singular
+// values of the layers' dense weights (spectra computed once).
+static double weight_elems_at(const RankCalib *rc, float *const *sigma, float eps) {
+    double total = 0;
+    for (int i = 0; i < rc->n_layers; i++) {
+        const LinearLayer *L = rc->lin[i];
+        total += (double)svd_energy_rank(sigma[i], wb_min(L->O, L->I), eps) * (L->O + L->I);
+    }
+    return total;
+}
+
+// The largest epsilon (<= the configured one, on a 0.01 grid) whose weights
+// plus the minimum activation memory fit; the activations get the rest.
+static int64_t wasi_budget_act_elems(MethodConfig *mc, const BudgetFit *f, const RankCalib *rc) {
+    double budget = f->budget_mb * 1048576.0 / 4.0, MB = 4.0 / 1048576.0;   // elements
+    float **sigma = mem_alloc(sizeof(float *) * (size_t)rc->n_layers, MEM_WORKSPACE);
+    for (int i = 0; i < rc->n_layers; i++) {
+        const LinearLayer *L = rc->lin[i];
+        float *W = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE), *b = mem_alloc_floats((size_t)L->O, MEM_WORKSPACE);
+        L->method->export_dense(L, W, b);
+        SvdWork sw;
+        svd_work_init(&sw, L->O, L->I);
+        svd_compute(&sw, W);
+        int n = wb_min(L->O, L->I);
+        sigma[i] = mem_alloc_floats((size_t)n, MEM_WORKSPACE);
+        memcpy(sigma[i], sw.s, sizeof(float) * (size_t)n);
+        svd_work_free(&sw);
+        mem_free(W); mem_free(b);
+    }
+    float eps = mc->epsilon;
+    double w = weight_elems_at(rc, sigma, eps);
+    while (eps > 0.015f && w + (double)rc->min_budget > budget) {
+        eps -= 0.01f;
+        w = weight_elems_at(rc, sigma, eps);
+    }
+    if (w + (double)rc->min_budget > budget && f->log)
+        fprintf(f->log, "  warning: %s: budget %.3f MB is below wasi's smallest setting (%.3f MB)\n", f->run, f->budget_mb,
+                (w + (double)rc->min_budget) * MB);
+    for (int i = 0; i < rc->n_layers; i++) mem_free(sigma[i]);
+    mem_free(sigma);
+    mc->epsilon = eps;
+    double act = budget - w;
+    if (f->log) fprintf(f->log, "  %s: budget %.3f MB -> wasi epsilon %.2f (weights %.3f MB), activations %.3f MB\n", f->run,
+                        f->budget_mb, (double)eps, w * MB, (act > 0 ? act : 0) * MB);
+    return act > 1 ? (int64_t)act : 1;
+}
+
+// Factored storage keeps no dense W to hold optimizer state for: plain SGD only.
+static int wasi_check(const MethodConfig *mc, const OptimConfig *oc, const char **key, char *msg, size_t cap) {
+    if (!mc->factored || optim_state_buffers(oc) == 0) return 0;
+    char why[96];
+    if (oc->kind != OPT_SGD) snprintf(why, sizeof why, "training.optimizer is adamw");
+    else if (oc->nesterov) snprintf(why, sizeof why, "training.nesterov is true");
+    else snprintf(why, sizeof why, "training.momentum is %g", (double)oc->momentum);
+    *key = "storage";
+    snprintf(msg, cap, "factored wasi trains with plain SGD only (optimizer sgd, momentum 0, no nesterov; "
+             "weight decay is fine), but %s; use storage: dense", why);
+    return -1;
+}
+
+static const char *const storage_names[] = {"dense", "factored"};
+static const char *const rupdate_names[] = {"current", "previous"};
+static const MethodKey wasi_keys[] = {
+    {.key = "epsilon", .type = MKEY_NUM, .field = offsetof(MethodConfig, epsilon), .lo = 0, .hi = 1, .lo_open = 1,
+     .required = 1, .missing_hint = "the weight rank threshold, 0 < epsilon <= 1",
+     .help = "energy of W's singular values kept: sets the weight rank k at the first step"},
+    {.key = "storage", .type = MKEY_ENUM, .field = offsetof(MethodConfig, factored), .names = storage_names, .n_names = 2,
+     .help = "dense keeps the master W and its optimizer state; factored keeps only L, R (plain SGD)"},
+    {.key = "r_update", .type = MKEY_ENUM, .field = offsetof(MethodConfig, r_update_previous), .names = rupdate_names,
+     .n_names = 2, .help = "R = L^T W (current) or L_prev^T W (previous, the authors' code)"},
+    {.key = "activation", .type = MKEY_ACT, .nested = 1, .act_epsilon = 1,
+     .help = "activation ranks: {ranks: [k1, k2, k3]}, {epsilon: x} per mode, or {budget_mb, candidates} for the DP (default)"},
+};
+
 const LinearMethod method_wasi = {
-    "wasi", wasi_init, wasi_forward, wasi_backward, wasi_param_sets,
-    wasi_update, wasi_account, wasi_export, wasi_free,
+    .name = "wasi",
+    .help = "weight-activation subspace iteration (ICLR 2026): W kept at rank k as L R, x saved as in asi",
+    .keys = wasi_keys, .n_keys = 4,
+    .epsilon_means = "energy of W's singular values kept: the weight rank k, fixed after the first step "
+                     "(with budget_mb: the largest epsilon that fits, at most this one)",
+    .ranks_means = "k, the weight rank (from epsilon); k1..k4, the activation ranks (as asi, or per-mode energy)",
+    .flags = METHOD_ACT_TUCKER | METHOD_WEIGHT_LOWRANK | METHOD_CALIBRATES,
+    .paper_elems = wasi_paper_elems,
+    .budget_act_elems = wasi_budget_act_elems,
+    .check = wasi_check,
+    .init = wasi_init, .forward = wasi_forward, .backward = wasi_backward, .param_sets = wasi_param_sets,
+    .update = wasi_update, .account = wasi_account, .export_dense = wasi_export, .free = wasi_free,
 };

@@ -66,7 +66,7 @@
 #ifndef WB_WASI_H
 #define WB_WASI_H
 
-#include "linear_method.h"
+#include "core/linear_method.h"
 
 extern const LinearMethod method_wasi;
 

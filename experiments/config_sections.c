@@ -1,0 +1,625 @@
+// config_sections.c: one strict reader per section of an experiment file
+// (model, dataset, training, layers, methods; see config_parts.h). A
+// method's entry is read through its declared keys (core/linear_method.h).
+#include "experiments/config_parts.h"
+#include "baselines/registry.h"
+#include "core/memory.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+// ---------------------------------------------------------------------------
+// the sections
+
+const char *const top_keys[13] = {"experiment", "output", "extends", "model", "dataset", "training", "methods", "layers",
+                                       "num_of_finetune", "seeds", "budget_mb", "save_checkpoint", "stages"};
+const char *const stage_keys[10] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
+                                         "seeds", "budget_mb", "save_checkpoint"};
+
+static int format_classes(DataFormat f, int coarse) {
+    switch (f) {
+    case DATA_FASHION_MNIST: case DATA_MNIST: case DATA_CIFAR10: return 10;
+    case DATA_CIFAR100: return coarse ? 20 : 100;
+    case DATA_PETS: return 37;
+    case DATA_FLOWERS102: return 102;
+    case DATA_CUB200: return 200;
+    case DATA_ISIC2018: return 7;
+    default: return 0;
+    }
+}
+
+static const char *const model_keys[] = {"preset", "image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim",
+                                         "pretrained", "from_stage", "new_head", "init_seed"};
+static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
+                                           "normalize", "resize", "resize_size", "augment", "rrc_scale", "rrc_ratio", "shuffle",
+                                           "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val"};
+static const char *const training_keys[] = {"epochs", "batch_size", "optimizer", "lr", "momentum", "dampening", "nesterov",
+                                            "weight_decay", "betas", "eps", "schedule", "warmup_epochs", "warmup_start",
+                                            "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every"};
+static const char *const layers_names[] = {"mlp", "all_linear"};
+static const char *const optim_names[] = {"sgd", "adamw"};
+static const char *const sched_names[] = {"cosine", "constant"};
+static const char *const augment_names[] = {"none", "flip", "crop_flip", "random_resized_crop"};
+static const char *const norm_names[] = {"half", "imagenet", "dataset", "none"};
+static const char *const resize_names[] = {"squash", "short_crop"};
+static const char *const cache_names[] = {"auto", "off", "on"};
+static const char *const activation_keys[] = {"ranks", "epsilon", "budget_mb", "candidates"};
+static const float default_candidates[] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
+
+// Counted linears of the run's model (the range of num_of_finetune).
+static long counted_linears(const RunSpec *r) {
+    int per = r->all_linear ? 6 : 2;
+    if (r->model.kind == MODEL_VIT) return (long)r->model.vit.depth * per;
+    long blocks = 0;
+    for (int i = 0; i < r->model.swin.stages; i++) blocks += r->model.swin.depths[i];
+    return blocks * (r->all_linear ? 4 : 2);   // Swin: qkv, proj, fc1, fc2
+}
+
+int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
+    Sec s;
+    if (cfg_section(c, tree, "model", 1, &s) < 0 || cfg_check_keys(&s, model_keys, NK(model_keys)) < 0) return -1;
+    const Node *pv;
+    int have_preset = sec_val(&s, "preset", 1, "a preset name", &pv);
+    if (have_preset < 0) return -1;
+    if (have_preset) {
+        if (pv->kind != N_SCALAR || model_preset(pv->s, &r->model) < 0) {
+            char b1[96];
+            return cfg_fail(c, pv->pos, "model.preset: unknown value %s; valid: %s", cfg_shown(pv, b1, sizeof b1), model_preset_names());
+        }
+        snprintf(r->model_preset, sizeof r->model_preset, "%s", pv->s);
+    } else {
+        snprintf(r->model_preset, sizeof r->model_preset, "custom");
+        r->model.kind = MODEL_VIT;
+        r->model.vit.ln_eps = 1e-6f;
+    }
+    static const char *const sizes[] = {"image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim"};
+    if (r->model.kind == MODEL_SWIN) {   // Swin sizes are its preset's (torchvision's)
+        Pos p;
+        for (int i = 0; i < 7; i++)
+            if (cfg_key_pos(&s, sizes[i], &p))
+                return cfg_fail(c, p, "model.%s: a Swin preset (%s) is used with its own sizes; size keys apply to ViT models only",
+                            sizes[i], r->model_preset);
+    } else {
+        int *dst[] = {&r->model.vit.image_size, &r->model.vit.patch, &r->model.vit.channels, &r->model.vit.dim,
+                      &r->model.vit.depth, &r->model.vit.heads, &r->model.vit.mlp_dim};
+        static const long hi[] = {4096, 4096, 3, 16384, 256, 1024, 65536};
+        char missing[200] = "";
+        for (int i = 0; i < 7; i++) {
+            int got = rd_int(&s, sizes[i], 1, hi[i], dst[i]);
+            if (got < 0) return -1;
+            if (!got && !have_preset) {
+                size_t o = strlen(missing);
+                snprintf(missing + o, sizeof missing - o, "%s'%s'", o ? ", " : "", sizes[i]);
+            }
+        }
+        if (missing[0])
+            return cfg_fail(c, s.pos, "model: missing key(s) %s (give preset: one of %s, or all of image_size, patch, channels, dim, depth, heads, mlp_dim)",
+                        missing, model_preset_names());
+        ViTConfig *v = &r->model.vit;
+        Pos p = s.pos;
+        if (v->channels != 1 && v->channels != 3) {
+            cfg_key_pos(&s, "channels", &p);
+            return cfg_fail(c, p, "model.channels: %d is out of range (expected 1 or 3)", v->channels);
+        }
+        if (v->image_size % v->patch) {
+            if (!cfg_key_pos(&s, "patch", &p)) cfg_key_pos(&s, "image_size", &p);
+            return cfg_fail(c, p, "model.patch: %d does not divide model.image_size %d", v->patch, v->image_size);
+        }
+        if (v->dim % v->heads) {
+            if (!cfg_key_pos(&s, "heads", &p)) cfg_key_pos(&s, "dim", &p);
+            return cfg_fail(c, p, "model.heads: %d does not divide model.dim %d", v->heads, v->dim);
+        }
+    }
+    int got = rd_str(&s, "pretrained", 1, 1, r->pretrained, sizeof r->pretrained);
+    if (got < 0) return -1;
+    const Node *fs;
+    got = sec_val(&s, "from_stage", 0, "a stage name", &fs);
+    if (got < 0) return -1;
+    *from_stage_given = got;
+    if (got) {
+        if (cfg_to_str(c, fs, "model.from_stage", r->pretrained_stage, sizeof r->pretrained_stage) < 0) return -1;
+        if (r->pretrained[0]) return cfg_fail(c, fs->pos, "model.from_stage: cannot be combined with model.pretrained (%s)", r->pretrained);
+    }
+    r->new_head = r->pretrained[0] || r->pretrained_stage[0];   // fine-tuning starts from weights: a new head by default
+    if (rd_bool(&s, "new_head", &r->new_head) < 0) return -1;
+    r->init_seed = r->seed;
+    if (rd_u64(&s, "init_seed", &r->init_seed) < 0) return -1;
+    return 0;
+}
+
+int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
+    Sec s;
+    if (cfg_section(c, tree, "dataset", 1, &s) < 0 || cfg_check_keys(&s, dataset_keys, NK(dataset_keys)) < 0) return -1;
+    DataConfig *d = &r->data;
+    const char *fmts[DATA_NFORMATS];
+    for (int i = 0; i < DATA_NFORMATS; i++) fmts[i] = data_format_name((DataFormat)i);
+    int f = 0, got = rd_enum(&s, "format", 1, fmts, DATA_NFORMATS, &f);
+    if (got < 0) return -1;
+    if (!got) return cfg_fail(c, s.pos, "dataset: missing required key 'format' (one of fashion_mnist, mnist, cifar10, cifar100, pets, flowers102, cub200, isic2018)");
+    d->format = (DataFormat)f;
+    Pos fpos = s.pos;
+    cfg_key_pos(&s, "format", &fpos);
+    if ((got = rd_str(&s, "path", 1, 0, d->path, sizeof d->path)) < 0) return -1;
+    if (!got) {
+        if (d->format != DATA_FASHION_MNIST)
+            return cfg_fail(c, fpos, "dataset: missing key 'path' (required for format %s; only fashion_mnist has a default)", data_format_name(d->format));
+        snprintf(d->path, sizeof d->path, "%s", FASHION_MNIST_DEFAULT_PATH);
+    }
+    d->split = SPLIT_TRAIN;
+    d->seed = r->seed;
+    // The data feeds the model: its size and channels are the model's.
+    int m_size, m_channels, m_classes;
+    model_config_io(&r->model, &m_size, &m_channels, &m_classes);
+    d->image_size = m_size;
+    d->channels = m_channels;
+    int x;
+    Pos p;
+    if ((got = rd_int(&s, "image_size", 1, 4096, &x)) < 0) return -1;
+    if (got && x != m_size) {
+        cfg_key_pos(&s, "image_size", &p);
+        return cfg_fail(c, p, "dataset.image_size: %d differs from model.image_size %d (set the size under model:)", x, m_size);
+    }
+    if ((got = rd_int(&s, "channels", 1, 3, &x)) < 0) return -1;
+    if (got && x != m_channels) {
+        cfg_key_pos(&s, "channels", &p);
+        return cfg_fail(c, p, "dataset.channels: %d differs from model.channels %d (set it under model:)", x, m_channels);
+    }
+    if (rd_bool(&s, "coarse_labels", &d->coarse_labels) < 0) return -1;
+    if (d->coarse_labels && d->format != DATA_CIFAR100) {
+        cfg_key_pos(&s, "coarse_labels", &p);
+        return cfg_fail(c, p, "dataset.coarse_labels: only cifar100 has coarse labels (format is %s)", data_format_name(d->format));
+    }
+    int K = format_classes(d->format, d->coarse_labels);
+    const Node *cl;
+    if ((got = sec_list(&s, "classes", 1, "a list of class ids or all", &cl)) < 0) return -1;
+    if (got && !(cl->kind == N_SCALAR && !strcmp(cl->s, "all"))) {
+        long ids[DATA_MAX_CLASSES];
+        int n;
+        if (cl->kind == N_SCALAR) return cfg_type_error(c, cl, "dataset.classes", "a list of class ids or all");
+        if (list_longs(&s, "classes", cl, 1, DATA_MAX_CLASSES, 0, K - 1, ids, &n) < 0) return -1;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < i; j++)
+                if (ids[j] == ids[i]) return cfg_fail(c, cl->v[i]->pos, "dataset.classes: class %ld listed twice", ids[i]);
+            d->classes[i] = (int)ids[i];
+        }
+        d->n_classes = n;
+    }
+    model_config_set_classes(&r->model, d->n_classes ? d->n_classes : K);
+    if (rd_num(&s, "val_fraction", (Range){0, 1, 0, 1}, &d->val_fraction) < 0) return -1;
+    if (rd_u64(&s, "split_seed", &d->split_seed) < 0) return -1;
+    // normalize: a preset name, or {mean: [...], std: [...]}
+    const Node *nv = yaml_get(s.map, "normalize", NULL);
+    if (nv && nv->kind == N_MAP) {
+        Sec ns = {c, nv, "dataset.normalize", nv->pos};
+        static const char *const nk[] = {"mean", "std"};
+        if (cfg_check_keys(&ns, nk, 2) < 0) return -1;
+        float *dst[2] = {d->mean, d->std};
+        for (int k = 0; k < 2; k++) {
+            const Node *l;
+            if ((got = sec_list(&ns, nk[k], 1, "a list of numbers", &l)) < 0) return -1;
+            if (!got) return cfg_fail(c, nv->pos, "dataset.normalize: missing key '%s' (give both mean and std, one value per channel)", nk[k]);
+            double vals[3];
+            int n;
+            if (list_nums(&ns, nk[k], l, 1, 3, k ? R_POS : (Range){-INFINITY, INFINITY, 0, 0}, vals, &n) < 0) return -1;
+            if (n != 1 && n != d->channels)
+                return cfg_fail(c, l->pos, "dataset.normalize.%s: %d values for %d channel(s) (expected 1 or %d)", nk[k], n, d->channels, d->channels);
+            for (int ch = 0; ch < 3; ch++) dst[k][ch] = ch < d->channels ? (float)vals[n == 1 ? 0 : ch] : 0.0f;
+        }
+        d->norm = NORM_EXPLICIT;
+    } else {
+        int nm;
+        if ((got = rd_enum(&s, "normalize", 1, norm_names, NK(norm_names), &nm)) < 0) return -1;
+        if (got) d->norm = (DataNorm)data_norm_parse(norm_names[nm]);
+        cfg_key_pos(&s, "normalize", &p);
+        if (d->norm == NORM_IMAGENET && d->channels != 3)
+            return cfg_fail(c, p, "dataset.normalize: imagenet statistics are for 3 channels, the model has %d", d->channels);
+        if (d->norm == NORM_DATASET && !(d->format == DATA_FASHION_MNIST || d->format == DATA_MNIST ||
+                                         ((d->format == DATA_CIFAR10 || d->format == DATA_CIFAR100) && d->channels == 3)))
+            return cfg_fail(c, p, "dataset.normalize: no per-dataset statistics for %s with %d channel(s) (use half, imagenet, none or {mean, std})",
+                        data_format_name(d->format), d->channels);
+    }
+    int rs;
+    if ((got = rd_enum(&s, "resize", 1, resize_names, NK(resize_names), &rs)) < 0) return -1;
+    if (got) d->resize = (DataResize)rs;
+    if ((got = rd_int(&s, "resize_size", 1, 8192, &d->resize_size)) < 0) return -1;
+    cfg_key_pos(&s, "resize_size", &p);
+    if (got && d->resize != RESIZE_SHORT_CROP)
+        return cfg_fail(c, p, "dataset.resize_size: only applies to resize: short_crop (resize is %s)", resize_names[d->resize]);
+    if (got && d->resize_size < d->image_size)
+        return cfg_fail(c, p, "dataset.resize_size: %d is smaller than the image size %d", d->resize_size, d->image_size);
+    if (d->resize == RESIZE_SHORT_CROP && !got) d->resize_size = d->image_size;
+    int aug = 0;
+    if (rd_enum(&s, "augment", 1, augment_names, NK(augment_names), &aug) < 0) return -1;
+    d->hflip = aug == 1 || aug == 2;
+    d->random_resized_crop = aug == 2 || aug == 3;
+    static const char *const rk[] = {"rrc_scale", "rrc_ratio"};
+    float *rdst[2] = {d->rrc_scale, d->rrc_ratio};
+    for (int k = 0; k < 2; k++) {
+        const Node *l;
+        if ((got = sec_list(&s, rk[k], 1, "a list of two numbers", &l)) < 0) return -1;
+        if (!got) continue;
+        if (!d->random_resized_crop)
+            return cfg_fail(c, l->pos, "dataset.%s: only applies to augment: crop_flip or random_resized_crop (augment is %s)", rk[k], augment_names[aug]);
+        double vals[2];
+        int n;
+        if (list_nums(&s, rk[k], l, 2, 2, R_POS, vals, &n) < 0) return -1;
+        if (vals[0] > vals[1] || (k == 0 && vals[1] > 1.0))
+            return cfg_fail(c, l->pos, "dataset.%s: [%g, %g] is out of range (expected lo <= hi%s)", rk[k], vals[0], vals[1], k ? "" : " <= 1");
+        rdst[k][0] = (float)vals[0];
+        rdst[k][1] = (float)vals[1];
+    }
+    if (rd_bool(&s, "shuffle", &d->shuffle) < 0 || rd_bool(&s, "skip_corrupt", &d->skip_corrupt) < 0) return -1;
+    int cache;
+    if ((got = rd_enum(&s, "cache", 1, cache_names, NK(cache_names), &cache)) < 0) return -1;
+    if (got) d->cache = (DataCache)cache;
+    if (rd_int(&s, "limit_train", 0, INT_MAX, &r->limit_train) < 0 || rd_int(&s, "limit_val", 0, INT_MAX, &r->limit_val) < 0) return -1;
+    return 0;
+}
+
+int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x) {
+    Sec s;
+    if (cfg_section(c, tree, "training", 1, &s) < 0 || cfg_check_keys(&s, training_keys, NK(training_keys)) < 0) return -1;
+    int got, ge = 0, gb = 0, gl = 0;
+    if ((ge = rd_int(&s, "epochs", 1, 1000000, &r->epochs)) < 0) return -1;
+    if ((gb = rd_int(&s, "batch_size", 1, 1000000, &r->batch_size)) < 0) return -1;
+    int opt = 0;
+    if (rd_enum(&s, "optimizer", 1, optim_names, NK(optim_names), &opt) < 0) return -1;
+    float lr = 0;
+    if ((gl = rd_num(&s, "lr", R_POS, &lr)) < 0) return -1;
+    if (!ge || !gb || !gl) {
+        char miss[80] = "";
+        const char *names[3] = {"epochs", "batch_size", "lr"};
+        int have[3] = {ge, gb, gl};
+        for (int i = 0; i < 3; i++)
+            if (!have[i]) { size_t o = strlen(miss); snprintf(miss + o, sizeof miss - o, "%s'%s'", o ? ", " : "", names[i]); }
+        return cfg_fail(c, s.pos, "training: missing required key(s) %s", miss);
+    }
+    // torch defaults: SGD momentum 0, AdamW betas (0.9, 0.999), eps 1e-8, weight decay 0.01
+    r->opt = opt == 0 ? optim_sgd(0.0f, 0.0f) : optim_adamw(0.9f, 0.999f, 1e-8f, 0.01f);
+    static const char *const sgd_only[] = {"momentum", "dampening", "nesterov"};
+    static const char *const adam_only[] = {"betas", "eps"};
+    for (int i = 0; i < 3; i++) {
+        Pos p;
+        if (opt != 0 && cfg_key_pos(&s, sgd_only[i], &p)) return cfg_fail(c, p, "training.%s: an sgd setting, but optimizer is adamw", sgd_only[i]);
+        if (i < 2 && opt != 1 && cfg_key_pos(&s, adam_only[i], &p)) return cfg_fail(c, p, "training.%s: an adamw setting, but optimizer is sgd", adam_only[i]);
+    }
+    if (rd_num(&s, "momentum", (Range){0, 1, 0, 1}, &r->opt.momentum) < 0) return -1;
+    if (rd_num(&s, "dampening", (Range){0, 1, 0, 0}, &r->opt.dampening) < 0) return -1;
+    if (rd_bool(&s, "nesterov", &r->opt.nesterov) < 0) return -1;
+    if (r->opt.nesterov && (r->opt.momentum <= 0.0f || r->opt.dampening != 0.0f)) {
+        Pos p;
+        cfg_key_pos(&s, "nesterov", &p);
+        return cfg_fail(c, p, "training.nesterov: needs momentum > 0 and dampening 0 (as torch.optim.SGD)");
+    }
+    if (rd_num(&s, "weight_decay", R_NONNEG, &r->opt.weight_decay) < 0) return -1;
+    const Node *bl;
+    if ((got = sec_list(&s, "betas", 1, "a list [beta1, beta2]", &bl)) < 0) return -1;
+    if (got) {
+        double b[2];
+        int n;
+        if (list_nums(&s, "betas", bl, 2, 2, (Range){0, 1, 0, 1}, b, &n) < 0) return -1;
+        r->opt.beta1 = (float)b[0];
+        r->opt.beta2 = (float)b[1];
+    }
+    if (rd_num(&s, "eps", R_POS, &r->opt.eps) < 0) return -1;
+    int sched = 0;
+    if (rd_enum(&s, "schedule", 1, sched_names, NK(sched_names), &sched) < 0) return -1;
+    r->sched.lr = lr;
+    r->sched.cosine = sched == 0;
+    if ((got = rd_num(&s, "warmup_epochs", R_NONNEG, &r->warmup_epochs)) < 0) return -1;
+    Pos p;
+    if (got && r->warmup_epochs > (float)r->epochs) {
+        cfg_key_pos(&s, "warmup_epochs", &p);
+        return cfg_fail(c, p, "training.warmup_epochs: %g is more than training.epochs %d", (double)r->warmup_epochs, r->epochs);
+    }
+    r->sched.warmup_start = 1.0f / 3.0f;   // torch LinearLR's default start_factor
+    if (rd_num(&s, "warmup_start", R_UNIT, &r->sched.warmup_start) < 0) return -1;
+    float eta = 0, ratio = 0.1f;   // the paper: eta_min = 0.1 lr
+    int ga, gr;
+    if ((ga = rd_num(&s, "eta_min", R_NONNEG, &eta)) < 0 || (gr = rd_num(&s, "eta_min_ratio", (Range){0, 1, 0, 0}, &ratio)) < 0) return -1;
+    if (ga && gr) {
+        cfg_key_pos(&s, "eta_min_ratio", &p);
+        return cfg_fail(c, p, "training.eta_min_ratio: give eta_min or eta_min_ratio, not both");
+    }
+    if ((ga || gr) && !r->sched.cosine) {
+        cfg_key_pos(&s, ga ? "eta_min" : "eta_min_ratio", &p);
+        return cfg_fail(c, p, "training.%s: only applies to schedule: cosine", ga ? "eta_min" : "eta_min_ratio");
+    }
+    if (ga && eta > lr) {
+        cfg_key_pos(&s, "eta_min", &p);
+        return cfg_fail(c, p, "training.eta_min: %g is more than training.lr %g", (double)eta, (double)lr);
+    }
+    x->eta_abs = ga;
+    r->eta_min_ratio = ga ? eta / lr : ratio;
+    r->sched.eta_min = ga ? eta : ratio * lr;
+    const Node *gc;
+    if ((got = sec_val(&s, "grad_clip", 1, "a number or none", &gc)) < 0) return -1;
+    if (got && !cfg_is_null(gc)) {
+        double v;
+        if (cfg_to_num(c, gc, "training.grad_clip", R_POS, &v) < 0) return -1;
+        r->grad_clip = (float)v;
+    }
+    if (rd_long(&s, "max_steps", 0, LONG_MAX, &r->max_steps) < 0) return -1;
+    if (rd_int(&s, "eval_every", 1, 1000000, &r->eval_every) < 0) return -1;
+    return 0;
+}
+
+// Stage-level settings that are not sections: layers and num_of_finetune.
+int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
+    Sec s = {c, tree, "", tree->pos};
+    int lay = 0;
+    if (rd_enum(&s, "layers", 1, layers_names, NK(layers_names), &lay) < 0) return -1;
+    r->all_linear = lay;
+    const Node *v;
+    int got = sec_val(&s, "num_of_finetune", 1, "all or an integer", &v);
+    if (got < 0) return -1;
+    r->num_finetune = -1;
+    if (got && !(v->kind == N_SCALAR && !strcmp(v->s, "all"))) {
+        long counted = counted_linears(r), n;
+        long x;
+        if (cfg_parse_long(v, &x) == -1) return cfg_type_error(c, v, "num_of_finetune", "all or an integer");
+        if (cfg_to_long(c, v, "num_of_finetune", 0, counted, &n) < 0) return -1;
+        r->num_finetune = (int)n;
+    }
+    return 0;
+}
+
+// The keys an entry of method m may hold, from its declaration: "name", then
+// each key (an activation key not nested stands for its own keys).
+#define MAX_MKEYS 24
+static int entry_keys(const LinearMethod *m, const char **out) {
+    int n = 0;
+    out[n++] = "name";
+    for (int i = 0; i < m->n_keys && n < MAX_MKEYS - 4; i++) {
+        const MethodKey *k = &m->keys[i];
+        if (k->type != MKEY_ACT || k->nested) { out[n++] = k->key; continue; }
+        out[n++] = "ranks";
+        if (k->act_epsilon) out[n++] = "epsilon";
+        out[n++] = "budget_mb";
+        out[n++] = "candidates";
+    }
+    return n;
+}
+
+static const MethodKey *nested_act_key(const LinearMethod *m) {
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].type == MKEY_ACT && m->keys[i].nested) return &m->keys[i];
+    return NULL;
+}
+
+// Keys of a method entry: unknown ones, and ones of another method (named).
+int check_method_keys(Ctx *c, const Node *e, const LinearMethod *m, const char *sect) {
+    const char *valid[MAX_MKEYS], *other[MAX_MKEYS];
+    int nvalid = entry_keys(m, valid);
+    for (int i = 0; i < e->n; i++) {
+        const char *k = e->k[i];
+        int ok = 0;
+        for (int j = 0; j < nvalid && !ok; j++) ok = !strcmp(k, valid[j]);
+        if (ok) continue;
+        char owners[80] = "", list[200], hint[96] = "";
+        for (int o = 0; o < method_count(); o++) {
+            int no = entry_keys(method_at(o), other);
+            for (int j = 1; j < no; j++)
+                if (!strcmp(k, other[j])) {
+                    size_t len = strlen(owners);
+                    snprintf(owners + len, sizeof owners - len, "%s%s", len ? ", " : "", method_at(o)->name);
+                }
+        }
+        cfg_join_names(list, sizeof list, valid, nvalid);
+        const MethodKey *act = nested_act_key(m);
+        if (act && (!strcmp(k, "ranks") || !strcmp(k, "budget_mb") || !strcmp(k, "candidates")))
+            snprintf(hint, sizeof hint, " (for %s put it under %s:)", m->name, act->key);
+        if (owners[0])
+            return cfg_fail(c, e->kpos[i], "key '%s' in %s belongs to %s, not %s; valid keys for %s: %s%s", k, sect, owners, m->name,
+                        m->name, list, hint);
+        return cfg_fail(c, e->kpos[i], "unknown key '%s' in %s; valid keys: %s", k, sect, list);
+    }
+    return 0;
+}
+
+int cfg_method_name(Ctx *c, const Node *e, int idx, int *m) {
+    char path[64];
+    snprintf(path, sizeof path, "methods[%d]", idx);
+    const Node *nv = e;
+    if (e->kind == N_MAP) {
+        nv = yaml_get(e, "name", NULL);
+        if (!nv) return cfg_fail(c, e->pos, "%s: missing key 'name' (one of %s)", path, method_names());
+        snprintf(path, sizeof path, "methods[%d].name", idx);
+        if (nv->kind == N_SEQ) return cfg_fail(c, nv->pos, "%s: expected one method name, got a list (give each method its own entry)", path);
+    } else if (e->kind == N_SEQ) {
+        return cfg_fail(c, e->pos, "%s: expected a mapping (name: ..., settings), got a list", path);
+    }
+    const char *names[64];
+    int n = method_count() < 64 ? method_count() : 64;
+    for (int i = 0; i < n; i++) names[i] = method_at(i)->name;
+    return cfg_to_enum(c, nv, path, names, n, m);
+}
+
+// Activation ranks of asi / wasi: [k1, k2, k3] (ViT) checked against the run.
+static int act_ranks(Sec *s, const char *key, const Node *l, RunSpec *r) {
+    long k[4];
+    int n;
+    char path[160];
+    cfg_key_path(path, sizeof path, s, key);
+    if (l->kind != N_SEQ) return cfg_type_error(s->c, l, path, "a list of ranks [k1, k2, k3]");
+    if (list_longs(s, key, l, 3, 4, 1, 1000000, k, &n) < 0) return -1;
+    int modes = model_config_act_modes(&r->model);
+    if (n != modes)
+        return cfg_fail(s->c, l->pos, "%s: %d ranks given, but %s activations have %d modes (%s): give %d ranks", path, n,
+                    model_kind_name(r->model.kind), modes, modes == 3 ? "B, N, I" : "B, H, W, C", modes);
+    if (r->model.kind == MODEL_SWIN) {   // sizes vary by stage: ranks above a mode's size are clipped to it
+        if (k[0] > r->batch_size)
+            return cfg_fail(s->c, l->v[0]->pos, "%s: %ld is out of range (k1 (batch) must be <= training.batch_size, %d)", path, k[0], r->batch_size);
+        for (int i = 0; i < 4; i++) r->mcfg.act_ranks[i] = (int)k[i];
+        return 0;
+    }
+    const ViTConfig *v = &r->model.vit;
+    long N = (long)(v->image_size / v->patch) * (v->image_size / v->patch) + 1;
+    long I = v->dim < v->mlp_dim ? v->dim : v->mlp_dim;
+    long lim[3] = {r->batch_size, N, I};
+    static const char *const what[3] = {"k1 (batch) must be <= training.batch_size", "k2 (tokens) must be <= the token count",
+                                        "k3 (features) must be <= min(model.dim, model.mlp_dim)"};
+    for (int i = 0; i < 3; i++) {
+        if (k[i] > lim[i]) return cfg_fail(s->c, l->v[i]->pos, "%s: %ld is out of range (%s, %ld)", path, k[i], what[i], lim[i]);
+        r->mcfg.act_ranks[i] = (int)k[i];
+    }
+    return 0;
+}
+
+static int candidates(Sec *s, const char *key, const Node *l, RunSpec *r) {
+    double v[16];
+    int n;
+    if (list_nums(s, key, l, 1, 16, R_UNIT, v, &n) < 0) return -1;
+    for (int i = 1; i < n; i++)
+        if (!(v[i] > v[i - 1])) {
+            char path[160];
+            cfg_key_path(path, sizeof path, s, key);
+            return cfg_fail(s->c, l->v[i]->pos, "%s: expected increasing values (%g after %g)", path, v[i], v[i - 1]);
+        }
+    for (int i = 0; i < n; i++) r->candidates[i] = (float)v[i];
+    r->n_candidates = n;
+    return 0;
+}
+
+// The activation ranks of a method (its MKEY_ACT key): fixed ranks, energy
+// per mode, or the DP under a budget. Returns 1 when the entry sets its own
+// budget, 0, or -1.
+static int act_section(Ctx *c, const Node *e, int idx, Sec *s, const MethodKey *k, RunSpec *r, RunAux *x) {
+    Sec a = *s;   // where the activation keys live: the entry, or under k->key
+    if (k->nested) {
+        const Node *av = yaml_get(s->map, k->key, NULL);
+        char asect[96];
+        snprintf(asect, sizeof asect, "methods[%d].%s", idx, k->key);
+        a = (Sec){c, NULL, ar_strdup(&c->A, asect), e->pos};
+        if (av) {
+            if (av->kind != N_MAP)
+                return cfg_fail(c, av->pos, "%s: expected a mapping ({ranks: [k1, k2, k3]}, {epsilon: x} or {budget_mb: x, candidates: [...]}), got %s",
+                            asect, yaml_kind_name(av));
+            a.map = av;
+            a.pos = av->pos;
+            if (cfg_check_keys(&a, activation_keys, NK(activation_keys)) < 0) return -1;
+        }
+    }
+    MethodConfig *mc = &r->mcfg;
+    const Node *rl, *cl, *bv;
+    int gr, ge = 0, gb, gc, own_budget = 0;
+    if ((gr = sec_list(&a, "ranks", 1, "a list of ranks [k1, k2, k3]", &rl)) < 0) return -1;
+    if (k->act_epsilon && (ge = rd_num(&a, "epsilon", R_UNIT, &mc->act_epsilon)) < 0) return -1;
+    if ((gb = sec_val(&a, "budget_mb", 1, "a number (MB)", &bv)) < 0) return -1;
+    if ((gc = sec_list(&a, "candidates", 1, "a list of candidate epsilons", &cl)) < 0) return -1;
+    if (gr + ge + (gb || gc) > 1) {
+        Pos p = a.pos;
+        const char *second = ge && gr ? "epsilon" : gb ? "budget_mb" : "candidates";
+        cfg_key_pos(&a, second, &p);
+        return cfg_fail(c, p, "%s: give one of ranks, epsilon, or budget_mb/candidates ('%s' conflicts)", a.name, second);
+    }
+    if (gr) {
+        if (act_ranks(&a, "ranks", rl, r) < 0) return -1;
+        r->act_mode = ACT_RANKS_FIXED;
+    } else if (ge) {
+        r->act_mode = ACT_RANKS_EPSILON;
+    } else {
+        r->act_mode = ACT_RANKS_BUDGET;   // no budget: the minimum one (as the paper)
+        memcpy(r->candidates, default_candidates, sizeof default_candidates);
+        r->n_candidates = NK(default_candidates);
+        if (gc && candidates(&a, "candidates", cl, r) < 0) return -1;
+        if (gb) {
+            char bpath[160];
+            double b;
+            cfg_key_path(bpath, sizeof bpath, &a, "budget_mb");
+            if (cfg_to_num(c, bv, bpath, R_POS, &b) < 0) return -1;
+            r->budget_mb = (float)b;
+            own_budget = 1;
+            x->budget_src = 2;
+        }
+    }
+    char k1[40], k2[40], k3[40];
+    const char *pre = k->nested ? k->key : "", *dot = k->nested ? "." : "";
+    snprintf(k1, sizeof k1, "%s%sranks", pre, dot);
+    snprintf(k2, sizeof k2, "%s%scandidates", pre, dot);
+    snprintf(k3, sizeof k3, "%s%sepsilon", pre, dot);
+    tok_key(&a, ar_strdup(&c->A, k1), "ranks");
+    if (k->act_epsilon) tok_key(&a, ar_strdup(&c->A, k3), "epsilon");
+    tok_key(&a, ar_strdup(&c->A, k2), "candidates");
+    return own_budget;
+}
+
+// One declared key (not MKEY_ACT) into its MethodConfig field: 1 given, 0 absent, -1 error.
+static int method_key(Sec *s, const MethodKey *k, MethodConfig *mc) {
+    char *f = (char *)mc + k->field;
+    int iv, got;
+    float fv;
+    switch (k->type) {
+    case MKEY_INT:
+        if ((got = rd_int(s, k->key, (long)k->lo, (long)k->hi, &iv)) == 1) memcpy(f, &iv, sizeof iv);
+        return got;
+    case MKEY_NUM:
+        if ((got = rd_num(s, k->key, (Range){k->lo, k->hi, k->lo_open, 0}, &fv)) == 1) memcpy(f, &fv, sizeof fv);
+        return got;
+    case MKEY_ENUM:
+        if ((got = rd_enum(s, k->key, 1, k->names, k->n_names, &iv)) == 1) memcpy(f, &iv, sizeof iv);
+        return got;
+    default: return 0;
+    }
+}
+
+// A method entry read through the method's declared keys, in their order.
+// Returns 1 when the entry sets its own budget (then the top-level budget does not apply).
+int method_section(Ctx *c, const Node *e, int idx, RunSpec *r, RunAux *x) {
+    int mi;
+    if (cfg_method_name(c, e, idx, &mi) < 0) return -1;
+    const LinearMethod *m = method_at(mi);
+    char sect[64], path[32];
+    snprintf(sect, sizeof sect, "methods[%d] (%s)", idx, m->name);
+    snprintf(path, sizeof path, "methods[%d]", idx);
+    Sec s = {c, e->kind == N_MAP ? e : NULL, ar_strdup(&c->A, path), e->pos};
+    if (s.map && check_method_keys(c, e, m, sect) < 0) return -1;
+    snprintf(r->method, sizeof r->method, "%s", m->name);
+    x->entry = e;
+    tok_add(c, "method", m->name, 1);
+    MethodConfig *mc = &r->mcfg;
+    mc->seed = r->seed;
+    int own_budget = 0, got;
+    for (int i = 0; i < m->n_keys; i++) {   // values first: a default may follow another key
+        const MethodKey *k = &m->keys[i];
+        if (k->type == MKEY_ACT) continue;
+        if ((got = method_key(&s, k, mc)) < 0) return -1;
+        if (!got && k->required)
+            return k->missing_hint ? cfg_fail(c, e->pos, "%s: missing required key '%s' (%s)", sect, k->key, k->missing_hint)
+                                   : cfg_fail(c, e->pos, "%s: missing required key '%s'", sect, k->key);
+        if (!got && k->default_key) {
+            const MethodKey *d = NULL;
+            for (int j = 0; j < m->n_keys; j++)
+                if (!strcmp(m->keys[j].key, k->default_key)) d = &m->keys[j];
+            CHECK(d && d->type != MKEY_ACT, "%s: key %s defaults to undeclared key %s", m->name, k->key, k->default_key);
+            int dv;
+            float fv;
+            char *f = (char *)mc + k->field, *g = (char *)mc + d->field;
+            if (d->type == MKEY_NUM) memcpy(&fv, g, sizeof fv);
+            else { memcpy(&dv, g, sizeof dv); fv = (float)dv; }
+            if (k->type == MKEY_NUM) memcpy(f, &fv, sizeof fv);
+            else { dv = (int)fv; memcpy(f, &dv, sizeof dv); }
+        } else if (!got) {   // the default (the entry may follow another one's values)
+            int dv = k->type == MKEY_ENUM ? 0 : (int)k->def;
+            float fv = (float)k->def;
+            if (k->type == MKEY_NUM) memcpy((char *)mc + k->field, &fv, sizeof fv);
+            else memcpy((char *)mc + k->field, &dv, sizeof dv);
+        }
+    }
+    if (m->check) {
+        const char *bad = NULL;
+        char msg[320];
+        if (m->check(mc, &r->opt, &bad, msg, sizeof msg) < 0) {
+            Pos p = e->pos;
+            cfg_key_pos(&s, bad, &p);
+            return cfg_fail(c, p, "%s.%s: %s", sect, bad, msg);
+        }
+    }
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].type != MKEY_ACT) tok_key(&s, m->keys[i].key, m->keys[i].key);
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].type == MKEY_ACT && (own_budget = act_section(c, e, idx, &s, &m->keys[i], r, x)) < 0) return -1;
+    return own_budget;
+}
+

@@ -1,0 +1,67 @@
+// results_info.c: `wasibench info`, the table of the runs in a results file
+// (see results.h), read through results_list.
+#include "experiments/results.h"
+#include "baselines/registry.h"
+#include "core/common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void fmt_num(char *b, size_t cap, double v, const char *fmt) {
+    if (isnan(v)) snprintf(b, cap, "-");
+    else snprintf(b, cap, fmt, v);
+}
+
+static void fmt_time(char *b, size_t cap, double s) {
+    if (isnan(s)) snprintf(b, cap, "-");
+    // Reliability fix (found by tests/fuzz/fuzz_results.c): a wall_seconds of
+    // 4.6e14 (or Inf) in a damaged file overflowed the int casts below
+    // (undefined behaviour); anything past ~30 years prints in seconds.
+    else if (!(s < 1e9)) snprintf(b, cap, "%.3gs", s);
+    else if (s < 60) snprintf(b, cap, "%.1fs", s);
+    else if (s < 3600) snprintf(b, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else snprintf(b, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+int results_print_info(const char *path, FILE *out, WbError *err) {
+    RunList l;
+    if (results_list(path, &l, err)) return -1;
+    if (l.n == 0) {
+        fprintf(out, "%s: no runs yet\n", path);
+        return 0;
+    }
+    int w = 3;
+    int counts[RUN_NSTATUS] = {0};
+    for (int i = 0; i < l.n; i++) {
+        w = wb_max(w, (int)strlen(l.runs[i].name));
+        counts[l.runs[i].status]++;
+    }
+    fprintf(out, "%s: %d runs (%d complete, %d diverged, %d interrupted, %d failed)\n", path, l.n,
+            counts[RUN_COMPLETE], counts[RUN_DIVERGED], counts[RUN_INTERRUPTED], counts[RUN_FAILED]);
+    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
+            "rank", "budget", "val_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
+    const double MB = 1024.0 * 1024.0;
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *s = &l.runs[i];
+        int uses_eps = method_shows_epsilon(s->method);
+        char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
+        fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
+        fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
+        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, "%.1f");
+        fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
+        fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
+        fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
+        fmt_num(rss, sizeof rss, s->peak_rss_bytes ? (double)s->peak_rss_bytes / MB : (double)NAN, "%.1f");
+        fmt_num(gf, sizeof gf, s->train_flops_per_step / 1e9, "%.3f");
+        fmt_num(sps, sizeof sps, s->train_seconds_per_step, "%.4f");
+        fmt_time(tt, sizeof tt, s->wall_seconds);
+        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
+                s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
+        if (s->error[0]) fprintf(out, "  (%s)", s->error);
+        fprintf(out, "\n");
+    }
+    results_list_free(&l);
+    return 0;
+}
+
