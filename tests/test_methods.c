@@ -331,10 +331,10 @@ static void regression_make(Regression *p, int B, int N, int I, int O, int k, ui
     size_t OI = (size_t)O * I, RI = (size_t)p->R * I, RO = (size_t)p->R * O;
     // W: exact rank k (spectral gap) plus a small full-rank tail
     p->W = exact_rank(&r, O, I, k);
-    float *noise = randn(&r, OI, 0.002f), *Wt = exact_rank(&r, O, I, 2);   // the teacher moves the subspace
+    float *noise = tl_randn(&r, OI, 0.002f), *Wt = exact_rank(&r, O, I, 2);   // the teacher moves the subspace
     for (size_t i = 0; i < OI; i++) { p->W[i] += noise[i]; Wt[i] = p->W[i] + 0.03f * Wt[i]; }
-    p->b = randn(&r, O, 0.1f);
-    p->x = randn(&r, RI, 1.0f);
+    p->b = tl_randn(&r, O, 0.1f);
+    p->x = tl_randn(&r, RI, 1.0f);
     p->t = mem_alloc_floats(RO, MEM_WORKSPACE);
     gemm(0, 1, p->R, O, I, 1.0f, p->x, I, Wt, I, 0.0f, p->t, O);
     for (int i = 0; i < p->R; i++) for (int o = 0; o < O; o++) p->t[(size_t)i * O + o] += p->b[o];
@@ -369,7 +369,7 @@ static double regression_forward_backward(LinearLayer *L, Regression *p) {
 }
 
 static MethodConfig sign_mcfg(int factored, int prev) {
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     c.epsilon = 0.999f;
     c.act_ranks[0] = 3; c.act_ranks[1] = 6; c.act_ranks[2] = 16;
     c.factored = factored;

@@ -5,7 +5,7 @@
 #include "core/optim.h"
 #include "core/params.h"
 #include "core/rng.h"
-#include "core/wasi.h"
+#include "baselines/wasi.h"
 
 #include <math.h>
 #include <stdarg.h>
