@@ -2,7 +2,7 @@
 // frozen (category weights, no gradients); the adapters A (r,I) and B (O,r)
 // are the layer's only trainable parameters:
 //   y = x W^T + b + s (x A^T) B^T,   s = alpha / r.
-// Init (DESIGN "normal(0, 1/r)", read as VARIANCE 1/r): A ~ N(0, 1/r), i.e.
+// Init (ARCHITECTURE.md "Methods": "normal(0, 1/r)", read as VARIANCE 1/r): A ~ N(0, 1/r), i.e.
 // std 1/sqrt(r), drawn from MethodConfig.seed mixed with the layer name (so
 // layers differ but runs repeat); B = 0, so the first forward equals the
 // pretrained layer. Forward saves x (rows,I) and u = x A^T (rows,r).

@@ -1,4 +1,4 @@
-// vanilla.h: plain backpropagation as a LinearMethod (DESIGN.md: save x;
+// vanilla.h: plain backpropagation as a LinearMethod (ARCHITECTURE.md "Methods": save x;
 // dW = sum over tokens dy x^T; db = sum dy; dx = dy W).
 #ifndef WB_VANILLA_H
 #define WB_VANILLA_H

@@ -1,5 +1,5 @@
 // wasi.h: Weight-Activation Subspace Iteration (the method under study) as a
-// LinearMethod (DESIGN "Methods", wasi). Per layer:
+// LinearMethod (ARCHITECTURE.md "Methods", wasi). Per layer:
 //   init     full SVD W = U Sigma V^T (PHASE_DECOMPOSITION); k = smallest
 //            count holding a fraction >= MethodConfig.epsilon of sum sigma^2;
 //            L = U_k (O,k), R = Sigma_k V_k^T (k,I). k never changes after.
@@ -52,7 +52,8 @@
 // PHASE_DECOMPOSITION; the subspace iteration of update stays in the
 // caller's phase (the trainer's PHASE_UPDATE: it is the re-projection).
 //
-// Where this goes beyond or departs from DESIGN.md (all deliberate):
+// Where this goes beyond or departs from ARCHITECTURE.md "Methods" (all
+// deliberate; listed there too):
 //   - factored: L^T L_prev is taken as the identity in Q (exact up to the
 //     orthonormality of L, ~1e-7), saving one (k,O)x(O,k) product;
 //   - factored: SGD only (weight decay as the exact scaling c); the

@@ -4,7 +4,7 @@
 // takes dW (or its channel-side factor T) from dy and that storage without
 // rebuilding x (core/hosvd.h does the algebra).
 //
-// Two ways to pick the factors (DESIGN "Methods"):
+// Two ways to pick the factors (ARCHITECTURE.md "Methods"):
 //   ACT_ENERGY  exact truncated HOSVD, per mode the smallest rank holding a
 //               fraction >= eps of the energy (hosvd; wasi with act_epsilon)
 //   ACT_FIXED   fixed ranks k_n, ONE warm-started subspace-iteration step per

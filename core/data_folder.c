@@ -1,7 +1,7 @@
 // data_folder.c: image-folder data sets listed by text files (Oxford-IIIT
 // Pets, Flowers102, CUB-200-2011), and the record list / text-listing
 // helpers every format file shares. ISIC 2018 (a CSV) is in data_isic.c.
-// Expected layouts: README.md ("Data sets").
+// Expected layouts: core/DATA.md.
 #include "data_formats.h"
 #include "memory.h"
 

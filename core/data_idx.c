@@ -92,11 +92,10 @@ int idx_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *
     if (rc) return rc;
     if (idims[0] != ldims[0])
         return wb_error(err, "'%s' holds %u images but '%s' holds %u labels (expected the same count)", ipath, idims[0], lpath, ldims[0]);
-    // Reliability fix (found with tests/fuzz/fuzz_idx.c): idx_load allocates
-    // the pixels of every kept record before reading them, so a 12 KB file
-    // whose header claims 4000 records of 1024x1024 asked for 3.3 GB. Refuse
-    // a header the file cannot back: a plain file must hold all the bytes; a
-    // gzip stream expands at most ~1032:1 (deflate's limit).
+    // idx_load allocates the pixels of every kept record before reading
+    // them, so a header must not be trusted beyond what the file can back
+    // (a 12 KB file may claim 4000 records of 1024x1024): a plain file must
+    // hold all the bytes; a gzip stream expands at most ~1032:1 (deflate's limit).
     struct stat sb;
     unsigned long long need = 16ull + (unsigned long long)idims[0] * idims[1] * idims[2];
     if (stat(ipath, &sb) == 0) {

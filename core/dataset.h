@@ -6,7 +6,7 @@
 // normalised float batch x (B, Cout, S, S) NCHW plus labels y (B). A
 // BatchIter walks one epoch in an order derived only from (seed, epoch).
 // All memory the loader holds (records, decoded-image cache, paths, labels,
-// scratch) is tracked in the data category. Layouts: README.md ("Data sets").
+// scratch) is tracked in the data category. Layouts: core/DATA.md.
 #ifndef WB_DATASET_H
 #define WB_DATASET_H
 

@@ -333,7 +333,7 @@ void image_geom_random_resized_crop(ImageGeom *g, int H, int W, int S, const flo
 
 // torch's linear source index (upsample_bilinear2d, align_corners=False):
 // the scale in float, the source coordinate in double, the weight rounded to
-// float. Matching this exactly (found by reading torch's weights back from
+// float. Matching this exactly (checked by reading torch's weights back from
 // one-hot inputs) keeps the results within a few float ulps of torch's.
 static inline void lin_index(int in, int out, int d, int *i0, int *i1, float *l) {
     float scale = (float)in / (float)out;

@@ -126,7 +126,7 @@ void wsi_work_free(WsiWork *w);
 // One warm-started step. W (O,I); L (O,k) holds L_prev on entry and the new
 // L on exit; R (k,I) is written.
 //   Q = W^T L_prev (I,k);  L = orth(W Q) (O,k);
-//   r_previous = 0: R = L^T W with the new L (DESIGN "current");
+//   r_previous = 0: R = L^T W with the new L (ARCHITECTURE.md "Methods": r_update current);
 //   r_previous = 1: R = Q^T = L_prev^T W (the authors' code, "previous").
 // FLOPs: 2OIk (Q) + 2OIk (W Q) + QR of (O,k) [+ 2OIk for R when current].
 void weight_subspace_step(float *L, float *R, const float *W, int O, int I, int k, int r_previous, WsiWork *w);

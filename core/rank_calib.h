@@ -1,5 +1,5 @@
-// rank_calib.h: rank selection for asi/wasi activations (DESIGN "Rank
-// selection"): on one calibration batch, for each counted linear and each
+// rank_calib.h: rank selection for asi/wasi activations (ARCHITECTURE.md
+// "Rank selection"): on one calibration batch, for each counted linear and each
 // candidate epsilon, the truncated HOSVD's ranks, its activation memory
 // (elements of core + factors) and the error ||dW_lowrank - dW_exact||_F;
 // then one candidate per layer minimising the summed error under a total

@@ -60,7 +60,7 @@ const char *swin_preset_names(void);
 enum { SWIN_QKV = 0, SWIN_PROJ, SWIN_FC1, SWIN_FC2, SWIN_NLIN };
 
 // ViTBinding's fields mean the same here: all_linear 0 counts fc1, fc2
-// (layers: mlp); 1 also qkv and proj (DESIGN "Swin: qkv, proj, fc1, fc2").
+// (layers: mlp); 1 also qkv and proj (ARCHITECTURE.md "Which layers").
 typedef ViTBinding SwinBinding;
 typedef ViTPaperMemory SwinPaperMemory;
 

@@ -284,10 +284,9 @@ void vit_init_random(ViT *m, uint64_t seed) {
     mem_free(W); mem_free(b);
 }
 
-// Reliability fix (found by tests/fuzz/fuzz_safetensors.c): a file holding
-// NaN/Inf weights made a WASI layer's init die in the SVD (LAPACK error), so
-// one bad checkpoint ended the whole sweep. Non-finite weights are refused
-// here, as an error naming the tensor.
+// Non-finite weights are refused at load, as an error naming the tensor:
+// NaN/Inf would make a WASI layer's init die in the SVD (LAPACK error), and
+// one bad checkpoint would end the whole sweep instead of failing one run.
 static int check_finite(const char *path, const char *name, const float *p, size_t n, WbError *err) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(p[i]))
@@ -312,7 +311,7 @@ int vit_load(ViT *m, const char *path, int skip_head, uint64_t head_seed, WbErro
                 continue;
             }
             rc = st_read(&st, pi->name, p, pi->ndim, pi->shape, err);
-            if (rc == 0) rc = check_finite(path, pi->name, p, pi->numel, err);   // reliability fix, see check_finite
+            if (rc == 0) rc = check_finite(path, pi->name, p, pi->numel, err);
         }
     const int C = m->cfg.dim, M = m->cfg.mlp_dim, D = m->cfg.depth;
     size_t nl = (size_t)D * VIT_NLIN;
@@ -323,9 +322,9 @@ int vit_load(ViT *m, const char *path, int skip_head, uint64_t head_seed, WbErro
         block_name(wn, sizeof wn, l, "self_attention.in_proj_weight");
         block_name(bn, sizeof bn, l, "self_attention.in_proj_bias");
         rc = st_read(&st, wn, inw, 2, (int[]){3 * C, C}, err);
-        if (rc == 0) rc = check_finite(path, wn, inw, (size_t)3 * C * C, err);   // reliability fix
+        if (rc == 0) rc = check_finite(path, wn, inw, (size_t)3 * C * C, err);
         if (rc == 0) rc = st_read(&st, bn, inb, 1, (int[]){3 * C}, err);
-        if (rc == 0) rc = check_finite(path, bn, inb, (size_t)3 * C, err);       // reliability fix
+        if (rc == 0) rc = check_finite(path, bn, inb, (size_t)3 * C, err);
         for (int w = 0; w < VIT_NLIN && rc == 0; w++) {
             LinearLayer *L = LIN(m, l, w);
             size_t i = (size_t)l * VIT_NLIN + w, row0;
@@ -337,9 +336,9 @@ int vit_load(ViT *m, const char *path, int skip_head, uint64_t head_seed, WbErro
                 memcpy(b[i], inb + row0 * C, sizeof(float) * (size_t)C);
             } else {
                 rc = st_read(&st, wn, W[i], 2, (int[]){L->O, L->I}, err);
-                if (rc == 0) rc = check_finite(path, wn, W[i], (size_t)L->O * L->I, err);   // reliability fix
+                if (rc == 0) rc = check_finite(path, wn, W[i], (size_t)L->O * L->I, err);
                 if (rc == 0) rc = st_read(&st, bn, b[i], 1, (int[]){L->O}, err);
-                if (rc == 0) rc = check_finite(path, bn, b[i], (size_t)L->O, err);          // reliability fix
+                if (rc == 0) rc = check_finite(path, bn, b[i], (size_t)L->O, err);
             }
         }
     }

@@ -34,7 +34,7 @@ const char *vit_preset_names(void);  // comma-separated list, for error messages
 // blocks of torchvision's packed self_attention.in_proj_weight.
 enum { VIT_Q = 0, VIT_K, VIT_V, VIT_OUT, VIT_FC1, VIT_FC2, VIT_NLIN };
 
-// How the linears are bound to methods (DESIGN.md "Which layers").
+// How the linears are bound to methods (ARCHITECTURE.md "Which layers").
 typedef struct {
     const LinearMethod *method;   // for the counted linears (NULL: all dense)
     MethodConfig mcfg;

@@ -302,7 +302,8 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     } else if (rs->pretrained[0]) {
         snprintf(wpath, sizeof wpath, "%s", rs->pretrained);
     }
-    // Rank selection (asi/wasi activations from a memory budget, DESIGN.md):
+    // Rank selection (asi/wasi activations from a memory budget, ARCHITECTURE.md
+    // "Rank selection"):
     // build with the probe method, measure on one training batch, choose by
     // the DP, then re-bind the counted layers to the method with their ranks.
     int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (bind.method->flags & METHOD_CALIBRATES);

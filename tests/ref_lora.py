@@ -18,10 +18,9 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision.models.vision_transformer import VisionTransformer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import redraw_parameters, save_safetensors, up_to_date  # noqa: E402
+from reflib import save_safetensors, up_to_date, vit_model  # noqa: E402
 
 VERSION = "ref_lora v1"
 # must match lora_cfg() in test_methods.c
@@ -45,11 +44,7 @@ class LoRALinear(nn.Module):
 
 
 def build(seed):
-    torch.manual_seed(seed)
-    m = VisionTransformer(image_size=IMAGE, patch_size=PATCH, num_layers=LAYERS, num_heads=HEADS,
-                          hidden_dim=HIDDEN, mlp_dim=MLP, num_classes=CLASSES)
-    redraw_parameters(m, "ln", lambda name, p: 0.05 * torch.randn_like(p))
-    return m
+    return vit_model(IMAGE, PATCH, LAYERS, HEADS, HIDDEN, MLP, CLASSES, seed)
 
 
 def adapters(seed):

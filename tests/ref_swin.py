@@ -19,10 +19,9 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import redraw_parameters, save_safetensors, swin_transformer, trajectory, up_to_date  # noqa: E402
+from reflib import redraw_parameters, swin_transformer, write_model_reference  # noqa: E402
 
 VERSION = "ref_swin v1"
 CONFIGS = {
@@ -55,31 +54,15 @@ def build(cfg, seed):
 def main(out):
     torch.set_num_threads(2)
     for name, cfg in CONFIGS.items():
-        wpath = os.path.join(out, f"swin_{name}_weights.safetensors")
-        rpath = os.path.join(out, f"swin_{name}_ref.safetensors")
-        if up_to_date([wpath, rpath], VERSION):
-            continue
         image, classes, batch, adamw = cfg[0], cfg[6], cfg[7], cfg[8]
-        seed = 4321
-        m = build(cfg, seed)
-        g = torch.Generator().manual_seed(77)
-        x = torch.randn(batch, 3, image, image, generator=g)
-        y = torch.randint(0, classes, (batch,), generator=g)
-        logits = m(x)
-        loss = F.cross_entropy(logits, y)
-        loss.backward()
-        ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
-        for pname, p in m.named_parameters():
-            ref["grad." + pname] = p.grad
-        ref["sgd_losses"] = trajectory(build(cfg, seed), x, y, "sgd", SGD, ADAMW, CLIP)
-        if adamw:
-            ref["adamw_losses"] = trajectory(build(cfg, seed), x, y, "adamw", SGD, ADAMW, CLIP)
-        meta = {"version": VERSION, "torch": torch.__version__, "config": name,
-                "sgd": str(SGD), "clip": CLIP, "adamw": str(ADAMW)}
-        save_safetensors(wpath, dict(m.state_dict()), meta)
-        save_safetensors(rpath, ref, meta)
-        print(f"swin {name}: loss {loss.item():.6f}, |logits| max {logits.abs().max().item():.3f}, "
-              f"sgd {ref['sgd_losses'].tolist()}")
+        done = write_model_reference(os.path.join(out, f"swin_{name}_weights.safetensors"),
+                                     os.path.join(out, f"swin_{name}_ref.safetensors"), VERSION, name,
+                                     lambda: build(cfg, 4321), image, classes, batch, 77, SGD, ADAMW, CLIP,
+                                     with_adamw=adamw)
+        if done:
+            loss, logits, ref = done
+            print(f"swin {name}: loss {loss.item():.6f}, |logits| max {logits.abs().max().item():.3f}, "
+                  f"sgd {ref['sgd_losses'].tolist()}")
 
 
 if __name__ == "__main__":

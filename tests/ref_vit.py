@@ -13,11 +13,9 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
-from torchvision.models.vision_transformer import VisionTransformer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reflib import redraw_parameters, save_safetensors, trajectory, up_to_date  # noqa: E402
+from reflib import vit_model, write_model_reference  # noqa: E402
 
 VERSION = "ref_vit v2"
 CONFIGS = {
@@ -30,41 +28,17 @@ CLIP = 2.0
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
 
 
-def build(cfg, seed):
-    image, patch, layers, heads, hidden, mlp, classes, _ = cfg
-    torch.manual_seed(seed)
-    m = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads,
-                          hidden_dim=hidden, mlp_dim=mlp, num_classes=classes)
-    redraw_parameters(m, "ln", lambda name, p: 0.05 * torch.randn_like(p))
-    return m
-
-
 def main(out):
     torch.set_num_threads(2)
     for name, cfg in CONFIGS.items():
-        wpath = os.path.join(out, f"vit_{name}_weights.safetensors")
-        rpath = os.path.join(out, f"vit_{name}_ref.safetensors")
-        if up_to_date([wpath, rpath], VERSION):
-            continue
-        image, classes, batch = cfg[0], cfg[6], cfg[7]
-        seed = 1234
-        m = build(cfg, seed)
-        g = torch.Generator().manual_seed(99)
-        x = torch.randn(batch, 3, image, image, generator=g)
-        y = torch.randint(0, classes, (batch,), generator=g)
-        logits = m(x)
-        loss = F.cross_entropy(logits, y)
-        loss.backward()
-        ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
-        for pname, p in m.named_parameters():
-            ref["grad." + pname] = p.grad
-        ref["sgd_losses"] = trajectory(build(cfg, seed), x, y, "sgd", SGD, ADAMW, CLIP)
-        ref["adamw_losses"] = trajectory(build(cfg, seed), x, y, "adamw", SGD, ADAMW, CLIP)
-        meta = {"version": VERSION, "torch": torch.__version__, "config": name,
-                "sgd": str(SGD), "clip": CLIP, "adamw": str(ADAMW)}
-        save_safetensors(wpath, dict(m.state_dict()), meta)
-        save_safetensors(rpath, ref, meta)
-        print(f"{name}: loss {loss.item():.6f}, sgd {ref['sgd_losses'].tolist()}")
+        image, patch, layers, heads, hidden, mlp, classes, batch = cfg
+        done = write_model_reference(os.path.join(out, f"vit_{name}_weights.safetensors"),
+                                     os.path.join(out, f"vit_{name}_ref.safetensors"), VERSION, name,
+                                     lambda: vit_model(image, patch, layers, heads, hidden, mlp, classes, 1234),
+                                     image, classes, batch, 99, SGD, ADAMW, CLIP)
+        if done:
+            loss, _, ref = done
+            print(f"{name}: loss {loss.item():.6f}, sgd {ref['sgd_losses'].tolist()}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """reflib.py: shared helpers of the PyTorch reference scripts (tests/ref_*.py)
 and of experiments/bench/bench_torch.py: the safetensors writer/reader
 (experiments/safetensors_io.py, re-exported), the version-tag check that lets
-make_reference.sh skip work already done, the parameter re-draw and the
-5-step optimizer trajectory the model references share, and torchvision's
-Swin built directly (torchvision 0.14's swin_t(stochastic_depth_prob=0.0)
-raises)."""
+make_reference.sh skip work already done, the parameter re-draw, the
+5-step optimizer trajectory and the whole weights + gradients reference
+file the model references share, torchvision's micro ViT as ref_vit.py and
+ref_lora.py draw it, and torchvision's Swin built directly (torchvision
+0.14's swin_t(stochastic_depth_prob=0.0) raises)."""
 import os
 import sys
 
@@ -22,6 +23,17 @@ def up_to_date(paths, version):
         if md is None or md.get("version") != version:
             return False
     return True
+
+
+def vit_model(image, patch, layers, heads, hidden, mlp, classes, seed):
+    """torchvision's VisionTransformer seeded with `seed`, every parameter
+    re-drawn (weights 0.05 N): the model of ref_vit.py and ref_lora.py."""
+    from torchvision.models.vision_transformer import VisionTransformer
+    torch.manual_seed(seed)
+    m = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads,
+                          hidden_dim=hidden, mlp_dim=mlp, num_classes=classes)
+    redraw_parameters(m, "ln", lambda name, p: 0.05 * torch.randn_like(p))
+    return m
 
 
 # torchvision's swin_t arguments (models/swin_transformer.py), as core/swin.c's "swin_t" preset.
@@ -69,3 +81,34 @@ def trajectory(m, x, y, opt_name, sgd, adamw, clip, steps=5):
             torch.nn.utils.clip_grad_norm_(m.parameters(), clip)
         opt.step()
     return torch.tensor(losses)
+
+
+def write_model_reference(wpath, rpath, version, name, build, image, classes, batch, data_seed,
+                          sgd, adamw, clip, with_adamw=True):
+    """The reference pair a model test reads (test_vit.c, test_swin.c): wpath
+    holds build()'s state_dict, rpath one batch (input, labels from a
+    generator seeded with data_seed), its logits and loss, grad.<name> of
+    every parameter, and the losses of 5 SGD steps (gradient norm clipped to
+    clip) and, with with_adamw, of 5 AdamW steps, each from a fresh build().
+    Skipped (returns None) when both files carry `version`; else returns
+    (loss, logits, ref) for the caller's report line."""
+    if up_to_date([wpath, rpath], version):
+        return None
+    m = build()
+    g = torch.Generator().manual_seed(data_seed)
+    x = torch.randn(batch, 3, image, image, generator=g)
+    y = torch.randint(0, classes, (batch,), generator=g)
+    logits = m(x)
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
+    for pname, p in m.named_parameters():
+        ref["grad." + pname] = p.grad
+    ref["sgd_losses"] = trajectory(build(), x, y, "sgd", sgd, adamw, clip)
+    if with_adamw:
+        ref["adamw_losses"] = trajectory(build(), x, y, "adamw", sgd, adamw, clip)
+    meta = {"version": version, "torch": torch.__version__, "config": name,
+            "sgd": str(sgd), "clip": clip, "adamw": str(adamw)}
+    save_safetensors(wpath, dict(m.state_dict()), meta)
+    save_safetensors(rpath, ref, meta)
+    return loss, logits, ref

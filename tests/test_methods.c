@@ -50,14 +50,6 @@
 
 static ViTConfig tiny_cfg(void) { ViTConfig c = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f}; return c; }
 
-static MethodConfig base_mcfg(void) {
-    MethodConfig c;
-    memset(&c, 0, sizeof c);
-    c.epsilon = 1.0f;
-    c.seed = 17;
-    return c;
-}
-
 // tl_random_batch for a model config
 static void random_batch(float *img, int *y, int B, const ViTConfig *c, uint64_t seed) {
     tl_random_batch(img, y, B, c->channels, c->image_size, c->num_classes, seed);
@@ -75,49 +67,9 @@ static void build(ViT *m, const LinearMethod *method, const MethodConfig *mc, in
     vit_init_random(m, seed);
 }
 
-// dW (O,I) and db (O) of any layer as a dense gradient.
-static void layer_grads(const LinearLayer *L, float *dW, float *db) {
-    ParamSet *ps[4];
-    int n = L->method->param_sets((LinearLayer *)L, ps);
-    CHECK(n == 1, "%s: %d parameter sets", L->name, n);
-    memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
-    if (L->method == &method_wasi) wasi_weight_grad(L, dW);
-    else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
-}
-
 // Compare every gradient of model b (the method) with model a (vanilla).
 static double compare_model_grads(ViT *a, ViT *b, const char *tag) {
-    double worst = 0;
-    char what[256];
-    for (int i = 0; i < a->train.n; i++) {
-        const ParamInfo *pi = &a->train.info[i];
-        const float *ga = a->train.grads + pi->offset, *gb = b->train.grads + b->train.info[i].offset;
-        double amax = tl_max_abs(ga, pi->numel), d = tl_max_abs_diff(gb, ga, pi->numel);
-        snprintf(what, sizeof what, "%s %s", tag, pi->name);
-        EXPECT_CLOSE(what, gb, ga, pi->numel, 1e-4 * amax, 1e-3);
-        EXPECT_NONZERO(what, ga, pi->numel);
-        if (amax > 0 && d / amax > worst) worst = d / amax;
-    }
-    for (int i = 0; i < a->cfg.depth * VIT_NLIN; i++) {
-        const LinearLayer *La = &a->lin[i], *Lb = &b->lin[i];
-        size_t OI = (size_t)La->O * La->I;
-        float *wa = mem_alloc_floats(OI, MEM_WORKSPACE), *wb = mem_alloc_floats(OI, MEM_WORKSPACE);
-        float *ba = mem_alloc_floats(La->O, MEM_WORKSPACE), *bb = mem_alloc_floats(La->O, MEM_WORKSPACE);
-        layer_grads(La, wa, ba);
-        layer_grads(Lb, wb, bb);
-        double amax = tl_max_abs(wa, OI), d = tl_max_abs_diff(wb, wa, OI);
-        snprintf(what, sizeof what, "%s %s dW (%s)", tag, La->name, Lb->method->name);
-        EXPECT_CLOSE(what, wb, wa, OI, 1e-4 * amax, 1e-3);
-        EXPECT_NONZERO(what, wa, OI);
-        if (amax > 0 && d / amax > worst) worst = d / amax;
-        // the k bias gets a zero gradient in exact arithmetic (softmax ignores
-        // a per-query constant): its tolerance is relative to the layer's scale
-        double bmax = tl_max_abs(ba, La->O);
-        snprintf(what, sizeof what, "%s %s db", tag, La->name);
-        EXPECT_CLOSE(what, bb, ba, La->O, 1e-4 * (bmax > amax ? bmax : amax), 1e-3);
-        mem_free(wa); mem_free(wb); mem_free(ba); mem_free(bb);
-    }
-    return worst;
+    return tl_compare_method_grads(&a->train, &b->train, a->lin, b->lin, a->cfg.depth * VIT_NLIN, tag);
 }
 
 // A standalone layer with activation dims (B, N, I).
@@ -135,26 +87,20 @@ static void layer_make(LinearLayer *L, const LinearMethod *m, const char *name, 
     m->init(L, W, b, cfg);
 }
 
-static float *randn(Rng *r, size_t n, float std) {
-    float *x = mem_alloc_floats(n, MEM_WORKSPACE);
-    rng_fill_normal(r, x, (long)n, 0, std);
-    return x;
-}
-
 // --- 1. full rank = vanilla ---------------------------------------------------------
 
 typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } Variant;
 
 static int full_variants(Variant *v) {
     int n = 0;
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     v[n++] = (Variant){"hosvd eps=1", &method_hosvd, c};
-    c = base_mcfg(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000;   // clipped to the dims
+    c = tl_method_config(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000;   // clipped to the dims
     v[n++] = (Variant){"asi full ranks", &method_asi, c};
     v[n++] = (Variant){"wasi dense eps=1, act full ranks", &method_wasi, c};
     c.factored = 1;
     v[n++] = (Variant){"wasi factored eps=1, act full ranks", &method_wasi, c};
-    c = base_mcfg(); c.act_epsilon = 1.0f;
+    c = tl_method_config(); c.act_epsilon = 1.0f;
     v[n++] = (Variant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
     c.factored = 1; c.r_update_previous = 1;
     v[n++] = (Variant){"wasi factored eps=1, act_epsilon=1, r previous", &method_wasi, c};
@@ -167,7 +113,7 @@ static void test_full_rank_matches_vanilla(void) {
     float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
     int y[3];
     random_batch(img, y, B, &cfg, 8);
-    MethodConfig vc = base_mcfg();
+    MethodConfig vc = tl_method_config();
     OptimConfig sgd = optim_sgd(0.0f, 0.0f);
     const float lr = 0.05f;
     ViT a;
@@ -219,12 +165,12 @@ static void test_full_rank_layer_dx(void) {
     const int B = 4, N = 7, I = 24, O = 40, R = B * N;
     Rng r;
     rng_seed(&r, 3);
-    float *W = randn(&r, (size_t)O * I, 0.2f), *b = randn(&r, O, 0.1f);
-    float *x = randn(&r, (size_t)R * I, 1.0f), *dy = randn(&r, (size_t)R * O, 1.0f);
+    float *W = tl_randn(&r, (size_t)O * I, 0.2f), *b = tl_randn(&r, O, 0.1f);
+    float *x = tl_randn(&r, (size_t)R * I, 1.0f), *dy = tl_randn(&r, (size_t)R * O, 1.0f);
     float *y0 = mem_alloc_floats((size_t)R * O, MEM_WORKSPACE), *y1 = mem_alloc_floats((size_t)R * O, MEM_WORKSPACE);
     float *dx0 = mem_alloc_floats((size_t)R * I, MEM_WORKSPACE), *dx1 = mem_alloc_floats((size_t)R * I, MEM_WORKSPACE);
     const int dims[3] = {B, N, I};
-    MethodConfig vc = base_mcfg();
+    MethodConfig vc = tl_method_config();
     LinearLayer L0;
     layer_make(&L0, &method_vanilla, "vanilla", B, N, I, O, W, b, &vc);
     L0.method->forward(&L0, y0, x, dims, 3, 1);
@@ -255,8 +201,8 @@ static void test_wasi_forward_is_LR(void) {
     const int B = 3, N = 5, I = 32, O = 20, R = B * N;
     Rng r;
     rng_seed(&r, 4);
-    float *W = randn(&r, (size_t)O * I, 0.3f), *b = randn(&r, O, 0.1f), *x = randn(&r, (size_t)R * I, 1.0f);
-    MethodConfig c = base_mcfg();
+    float *W = tl_randn(&r, (size_t)O * I, 0.3f), *b = tl_randn(&r, O, 0.1f), *x = tl_randn(&r, (size_t)R * I, 1.0f);
+    MethodConfig c = tl_method_config();
     c.epsilon = 0.7f;
     c.act_ranks[0] = 2; c.act_ranks[1] = 3; c.act_ranks[2] = 6;
     // the expected k from the SVD's energy rule
@@ -298,7 +244,7 @@ static void test_wasi_forward_is_LR(void) {
 
 // W (O,I) of exact rank k: U diag(s) V^T with Gaussian U, V.
 static float *exact_rank(Rng *r, int O, int I, int k) {
-    float *U = randn(r, (size_t)O * k, 1.0f), *V = randn(r, (size_t)k * I, 1.0f);
+    float *U = tl_randn(r, (size_t)O * k, 1.0f), *V = tl_randn(r, (size_t)k * I, 1.0f);
     float *W = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
     for (int j = 0; j < k; j++) for (int i = 0; i < I; i++) V[(size_t)j * I + i] *= 0.3f / (float)(j + 1);
     gemm(0, 0, O, I, k, 1.0f, U, k, V, I, 0.0f, W, I);
@@ -317,16 +263,16 @@ static void test_wasi_storages_agree_first_update(void) {
     const int dims[3] = {B, N, I};
     Rng r;
     rng_seed(&r, 5);
-    float *W = exact_rank(&r, O, I, k), *b = randn(&r, O, 0.1f);
+    float *W = exact_rank(&r, O, I, k), *b = tl_randn(&r, O, 0.1f);
     float *x[5], *dy[5];
-    for (int s = 0; s < 5; s++) { x[s] = randn(&r, (size_t)R * I, 1.0f); dy[s] = randn(&r, (size_t)R * O, 1.0f); }
+    for (int s = 0; s < 5; s++) { x[s] = tl_randn(&r, (size_t)R * I, 1.0f); dy[s] = tl_randn(&r, (size_t)R * O, 1.0f); }
     float *y = mem_alloc_floats((size_t)R * O, MEM_WORKSPACE), *dx = mem_alloc_floats((size_t)R * I, MEM_WORKSPACE);
     for (int prev = 0; prev < 2; prev++) {
         OptimConfig oc = optim_sgd(0.0f, 0.01f);
         const float lr = 0.05f;
         LinearLayer Ls[2];
         for (int f = 0; f < 2; f++) {
-            MethodConfig c = base_mcfg();
+            MethodConfig c = tl_method_config();
             c.epsilon = 0.99999f;   // the energy of rank k is all of it: k exactly
             c.act_ranks[0] = 3; c.act_ranks[1] = 5; c.act_ranks[2] = 12;
             c.factored = f;
@@ -387,10 +333,10 @@ static void regression_make(Regression *p, int B, int N, int I, int O, int k, ui
     size_t OI = (size_t)O * I, RI = (size_t)p->R * I, RO = (size_t)p->R * O;
     // W: exact rank k (spectral gap) plus a small full-rank tail
     p->W = exact_rank(&r, O, I, k);
-    float *noise = randn(&r, OI, 0.002f), *Wt = exact_rank(&r, O, I, 2);   // the teacher moves the subspace
+    float *noise = tl_randn(&r, OI, 0.002f), *Wt = exact_rank(&r, O, I, 2);   // the teacher moves the subspace
     for (size_t i = 0; i < OI; i++) { p->W[i] += noise[i]; Wt[i] = p->W[i] + 0.03f * Wt[i]; }
-    p->b = randn(&r, O, 0.1f);
-    p->x = randn(&r, RI, 1.0f);
+    p->b = tl_randn(&r, O, 0.1f);
+    p->x = tl_randn(&r, RI, 1.0f);
     p->t = mem_alloc_floats(RO, MEM_WORKSPACE);
     gemm(0, 1, p->R, O, I, 1.0f, p->x, I, Wt, I, 0.0f, p->t, O);
     for (int i = 0; i < p->R; i++) for (int o = 0; o < O; o++) p->t[(size_t)i * O + o] += p->b[o];
@@ -425,7 +371,7 @@ static double regression_forward_backward(LinearLayer *L, Regression *p) {
 }
 
 static MethodConfig sign_mcfg(int factored, int prev) {
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     c.epsilon = 0.999f;
     c.act_ranks[0] = 3; c.act_ranks[1] = 6; c.act_ranks[2] = 16;
     c.factored = factored;
@@ -610,10 +556,10 @@ static void test_wasi_factored_memory(void) {
     const int dims[3] = {B, N, I};
     Rng r;
     rng_seed(&r, 6);
-    float *W = exact_rank(&r, O, I, 8), *b = randn(&r, O, 0.1f);
-    float *x = randn(&r, (size_t)R * I, 1.0f), *dy = randn(&r, (size_t)R * O, 1.0f);
+    float *W = exact_rank(&r, O, I, 8), *b = tl_randn(&r, O, 0.1f);
+    float *x = tl_randn(&r, (size_t)R * I, 1.0f), *dy = tl_randn(&r, (size_t)R * O, 1.0f);
     float *y = mem_alloc_floats((size_t)R * O, MEM_WORKSPACE), *dx = mem_alloc_floats((size_t)R * I, MEM_WORKSPACE);
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     c.epsilon = 0.9f; c.factored = 1;
     c.act_ranks[0] = 2; c.act_ranks[1] = 4; c.act_ranks[2] = 16;
     OptimConfig oc = optim_sgd(0.0f, 0.0f);
@@ -645,18 +591,6 @@ static void test_wasi_factored_memory(void) {
 }
 
 // --- 3. LoRA ---------------------------------------------------------------------------
-
-static float *st_all(const SafeTensors *st, const char *name, size_t *numel) {
-    const StTensor *t = st_find(st, name);
-    CHECK(t, "%s: no tensor %s (run tests/make_reference.sh)", st->path, name);
-    int shape[ST_MAX_DIMS];
-    for (int d = 0; d < t->ndim; d++) shape[d] = (int)t->shape[d];
-    *numel = st_numel(t);
-    float *x = mem_alloc_floats(*numel ? *numel : 1, MEM_WORKSPACE);
-    WbError err;
-    if (st_read(st, name, x, t->ndim, shape, &err) < 0) die("%s", err.msg);
-    return x;
-}
 
 // A LoRA layer's adapters by layer name.
 static LinearLayer *find_layer(ViT *m, const char *name) {
@@ -705,13 +639,13 @@ static void test_lora_vs_pytorch(void) {
     if (st_open(&ref, REF "/lora_ref.safetensors", &err) < 0) { EXPECT(0, "%s (run tests/make_reference.sh)", err.msg); return; }
     ViTConfig cfg = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f};   // must match ref_lora.py
     size_t nx, ny, n1;
-    float *x = st_all(&ref, "input", &nx), *yf = st_all(&ref, "labels", &ny), *loss = st_all(&ref, "loss", &n1);
+    float *x = tl_read_tensor(&ref, "input", &nx), *yf = tl_read_tensor(&ref, "labels", &ny), *loss = tl_read_tensor(&ref, "loss", &n1);
     int B = (int)ny, y[8];
     for (int i = 0; i < B; i++) y[i] = (int)yf[i];
     ViTBinding bind;
     memset(&bind, 0, sizeof bind);
     bind.method = &method_lora;
-    bind.mcfg = base_mcfg();
+    bind.mcfg = tl_method_config();
     bind.mcfg.lora_rank = 4;
     bind.mcfg.lora_alpha = 8.0f;
     bind.num_finetune = -1;
@@ -731,7 +665,7 @@ static void test_lora_vs_pytorch(void) {
             EXPECT(L && L->method == &method_lora, "layer %s bound to lora", layer);
             if (!L) continue;
             size_t n;
-            float *t = st_all(&ref, nm, &n);
+            float *t = tl_read_tensor(&ref, nm, &n);
             memcpy(params_get(adapters(L), nm[strlen(nm) - 1] == 'A' ? "lora_A" : "lora_B"), t, n * sizeof(float));
             mem_free(t);
         }
@@ -746,7 +680,7 @@ static void test_lora_vs_pytorch(void) {
                 const char *nm = ref.t[i].name;
                 if (strncmp(nm, "grad.", 5)) continue;
                 size_t n;
-                float *want = st_all(&ref, nm, &n), *got = mem_alloc_floats(n, MEM_WORKSPACE);
+                float *want = tl_read_tensor(&ref, nm, &n), *got = mem_alloc_floats(n, MEM_WORKSPACE);
                 EXPECT(lora_model_grad(&m, nm + 5, got, n), "model has %s", nm + 5);
                 double amax = tl_max_abs(want, n), d = tl_max_abs_diff(got, want, n);
                 EXPECT_CLOSE(nm, got, want, n, 1e-4 * amax, 1e-3);
@@ -768,7 +702,7 @@ static void test_lora_vs_pytorch(void) {
                 mparams_update(vit_params(&m), &oc, 0.01f);
             }
             size_t n3;
-            float *want3 = st_all(&ref, "sgd_losses", &n3);
+            float *want3 = tl_read_tensor(&ref, "sgd_losses", &n3);
             EXPECT_CLOSE("3 SGD steps", got3, want3, 3, 2e-5, 2e-4);
             printf("  SGD losses C %.6f %.6f %.6f | torch %.6f %.6f %.6f\n", (double)got3[0], (double)got3[1],
                    (double)got3[2], (double)want3[0], (double)want3[1], (double)want3[2]);
@@ -786,8 +720,8 @@ static void test_lora_init(void) {
     const int dims[3] = {B, N, I};
     Rng g;
     rng_seed(&g, 7);
-    float *W = randn(&g, (size_t)O * I, 0.1f), *b = randn(&g, O, 0.1f), *x = randn(&g, (size_t)R * I, 1.0f);
-    MethodConfig c = base_mcfg();
+    float *W = tl_randn(&g, (size_t)O * I, 0.1f), *b = tl_randn(&g, O, 0.1f), *x = tl_randn(&g, (size_t)R * I, 1.0f);
+    MethodConfig c = tl_method_config();
     c.lora_rank = r; c.lora_alpha = 16.0f;
     LinearLayer L, D;
     layer_make(&L, &method_lora, "lora", B, N, I, O, W, b, &c);
@@ -917,11 +851,11 @@ static void test_flops_closed_form(void) {
     const double Rd = R;
     Rng g;
     rng_seed(&g, 9);
-    float *W = randn(&g, (size_t)O * I, 0.2f), *b = randn(&g, O, 0.1f);
-    float *x = randn(&g, (size_t)R * I, 1.0f), *dy = randn(&g, (size_t)R * O, 1.0f);
+    float *W = tl_randn(&g, (size_t)O * I, 0.2f), *b = tl_randn(&g, O, 0.1f);
+    float *x = tl_randn(&g, (size_t)R * I, 1.0f), *dy = tl_randn(&g, (size_t)R * O, 1.0f);
     float *y = mem_alloc_floats((size_t)R * O, MEM_WORKSPACE), *dx = mem_alloc_floats((size_t)R * I, MEM_WORKSPACE);
     OptimConfig oc = optim_sgd(0.0f, 0.0f);   // 2 FLOPs per element
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     LinearLayer L;
     // vanilla: y = x W^T + b; dx, dW, db; SGD on O I + O
     layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
@@ -938,7 +872,7 @@ static void test_flops_closed_form(void) {
                               2.0 * (r * I + O * r)});
     L.method->free(&L);
     // hosvd at epsilon 0.8: ranks read back from the layer
-    c = base_mcfg(); c.epsilon = 0.8f;
+    c = tl_method_config(); c.epsilon = 0.8f;
     layer_make(&L, &method_hosvd, "hosvd", B, N, I, O, W, b, &c);
     PhaseFlops got = run_counted(&L, x, dy, y, dx, dims, &oc);
     LinearAccount acc;
@@ -950,7 +884,7 @@ static void test_flops_closed_form(void) {
     L.method->free(&L);
     // asi (2,3,7): cold first step, then warm
     int k[3] = {2, 3, 7};
-    c = base_mcfg(); memcpy(c.act_ranks, k, sizeof k);
+    c = tl_method_config(); memcpy(c.act_ranks, k, sizeof k);
     layer_make(&L, &method_asi, "asi", B, N, I, O, W, b, &c);
     PhaseFlops asi_want = {2 * Rd * I * O + Rd * O, 2 * Rd * O * I + Rd * O + dw_flops(dims, 3, O, k),
                            subspace_flops(dims, 3, k, 0), 2.0 * (O * I + O)};
@@ -961,7 +895,7 @@ static void test_flops_closed_form(void) {
     // wasi: init SVD, then dense and factored steps
     for (int f = 0; f < 2; f++)
         for (int prev = 0; prev < 2; prev++) {
-            c = base_mcfg(); c.epsilon = 0.6f; memcpy(c.act_ranks, k, sizeof k);
+            c = tl_method_config(); c.epsilon = 0.6f; memcpy(c.act_ranks, k, sizeof k);
             c.factored = f; c.r_update_previous = prev;
             Counters c0 = counters_get();
             Phase ph = phase_set(PHASE_OTHER);
@@ -1005,7 +939,7 @@ static void test_paper_memory(void) {
     for (int all = 0; all < 2; all++)
         for (int nf = -1; nf <= 3; nf += 4)
             for (int i = 0; i < 5; i++) {
-                MethodConfig c = base_mcfg();
+                MethodConfig c = tl_method_config();
                 c.lora_rank = 4; c.lora_alpha = 8;
                 c.epsilon = 0.8f;
                 if (strcmp(names[i], "hosvd")) { c.act_ranks[0] = 2; c.act_ranks[1] = 5; c.act_ranks[2] = 11; }
@@ -1051,7 +985,7 @@ static void test_paper_memory(void) {
     ViTBinding bind;
     memset(&bind, 0, sizeof bind);
     bind.method = &method_vanilla;
-    bind.mcfg = base_mcfg();
+    bind.mcfg = tl_method_config();
     bind.num_finetune = -1;
     ViTPaperMemory mlp = methods_paper_memory(&b32, 128, &bind, "vanilla", NULL);
     bind.all_linear = 1;
@@ -1093,7 +1027,7 @@ static void test_rank_calibration(void) {
     random_batch(img, y, B, &cfg, 13);
     const float cand[6] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
     for (int which = 0; which < 2; which++) {
-        MethodConfig c = base_mcfg();
+        MethodConfig c = tl_method_config();
         c.epsilon = 0.9f;
         ViT m;
         build(&m, &rank_probe_method, &c, which, B, 5);
@@ -1128,7 +1062,7 @@ static void test_rank_calibration(void) {
                (long long)lo.budget, (long long)rc.min_budget);
         // rebind to asi (odd case) / wasi with the mid-budget ranks and train two steps
         memcpy(rc.choice, chosen, sizeof(int) * (size_t)rc.n_layers);
-        MethodConfig mc = base_mcfg();
+        MethodConfig mc = tl_method_config();
         mc.epsilon = 0.9f;
         const LinearMethod *meth = which ? &method_wasi : &method_asi;
         rank_calib_rebind(&m, &rc, meth, &mc);
@@ -1209,18 +1143,18 @@ static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int
 static void test_threads_bit_identical(void) {
     Variant v[8];
     int n = 0;
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     v[n++] = (Variant){"vanilla", &method_vanilla, c};
     c.lora_rank = 4; c.lora_alpha = 8;
     v[n++] = (Variant){"lora r 4", &method_lora, c};
-    c = base_mcfg(); c.epsilon = 0.9f;
+    c = tl_method_config(); c.epsilon = 0.9f;
     v[n++] = (Variant){"hosvd eps 0.9", &method_hosvd, c};
     c.act_ranks[0] = 4; c.act_ranks[1] = 4; c.act_ranks[2] = 16;
     v[n++] = (Variant){"asi ranks 4,4,16", &method_asi, c};
     v[n++] = (Variant){"wasi dense eps 0.9, act ranks", &method_wasi, c};
     c.factored = 1;
     v[n++] = (Variant){"wasi factored eps 0.9, act ranks", &method_wasi, c};
-    c = base_mcfg(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
+    c = tl_method_config(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
     v[n++] = (Variant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
     int differ_parallel_lapack = 0;
     for (int i = 0; i < n; i++) {

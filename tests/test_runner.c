@@ -539,7 +539,7 @@ static void test_over_budget_is_recorded(void) {
 }
 
 // Case 9: every key the READMEs document is one the parser takes. Each
-// ```yaml block of README.md and experiments/README.md is loaded (a block
+// ```yaml block of README.md, experiments/README.md and core/DATA.md is loaded (a block
 // without methods gets a minimal experiment around it); each key row of
 // experiments/README.md's tables (top level, model, dataset, training) is
 // probed with a value no key takes: the error must be about the value, never
@@ -585,7 +585,7 @@ static int doc_yaml_blocks(const char *readme) {
 }
 
 static void test_documented_keys_exist(void) {
-    int blocks = doc_yaml_blocks("README.md") + doc_yaml_blocks("experiments/README.md");
+    int blocks = doc_yaml_blocks("README.md") + doc_yaml_blocks("experiments/README.md") + doc_yaml_blocks("core/DATA.md");
     EXPECT(blocks >= 3, "found %d yaml blocks", blocks);
     size_t n;
     unsigned char *t = rl_slurp("experiments/README.md", &n);

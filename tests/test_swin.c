@@ -31,20 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REF "tests/data/ref"
-
-static float *read_all(const SafeTensors *st, const char *name, size_t *numel) {
-    const StTensor *t = st_find(st, name);
-    CHECK(t, "%s: no tensor %s (run tests/make_reference.sh)", st->path, name);
-    int shape[ST_MAX_DIMS];
-    for (int d = 0; d < t->ndim; d++) shape[d] = (int)t->shape[d];
-    *numel = st_numel(t);
-    float *x = mem_alloc_floats(*numel ? *numel : 1, MEM_WORKSPACE);
-    WbError err;
-    if (st_read(st, name, x, t->ndim, shape, &err) < 0) die("%s", err.msg);
-    return x;
-}
-
 // Must match CONFIGS in ref_swin.py.
 static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
 static SwinConfig odd_cfg(void) {
@@ -62,7 +48,7 @@ static SwinBinding dense_binding(void) {
 
 // The dense gradient of a torchvision-named parameter from where the model
 // keeps it (its own set or a linear's). 0 if not trained.
-static int model_grad(Swin *m, const char *name, float *dst) {
+static int swin_grad(Swin *m, const char *name, float *dst) {
     int i = params_index(&m->train, name);
     if (i >= 0) { memcpy(dst, m->train.grads + m->train.info[i].offset, m->train.info[i].numel * sizeof(float)); return 1; }
     if (params_index(&m->frozen, name) >= 0) return 0;
@@ -80,114 +66,32 @@ static int model_grad(Swin *m, const char *name, float *dst) {
     die("no parameter %s in the model", name);
 }
 
-typedef struct { double max_abs, max_rel; } Err;
-
-// Every gradient in ref against the model: |diff| <= atol_frac*max|ref| + rtol*|ref|.
-static Err compare_grads(Swin *m, const SafeTensors *ref, double atol_frac, double rtol, int *n_checked) {
-    Err e = {0, 0};
-    *n_checked = 0;
-    for (int i = 0; i < ref->n; i++) {
-        const char *nm = ref->t[i].name;
-        if (strncmp(nm, "grad.", 5)) continue;
-        size_t n;
-        float *want = read_all(ref, nm, &n);
-        float *got = mem_alloc_floats(n, MEM_WORKSPACE);
-        EXPECT(model_grad(m, nm + 5, got), "model trains %s", nm + 5);
-        double amax = tl_max_abs(want, n), d = tl_max_abs_diff(got, want, n);
-        EXPECT_CLOSE(nm, got, want, n, atol_frac * amax, rtol);
-        EXPECT_NONZERO(nm, want, n);
-        if (d > e.max_abs) e.max_abs = d;
-        if (amax > 0 && d / amax > e.max_rel) e.max_rel = d / amax;
-        (*n_checked)++;
-        mem_free(want); mem_free(got);
-    }
-    return e;
+static int ref_grad(Model *m, const char *name, float *dst, size_t n) {
+    (void)n;
+    return swin_grad(&m->u.swin, name, dst);
 }
 
-static void build_from(Swin *m, SwinConfig cfg, int B, const char *weights, const SwinBinding *bind) {
-    swin_build(m, &cfg, bind, B);
-    WbError err;
-    if (swin_load(m, weights, 0, 0, &err) < 0) die("%s", err.msg);
+static ModelConfig as_model(SwinConfig c) { ModelConfig mc = {.kind = MODEL_SWIN, .swin = c}; return mc; }
+
+// The computed relative_position_index equals torchvision's buffer, and every
+// parameter's gradient was compared (the model's own and 8 per block).
+static void check_swin(Model *mm, const SafeTensors *wts, int ng) {
+    const Swin *m = &mm->u.swin;
+    size_t ni;
+    float *idx = tl_read_tensor(wts, "features.1.0.attn.relative_position_index", &ni);
+    const int T = m->cfg.window * m->cfg.window;
+    int same = ni == (size_t)T * T;
+    for (size_t i = 0; same && i < ni; i++) same = idx[i] == (float)m->rpi[i];
+    EXPECT(same, "relative_position_index equals torchvision's (%zu entries)", ni);
+    mem_free(idx);
+    EXPECT(ng == m->train.n + m->nblocks * 8, "gradients compared: %d (model %d + 8 per block)", ng, m->train.n);
 }
 
 static void reference_case(const char *tag, SwinConfig cfg, double logit_tol, double grad_atol_frac, double grad_rtol,
                            double traj_atol, double traj_rtol) {
-    char wpath[256], rpath[256];
-    snprintf(wpath, sizeof wpath, REF "/swin_%s_weights.safetensors", tag);
-    snprintf(rpath, sizeof rpath, REF "/swin_%s_ref.safetensors", tag);
-    SafeTensors ref, wts;
-    WbError err;
-    if (st_open(&ref, rpath, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
-    if (st_open(&wts, wpath, &err) < 0) { EXPECT(0, "%s", err.msg); st_close(&ref); return; }
-    size_t nx, ny, nl, n1;
-    float *x = read_all(&ref, "input", &nx), *yf = read_all(&ref, "labels", &ny);
-    float *logits = read_all(&ref, "logits", &nl), *loss = read_all(&ref, "loss", &n1);
-    int B = (int)ny, *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
-    for (int i = 0; i < B; i++) y[i] = (int)yf[i];
-    SwinBinding bind = dense_binding();
-    Swin m;
-    build_from(&m, cfg, B, wpath, &bind);
-
-    // the computed relative_position_index equals torchvision's buffer
-    size_t ni;
-    float *idx = read_all(&wts, "features.1.0.attn.relative_position_index", &ni);
-    const int T = cfg.window * cfg.window;
-    int same = ni == (size_t)T * T;
-    for (size_t i = 0; same && i < ni; i++) same = idx[i] == (float)m.rpi[i];
-    EXPECT(same, "relative_position_index equals torchvision's (%zu entries)", ni);
-    mem_free(idx);
-
-    mparams_zero_grad(swin_params(&m));
-    double t0 = wall_seconds();
-    float L = swin_forward(&m, x, y, B, 1);
-    swin_backward(&m);
-    double dt = wall_seconds() - t0;
-    double dl = tl_max_abs_diff(m.logits, logits, nl);
-    EXPECT_CLOSE("logits", m.logits, logits, nl, logit_tol, logit_tol);
-    EXPECT_NEAR("loss", L, loss[0], 1e-5, 1e-5);
-    int ng;
-    Err e = compare_grads(&m, &ref, grad_atol_frac, grad_rtol, &ng);
-    printf("  %s: B=%d logits max|diff| %.3g, loss %.7f vs %.7f, %d gradients: max|diff| %.3g, max|diff|/max|ref| %.3g; "
-           "fwd+bwd %.3f s\n", tag, B, dl, (double)L, (double)loss[0], ng, e.max_abs, e.max_rel, dt);
-    EXPECT(ng == m.train.n + m.nblocks * 8, "gradients compared: %d (model %d + 8 per block)", ng, m.train.n);
-
-    // Inference forward equals the training forward.
-    float *l1 = mem_alloc_floats(nl, MEM_WORKSPACE);
-    memcpy(l1, m.logits, nl * sizeof(float));
-    swin_forward(&m, x, NULL, B, 0);
-    EXPECT_CLOSE("inference logits", m.logits, l1, nl, 0, 0);
-    mem_free(l1);
-    swin_free(&m);
-
-    // 5 steps of SGD (momentum 0.9, wd 1e-4, clip 2.0) and of AdamW, as ref_swin.py.
-    const char *opt_names[2] = {"sgd_losses", "adamw_losses"};
-    OptimConfig ocs[2] = {optim_sgd(0.9f, 1e-4f), optim_adamw(0.9f, 0.999f, 1e-8f, 0.05f)};
-    float lrs[2] = {0.01f, 1e-3f};
-    for (int o = 0; o < 2; o++) {
-        if (!st_find(&ref, opt_names[o])) continue;
-        size_t n5;
-        float *want = read_all(&ref, opt_names[o], &n5), got[5];
-        build_from(&m, cfg, B, wpath, &bind);
-        t0 = wall_seconds();
-        for (int s = 0; s < 5; s++) {
-            mparams_zero_grad(swin_params(&m));
-            got[s] = swin_forward(&m, x, y, B, 1);
-            swin_backward(&m);
-            if (o == 0) mparams_clip_grad(swin_params(&m), 2.0f);
-            mparams_update(swin_params(&m), &ocs[o], lrs[o]);
-        }
-        double d5 = tl_max_abs_diff(got, want, 5);
-        printf("  %s %s: C %.6f %.6f %.6f %.6f %.6f | torch %.6f %.6f %.6f %.6f %.6f (max|diff| %.2g, %.2f s/step)\n",
-               tag, opt_names[o], (double)got[0], (double)got[1], (double)got[2], (double)got[3], (double)got[4],
-               (double)want[0], (double)want[1], (double)want[2], (double)want[3], (double)want[4], d5,
-               (wall_seconds() - t0) / 5);
-        EXPECT_CLOSE(opt_names[o], got, want, 5, traj_atol, traj_rtol);
-        swin_free(&m);
-        mem_free(want);
-    }
-    mem_free(x); mem_free(yf); mem_free(logits); mem_free(loss); mem_free(y);
-    st_close(&ref);
-    st_close(&wts);
+    ModelConfig mc = as_model(cfg);
+    TlReferenceCase c = {"swin", tag, logit_tol, grad_atol_frac, grad_rtol, traj_atol, traj_rtol, ref_grad, check_swin};
+    tl_model_reference_case(&mc, &c);
 }
 
 static void test_micro_vs_pytorch(void) { reference_case("micro", micro_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
@@ -200,18 +104,6 @@ static void test_swin_t_vs_pytorch(void) {
 
 // --- the window layers on their own -----------------------------------------------
 
-static float *randn(Rng *r, size_t n, float std) {
-    float *x = mem_alloc_floats(n, MEM_WORKSPACE);
-    rng_fill_normal(r, x, (long)n, 0, std);
-    return x;
-}
-
-static double dot(const float *a, const float *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
-    return s;
-}
-
 // Partition and reverse are adjoint permutations: reverse(partition(x)) = x,
 // <partition(x), y> = <x, partition^T(y)>, padded slots are zero.
 static void test_window_partition(void) {
@@ -223,7 +115,7 @@ static void test_window_partition(void) {
             window_geometry(H, W, ws, shift, &Hp, &Wp, &sh, &sw);
             size_t nmap = (size_t)B * H * W * C, nwin = (size_t)B * Hp * Wp * C;
             Rng r; rng_seed(&r, (uint64_t)(c * 10 + shift));
-            float *x = randn(&r, nmap, 1), *yw = randn(&r, nwin, 1);
+            float *x = tl_randn(&r, nmap, 1), *yw = tl_randn(&r, nwin, 1);
             float *xw = mem_alloc_floats(nwin, MEM_WORKSPACE), *back = mem_alloc_floats(nmap, MEM_WORKSPACE);
             float *adj = mem_alloc_floats(nmap, MEM_WORKSPACE);
             window_partition_forward(xw, x, B, H, W, C, ws, sh, sw);
@@ -232,9 +124,9 @@ static void test_window_partition(void) {
             snprintf(what, sizeof what, "reverse(partition(x)) %dx%d shift %d", H, W, shift);
             EXPECT_CLOSE(what, back, x, nmap, 0, 0);
             window_partition_backward(adj, yw, B, H, W, C, ws, sh, sw);
-            double lhs = dot(xw, yw, nwin), rhs = dot(x, adj, nmap);
+            double lhs = tl_dot(xw, yw, nwin), rhs = tl_dot(x, adj, nmap);
             EXPECT(fabs(lhs - rhs) <= 1e-9 * (fabs(lhs) + 1), "adjoint %dx%d: %.9g vs %.9g", H, W, lhs, rhs);
-            double s2 = dot(xw, xw, nwin), x2 = dot(x, x, nmap);
+            double s2 = tl_dot(xw, xw, nwin), x2 = tl_dot(x, x, nmap);
             EXPECT(fabs(s2 - x2) <= 1e-9 * x2, "padding slots are zero (%dx%d): %.9g vs %.9g", H, W, s2, x2);
             EXPECT(sh == ((ws >= Hp) ? 0 : shift), "shift dropped only when one window covers the map (%d, Hp %d)", sh, Hp);
             mem_free(x); mem_free(yw); mem_free(xw); mem_free(back); mem_free(adj);
@@ -251,8 +143,8 @@ static void test_window_attention_grad(void) {
     const size_t nq = (size_t)Bw * T * 3 * C, no = (size_t)Bw * T * C, na = (size_t)Bw * NH * T * T;
     const size_t ntab = (size_t)(2 * ws - 1) * (2 * ws - 1) * NH;
     Rng r; rng_seed(&r, 42);
-    float *qkv = randn(&r, nq, 1), *table = randn(&r, ntab, 0.5f), *dout = randn(&r, no, 1);
-    float *dq = randn(&r, nq, 1), *dt = randn(&r, ntab, 1);   // directions
+    float *qkv = tl_randn(&r, nq, 1), *table = tl_randn(&r, ntab, 0.5f), *dout = tl_randn(&r, no, 1);
+    float *dq = tl_randn(&r, nq, 1), *dt = tl_randn(&r, ntab, 1);   // directions
     int *idx = mem_alloc(sizeof(int) * (size_t)T * T, MEM_WORKSPACE), *reg = mem_alloc(sizeof(int) * (size_t)nW * T, MEM_WORKSPACE);
     relative_position_index(idx, ws);
     window_mask_regions(reg, H, W, ws, sh, sw);
@@ -270,7 +162,7 @@ static void test_window_attention_grad(void) {
     EXPECT_NONZERO("dqkv", gq, nq);
     EXPECT_NONZERO("dtable", gt, ntab);
     // f(e) = sum(out(qkv + e dq, table + e dt) * dout); f'(0) = <gq, dq> + <gt, dt>
-    const double want = dot(gq, dq, nq) + dot(gt, dt, ntab), h = 1e-2;
+    const double want = tl_dot(gq, dq, nq) + tl_dot(gt, dt, ntab), h = 1e-2;
     double f[2];
     for (int sgn = 0; sgn < 2; sgn++) {
         float e = (float)(sgn ? -h : h);
@@ -278,7 +170,7 @@ static void test_window_attention_grad(void) {
         for (size_t i = 0; i < ntab; i++) tp[i] = table[i] + e * dt[i];
         relative_bias_forward(bias, tp, idx, NH, ws);
         window_attention_forward(out, att, qp, bias, reg, Bw, nW, T, C, NH);
-        f[sgn] = dot(out, dout, no);
+        f[sgn] = tl_dot(out, dout, no);
     }
     double got = (f[0] - f[1]) / (2 * h);
     printf("  window attention: directional derivative %.6f, central difference %.6f\n", want, got);
@@ -296,11 +188,11 @@ static void test_window_attention_grad(void) {
     // patch merging: gather adjoint on an odd map
     const int Hm = 5, Wm = 3, Cm = 4, H2 = 3, W2 = 2;
     size_t nin = (size_t)B * Hm * Wm * Cm, nout = (size_t)B * H2 * W2 * 4 * Cm;
-    float *xm = randn(&r, nin, 1), *ym = randn(&r, nout, 1), *om = mem_alloc_floats(nout, MEM_WORKSPACE);
+    float *xm = tl_randn(&r, nin, 1), *ym = tl_randn(&r, nout, 1), *om = mem_alloc_floats(nout, MEM_WORKSPACE);
     float *dm = mem_alloc_floats(nin, MEM_WORKSPACE);
     patch_merge_forward(om, xm, B, Hm, Wm, Cm);
     patch_merge_backward(dm, ym, B, Hm, Wm, Cm);
-    double lhs = dot(om, ym, nout), rhs = dot(xm, dm, nin);
+    double lhs = tl_dot(om, ym, nout), rhs = tl_dot(xm, dm, nin);
     EXPECT(fabs(lhs - rhs) <= 1e-9 * (fabs(lhs) + 1), "patch merging adjoint %.9g vs %.9g", lhs, rhs);
     // x1 = x[1::2, 0::2] is the second channel block: out(0,0)[C..2C) = x(1,0)
     EXPECT(!memcmp(om + Cm, xm + (size_t)1 * Wm * Cm, sizeof(float) * Cm) &&
@@ -313,61 +205,28 @@ static void test_window_attention_grad(void) {
 
 // --- checkpoints, partial fine-tuning, stochastic depth ---------------------------------
 
-static int files_equal(const char *a, const char *b) {
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fa && fb;
-    while (same) {
-        int ca = fgetc(fa), cb = fgetc(fb);
-        if (ca != cb) same = 0;
-        if (ca == EOF || cb == EOF) break;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return same;
-}
-
 // tl_random_batch for a model config
 static void random_batch(float *img, int *y, int B, const SwinConfig *c, uint64_t seed) {
     tl_random_batch(img, y, B, c->channels, c->image_size, c->num_classes, seed);
 }
 
-static void test_checkpoint_roundtrip(void) {
-    SwinConfig cfg = odd_cfg();
-    SwinBinding bind = dense_binding();
-    Swin a, b;
-    swin_build(&a, &cfg, &bind, 2);
-    swin_init_random(&a, 7);
-    char p1[512], p2[512];
-    snprintf(p1, sizeof p1, "%s/swin1.safetensors", tl_tmpdir());
-    snprintf(p2, sizeof p2, "%s/swin2.safetensors", tl_tmpdir());
-    WbError err;
-    EXPECT(swin_save(&a, p1, &err) == 0, "save: %s", err.msg);
-    swin_build(&b, &cfg, &bind, 2);
-    EXPECT(swin_load(&b, p1, 0, 0, &err) == 0, "load: %s", err.msg);
-    EXPECT(swin_save(&b, p2, &err) == 0, "save again: %s", err.msg);
-    EXPECT(files_equal(p1, p2), "checkpoint written, loaded and written again is byte-identical");
-    EXPECT(a.train.numel == b.train.numel && !memcmp(a.train.params, b.train.params, a.train.numel * sizeof(float)),
-           "model parameters bit-identical");
-    float *img = mem_alloc_floats((size_t)2 * 3 * 36 * 36, MEM_DATA);
-    int y[2];
-    random_batch(img, y, 2, &cfg, 3);
-    swin_forward(&a, img, NULL, 2, 0);
-    swin_forward(&b, img, NULL, 2, 0);
-    EXPECT(!memcmp(a.logits, b.logits, 2 * 7 * sizeof(float)), "logits bit-identical after reload");
-    // the file holds what torchvision's state_dict holds: every parameter and the index buffers
+// The file holds what torchvision's state_dict holds: every parameter and the index buffers.
+static void check_state_dict(const Model *mm, const char *path) {
+    const Swin *a = &mm->u.swin;
     SafeTensors st;
-    EXPECT(st_open(&st, p1, &err) == 0, "open: %s", err.msg);
+    WbError err;
+    EXPECT(st_open(&st, path, &err) == 0, "open: %s", err.msg);
     int n_idx = 0;
     for (int i = 0; i < st.n; i++) n_idx += strstr(st.t[i].name, "relative_position_index") != NULL;
-    EXPECT(n_idx == a.nblocks && st.n == a.train.n + a.nblocks * 9, "%d tensors, %d index buffers", st.n, n_idx);
+    EXPECT(n_idx == a->nblocks && st.n == a->train.n + a->nblocks * 9, "%d tensors, %d index buffers", st.n, n_idx);
     st_close(&st);
-    // A wrong-shape model names the tensor.
-    SwinConfig wide = cfg; wide.embed_dim = 32;
-    Swin c;
-    swin_build(&c, &wide, &bind, 2);
-    EXPECT(swin_load(&c, p1, 0, 0, &err) < 0 && strstr(err.msg, "features.0.0.weight"), "shape mismatch reported: %s", err.msg);
-    swin_free(&a); swin_free(&b); swin_free(&c);
-    mem_free(img);
+}
+
+static void test_checkpoint_roundtrip(void) {
+    SwinConfig wide = odd_cfg();
+    wide.embed_dim = 32;
+    ModelConfig mc = as_model(odd_cfg()), mw = as_model(wide);
+    tl_model_checkpoint_roundtrip(&mc, &mw, "features.0.0.weight", "swin.safetensors", check_state_dict);
 }
 
 // num_of_finetune = n trains only the last n counted linears and everything
@@ -408,7 +267,7 @@ static void test_partial_finetune_grads(void) {
                 size_t cnt = a.train.info[k].numel;
                 float *g = mem_alloc_floats(cnt, MEM_WORKSPACE);
                 total++;
-                if (model_grad(&b, nm, g)) {
+                if (swin_grad(&b, nm, g)) {
                     trained++;
                     char what[200]; snprintf(what, sizeof what, "n=%d all_linear=%d %s", n, all_linear, nm);
                     EXPECT_CLOSE(what, g, a.train.grads + a.train.info[k].offset, cnt, 1e-6, 1e-5);
@@ -478,7 +337,7 @@ static void test_stochastic_depth(void) {
     Rng r; rng_seed(&r, 1);
     rng_fill_normal(&r, d, (long)ps->numel, 0, 1);
     memcpy(theta, ps->params, sizeof(float) * ps->numel);
-    double want = dot(ps->grads, d, ps->numel), nd = sqrt(dot(d, d, ps->numel)), h = 3e-2 / nd;
+    double want = tl_dot(ps->grads, d, ps->numel), nd = sqrt(tl_dot(d, d, ps->numel)), h = 3e-2 / nd;
     double f[2];
     for (int sgn = 0; sgn < 2; sgn++) {
         for (size_t i = 0; i < ps->numel; i++) ps->params[i] = theta[i] + (float)(sgn ? -h : h) * d[i];
@@ -529,23 +388,6 @@ static void test_no_allocation_in_step(void) {
 
 typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } Variant;
 
-static MethodConfig base_mcfg(void) {
-    MethodConfig c;
-    memset(&c, 0, sizeof c);
-    c.epsilon = 1.0f;
-    c.seed = 17;
-    return c;
-}
-
-static void lin_grads(const LinearLayer *L, float *dW, float *db) {
-    ParamSet *ps[4];
-    int n = L->method->param_sets((LinearLayer *)L, ps);
-    CHECK(n == 1, "%s: %d parameter sets", L->name, n);
-    memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
-    if (L->method == &method_wasi) wasi_weight_grad(L, dW);
-    else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
-}
-
 static void test_full_rank_matches_vanilla(void) {
     const SwinConfig cfg = odd_cfg();
     const int B = 2;
@@ -554,19 +396,19 @@ static void test_full_rank_matches_vanilla(void) {
     random_batch(img, y, B, &cfg, 8);
     Variant v[6];
     int nv = 0;
-    MethodConfig c = base_mcfg();
+    MethodConfig c = tl_method_config();
     v[nv++] = (Variant){"hosvd eps=1", &method_hosvd, c};
     for (int d = 0; d < 4; d++) c.act_ranks[d] = 100000;   // clipped to the mode sizes
     v[nv++] = (Variant){"asi full ranks", &method_asi, c};
     v[nv++] = (Variant){"wasi dense eps=1, act full ranks", &method_wasi, c};
     c.factored = 1;
     v[nv++] = (Variant){"wasi factored eps=1, act full ranks", &method_wasi, c};
-    c = base_mcfg(); c.act_epsilon = 1.0f;
+    c = tl_method_config(); c.act_epsilon = 1.0f;
     v[nv++] = (Variant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
     OptimConfig sgd = optim_sgd(0.0f, 0.0f);
     const float lr = 0.05f;
     SwinBinding vb = dense_binding();
-    vb.method = &method_vanilla; vb.mcfg = base_mcfg(); vb.all_linear = 1;
+    vb.method = &method_vanilla; vb.mcfg = tl_method_config(); vb.all_linear = 1;
     Swin a;
     swin_build(&a, &cfg, &vb, B);
     swin_init_random(&a, 21);
@@ -583,34 +425,9 @@ static void test_full_rank_matches_vanilla(void) {
         float Lb = swin_forward(&b, img, y, B, 1);
         swin_backward(&b);
         EXPECT_NEAR(v[i].tag, Lb, La, 1e-5, 1e-5);
-        double worst = 0;
-        char what[256];
-        for (int k = 0; k < a.train.n; k++) {
-            const ParamInfo *pi = &a.train.info[k];
-            const float *ga = a.train.grads + pi->offset, *gb = b.train.grads + b.train.info[k].offset;
-            double amax = tl_max_abs(ga, pi->numel), d = tl_max_abs_diff(gb, ga, pi->numel);
-            snprintf(what, sizeof what, "%s %s", v[i].tag, pi->name);
-            EXPECT_CLOSE(what, gb, ga, pi->numel, 1e-4 * amax, 1e-3);
-            if (amax > 0 && d / amax > worst) worst = d / amax;
-        }
-        for (int k = 0; k < a.nblocks * SWIN_NLIN; k++) {
-            const LinearLayer *L1 = &a.lin[k], *L2 = &b.lin[k];
-            size_t OI = (size_t)L1->O * L1->I;
-            float *wa = mem_alloc_floats(OI, MEM_WORKSPACE), *wb = mem_alloc_floats(OI, MEM_WORKSPACE);
-            float *ba = mem_alloc_floats(L1->O, MEM_WORKSPACE), *bbias = mem_alloc_floats(L1->O, MEM_WORKSPACE);
-            lin_grads(L1, wa, ba);
-            lin_grads(L2, wb, bbias);
-            double amax = tl_max_abs(wa, OI), d = tl_max_abs_diff(wb, wa, OI);
-            snprintf(what, sizeof what, "%s %s dW", v[i].tag, L1->name);
-            EXPECT(L2->method == v[i].m, "%s bound to %s", L2->name, v[i].m->name);
-            EXPECT_CLOSE(what, wb, wa, OI, 1e-4 * amax, 1e-3);
-            EXPECT_NONZERO(what, wa, OI);
-            double bmax = tl_max_abs(ba, L1->O);
-            snprintf(what, sizeof what, "%s %s db", v[i].tag, L1->name);
-            EXPECT_CLOSE(what, bbias, ba, L1->O, 1e-4 * (bmax > amax ? bmax : amax), 1e-3);
-            if (amax > 0 && d / amax > worst) worst = d / amax;
-            mem_free(wa); mem_free(wb); mem_free(ba); mem_free(bbias);
-        }
+        double worst = tl_compare_method_grads(&a.train, &b.train, a.lin, b.lin, a.nblocks * SWIN_NLIN, v[i].tag);
+        for (int k = 0; k < b.nblocks * SWIN_NLIN; k++)
+            EXPECT(b.lin[k].method == v[i].m, "%s bound to %s", b.lin[k].name, v[i].m->name);
         // four modes, full ranks: fc1 of block 0 (B,H,W,C) and qkv of the last block (B,nW,T,C)
         const LinearLayer *F1 = swin_linear(&b, 0, SWIN_FC1), *Q = swin_linear(&b, b.nblocks - 1, SWIN_QKV);
         LinearAccount acc, accq;
@@ -655,7 +472,7 @@ static void test_paper_memory(void) {
     for (int all = 0; all < 2; all++)
         for (int nf = -1; nf <= 3; nf += 4)
             for (int i = 0; i < 5; i++) {
-                MethodConfig c = base_mcfg();
+                MethodConfig c = tl_method_config();
                 c.lora_rank = 4; c.lora_alpha = 8;
                 c.epsilon = 0.8f;
                 if (strcmp(names[i], "hosvd")) { c.act_ranks[0] = 2; c.act_ranks[1] = 3; c.act_ranks[2] = 5; c.act_ranks[3] = 7; }
@@ -696,7 +513,7 @@ static void test_paper_memory(void) {
     SwinConfig t = t_cfg();
     SwinBinding bind = dense_binding();
     bind.method = &method_vanilla;
-    bind.mcfg = base_mcfg();
+    bind.mcfg = tl_method_config();
     SwinPaperMemory mlp = swin_methods_paper_memory(&t, 128, &bind, "vanilla", NULL);
     bind.all_linear = 1;
     SwinPaperMemory all = swin_methods_paper_memory(&t, 128, &bind, "vanilla", NULL);
@@ -752,7 +569,7 @@ static void test_model_dispatch(void) {
         int y[2] = {1, 7};
         Rng r; rng_seed(&r, 6); rng_fill_normal(&r, img, (long)B * 3 * 32 * 32, 0, 1);
         ModelBinding bind = dense_binding();
-        bind.method = &method_vanilla; bind.mcfg = base_mcfg(); bind.num_finetune = 3;
+        bind.method = &method_vanilla; bind.mcfg = tl_method_config(); bind.num_finetune = 3;
         Model m;
         model_build(&m, &mc, &bind, B);
         model_init_random(&m, 9);
@@ -814,8 +631,8 @@ static void check_window_attention_naive(int H, int W, int ws, int C, int NH) {
     const int nW = (Hp / ws) * (Wp / ws), Bw = B * nW;
     const size_t nq = (size_t)Bw * T * C3, no = (size_t)Bw * T * C, na = (size_t)Bw * NH * T * T, nb = (size_t)NH * T * T;
     Rng r; rng_seed(&r, 5);
-    float *qkv = randn(&r, nq, 1), *bias = randn(&r, nb, 0.5f), *dout = randn(&r, no, 1);
-    float *dqkv = randn(&r, nq, 1), *dbias = randn(&r, nb, 1);   // backward adds onto these
+    float *qkv = tl_randn(&r, nq, 1), *bias = tl_randn(&r, nb, 0.5f), *dout = tl_randn(&r, no, 1);
+    float *dqkv = tl_randn(&r, nq, 1), *dbias = tl_randn(&r, nb, 1);   // backward adds onto these
     float *want_dqkv = mem_alloc_floats(nq, MEM_WORKSPACE), *want_dbias = mem_alloc_floats(nb, MEM_WORKSPACE);
     memcpy(want_dqkv, dqkv, sizeof(float) * nq);
     memcpy(want_dbias, dbias, sizeof(float) * nb);

@@ -1,6 +1,11 @@
 // testlib.c: see testlib.h.
 #include "testlib.h"
+#include "core/counters.h"
+#include "core/memory.h"
+#include "core/optim.h"
+#include "core/params.h"
 #include "core/rng.h"
+#include "baselines/wasi.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -112,4 +117,235 @@ void tl_random_batch(float *img, int *y, int B, int channels, int size, int clas
     rng_seed(&r, seed);
     rng_fill_normal(&r, img, (long)B * channels * size * size, 0, 1);
     for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)classes);
+}
+
+float *tl_randn(Rng *r, size_t n, float std) {
+    float *x = mem_alloc_floats(n, MEM_WORKSPACE);
+    rng_fill_normal(r, x, (long)n, 0, std);
+    return x;
+}
+
+double tl_dot(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+int tl_files_equal(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+float *tl_read_tensor(const SafeTensors *st, const char *name, size_t *numel) {
+    const StTensor *t = st_find(st, name);
+    CHECK(t, "%s: no tensor %s (run tests/make_reference.sh)", st->path, name);
+    int shape[ST_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) shape[d] = (int)t->shape[d];
+    *numel = st_numel(t);
+    float *x = mem_alloc_floats(*numel ? *numel : 1, MEM_WORKSPACE);
+    WbError err;
+    if (st_read(st, name, x, t->ndim, shape, &err) < 0) die("%s", err.msg);
+    return x;
+}
+
+MethodConfig tl_method_config(void) {
+    MethodConfig c;
+    memset(&c, 0, sizeof c);
+    c.epsilon = 1.0f;
+    c.seed = 17;
+    return c;
+}
+
+void tl_linear_grads(const LinearLayer *L, float *dW, float *db) {
+    ParamSet *ps[4];
+    int n = L->method->param_sets((LinearLayer *)L, ps);
+    CHECK(n == 1, "%s: %d parameter sets", L->name, n);
+    memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
+    if (L->method == &method_wasi) wasi_weight_grad(L, dW);
+    else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
+}
+
+double tl_compare_method_grads(const ParamSet *ta, const ParamSet *tb, const LinearLayer *la, const LinearLayer *lb,
+                               int nlin, const char *tag) {
+    double worst = 0;
+    char what[256];
+    for (int i = 0; i < ta->n; i++) {
+        const ParamInfo *pi = &ta->info[i];
+        const float *ga = ta->grads + pi->offset, *gb = tb->grads + tb->info[i].offset;
+        double amax = tl_max_abs(ga, pi->numel), d = tl_max_abs_diff(gb, ga, pi->numel);
+        snprintf(what, sizeof what, "%s %s", tag, pi->name);
+        EXPECT_CLOSE(what, gb, ga, pi->numel, 1e-4 * amax, 1e-3);
+        EXPECT_NONZERO(what, ga, pi->numel);
+        if (amax > 0 && d / amax > worst) worst = d / amax;
+    }
+    for (int i = 0; i < nlin; i++) {
+        const LinearLayer *La = &la[i], *Lb = &lb[i];
+        size_t OI = (size_t)La->O * La->I;
+        float *wa = mem_alloc_floats(OI, MEM_WORKSPACE), *wb = mem_alloc_floats(OI, MEM_WORKSPACE);
+        float *ba = mem_alloc_floats(La->O, MEM_WORKSPACE), *bb = mem_alloc_floats(La->O, MEM_WORKSPACE);
+        tl_linear_grads(La, wa, ba);
+        tl_linear_grads(Lb, wb, bb);
+        double amax = tl_max_abs(wa, OI), d = tl_max_abs_diff(wb, wa, OI);
+        snprintf(what, sizeof what, "%s %s dW (%s)", tag, La->name, Lb->method->name);
+        EXPECT_CLOSE(what, wb, wa, OI, 1e-4 * amax, 1e-3);
+        EXPECT_NONZERO(what, wa, OI);
+        if (amax > 0 && d / amax > worst) worst = d / amax;
+        // the k bias gets a zero gradient in exact arithmetic (softmax ignores
+        // a per-query constant): its tolerance is relative to the layer's scale
+        double bmax = tl_max_abs(ba, La->O);
+        snprintf(what, sizeof what, "%s %s db", tag, La->name);
+        EXPECT_CLOSE(what, bb, ba, La->O, 1e-4 * (bmax > amax ? bmax : amax), 1e-3);
+        mem_free(wa); mem_free(wb); mem_free(ba); mem_free(bb);
+    }
+    return worst;
+}
+
+TlGradErr tl_compare_ref_grads(Model *m, const SafeTensors *ref, TlModelGrad grad, double atol_frac, double rtol,
+                               int *n_checked) {
+    TlGradErr e = {0, 0};
+    *n_checked = 0;
+    for (int i = 0; i < ref->n; i++) {
+        const char *nm = ref->t[i].name;
+        if (strncmp(nm, "grad.", 5)) continue;
+        size_t n;
+        float *want = tl_read_tensor(ref, nm, &n);
+        float *got = mem_alloc_floats(n, MEM_WORKSPACE);
+        EXPECT(grad(m, nm + 5, got, n), "model trains %s", nm + 5);
+        double amax = tl_max_abs(want, n), d = tl_max_abs_diff(got, want, n);
+        EXPECT_CLOSE(nm, got, want, n, atol_frac * amax, rtol);
+        EXPECT_NONZERO(nm, want, n);
+        if (d > e.max_abs) e.max_abs = d;
+        if (amax > 0 && d / amax > e.max_rel) e.max_rel = d / amax;
+        (*n_checked)++;
+        mem_free(want); mem_free(got);
+    }
+    return e;
+}
+
+static ModelBinding dense_binding(void) {
+    ModelBinding b;
+    memset(&b, 0, sizeof b);
+    b.num_finetune = -1;
+    return b;
+}
+
+static void build_loaded(Model *m, const ModelConfig *cfg, int B, const char *weights) {
+    ModelBinding bind = dense_binding();
+    model_build(m, cfg, &bind, B);
+    WbError err;
+    if (model_load(m, weights, 0, 0, &err) < 0) die("%s", err.msg);
+}
+
+void tl_model_reference_case(const ModelConfig *cfg, const TlReferenceCase *c) {
+    char wpath[256], rpath[256];
+    snprintf(wpath, sizeof wpath, "tests/data/ref/%s_%s_weights.safetensors", c->family, c->tag);
+    snprintf(rpath, sizeof rpath, "tests/data/ref/%s_%s_ref.safetensors", c->family, c->tag);
+    SafeTensors ref, wts;
+    WbError err;
+    if (st_open(&ref, rpath, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
+    if (st_open(&wts, wpath, &err) < 0) { EXPECT(0, "%s", err.msg); st_close(&ref); return; }
+    size_t nx, ny, nl, n1;
+    float *x = tl_read_tensor(&ref, "input", &nx), *yf = tl_read_tensor(&ref, "labels", &ny);
+    float *logits = tl_read_tensor(&ref, "logits", &nl), *loss = tl_read_tensor(&ref, "loss", &n1);
+    int B = (int)ny, *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    for (int i = 0; i < B; i++) y[i] = (int)yf[i];
+    Model m;
+    build_loaded(&m, cfg, B, wpath);
+
+    model_zero_grad(&m);
+    double t0 = wall_seconds();
+    float L = model_forward(&m, x, y, B, 1);
+    model_backward(&m);
+    double dt = wall_seconds() - t0;
+    double dl = tl_max_abs_diff(model_logits(&m), logits, nl);
+    EXPECT_CLOSE("logits", model_logits(&m), logits, nl, c->logit_tol, c->logit_tol);
+    EXPECT_NEAR("loss", L, loss[0], 1e-5, 1e-5);
+    int ng;
+    TlGradErr e = tl_compare_ref_grads(&m, &ref, c->grad, c->grad_atol_frac, c->grad_rtol, &ng);
+    printf("  %s: B=%d logits max|diff| %.3g, loss %.7f vs %.7f, %d gradients: max|diff| %.3g, max|diff|/max|ref| %.3g; "
+           "fwd+bwd %.3f s\n", c->tag, B, dl, (double)L, (double)loss[0], ng, e.max_abs, e.max_rel, dt);
+    if (c->check) c->check(&m, &wts, ng);
+
+    // Inference forward equals the training forward.
+    float *l1 = mem_alloc_floats(nl, MEM_WORKSPACE);
+    memcpy(l1, model_logits(&m), nl * sizeof(float));
+    model_forward(&m, x, NULL, B, 0);
+    EXPECT_CLOSE("inference logits", model_logits(&m), l1, nl, 0, 0);
+    mem_free(l1);
+    model_free(&m);
+
+    // 5 steps of SGD (momentum 0.9, wd 1e-4, clip 2.0) and of AdamW, as reflib.py.
+    const char *opt_names[2] = {"sgd_losses", "adamw_losses"};
+    OptimConfig ocs[2] = {optim_sgd(0.9f, 1e-4f), optim_adamw(0.9f, 0.999f, 1e-8f, 0.05f)};
+    float lrs[2] = {0.01f, 1e-3f};
+    for (int o = 0; o < 2; o++) {
+        if (!st_find(&ref, opt_names[o])) continue;
+        size_t n5;
+        float *want = tl_read_tensor(&ref, opt_names[o], &n5), got[5];
+        build_loaded(&m, cfg, B, wpath);
+        t0 = wall_seconds();
+        for (int s = 0; s < 5; s++) {
+            model_zero_grad(&m);
+            got[s] = model_forward(&m, x, y, B, 1);
+            model_backward(&m);
+            if (o == 0) model_clip_grad(&m, 2.0f);
+            model_update(&m, &ocs[o], lrs[o]);
+        }
+        double d5 = tl_max_abs_diff(got, want, 5);
+        printf("  %s %s: C %.6f %.6f %.6f %.6f %.6f | torch %.6f %.6f %.6f %.6f %.6f (max|diff| %.2g, %.2f s/step)\n",
+               c->tag, opt_names[o], (double)got[0], (double)got[1], (double)got[2], (double)got[3], (double)got[4],
+               (double)want[0], (double)want[1], (double)want[2], (double)want[3], (double)want[4], d5,
+               (wall_seconds() - t0) / 5);
+        EXPECT_CLOSE(opt_names[o], got, want, 5, c->traj_atol, c->traj_rtol);
+        model_free(&m);
+        mem_free(want);
+    }
+    mem_free(x); mem_free(yf); mem_free(logits); mem_free(loss); mem_free(y);
+    st_close(&ref);
+    st_close(&wts);
+}
+
+void tl_model_checkpoint_roundtrip(const ModelConfig *cfg, const ModelConfig *wide, const char *first_tensor,
+                                   const char *file, void (*check)(const Model *saved, const char *path)) {
+    ModelBinding bind = dense_binding();
+    Model a, b, c;
+    model_build(&a, cfg, &bind, 2);
+    model_init_random(&a, 7);
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/%s", tl_tmpdir(), file);
+    snprintf(p2, sizeof p2, "%s/again-%s", tl_tmpdir(), file);
+    WbError err;
+    EXPECT(model_save(&a, p1, &err) == 0, "save: %s", err.msg);
+    model_build(&b, cfg, &bind, 2);
+    EXPECT(model_load(&b, p1, 0, 0, &err) == 0, "load: %s", err.msg);
+    EXPECT(model_save(&b, p2, &err) == 0, "save again: %s", err.msg);
+    EXPECT(tl_files_equal(p1, p2), "checkpoint written, loaded and written again is byte-identical");
+    ParamSet *sa[256], *sb[256];
+    int na = model_param_sets(&a, sa, 256), nb = model_param_sets(&b, sb, 256), same = na == nb && na > 0;
+    for (int i = 0; same && i < na; i++)
+        same = sa[i]->numel == sb[i]->numel && !memcmp(sa[i]->params, sb[i]->params, sa[i]->numel * sizeof(float));
+    EXPECT(same, "model parameters bit-identical (%d sets)", na);
+    // and the two models compute bit-identical logits
+    int S, Cin, K;
+    model_config_io(cfg, &S, &Cin, &K);
+    float *img = mem_alloc_floats((size_t)2 * Cin * S * S, MEM_DATA);
+    int y[2];
+    tl_random_batch(img, y, 2, Cin, S, K, 3);
+    model_forward(&a, img, NULL, 2, 0);
+    model_forward(&b, img, NULL, 2, 0);
+    EXPECT(!memcmp(model_logits(&a), model_logits(&b), (size_t)2 * K * sizeof(float)), "logits bit-identical after reload");
+    if (check) check(&a, p1);
+    // A wrong-shape model names the tensor and both shapes.
+    model_build(&c, wide, &bind, 2);
+    EXPECT(model_load(&c, p1, 0, 0, &err) < 0 && strstr(err.msg, first_tensor), "shape mismatch reported: %s", err.msg);
+    model_free(&a); model_free(&b); model_free(&c);
+    mem_free(img);
 }

@@ -2,8 +2,16 @@
 // named cases; each prints "PASS name" or "FAIL name" and tests/run.sh adds
 // them up into "N passed, M failed". Comparisons have an absolute and a
 // relative term and print the max difference and the first bad pairs.
+// Below the framework: the helpers several test files share (tensors from
+// reference files, the method-vs-vanilla gradient comparison, a model
+// against its PyTorch reference, the checkpoint round trip), written once.
 #ifndef WB_TESTLIB_H
 #define WB_TESTLIB_H
+
+#include "core/linear_method.h"
+#include "core/model.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -45,5 +53,62 @@ const char *tl_tmpdir(void);
 
 // A random batch: img (B, channels, size, size) ~ N(0, 1), y (B) uniform in [0, classes).
 void tl_random_batch(float *img, int *y, int B, int channels, int size, int classes, uint64_t seed);
+
+// n floats ~ N(0, std^2) in a MEM_WORKSPACE buffer (the caller frees it).
+float *tl_randn(Rng *r, size_t n, float std);
+// sum a[i] b[i] in double.
+double tl_dot(const float *a, const float *b, size_t n);
+// 1 if both files exist and hold the same bytes.
+int tl_files_equal(const char *a, const char *b);
+// The whole F32 tensor `name` of st in a MEM_WORKSPACE buffer; dies naming
+// the file when it is missing (the references come from make_reference.sh).
+float *tl_read_tensor(const SafeTensors *st, const char *name, size_t *numel);
+
+// The settings the method tests start from: all zero but epsilon = 1 and seed 17.
+MethodConfig tl_method_config(void);
+// dW (O,I) and db (O) of one linear as dense gradients, whatever its method
+// (wasi's dW assembled from its factors).
+void tl_linear_grads(const LinearLayer *L, float *dW, float *db);
+
+// Every gradient of model b (bound to a method) against model a (vanilla,
+// same init and batch): the model's own trained tensors (ta, tb) and dW, db
+// of each of the nlin linears. Tolerance 1e-4 of each tensor's largest entry
+// + 1e-3 relative; returns the worst max|diff| / max|ref|.
+double tl_compare_method_grads(const ParamSet *ta, const ParamSet *tb, const LinearLayer *la, const LinearLayer *lb,
+                               int nlin, const char *tag);
+
+// The dense gradient of a torchvision-named parameter (n floats), assembled
+// from where the model keeps it; 0 if the model does not train it.
+typedef int (*TlModelGrad)(Model *m, const char *name, float *dst, size_t n);
+// Every "grad.<name>" of a reference file against grad(m, name):
+// |diff| <= atol_frac * max|ref| + rtol |ref|, never all zero. *n_checked
+// counts them; returns the worst max|diff| and max|diff| / max|ref|.
+typedef struct { double max_abs, max_rel; } TlGradErr;
+TlGradErr tl_compare_ref_grads(Model *m, const SafeTensors *ref, TlModelGrad grad, double atol_frac, double rtol,
+                               int *n_checked);
+
+// A model against its PyTorch reference pair tests/data/ref/<family>_<tag>_{weights,ref}.safetensors
+// (tests/reflib.py write_model_reference): on the reference batch the logits,
+// the loss and every gradient; the inference forward equals the training
+// forward; then 5 SGD steps (momentum 0.9, wd 1e-4, clip 2.0, lr 0.01) and,
+// when the file has them, 5 AdamW steps (wd 0.05, lr 1e-3) from fresh models
+// give torch's losses. The model is built densely (num_finetune -1).
+typedef struct {
+    const char *family, *tag;
+    double logit_tol, grad_atol_frac, grad_rtol, traj_atol, traj_rtol;
+    TlModelGrad grad;
+    // Called after the gradient check, before the model is freed: the
+    // family's own checks (how many gradients it must have compared, ...).
+    void (*check)(Model *m, const SafeTensors *weights, int n_grads_checked);
+} TlReferenceCase;
+void tl_model_reference_case(const ModelConfig *cfg, const TlReferenceCase *c);
+
+// Save, load into a fresh model, save again: the two files are byte-identical,
+// every trained parameter and the logits of a random batch bit-identical; a
+// model of config `wide` refuses the file naming `first_tensor`. file is the
+// checkpoint's name in tl_tmpdir(); check (may be NULL) inspects it with the
+// model that wrote it.
+void tl_model_checkpoint_roundtrip(const ModelConfig *cfg, const ModelConfig *wide, const char *first_tensor,
+                                   const char *file, void (*check)(const Model *saved, const char *path));
 
 #endif

@@ -6,7 +6,7 @@
   bench_torch.py step PATH B THREADS REPS [PREFIX [MODEL]]   rows 2 and 2b: one training step and one
                                          inference forward (keys PREFIX.*, default step.torch; MODEL
                                          vit_b_32, the default, or swin_t)
-  bench_torch.py mlp THREADS REPS RANKS      row 3: the wasi op of DESIGN.md in PyTorch vs nn.Linear
+  bench_torch.py mlp THREADS REPS RANKS      row 3: the wasi op of ARCHITECTURE.md in PyTorch vs nn.Linear
 
 Output: "key value" lines for experiments/bench/run.sh; comments start with '#'.
 
@@ -29,7 +29,7 @@ momentum 0, weight decay 1e-4, the paper's), cross-entropy, gradient
 clipping at 2.0, as the C step (core/train.c). Inference is eval() under
 torch.inference_mode().
 
-Row 3 implements the wasi linear op exactly as DESIGN.md describes it, with
+Row 3 implements the wasi linear op exactly as ARCHITECTURE.md ("Methods") describes it, with
 plain torch matmuls (no autograd): forward y = (x R^T) L^T + b; x saved as
 a Tucker (core S, factors U1 (B,k1), U2 (N,k2), U3 (I,k3)) from ONE
 warm-started subspace-iteration step per mode (V = X_(n)^T U_prev,
