@@ -1089,10 +1089,10 @@ static void test_paper_memory(void) {
     float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
     int y[3];
     random_batch(img, y, B, &cfg, 12);
-    const char *names[] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
+    const char *names[] = {"vanilla", "lora", "hosvd", "asi", "wsi", "wasi"};
     for (int all = 0; all < 2; all++)
         for (int nf = -1; nf <= 3; nf += 4)
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 6; i++) {
                 MethodConfig c = base_mcfg();
                 c.lora_rank = 4; c.lora_alpha = 8;
                 c.epsilon = 0.8f;
