@@ -1,9 +1,12 @@
 // test_methods.c: the training methods behind the LinearMethod interface
-// (lora, hosvd, asi, wasi; vanilla as the reference), the registry, the
+// (lora, hosvd, asi, wsi, wasi; vanilla as the reference), the registry, the
 // closed-form paper measure and the rank calibration:
 //   - at epsilon = 1 / full ranks, hosvd, asi and wasi (both storages, fixed
 //     and energy activation ranks) reproduce vanilla's loss, every gradient
 //     of a whole tiny ViT, each layer's dx, and the loss after one SGD step;
+//     so do wsi and wasi/wsi with weight_update svd;
+//   - weight_update svd: after a step k is the energy rank of W' = W - lr dW
+//     and L R its best rank-k approximation (k rises on a rank-3 W);
 //   - wasi's forward is x (L R)^T + b; its storages agree on the first
 //     update when W has exact rank k (both r_update variants, with weight
 //     decay), and the drift afterwards is logged;
@@ -13,7 +16,8 @@
 //     not depend on the thread count;
 //   - LoRA matches a PyTorch LoRA (tests/ref_lora.py): loss, adapter and
 //     model gradients, 3 SGD steps;
-//   - counted FLOPs per layer and phase equal closed forms written here;
+//   - counted FLOPs per layer and phase equal closed forms written here
+//     (wsi, and the sgesdd count of weight_update svd, included);
 //   - the closed-form paper measure equals account() on a small model and
 //     gives the paper's 1341 / 2349 / 324 MB for vanilla vit_b_32 at batch 128;
 //   - rank calibration + DP on a tiny model respects the budget and raises
