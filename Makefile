@@ -7,12 +7,13 @@ SAN       ?= 0            # 1 = AddressSanitizer + UndefinedBehaviorSanitizer bu
 PYTHON    ?= /usr/bin/python3
 FUZZ_CC   ?= clang        # the fuzz build (libFuzzer) needs clang
 FUZZ_TIME ?= 60           # seconds of fuzzing per target in make fuzz / make test
+MPI       ?= auto         # auto = with Open MPI when pkg-config finds ompi-c; 0 = never (core/dist.c)
 
 # Debian packages the project needs (make deps installs the missing ones).
 DEB_PKGS  = build-essential pkg-config libopenblas-dev liblapacke-dev libyaml-dev libhdf5-dev hdf5-tools \
             gnuplot-nox libcsv-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev \
             dataset-fashion-mnist python3-torch python3-torchvision python3-numpy \
-            clang libclang-rt-14-dev libomp-14-dev valgrind
+            clang libclang-rt-14-dev libomp-14-dev valgrind libopenmpi-dev openmpi-bin
 PC_LIBS   = openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib
 
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion
@@ -29,6 +30,18 @@ ifeq ($(PKG_OK),yes)
   PKG_CFLAGS := $(shell pkg-config --cflags $(PC_LIBS))
   PKG_LIBS   := $(shell pkg-config --libs $(PC_LIBS))
 endif
+# MPI data-parallel training and sweeps (core/dist.c, the only file that
+# includes mpi.h); without it the same program runs as one process.
+ifneq ($(strip $(MPI)),0)
+  MPI_OK := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
+endif
+ifeq ($(MPI_OK),yes)
+  PKG_CFLAGS += $(shell pkg-config --cflags ompi-c) -DWB_MPI=1
+  PKG_LIBS   += $(shell pkg-config --libs ompi-c)
+  MPI_SAY = MPI: Open MPI (ompi-c), mpirun -np P wasibench run ... trains data-parallel
+else
+  MPI_SAY = MPI: not found, built for one process (apt-get install libopenmpi-dev openmpi-bin, or make deps, then make clean all)
+endif
 LIBS      = $(PKG_LIBS) -lhdf5_hl -lcsv -lm
 CFLAGS    = $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS   = -fopenmp $(SANFLAGS)
@@ -42,7 +55,7 @@ TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Test helpers: every tests/*.c that is not a test_*.c program (testlib.c, ...).
 TEST_HELP = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
-.PHONY: all deps check-libs test test-bin test-san demo bench clean help fuzz fuzz-bin fuzz-targets valgrind-bin
+.PHONY: all deps check-libs test test-bin test-san demo bench bench-mpi clean help fuzz fuzz-bin fuzz-targets valgrind-bin
 all: check-libs $(BUILD)/wasibench
 
 help:
@@ -52,6 +65,7 @@ help:
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
+	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -67,6 +81,7 @@ ifneq ($(PKG_OK),yes)
 	@for p in $(PC_LIBS); do pkg-config --exists $$p || echo "missing library: $$p (run 'make deps', or apt-get install the matching -dev package)"; done; exit 1
 else
 	@echo "libraries found by pkg-config: $(PC_LIBS); compiler: $(shell $(CC) --version | head -1); flags: $(OPT) $(SANFLAGS)"
+	@echo "$(MPI_SAY)"
 endif
 
 $(BUILD)/%.o: %.c
@@ -167,6 +182,11 @@ bench-bin: check-libs $(BUILD)/wasibench $(BENCH_BIN)
 bench: deps
 	@$(MAKE) --no-print-directory bench-bin
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) bash experiments/bench/run.sh
+# make bench-mpi: data-parallel scaling, 1 and 2 ranks of 1 thread, and the
+# alpha-beta extrapolation (experiments/bench/README.md, "MPI"; results/bench/mpi.txt).
+bench-mpi: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/bench_mpi
+	@BUILD=$(BUILD) bash experiments/bench/run_mpi.sh
 -include $(BENCH_BIN:=.d)
 
 clean:

@@ -25,7 +25,27 @@ static HosvdWork *pool_work(int nd) {
     return &p->w;
 }
 
+// A run that died inside (memory.h): its blocks are about to be released.
+// A pool holding any of them is freed whole (its older buffers would leak
+// otherwise) and forgotten; the stores that used it belonged to that run.
+static int pool_newer(const HosvdWork *w, MemMark mark) {
+    const float *p[] = {w->buf[0], w->buf[1], w->gram, w->energy, w->acc, w->vblk, w->fuse, w->z, w->t};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        if (p[i] && mem_allocated_since(p[i], mark)) return 1;
+    return 0;
+}
+
+static void pools_forget(MemMark mark) {
+    for (int nd = 0; nd <= HOSVD_MAX_MODES; nd++) {
+        Pool *p = &pools[nd];
+        if (p->built && !pool_newer(&p->w, mark)) continue;
+        if (p->built) hosvd_work_free(&p->w);   // (not built: a build that died half-way, nothing to keep)
+        memset(p, 0, sizeof *p);
+    }
+}
+
 static void pool_acquire(int nd, const int *dims, const int *ranks, int O, int flags) {
+    mem_on_release(pools_forget);
     Pool *p = &pools[nd];
     HosvdSizes s, m;
     hosvd_work_sizes(&s, nd, dims, ranks, O, flags);

@@ -27,6 +27,16 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha,
     flops_add(2.0 * M * N * K);
 }
 
+void gemm_lane(int transA, int transB, int M, int N, int K, float alpha,
+               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M == 0 || N == 0) return;
+    CHECK(K > 0 && lda >= (transA ? M : K) && ldb >= (transB ? K : N) && ldc >= N,
+          "gemm_lane dims M=%d N=%d K=%d lda=%d ldb=%d ldc=%d (transA=%d transB=%d)", M, N, K, lda, ldb, ldc, transA,
+          transB);
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 void gemm_naive(int transA, int transB, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     for (int i = 0; i < M; i++)
@@ -50,6 +60,22 @@ void lapack_check_at(int info, const char *routine, const char *hint, const char
 }
 
 static int g_threads = 1;
+static int g_lapack_serial = 1;
+
+int blas_serial_begin(void) {
+    if (g_threads == 1) return 0;
+    openblas_set_num_threads(1);
+    return 1;
+}
+
+void blas_serial_end(int token) {
+    if (token) openblas_set_num_threads(g_threads);
+}
+
+int lapack_serial_begin(void) { return g_lapack_serial ? blas_serial_begin() : 0; }
+void lapack_serial_end(int token) { blas_serial_end(token); }
+
+void lapack_serial_set(int on) { g_lapack_serial = on != 0; }
 
 void threads_set(int n) {
     if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);

@@ -25,6 +25,34 @@ __attribute__((noreturn, format(printf, 3, 4)))
 void wb_die_at(const char *file, int line, const char *fmt, ...);
 #define die(...) wb_die_at(__FILE__, __LINE__, __VA_ARGS__)
 
+// Recovery points: a sweep runs each run under one, so a die/CHECK reached
+// inside the run (a LAPACK failure, a shape check) ends that run, not the
+// process. Use, in the function that owns the WbRecover:
+//     wb_recover_push(&r);
+//     if (setjmp(r.jb)) { ...r.kind and r.msg say what died...; }
+//     else { ...the run...; wb_recover_end(&r); }
+// (a die pops the point before it jumps; points nest). A die inside an
+// OpenMP parallel region cannot unwind and still exits. Memory the run
+// allocated is released with mem_release_since (memory.h); nothing else is
+// unwound, so code under a point must hold no locks or files it cannot lose.
+#include <setjmp.h>
+typedef enum { WB_DIED_FAILED = 1, WB_DIED_DIVERGED = 2 } WbDiedKind;
+typedef struct WbRecover {
+    jmp_buf jb;
+    int kind;                        // WbDiedKind after a die came back
+    char msg[1024];                  // "file:line: message"
+    struct WbRecover *outer;
+} WbRecover;
+void wb_recover_push(WbRecover *r);
+void wb_recover_end(WbRecover *r);   // disarm (no-op when a die already popped it)
+
+// diverge: as die, for a numerical failure caused by non-finite input (a
+// run under a recovery point is then stored as diverged, not failed).
+#if defined(__GNUC__)
+__attribute__((noreturn, format(printf, 3, 4)))
+#endif
+void wb_diverge_at(const char *file, int line, const char *fmt, ...);
+
 // CHECK stays on in release builds: shape and invariant checks.
 // (##__VA_ARGS__ is a GNU extension that gcc and clang accept under -std=c11.)
 #define CHECK(cond, fmt, ...) do { if (!(cond)) wb_die_at(__FILE__, __LINE__, "check failed: %s: " fmt, #cond, ##__VA_ARGS__); } while (0)

@@ -14,12 +14,15 @@ typedef enum {
     PHASE_UPDATE,        // optimizer step and re-projection
     PHASE_INFERENCE,     // evaluation forward
     PHASE_OTHER,         // data loading, bookkeeping
+    PHASE_ALLREDUCE,     // data-parallel: summing the gradients over ranks (core/data_parallel.h)
     PHASE_NCOUNT
 } Phase;
 
 typedef struct {
     double flops[PHASE_NCOUNT];
     double seconds[PHASE_NCOUNT];
+    double joules[PHASE_NCOUNT];   // host energy by phase (core/energy.h); 0 when energy is 0
+    int energy;                    // 1 when an energy meter was on (counters_set_energy)
 } Counters;
 
 const char *phase_name(Phase p);
@@ -36,5 +39,11 @@ Counters counters_diff(Counters after, Counters before);
 double counters_total_flops(const Counters *c);
 
 double wall_seconds(void);           // CLOCK_MONOTONIC
+
+// Charge energy to phases as time is: at every phase switch, joules(ctx)
+// (cumulative joules, e.g. energy_joules of core/energy.h) is read and the
+// increase goes to the phase that ends. NULL turns it off. Costs one read
+// (a pread of a sysfs file, a few microseconds) per phase switch.
+void counters_set_energy(double (*joules)(void *ctx), void *ctx);
 
 #endif

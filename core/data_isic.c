@@ -90,6 +90,31 @@ static void on_row(int term, void *data) {
     source_add(c->src, path, cls, c->line);
 }
 
+// An image listed twice (maybe with two labels) would be trained on twice
+// or with a contradiction: refused, naming both lines.
+typedef struct { const char *name; int i; } NameRef;
+static int cmp_name(const void *a, const void *b) {
+    const NameRef *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : x->i - y->i;
+}
+
+static int check_unique_images(const DataSource *src, const char *csv_path, WbError *err) {
+    if (src->n < 2) return 0;
+    NameRef *r = mem_alloc(sizeof *r * (size_t)src->n, MEM_DATA);
+    for (int i = 0; i < src->n; i++) r[i] = (NameRef){source_file(src, i), i};
+    qsort(r, (size_t)src->n, sizeof *r, cmp_name);
+    int rc = 0;
+    for (int k = 1; k < src->n && !rc; k++)
+        if (!strcmp(r[k - 1].name, r[k].name)) {
+            int a = r[k - 1].i, b = r[k].i;
+            rc = wb_error(err, "'%s' lines %d and %d: image '%s' listed twice (as %s and %s; expected each image once)", csv_path,
+                          src->record[a], src->record[b], r[k].name, isic_cols[src->labels[a]], isic_cols[src->labels[b]]);
+        }
+    mem_free(r);
+    return rc;
+}
+
 // libcsv's buffers go through the tracked allocator too.
 static void *csv_realloc_tracked(void *p, size_t n) { return p ? mem_realloc(p, n) : mem_alloc(n, MEM_DATA); }
 static void csv_free_tracked(void *p) { mem_free(p); }
@@ -141,6 +166,7 @@ int isic_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError 
                                       csv_path, c->row < c->n_rows ? c->row_line[c->row] : c->row + 1, csv_strerror(csv_error(&p)));
     if (!rc) rc = c->rc;
     if (!rc && c->row == 0) rc = wb_error(err, "'%s': empty file (expected a header line image,MEL,NV,BCC,AKIEC,BKL,DF,VASC)", csv_path);
+    if (!rc) rc = check_unique_images(src, csv_path, err);
     csv_free(&p);
     mem_free(row_line);
     mem_free(c);

@@ -69,9 +69,30 @@ void tensor_mode_product(float *y, const float *x, const int *dims, int nd, int 
         gemm(0, transA ? 0 : 1, (int)pre, e, d, 1.0f, x, d, A, lda, 0.0f, y, e);
         return;
     }
-    for (long p = 0; p < pre; p++) // y_p (e,post) = M x_p (d,post)
-        gemm(transA, 0, e, (int)post, d, 1.0f, A, lda, x + (size_t)p * d * post, (int)post, 0.0f,
-             y + (size_t)p * e * post, (int)post);
+    // y_p (e,post) = M x_p (d,post) for each of the pre slices. These are
+    // small or skinny (e = a rank) products that OpenBLAS runs badly one
+    // after another on several threads: they run as lanes (blas.h), over
+    // the slices, or for one slice over column ranges of x_p. The outputs
+    // are disjoint, so no sum depends on the split.
+    int lanes = pre > 1 ? (int)wb_min(pre, HOSVD_LANES) : (e < 64 && post >= 64 * HOSVD_LANES ? HOSVD_LANES : 1);
+    if (lanes == 1) {
+        gemm(transA, 0, e, (int)post, d, 1.0f, A, lda, x, (int)post, 0.0f, y, (int)post);
+        return;
+    }
+    int serial = blas_serial_begin();
+#pragma omp parallel for schedule(static)
+    for (int l = 0; l < lanes; l++) {
+        if (pre > 1) {
+            for (long p = pre * l / lanes; p < pre * (l + 1) / lanes; p++)
+                gemm_lane(transA, 0, e, (int)post, d, 1.0f, A, lda, x + (size_t)p * d * post, (int)post, 0.0f,
+                          y + (size_t)p * e * post, (int)post);
+        } else {
+            long lo = post * l / lanes, hi = post * (l + 1) / lanes;
+            gemm_lane(transA, 0, e, (int)(hi - lo), d, 1.0f, A, lda, x + lo, (int)post, 0.0f, y + lo, (int)post);
+        }
+    }
+    blas_serial_end(serial);
+    flops_add(2.0 * e * (double)post * d * pre);
 }
 
 // Largest intermediate of a multi-mode product over `mask` (dims -> e on
@@ -201,24 +222,30 @@ static int gram_cheaper(double d, double rest, double k) {
 }
 
 // Columns of X_(0) per block of the fused step's mode-0 pass: a (B, wb)
-// block of ~FUSE_BLOCK_BYTES (8192 columns at B = 128, the V block of the
-// per-mode route), read again by the second product from cache. Larger
-// blocks mean fewer products, each a synchronisation of the BLAS threads.
-#define FUSE_BLOCK_BYTES ((size_t)4 << 20)
+// block of ~FUSE_BLOCK_BYTES (2048 columns at B = 128), read again by the
+// second product from the lane's L2 cache.
+#define FUSE_BLOCK_BYTES ((size_t)1 << 20)
 static int fuse_block(int B, size_t NC) {
     size_t w = FUSE_BLOCK_BYTES / (sizeof(float) * (size_t)B);
     w = w < 64 ? 64 : w / 16 * 16;
     return (int)(w < NC ? w : NC);
 }
 
-// Floats of the fused 3-mode step for (B,N,C) and ranks k (clipped): A0
-// (B,k0), a V0 block (wb,k0), the (C, k1+k2) panel, A2 (C,k2) and the (N, k1+k2) rows.
-static size_t fuse_floats(const int *dims, const int *k) {
+// Samples per product of the fused step's mode-2 pass inside a lane: the
+// products x_s U2 and x_s^T P over FUSE_SUB samples at once (K = FUSE_SUB N
+// instead of N).
+#define FUSE_SUB 4
+
+// Floats of one lane of the fused 3-mode step for (B,N,C) and ranks k
+// (clipped): A0 (B,k0), a V0 block (wb,k0), Z (C,k1), A1 (N,k1), P (FUSE_SUB N, k2), A2 (C,k2).
+static size_t lane_floats(const int *dims, const int *k) {
     size_t B = (size_t)dims[0], N = (size_t)dims[1], C = (size_t)dims[2];
-    size_t k0 = (size_t)k[0], k1 = (size_t)k[1], k2 = (size_t)k[2], wp = k1 + k2;
+    size_t k0 = (size_t)k[0], k1 = (size_t)k[1], k2 = (size_t)k[2];
     size_t wb = (size_t)fuse_block(dims[0], N * C);
-    return B * k0 + wb * k0 + C * wp + C * k2 + N * wp;
+    return B * k0 + wb * k0 + C * k1 + N * k1 + (size_t)FUSE_SUB * N * k2 + C * k2;
 }
+
+static size_t fuse_floats(const int *dims, const int *k) { return (size_t)HOSVD_LANES * lane_floats(dims, k); }
 
 void hosvd_work_sizes(HosvdSizes *s, int nd, const int *dims, const int *ranks, int O, int flags) {
     CHECK(nd >= 2 && nd <= HOSVD_MAX_MODES, "HOSVD of %d modes", nd);
@@ -426,58 +453,97 @@ static void core_costs(const int *dims, const int *k, int nd, int first, double 
     }
 }
 
-// The fused warm step of a 3-mode x (B,N,C) (see hosvd.h): one pass over
-// column blocks of X_(0) for mode 0, one per sample for modes 1 and 2, and
-// the core's first (largest) product along mode `first` (its cheapest
-// order): one product over X_(0) (first = 0), one per sample (first = 1) or
-// one over x as (B N, C) (first = 2). Writes the new
-// factors and the core into t. Every product is one the per-mode route also
-// runs (same FLOPs), summed in another order.
+// [lo, hi) of n items for lane l of HOSVD_LANES (contiguous, in order).
+static void lane_range(long n, int l, long *lo, long *hi) {
+    *lo = n * l / HOSVD_LANES;
+    *hi = n * (l + 1) / HOSVD_LANES;
+}
+
+// dst (n) = sum over the lanes of the (n) partials at p + l stride, in lane
+// order (the same sum at any thread count); charges its adds.
+static void lanes_sum(float *dst, const float *p, size_t stride, size_t n) {
+    memcpy(dst, p, n * sizeof(float));
+    for (int l = 1; l < HOSVD_LANES; l++)
+        for (size_t i = 0; i < n; i++) dst[i] += p[(size_t)l * stride + i];
+    flops_add((double)(HOSVD_LANES - 1) * (double)n);
+}
+
+// The fused warm step of a 3-mode x (B,N,C) (see hosvd.h): the products of
+// the per-mode route, grouped so that each lane (HOSVD_LANES of them, in an
+// OpenMP loop, each on one BLAS thread) streams its share of x through
+// cache: a range of X_(0)'s columns for mode 0 and for the core's first
+// product when it is along mode 0, a range of samples for modes 1 and 2 (and
+// the first product along mode 1). Lane partial sums are added in lane
+// order. Writes the new factors and the core into t.
 static void subspace_fused(Tucker *t, const float *x, const int *dims, const int *k, int first, HosvdWork *w) {
     const int B = dims[0], N = dims[1], C = dims[2], k0 = k[0], k1 = k[1], k2 = k[2];
-    const size_t ld = (size_t)N * C;
+    const size_t ld = (size_t)N * C, lane = lane_floats(dims, k);
     int wb = fuse_block(B, ld);                         // columns of X_(0) per block
     if (w->fuse_cols > 0 && w->fuse_cols < wb) wb = w->fuse_cols;
-    const int wp = k1 + k2;                             // [Z | U2_prev] panel width
-    float *A0 = w->fuse;                                // (B,k0) X_(0) V0, accumulated
-    float *V0 = A0 + (size_t)B * k0;                    // (wb,k0) one block of V0 = X_(0)^T U0_prev
-    float *panel = V0 + (size_t)wb * k0;                // (C, wp) [Z | U2_prev]
-    float *A2 = panel + (size_t)C * wp;                 // (C,k2) X_(2) X_(2)^T U2_prev, accumulated
-    float *small = A2 + (size_t)C * k2;                 // (N, wp) [A1 | P]
     float *Y = w->buf[0];                               // x x_first U_first^T
     const float *U0 = t->U[0], *U1 = t->U[1], *U2 = t->U[2];
-    // mode 0, per column block Xb (B,wb) of X_(0) = x as (B, N C)
-    memset(A0, 0, (size_t)B * k0 * sizeof(float));
-    for (size_t c0 = 0; c0 < ld; c0 += (size_t)wb) {
-        int nb = (int)(ld - c0 < (size_t)wb ? ld - c0 : (size_t)wb);
-        gemm(1, 0, nb, k0, B, 1.0f, x + c0, (int)ld, U0, k0, 0.0f, V0, k0);               // V0_b = Xb^T U0_prev
-        gemm(0, 0, B, k0, nb, 1.0f, x + c0, (int)ld, V0, k0, 1.0f, A0, k0);              // A0 += Xb V0_b
+    // lane l's buffers at w->fuse + l lane: A0, V0 block, Z, A1, P, A2
+    const size_t oV0 = (size_t)B * k0, oZ = oV0 + (size_t)fuse_block(B, ld) * k0, oA1 = oZ + (size_t)C * k1;
+    const size_t oP = oA1 + (size_t)N * k1, oA2 = oP + (size_t)FUSE_SUB * N * k2;
+    int serial = blas_serial_begin();
+    // mode 0: lane l takes a range of X_(0)'s columns, block by block: V0_b = Xb^T U0_prev, A0_l += Xb V0_b
+#pragma omp parallel for schedule(static)
+    for (int l = 0; l < HOSVD_LANES; l++) {
+        float *A0 = w->fuse + l * lane, *V0 = A0 + oV0;
+        long lo, hi;
+        lane_range((long)ld, l, &lo, &hi);
+        memset(A0, 0, (size_t)B * k0 * sizeof(float));
+        for (long c0 = lo; c0 < hi; c0 += wb) {
+            int nb = (int)(hi - c0 < wb ? hi - c0 : wb);
+            gemm_lane(1, 0, nb, k0, B, 1.0f, x + c0, (int)ld, U0, k0, 0.0f, V0, k0);
+            gemm_lane(0, 0, B, k0, nb, 1.0f, x + c0, (int)ld, V0, k0, 1.0f, A0, k0);
+        }
     }
-    orth_inplace(A0, B, k0, &w->orth);
-    memcpy(t->U[0], A0, (size_t)B * k0 * sizeof(float));
-    if (first == 0)                                     // Y (k0, N C) = U0^T X_(0), one product
-        gemm(1, 0, k0, (int)ld, B, 1.0f, U0, k0, x, (int)ld, 0.0f, Y, (int)ld);
-    // modes 1 and 2, per sample x_b (N,C)
-    for (int c = 0; c < C; c++) memcpy(panel + (size_t)c * wp + k1, U2 + (size_t)c * k2, (size_t)k2 * sizeof(float));
-    memset(A2, 0, (size_t)C * k2 * sizeof(float));
-    for (int i = 0; i < N; i++) memset(small + (size_t)i * wp, 0, (size_t)k1 * sizeof(float));   // A1 = 0
-    for (int b = 0; b < B; b++) {
-        const float *xb = x + (size_t)b * ld;
-        gemm(1, 0, C, k1, N, 1.0f, xb, C, U1, k1, 0.0f, panel, wp);                        // Z = x_b^T U1_prev
-        for (int i = 0; i < N; i++) memset(small + (size_t)i * wp + k1, 0, (size_t)k2 * sizeof(float));
-        gemm(0, 0, N, k1 + k2, C, 1.0f, xb, C, panel, wp, 1.0f, small, wp);               // [A1 | P] += x_b [Z | U2_prev]
-        gemm(1, 0, C, k2, N, 1.0f, xb, C, small + k1, wp, 1.0f, A2, k2);                   // A2 += x_b^T P
+    blas_serial_end(serial);
+    flops_add(4.0 * B * (double)ld * k0);
+    lanes_sum(t->U[0], w->fuse, lane, (size_t)B * k0);
+    orth_inplace(t->U[0], B, k0, &w->orth);
+    serial = blas_serial_begin();
+    // modes 1 and 2 (and the core's first product along mode 0 or 1): lane l takes a range of samples
+#pragma omp parallel for schedule(static)
+    for (int l = 0; l < HOSVD_LANES; l++) {
+        float *L0 = w->fuse + l * lane, *Z = L0 + oZ, *A1 = L0 + oA1, *P = L0 + oP, *A2 = L0 + oA2;
+        long lo, hi;
+        if (first == 0) {                               // Y (k0, N C) = U0^T X_(0), this lane's columns
+            lane_range((long)ld, l, &lo, &hi);
+            if (hi > lo) gemm_lane(1, 0, k0, (int)(hi - lo), B, 1.0f, t->U[0], k0, x + lo, (int)ld, 0.0f, Y + lo, (int)ld);
+        }
+        lane_range(B, l, &lo, &hi);
+        memset(A1, 0, (size_t)N * k1 * sizeof(float));
+        memset(A2, 0, (size_t)C * k2 * sizeof(float));
+        for (long b = lo; b < hi; b++) {
+            const float *xb = x + (size_t)b * ld;
+            gemm_lane(1, 0, C, k1, N, 1.0f, xb, C, U1, k1, 0.0f, Z, k1);        // Z = x_b^T U1_prev
+            gemm_lane(0, 0, N, k1, C, 1.0f, xb, C, Z, k1, 1.0f, A1, k1);        // A1 += x_b Z
+        }
+        for (long s0 = lo; s0 < hi; s0 += FUSE_SUB) {
+            int ns = (int)(hi - s0 < FUSE_SUB ? hi - s0 : FUSE_SUB);
+            const float *xs = x + (size_t)s0 * ld;                            // (ns N, C)
+            gemm_lane(0, 0, ns * N, k2, C, 1.0f, xs, C, U2, k2, 0.0f, P, k2);   // P = x_s U2_prev
+            gemm_lane(1, 0, C, k2, ns * N, 1.0f, xs, C, P, k2, 1.0f, A2, k2);   // A2 += x_s^T P
+        }
     }
-    for (int i = 0; i < N; i++) memcpy(w->acc + (size_t)i * k1, small + (size_t)i * wp, (size_t)k1 * sizeof(float));
-    orth_inplace(w->acc, N, k1, &w->orth);
-    memcpy(t->U[1], w->acc, (size_t)N * k1 * sizeof(float));
-    orth_inplace(A2, C, k2, &w->orth);
-    memcpy(t->U[2], A2, (size_t)C * k2 * sizeof(float));
-    if (first == 1)                                     // Y (B,k1,C) = x x_1 U1^T, per sample
+    blas_serial_end(serial);
+    flops_add(4.0 * B * (double)ld * (k1 + k2) + (first == 0 ? 2.0 * k0 * (double)ld * B : 0.0));
+    lanes_sum(t->U[1], w->fuse + oA1, lane, (size_t)N * k1);
+    orth_inplace(t->U[1], N, k1, &w->orth);
+    lanes_sum(t->U[2], w->fuse + oA2, lane, (size_t)C * k2);
+    orth_inplace(t->U[2], C, k2, &w->orth);
+    if (first == 1) {                                   // Y (B,k1,C) = x x_1 U1^T, per sample
+        serial = blas_serial_begin();
+#pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++)
-            gemm(1, 0, k1, C, N, 1.0f, U1, k1, x + (size_t)b * ld, C, 0.0f, Y + (size_t)b * k1 * C, C);
+            gemm_lane(1, 0, k1, C, N, 1.0f, t->U[1], k1, x + (size_t)b * ld, C, 0.0f, Y + (size_t)b * k1 * C, C);
+        blas_serial_end(serial);
+        flops_add(2.0 * B * (double)k1 * C * N);
+    }
     if (first == 2)                                     // Y (B N, k2) = x U2, one product
-        gemm(0, 0, B * N, k2, C, 1.0f, x, C, U2, k2, 0.0f, Y, k2);
+        gemm(0, 0, B * N, k2, C, 1.0f, x, C, t->U[2], k2, 0.0f, Y, k2);
     // core = Y along the two other modes, the cheaper order, intermediate in buf[1]
     int yd[3] = {B, N, C};
     yd[first] = k[first];

@@ -35,6 +35,9 @@
 #include "linalg.h"
 
 #define HOSVD_MAX_MODES 4
+// Lanes of the fused subspace step (blas.h "Lanes"): a constant, so its sums
+// split the same way at any thread count.
+#define HOSVD_LANES 4
 
 // --- unfoldings and mode products ---------------------------------------------
 // x (dims[0..nd-1]), out (d_n, rest). A copy: for tests and references only.
@@ -134,7 +137,7 @@ typedef struct {
 // out-features of a contraction (0 = none); flags: HOSVD_EXACT | HOSVD_SUBSPACE.
 // Sizes: exact: Gram d^2 + ssyevd 2 d^2 floats for the largest mode;
 // subspace: (d,k) + one V block (<= 64K floats) + orth + the fused step (3
-// modes: B k0 + wb k0 + C (k1 + 2 k2) + N (k1 + k2), wb = min(N C, 1M / B));
+// modes, per lane: B k0 + wb k0 + C (k1 + k2) + N k1 + 4 N k2, wb = min(N C, 256K / B));
 // intermediates <= numel(x) * max_n k_n / d_n; contraction: prod(k_tokens) O + O k_last.
 // One workspace may serve several layers in turn (it holds no state between
 // calls); hosvd_work_init_sizes builds one from the per-buffer max of their
@@ -168,16 +171,21 @@ void hosvd_exact(Tucker *t, const float *x, const int *dims, const float *eps, H
 //        block in column order, from rng_seed(t->seed + 7919 (n+1)).
 // orth is Householder QR. Then the core as in hosvd_exact.
 // Fused route (3 modes, every mode warm and two-pass, no_fuse off): the same
-// products, grouped so that x (B,N,C) is streamed 3 times instead of once
-// per product (~7), each block read again from cache by its next products:
-//   pass 1, column blocks Xb (B,wb) of X_(0) (~4 MB):    V = Xb^T U0_prev,
-//           A0 += Xb V                                   (mode 0 complete)
-//   pass 2, samples x_b (N,C):  Z = x_b^T U1_prev, [A1 | P] += x_b [Z | U2_prev],
-//           A2 += x_b^T P                                (modes 1 and 2 complete)
-//   the core's first product along the mode f that starts its cheapest order
-//   (the order hosvd_exact uses): f = 0 one more pass (U0^T X_(0)), f = 1 one
-//   more per-sample pass, f = 2 one product x U2; then the two small ones.
-// FLOPs are exactly the per-mode route's; rounding differs by the sum order.
+// products in HOSVD_LANES lanes run in parallel (blas.h "Lanes"; one-thread
+// BLAS calls: OpenBLAS ran these skinny products 2-3x slower one after
+// another on 2 threads), each lane streaming its share of x through cache:
+//   pass 1, lane = a range of X_(0)'s columns, blocks Xb (B,wb) (~1 MB):
+//           V = Xb^T U0_prev, A0_lane += Xb V                    (mode 0)
+//   pass 2, lane = a range of samples: per sample x_b (N,C)
+//           Z = x_b^T U1_prev, A1_lane += x_b Z                  (mode 1);
+//           per FUSE_SUB samples x_s (s N, C): P = x_s U2_prev,
+//           A2_lane += x_s^T P                                   (mode 2)
+//   lane partials added in lane order; the core's first product along the
+//   mode f that starts its cheapest order (the order hosvd_exact uses):
+//   f = 0 in pass 2 (U0^T X_(0), each lane its columns), f = 1 one more
+//   per-sample pass, f = 2 one product x U2; then the two small ones.
+// FLOPs: the per-mode route's plus the lane sums, (HOSVD_LANES - 1)
+// (B k0 + N k1 + C k2) adds; rounding differs by the sum order.
 void hosvd_subspace(Tucker *t, const float *x, const int *dims, const int *ranks, HosvdWork *w);
 
 // --- weight-gradient contraction ------------------------------------------------------

@@ -36,6 +36,12 @@ static int rank_rule(const float *v, int n, float epsilon, int square) {
 int svd_energy_rank(const float *sigma, int n, float epsilon) { return rank_rule(sigma, n, epsilon, 1); }
 int energy_rank(const float *energy, int n, float epsilon) { return rank_rule(energy, n, epsilon, 0); }
 
+// A LAPACK failure on non-finite input is a diverged run, not a bug (common.h).
+static int all_finite(const float *a, size_t n) {
+    for (size_t i = 0; i < n; i++) if (!isfinite(a[i])) return 0;
+    return 1;
+}
+
 // LAPACK returns optimal workspace sizes as floats; round up with a little
 // slack (old LAPACKs under-report large sizes through float rounding).
 static int lwork_from(float q) { return (int)((double)q * 1.0001) + 16; }
@@ -73,8 +79,12 @@ void svd_compute(SvdWork *w, const float *W) {
     // SVD of the column-major (I,O) matrix W^T = V S U^T: LAPACK's "U" (I,mn)
     // column-major is our V^T (mn,I) row-major, and its "VT" (mn,O)
     // column-major is our U (O,mn) row-major. No transposes needed.
+    int serial = lapack_serial_begin();   // thread-count independent (blas.h)
     int info = LAPACKE_sgesdd_work(LAPACK_COL_MAJOR, 'S', I, O, w->a, I, w->s, w->vt, I, w->u, mn,
                                    w->work, w->lwork, w->iwork);
+    lapack_serial_end(serial);
+    if (info > 0 && !all_finite(W, (size_t)O * I))
+        wb_diverge_at(__FILE__, __LINE__, "LAPACKE sgesdd: the (%d,%d) weight has non-finite entries (training diverged)", O, I);
     LAPACK_CHECK(info, "sgesdd", "SVD of the weight did not converge (non-finite entries?)");
     double m = (double)wb_max(O, I), n = (double)mn;
     flops_textbook(6.0 * m * n * n + 20.0 * n * n * n);  // textbook R-SVD count (GVL Table 5.4.1)
@@ -116,6 +126,7 @@ void orth_inplace(float *A, int m, int k, OrthWork *w) {
     CHECK(k >= 1 && m >= k, "orth needs m >= k >= 1 (m=%d k=%d)", m, k);
     CHECK(m <= w->mmax && k <= w->kmax, "orth (%d,%d) exceeds its workspace (%d,%d)", m, k, w->mmax, w->kmax);
     // Row-major A (m,k) = column-major A^T (k,m); LQ of A^T = (QR of A)^T.
+    int serial = lapack_serial_begin();   // thread-count independent (blas.h)
     LAPACK_CHECK(LAPACKE_sgelqf_work(LAPACK_COL_MAJOR, k, m, A, k, w->tau, w->work, w->lwork), "sgelqf", "Householder QR of A");
     // The factor's diagonal (L = R^T, column-major (k,m) with ld k) sits at
     // A[j k + j]; read it before sorglq overwrites A with Q.
@@ -125,6 +136,7 @@ void orth_inplace(float *A, int m, int k, OrthWork *w) {
         flips += w->sign[j] < 0.0f;
     }
     LAPACK_CHECK(LAPACKE_sorglq_work(LAPACK_COL_MAJOR, k, m, k, A, k, w->tau, w->work, w->lwork), "sorglq", "forming Q");
+    lapack_serial_end(serial);
     // diag(R) >= 0 (see linalg.h): Q D, D = diag(sign), pairs with D R.
     if (flips)
         for (int i = 0; i < m; i++)
@@ -160,8 +172,13 @@ void sym_eig_inplace(float *A, int n, EigWork *e) {
     CHECK(n >= 1 && n <= e->nmax, "eigen-decomposition of n=%d exceeds its workspace (%d)", n, e->nmax);
     // A symmetric: row- and column-major agree on input; on output column j
     // (column-major) holds eigenvector j, which is row j of the row-major buffer.
-    LAPACK_CHECK(LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, A, n, e->evals, e->work, e->lwork, e->iwork, e->liwork),
-                 "ssyevd", "symmetric eigen-decomposition did not converge (non-finite entries?)");
+    int finite = all_finite(A, (size_t)n * n);   // n^2 reads next to 9 n^3 FLOPs: the input is overwritten
+    int serial = lapack_serial_begin();   // thread-count independent (blas.h)
+    int info = LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, A, n, e->evals, e->work, e->lwork, e->iwork, e->liwork);
+    lapack_serial_end(serial);
+    if (info > 0 && !finite)
+        wb_diverge_at(__FILE__, __LINE__, "LAPACKE ssyevd: the (%d,%d) Gram matrix has non-finite entries (training diverged)", n, n);
+    LAPACK_CHECK(info, "ssyevd", "symmetric eigen-decomposition did not converge");
     double N = n;
     flops_textbook(9.0 * N * N * N);  // textbook symmetric eigenvalues + eigenvectors (GVL Sec. 8.3)
 }

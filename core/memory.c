@@ -1,5 +1,7 @@
 // memory.c: the tracked allocator (see memory.h). Each block carries a
-// 64-byte header with its size and category, so mem_free needs no lookup.
+// 64-byte header with its size, category and serial number, linked in
+// allocation order, so mem_free needs no lookup and mem_release_since can
+// free whatever a failed run left behind.
 #include "memory.h"
 #include "common.h"
 
@@ -7,10 +9,29 @@
 #include <string.h>
 
 #define HDR 64
-typedef struct { size_t bytes; int cat; uint32_t magic; } Header;
+typedef struct Header {
+    size_t bytes; int cat; uint32_t magic;
+    uint64_t serial;                 // allocation order (mem_mark)
+    struct Header *prev, *next;      // the live blocks, oldest first
+} Header;
+_Static_assert(sizeof(Header) <= HDR, "block header must fit its 64 bytes");
 #define MAGIC 0x57424d45u  // "WBME": catches frees of foreign pointers
 
 static MemStats g;
+static Header *g_oldest, *g_newest;  // live blocks in allocation order
+static uint64_t g_serial;
+
+static void link_block(Header *h) {
+    h->serial = ++g_serial;
+    h->prev = g_newest; h->next = NULL;
+    if (g_newest) g_newest->next = h; else g_oldest = h;
+    g_newest = h;
+}
+
+static void unlink_block(Header *h) {
+    if (h->prev) h->prev->next = h->next; else g_oldest = h->next;
+    if (h->next) h->next->prev = h->prev; else g_newest = h->prev;
+}
 
 static const char *names[MEM_NCAT] = {"weights", "gradients", "optimizer", "activations", "workspace", "data"};
 const char *mem_category_name(MemCategory c) { return (c >= 0 && c < MEM_NCAT) ? names[c] : "?"; }
@@ -37,6 +58,7 @@ void *mem_alloc_at(size_t bytes, MemCategory cat, const char *file, int line) {
     memset(raw, 0, total);
     Header *h = (Header *)raw;
     h->bytes = bytes; h->cat = cat; h->magic = MAGIC;
+    link_block(h);
     account(cat, bytes, +1);
     return raw + HDR;
 }
@@ -60,9 +82,34 @@ void mem_free(void *p) {
     if (!p) return;
     Header *h = header_of(p);
     account(h->cat, h->bytes, -1);
+    unlink_block(h);
     h->magic = 0;
     free(h);
 }
+
+MemMark mem_mark(void) { return g_serial; }
+
+#define MAX_RELEASE_HOOKS 16
+static void (*g_hooks[MAX_RELEASE_HOOKS])(MemMark);
+static int g_nhooks;
+
+void mem_on_release(void (*forget)(MemMark)) {
+    for (int i = 0; i < g_nhooks; i++) if (g_hooks[i] == forget) return;
+    CHECK(g_nhooks < MAX_RELEASE_HOOKS, "more than %d mem_on_release hooks", MAX_RELEASE_HOOKS);
+    g_hooks[g_nhooks++] = forget;
+}
+
+size_t mem_release_since(MemMark mark) {
+    for (int i = 0; i < g_nhooks; i++) g_hooks[i](mark);   // owners of static pointers forget them first
+    size_t n = 0;
+    while (g_newest && g_newest->serial > mark) {   // newest first: the list is in serial order
+        mem_free((char *)g_newest + HDR);
+        n++;
+    }
+    return n;
+}
+
+int mem_allocated_since(const void *p, MemMark mark) { return header_of(p)->serial > mark; }
 
 size_t mem_size(const void *p) { return header_of(p)->bytes; }
 MemCategory mem_category(const void *p) { return (MemCategory)header_of(p)->cat; }

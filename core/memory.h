@@ -6,6 +6,7 @@
 #define WB_MEMORY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     MEM_WEIGHTS = 0,   // parameters (trainable and frozen)
@@ -36,6 +37,18 @@ void *mem_realloc_at(void *p, size_t bytes, const char *file, int line); // keep
 void mem_free(void *p);                     // NULL is fine
 size_t mem_size(const void *p);             // bytes asked for when p was allocated
 MemCategory mem_category(const void *p);
+
+// Marks: everything allocated after a mark can be released at once. The
+// runner marks before each run and, when a die/CHECK inside the run returns
+// to its recovery point (common.h), releases what the run left behind, so a
+// failed run leaks nothing and the sweep goes on. Code that keeps a tracked
+// block in a static pointer registers a hook that forgets it (a block newer
+// than the mark is about to be freed) before mem_release_since frees it.
+typedef uint64_t MemMark;
+MemMark mem_mark(void);
+size_t mem_release_since(MemMark mark);     // frees every live block newer than mark; returns their count
+void mem_on_release(void (*forget)(MemMark mark)); // registered once; called by every mem_release_since
+int mem_allocated_since(const void *p, MemMark mark); // 1 when p is newer than mark
 
 MemStats mem_stats(void);
 void mem_reset_peaks(void);                 // peaks := current (start of a phase/run)

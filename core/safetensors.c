@@ -310,9 +310,15 @@ int st_read(const SafeTensors *st, const char *name, float *dst, int ndim, const
     const StTensor *t = st_find(st, name);
     if (!t) {
         // The lexicographic neighbours are the most likely intended names.
+        // (At either end of the sorted list there is one neighbour, in an empty file none.)
         int i = lower_bound(st, name);
+        const char *before = i > 0 ? st->by_name[i - 1]->name : NULL, *after = i < st->n ? st->by_name[i]->name : NULL;
+        if (!before && !after) return wb_error(err, "'%s': no tensor named '%s' (the file has no tensors)", st->path, name);
+        if (!before || !after)
+            return wb_error(err, "'%s': no tensor named '%s' (the file has %d tensors; nearest name: '%s')", st->path, name, st->n,
+                            before ? before : after);
         return wb_error(err, "'%s': no tensor named '%s' (the file has %d tensors; nearest names: '%s', '%s')", st->path, name, st->n,
-                        i > 0 ? st->by_name[i - 1]->name : "", i < st->n ? st->by_name[i]->name : "");
+                        before, after);
     }
     if (strcmp(t->dtype, "F32") != 0)
         return wb_error(err, "'%s': tensor '%s' has dtype %s; only F32 is supported (convert the file to float32 first, "

@@ -20,6 +20,13 @@ typedef struct {
 // gradients of this batch.
 // img (B,Cin,H,W) and y (B) must stay valid for the whole call.
 StepResult train_step(Model *m, const float *img, const int *y, int B, const OptimConfig *oc, float lr, float clip);
+// The same step as one rank of a data-parallel job (core/data_parallel.h):
+// between backward and the norm, the gradients, loss and hits become those of
+// the global batch (PHASE_ALLREDUCE). B = 0 (a rank with nothing in a short
+// last batch) runs no forward. dp NULL: train_step.
+struct DataParallel;
+StepResult train_step_dp(Model *m, struct DataParallel *dp, const float *img, const int *y, int B,
+                         const OptimConfig *oc, float lr, float clip);
 // Forward without saving; returns the summed loss over the batch (not the mean) and the hits.
 StepResult eval_batch(Model *m, const float *img, const int *y, int B);
 

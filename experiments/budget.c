@@ -18,8 +18,7 @@ static double run_paper_mb(const MethodConfig *mc, const void *ctx) {
 }
 
 void budget_fit_init(BudgetFit *f, const RunSpec *rs, FILE *log) {
-    int swin = rs->model.kind == MODEL_SWIN;
     *f = (BudgetFit){.budget_mb = (double)rs->budget_mb, .run = rs->name, .log = log,
-                     .max_rank = swin ? rs->model.swin.embed_dim : wb_min(rs->model.vit.dim, rs->model.vit.mlp_dim),
+                     .max_rank = cfg_lora_rank_max(rs),
                      .paper_mb = run_paper_mb, .ctx = rs};
 }

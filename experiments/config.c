@@ -149,6 +149,23 @@ static int global_part(Ctx *c, const Node *tree, RunSpec *r, RunAux *x, int *fsg
     return 0;
 }
 
+int cfg_lora_rank_max(const RunSpec *r) {
+    return r->model.kind == MODEL_SWIN ? r->model.swin.embed_dim : wb_min(r->model.vit.dim, r->model.vit.mlp_dim);
+}
+
+// Settings bounded by the model's shapes, checked here so that --dry-run
+// catches them (a run would stop at a CHECK in the method's init).
+static int check_model_bounds(Ctx *c, const Node *entry, int idx, const RunSpec *r) {
+    if (strcmp(r->method, "lora")) return 0;
+    int rmax = cfg_lora_rank_max(r);
+    if (r->mcfg.lora_rank <= rmax) return 0;
+    Pos p = entry->pos;
+    Sec s = {c, entry->kind == N_MAP ? entry : NULL, "", entry->pos};
+    if (s.map) cfg_key_pos(&s, "rank", &p);
+    return cfg_fail(c, p, "methods[%d].rank: %d is larger than the model (%s) allows: LoRA rank 1 .. %d, min(out, in features) of its smallest linear",
+                    idx, r->mcfg.lora_rank, r->model_preset, rmax);
+}
+
 // One run from the current selections.
 static int resolve_run(Ctx *c, const Node *tree, const Node *methods, int entry, const StagePlan *pl, RunSpec *r, RunAux *x) {
     Sec top = {c, tree, "", tree->pos};
@@ -158,7 +175,7 @@ static int resolve_run(Ctx *c, const Node *tree, const Node *methods, int entry,
     for (int a = pl->g0; a < pl->g1; a++)   // name parts of the axes model .. num_of_finetune
         tok_add(c, c->ax[a].key, tok_make(c, c->ax[a].key, c->ax[a].seq->v[c->ax[a].sel]), 0);
     int own = method_section(c, methods->v[entry], entry, r, x);
-    if (own < 0) return -1;
+    if (own < 0 || check_model_bounds(c, methods->v[entry], entry, r) < 0) return -1;
     // the top-level budget: every method but vanilla, unless the method sets its own
     const Node *bv;
     int gb = 0;
@@ -166,6 +183,10 @@ static int resolve_run(Ctx *c, const Node *tree, const Node *methods, int entry,
         if ((gb = sec_val(&top, "budget_mb", 1, "a number (MB) or none", &bv)) < 0) return -1;
         if (gb && !cfg_is_null(bv)) {
             double b;
+            const LinearMethod *lm = method_by_name(r->method);
+            if (!lm->fit_budget && !lm->budget_act_elems)   // e.g. hosvd: its ranks come from epsilon, nothing to fit
+                return cfg_fail(c, bv->pos, "budget_mb: %s has no memory budget (nothing of it can be fitted); set budget_mb in the "
+                                "entries of methods that take one, or leave %s out of this file", r->method, r->method);
             if (cfg_to_num(c, bv, "budget_mb", R_POS, &b) < 0) return -1;
             r->budget_mb = (float)b;
             x->budget_src = 1;

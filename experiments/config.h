@@ -86,6 +86,8 @@ typedef struct {
 // workspace category, everything else freed before returning. Call from one
 // thread (the tracked allocator is not thread-safe).
 int cfg_load(Experiment *ex, const char *path, WbError *err);
+// The largest LoRA rank the run's model takes (min(O, I) of its smallest counted linear).
+int cfg_lora_rank_max(const RunSpec *r);
 void cfg_free(Experiment *ex);
 
 #endif

@@ -178,6 +178,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         int n;
         if (cl->kind == N_SCALAR) return cfg_type_error(c, cl, "dataset.classes", "a list of class ids or all");
         if (list_longs(&s, "classes", cl, 1, DATA_MAX_CLASSES, 0, K - 1, ids, &n) < 0) return -1;
+        if (n < 2) return cfg_fail(c, cl->pos, "dataset.classes: one class (%ld) makes a one-class problem (list at least 2 classes, or all)", ids[0]);
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < i; j++)
                 if (ids[j] == ids[i]) return cfg_fail(c, cl->v[i]->pos, "dataset.classes: class %ld listed twice", ids[i]);
@@ -186,7 +187,8 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         d->n_classes = n;
     }
     model_config_set_classes(&r->model, d->n_classes ? d->n_classes : K);
-    if (rd_num(&s, "val_fraction", (Range){0, 1, 0, 1}, &d->val_fraction) < 0) return -1;
+    // 0 would leave the val split, on which every run is evaluated, empty
+    if (rd_num(&s, "val_fraction", (Range){0, 1, 1, 1}, &d->val_fraction) < 0) return -1;
     if (rd_u64(&s, "split_seed", &d->split_seed) < 0) return -1;
     // normalize: a preset name, or {mean: [...], std: [...]}
     const Node *nv = yaml_get(s.map, "normalize", NULL);

@@ -219,6 +219,7 @@ static void append(char *dst, size_t cap, const char *fmt, ...) {
 static void context_suffix(char *dst, size_t cap, const RunSummary *s, const Varying *v) {
     if (v->storage && s->storage[0]) append(dst, cap, " %s", s->storage);
     if (v->budget && s->budget_mb > 0) append(dst, cap, " budget=%gMB", s->budget_mb);
+    if (s->over_budget) append(dst, cap, " OVER BUDGET (%.3gMB used of %gMB)", s->budget_used_mb, s->budget_mb);
     if (v->layers) append(dst, cap, " %s", s->layers);
     if (v->nft) {
         if (s->num_of_finetune < 0) append(dst, cap, " nft=all");

@@ -9,6 +9,7 @@
 // Every id is closed through xclose, which also checks the close (a failing
 // H5Fclose means data did not reach the file).
 #include "experiments/results.h"
+#include "experiments/confighash.h"
 #include "experiments/results_schema.h"
 #include "experiments/fs.h"
 
@@ -144,6 +145,7 @@ void results_init(RunResult *r) {
     s->wall_seconds = nan;
     s->final_train_loss = s->final_train_acc = s->final_val_loss = s->final_val_acc = nan;
     s->paper_act_mb = s->paper_weight_mb = s->paper_total_mb = nan;
+    s->budget_used_mb = nan;
     r->inference.mean_s = r->inference.min_s = r->inference.max_s = nan;
     r->config_yaml = "";
 }
@@ -584,7 +586,8 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     RunSummary s = r->s;  // with the derived fields filled
     const Counters *k = &r->counters;
     double train_flops = k->flops[PHASE_FORWARD] + k->flops[PHASE_BACKWARD] + k->flops[PHASE_DECOMPOSITION] + k->flops[PHASE_UPDATE];
-    double train_sec = k->seconds[PHASE_FORWARD] + k->seconds[PHASE_BACKWARD] + k->seconds[PHASE_DECOMPOSITION] + k->seconds[PHASE_UPDATE];
+    double train_sec = k->seconds[PHASE_FORWARD] + k->seconds[PHASE_BACKWARD] + k->seconds[PHASE_DECOMPOSITION] + k->seconds[PHASE_UPDATE]
+                     + k->seconds[PHASE_ALLREDUCE];
     s.paper_total_mb = s.paper_act_mb + s.paper_weight_mb;
     s.peak_tracked_bytes = r->mem.total_peak;
     s.epochs_done = r->n_epochs;
@@ -602,6 +605,11 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
         if (rc) return -1;
     }
     if (attr_str(c, g, "config_yaml", r->config_yaml)) return -1;
+    cfg_hash_hex(cfg_hash_settings(r->config_yaml, CFG_HASH_SEED), s.config_hash);
+    if (attr_str(c, g, "config_hash", s.config_hash) || attr_str(c, g, "experiment_hash", s.experiment_hash)) return -1;
+    if (attr_write(c, g, "budget_used_mb", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.budget_used_mb) ||
+        attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget))
+        return -1;
     kill_point(3);
 
     if (write_typed_table(c, g, RES_EPOCHS.dataset, table_type(c, &RES_EPOCHS), r->n_epochs, r->epochs)) return -1;
@@ -718,7 +726,7 @@ int results_write_run(const char *path, const RunResult *r, WbError *err) {
         if (!isr) { FAIL(&c, "'%s' exists and is not a run (run names must not be prefixes of each other)", r->s.name); goto done; }
         if (attr_read_str(&c, old, "existing run", "status", status, sizeof status)) goto done;
         xclose(&c, &old);
-        if (!strcmp(status, "complete")) {
+        if (!strcmp(status, "complete") && !r->replace_complete) {
             FAIL(&c, "run '%s' is already complete in this file; a finished run is never rewritten (resume skips it)", r->s.name);
             goto done;
         }
@@ -749,6 +757,52 @@ done:
 // ---------------------------------------------------------------------------
 // reading
 
+// A whole variable-length string attribute (mem_alloc'd into *out).
+static int attr_read_text(Ctx *c, hid_t obj, const char *what, const char *name, char **out) {
+    hid_t a = -1, ft = -1, mt = -1;
+    *out = NULL;
+    if (attr_open(c, obj, what, name, &a)) goto done;
+    if (H5CK(c, ft = H5Aget_type(a), "attribute type")) goto done;
+    htri_t var = H5Tis_variable_str(ft);
+    if (H5CK(c, var, "attribute type")) goto done;
+    if (!var) { FAIL(c, "%s: attribute '%s' is not a variable-length string (wrong schema)", what, name); goto done; }
+    char *s = NULL;
+    if ((mt = vlen_str_type(c)) < 0 || H5CK(c, H5Aread(a, mt, &s), "reading a string attribute")) goto done;
+    size_t n = s ? strlen(s) : 0;
+    *out = mem_alloc(n + 1, MEM_WORKSPACE);
+    if (n) memcpy(*out, s, n);
+    H5free_memory(s);
+done:
+    xclose(c, &mt);
+    xclose(c, &ft);
+    xclose(c, &a);
+    return c->failed ? -1 : 0;
+}
+
+// Attributes newer than schema version 1 (files written before them still
+// read): config_hash (else the hash of the stored config_yaml),
+// experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0).
+static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
+    htri_t has = H5Aexists(g, "config_hash");
+    if (H5CK(c, has, "reading attributes")) return -1;
+    if (has) {
+        if (attr_read_str(c, g, what, "config_hash", s->config_hash, sizeof s->config_hash)) return -1;
+    } else {
+        char *y;
+        if (attr_read_text(c, g, what, "config_yaml", &y)) return -1;
+        cfg_hash_hex(cfg_hash_settings(y, CFG_HASH_SEED), s->config_hash);
+        mem_free(y);
+    }
+    if (H5CK(c, has = H5Aexists(g, "experiment_hash"), "reading attributes")) return -1;
+    if (has && attr_read_str(c, g, what, "experiment_hash", s->experiment_hash, sizeof s->experiment_hash)) return -1;
+    s->budget_used_mb = (double)NAN;
+    if (H5CK(c, has = H5Aexists(g, "budget_used_mb"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "budget_used_mb", H5T_NATIVE_DOUBLE, &s->budget_used_mb)) return -1;
+    if (H5CK(c, has = H5Aexists(g, "over_budget"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "over_budget", H5T_NATIVE_INT32, &s->over_budget)) return -1;
+    return 0;
+}
+
 static int read_summary(Ctx *c, hid_t g, const char *name, RunSummary *s) {
     char status[32], what[RES_NAME_MAX + 8];
     snprintf(what, sizeof what, "run '%s'", name);
@@ -764,7 +818,7 @@ static int read_summary(Ctx *c, hid_t g, const char *name, RunSummary *s) {
         int rc = a->kind == A_STR ? attr_read_str(c, g, what, a->name, field, a->size) : attr_read_num(c, g, what, a->name, mt, field);
         if (rc) return -1;
     }
-    return 0;
+    return read_optional(c, g, what, s);
 }
 
 static void list_push(RunList *l, int *cap, const RunSummary *s) {
@@ -850,22 +904,52 @@ const RunSummary *results_find(const RunList *l, const char *name) {
     return NULL;
 }
 
+// The group of one run, read-only: h holds the ids to close (run_close).
+typedef struct { hid_t fapl, f, runs, parent, g; } RunHandles;
+
+static void run_close(Ctx *c, RunHandles *h) {
+    xclose(c, &h->g);
+    xclose(c, &h->parent);
+    xclose(c, &h->runs);
+    xclose(c, &h->f);
+    xclose(c, &h->fapl);
+}
+
+static int run_open(Ctx *c, const char *path, const char *run, RunHandles *h) {
+    const char *leaf = NULL;
+    *h = (RunHandles){-1, -1, -1, -1, -1};
+    h5_quiet();
+    if (check_run_name(c, run)) return -1;
+    if (access(path, F_OK) != 0) return FAIL(c, "cannot read: %s", strerror(errno));
+    if ((h->fapl = new_fapl(c)) < 0 || (h->f = open_results_file(c, path, H5F_ACC_RDONLY, h->fapl)) < 0) return -1;
+    if (H5CK(c, h->runs = H5Gopen2(h->f, "runs", H5P_DEFAULT), "opening /runs") || open_parent(c, h->runs, run, 0, &h->parent, &leaf)) return -1;
+    htri_t ex = h->parent < 0 ? 0 : H5Lexists(h->parent, leaf, H5P_DEFAULT);
+    if (H5CK(c, ex, "looking up the run")) return -1;
+    if (!ex) return FAIL(c, "no run '%s' in this file (wasibench info lists them)", run);
+    if (H5CK(c, h->g = H5Gopen2(h->parent, leaf, H5P_DEFAULT), "opening the run group")) return -1;
+    return 0;
+}
+
+int results_read_config(const char *path, const char *run, char **yaml, WbError *err) {
+    Ctx c = {err, path, 0};
+    RunHandles h;
+    char what[RES_NAME_MAX + 8];
+    snprintf(what, sizeof what, "run '%s'", run);
+    *yaml = NULL;
+    if (run_open(&c, path, run, &h) == 0) attr_read_text(&c, h.g, what, "config_yaml", yaml);
+    run_close(&c, &h);
+    if (c.failed) { mem_free(*yaml); *yaml = NULL; }
+    return c.failed ? -1 : 0;
+}
+
 int results_read_epochs(const char *path, const char *run, EpochRow **rows, int *n, WbError *err) {
     Ctx c = {err, path, 0};
-    hid_t fapl = -1, f = -1, runs = -1, parent = -1, g = -1, d = -1, sp = -1, mt = -1;
-    const char *leaf = NULL;
+    RunHandles h;
+    hid_t d = -1, sp = -1, mt = -1;
     *rows = NULL;
     *n = 0;
-    h5_quiet();
-    if (check_run_name(&c, run)) return -1;
-    if (access(path, F_OK) != 0) return FAIL(&c, "cannot read: %s", strerror(errno));
-    if ((fapl = new_fapl(&c)) < 0 || (f = open_results_file(&c, path, H5F_ACC_RDONLY, fapl)) < 0) goto done;
-    if (H5CK(&c, runs = H5Gopen2(f, "runs", H5P_DEFAULT), "opening /runs") || open_parent(&c, runs, run, 0, &parent, &leaf)) goto done;
-    htri_t ex = parent < 0 ? 0 : H5Lexists(parent, leaf, H5P_DEFAULT);
-    if (H5CK(&c, ex, "looking up the run")) goto done;
-    if (!ex) { FAIL(&c, "no run '%s' in this file (wasibench info lists them)", run); goto done; }
-    if (H5CK(&c, g = H5Gopen2(parent, leaf, H5P_DEFAULT), "opening the run group")) goto done;
-    if (H5CK(&c, d = H5Dopen2(g, "epochs", H5P_DEFAULT), "run without an 'epochs' table (wrong schema)")) goto done;
+    if (run_open(&c, path, run, &h)) goto done;
+    if (H5CK(&c, d = H5Dopen2(h.g, "epochs", H5P_DEFAULT), "run without an 'epochs' table (wrong schema)")) goto done;
     if (H5CK(&c, sp = H5Dget_space(d), "epochs dataspace")) goto done;
     hsize_t dims[1] = {0};
     if (H5Sget_simple_extent_ndims(sp) != 1) { FAIL(&c, "run '%s': 'epochs' is not 1-D (wrong schema)", run); goto done; }
@@ -888,11 +972,7 @@ done:
     xclose(&c, &mt);
     xclose(&c, &sp);
     xclose(&c, &d);
-    xclose(&c, &g);
-    xclose(&c, &parent);
-    xclose(&c, &runs);
-    xclose(&c, &f);
-    xclose(&c, &fapl);
+    run_close(&c, &h);
     if (c.failed) { mem_free(*rows); *rows = NULL; *n = 0; }
     return c.failed ? -1 : 0;
 }
@@ -901,6 +981,27 @@ done:
 // merging shards
 
 typedef struct { int input; int index; } Pick;
+
+// Inputs of one experiment: each shares an experiment_hash with the first
+// input (runs without one, from older files, are not compared).
+static int merge_same_experiment(Ctx *c, const char *const *inputs, const RunList *lists, int n_inputs) {
+    for (int i = 1; i < n_inputs; i++) {
+        const RunSummary *a = NULL, *b = NULL;
+        int shared = 0;
+        for (int x = 0; x < lists[0].n && !shared; x++)
+            for (int y = 0; y < lists[i].n && !shared; y++) {
+                const RunSummary *p = &lists[0].runs[x], *q = &lists[i].runs[y];
+                if (!p->experiment_hash[0] || !q->experiment_hash[0]) continue;
+                if (!strcmp(p->experiment_hash, q->experiment_hash)) shared = 1;
+                else if (!a) { a = p; b = q; }
+            }
+        if (!shared && a)
+            return FAIL(c, "%s and %s hold runs of different experiments (run '%s' of %s has experiment_hash %s, run '%s' of %s has %s: "
+                        "other settings); merge only the shards of one sweep, nothing merged",
+                        inputs[0], inputs[i], a->name, inputs[0], a->experiment_hash, b->name, inputs[i], b->experiment_hash);
+    }
+    return 0;
+}
 
 int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE *log, WbError *err) {
     Ctx c = {err, out, 0};
@@ -927,6 +1028,7 @@ int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE
         }
         total += lists[i].n;
     }
+    if (merge_same_experiment(&c, inputs, lists, n_inputs)) goto done;
     // Pick one copy per run name, in order of first appearance.
     picks = mem_alloc((size_t)(total > 0 ? total : 1) * sizeof(Pick), MEM_WORKSPACE);
     for (int i = 0; i < n_inputs; i++)
@@ -936,6 +1038,11 @@ int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE
             while (k < n_pick && strcmp(lists[picks[k].input].runs[picks[k].index].name, s->name)) k++;
             if (k == n_pick) { picks[n_pick++] = (Pick){i, j}; continue; }
             const RunSummary *kept = &lists[picks[k].input].runs[picks[k].index];
+            if (strcmp(kept->config_hash, s->config_hash)) {
+                FAIL(&c, "run '%s' has other settings in %s than in %s (config_hash %s vs %s): not copies of one run, nothing merged",
+                     s->name, inputs[i], inputs[picks[k].input], s->config_hash, kept->config_hash);
+                goto done;
+            }
             if (kept->status != RUN_COMPLETE && s->status == RUN_COMPLETE) {
                 picks[k] = (Pick){i, j};
             } else if (kept->status == RUN_COMPLETE && s->status == RUN_COMPLETE) {

@@ -72,13 +72,21 @@ typedef struct {
     char method[16];          // vanilla | lora | hosvd | asi | wasi
     double epsilon;           // NaN when the method has none
     int32_t lora_rank;        // 0 when not lora
-    double budget_mb;         // 0 = no budget
+    double budget_mb;         // 0 = no budget; else the budget asked for (MB, the paper measure)
+    double budget_used_mb;    // with a budget: the paper measure the run used (paper_total_mb); NaN without
+    int32_t over_budget;      // 1: the method could not fit budget_mb (its cheapest setting ran instead)
     uint64_t seed;
     char layers[16];          // "mlp" | "all_linear"
     int32_t num_of_finetune;  // -1 = all
     char model[64];           // preset name, e.g. "vit_tiny"
     char dataset[64];         // e.g. "fashion-mnist"
     char storage[16];         // wasi: "dense" | "factored"; else ""
+    // identity (confighash.h): config_hash is derived by results_write_run
+    // from config_yaml; experiment_hash (the whole expanded experiment) is
+    // set by the runner, "" when unknown. Files without them: config_hash is
+    // computed from the stored config_yaml, experiment_hash is "".
+    char config_hash[20];
+    char experiment_hash[20];
     // provenance
     char code_version[64];    // git describe --always --dirty
     char compiler[128];       // e.g. "gcc 12.2.0"
@@ -113,6 +121,7 @@ typedef struct {
     // ints per row {weight_rank, k1, k2, k3, k4}, layers in `layers` order;
     // rank_epochs (n_rank_epochs) are the epoch numbers. NULL/0 = none.
     const int32_t *rank_epochs; const int32_t *layer_ranks; int n_rank_epochs;
+    int replace_complete;     // 1: a complete run of this name may be replaced (run --rerun-changed)
     MemStats mem;             // mem_stats() at the end of the run (peaks since the run's mem_reset_peaks)
     Counters counters;        // counters_get() at the end (since the run's counters_reset)
     long train_steps;         // optimizer steps: divisor of the training phases' per-step numbers
@@ -126,7 +135,7 @@ void results_init(RunResult *r);
 
 // Append run r->s.name to the file at path (created if missing; its
 // directory must exist). Refuses (error) when a *complete* run of that name
-// is already there; a run of that name with another status (an earlier failed
+// is already there (unless r->replace_complete); a run of that name with another status (an earlier failed
 // or interrupted attempt) is replaced. The file at path is only ever replaced
 // whole by rename; on any error it is left as it was. Returns 0 or -1.
 int results_write_run(const char *path, const RunResult *r, WbError *err);
@@ -142,6 +151,9 @@ int results_list(const char *path, RunList *out, WbError *err);
 void results_list_free(RunList *l);
 const RunSummary *results_find(const RunList *l, const char *name); // NULL when absent
 
+// The stored resolved config of one run (mem_alloc'd text, free with mem_free).
+int results_read_config(const char *path, const char *run, char **yaml, WbError *err);
+
 // The epoch table of one run: *rows (mem_alloc'd, free with mem_free; NULL
 // when empty) and *n. Missing file or run is an error.
 int results_read_epochs(const char *path, const char *run, EpochRow **rows, int *n, WbError *err);
@@ -149,8 +161,10 @@ int results_read_epochs(const char *path, const char *run, EpochRow **rows, int 
 // Join shard files into out (written atomically; out may be one of the
 // inputs, any other content of out is replaced). A run in several inputs:
 // the first complete copy is kept, else the first copy; each extra complete
-// copy counts one warning, printed to log (if not NULL). Returns the number
-// of warnings, or -1.
+// copy counts one warning, printed to log (if not NULL). Refuses (-1, out
+// untouched) when a run's copies differ in config_hash, or when an input
+// shares no experiment_hash with the first input (shards of another
+// experiment). Returns the number of warnings, or -1.
 int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE *log, WbError *err);
 
 // An aligned table of every run (status, method, settings, accuracy, memory,

@@ -48,7 +48,7 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
         char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
         fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
         fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
-        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, "%.1f");
+        fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, s->over_budget ? "%.3g!" : "%.3g");
         fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
         fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
         fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
@@ -58,9 +58,15 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
         fmt_time(tt, sizeof tt, s->wall_seconds);
         fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
                 s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
+        if (s->over_budget) fprintf(out, "  (over budget: %.3f MB used of %.3f MB asked)", s->budget_used_mb, s->budget_mb);
         if (s->error[0]) fprintf(out, "  (%s)", s->error);
         fprintf(out, "\n");
     }
+    for (int i = 0; i < l.n; i++)
+        if (l.runs[i].over_budget) {
+            fprintf(out, "budget!: the method could not fit the budget asked for; its cheapest setting ran\n");
+            break;
+        }
     results_list_free(&l);
     return 0;
 }

@@ -7,12 +7,15 @@
 #include "runner.h"
 #include "budget.h"
 #include "config.h"
+#include "confighash.h"
 #include "cost.h"
 #include "fs.h"
 #include "results.h"
 #include "baselines/registry.h"
 #include "core/blas.h"
 #include "core/counters.h"
+#include "core/data_parallel.h"
+#include "core/dist.h"
 #include "core/memory.h"
 #include "core/rank_calib.h"
 #include "core/rng.h"
@@ -126,6 +129,7 @@ typedef struct {
     StepRow *steps;
     LayerRow *layers;
     int32_t *rank_epochs, *layer_ranks;
+    DataParallel dp;   // the gradient all-reduce (a no-op with one rank)
 } RunState;
 
 static void run_state_free(RunState *st) {
@@ -135,6 +139,7 @@ static void run_state_free(RunState *st) {
     mem_free(st->x); mem_free(st->y); mem_free(st->items); mem_free(st->batch_idx);
     mem_free(st->epochs); mem_free(st->steps); mem_free(st->layers);
     mem_free(st->rank_epochs); mem_free(st->layer_ranks);
+    dp_free(&st->dp);
     memset(st, 0, sizeof *st);
 }
 
@@ -150,23 +155,51 @@ static int select_items(const Dataset *ds, int limit, uint64_t seed, int *items)
     return limit;
 }
 
+// Data-parallel (core/dist.h): this rank's slice of the global batch
+// items[0, b) into st->x, st->y; *got = the items it loaded (0 when its slice
+// is empty). Returns the items loaded by all ranks together, or -1 when any
+// rank failed (err: the first failing rank's message, on every rank), so
+// every rank takes the same branch. One rank: dataset_batch.
+static int load_slice(RunState *st, Dataset *ds, const int *items, int b, int epoch, int *got, WbError *err) {
+    long lo, hi;
+    dist_slice(b, &lo, &hi);
+    Phase prev = phase_set(PHASE_OTHER);
+    *got = hi > lo ? dataset_batch(ds, items + lo, (int)(hi - lo), epoch, st->x, st->y, err) : 0;
+    phase_set(prev);
+    if (dist_size() == 1) return *got;
+    double agg[2] = {*got < 0, *got > 0 ? *got : 0};
+    dist_sum_f64(agg, 2);
+    if (agg[0] > 0 && dist_any_failed(*got < 0, err->msg, sizeof err->msg)) return -1;
+    return (int)agg[1];
+}
+
+// "P ranks x " for the start line of a data-parallel job, else "".
+static const char *dist_ranks_note(void) {
+    static char buf[32];
+    if (dist_size() == 1) return "";
+    snprintf(buf, sizeof buf, "%d ranks x ", dist_size());
+    return buf;
+}
+
+// Every rank stops at the same step when any rank got the signal.
+static int stop_requested(void) { return dist_first_flagged(g_stop != 0) >= 0; }
+
 // Evaluate on the val items in order; returns mean loss and accuracy, and
-// accumulates per-batch latency into inf.
+// accumulates per-batch latency into inf. Data-parallel: each batch is
+// split over the ranks like a training batch; sums are taken over ranks.
 static int evaluate(RunState *st, int n_items, int B, double *loss, double *acc, InferenceStats *inf, WbError *err) {
     double sum = 0;
     long correct = 0;
     for (int s = 0; s < n_items; s += B) {
-        int b = wb_min(B, n_items - s);
+        int b = wb_min(B, n_items - s), got;
         for (int i = 0; i < b; i++) st->batch_idx[i] = s + i;
-        Phase prev = phase_set(PHASE_OTHER);
-        int got = dataset_batch(&st->val, st->batch_idx, b, 0, st->x, st->y, err);
-        phase_set(prev);
-        if (got < 0) return -1;
+        int all = load_slice(st, &st->val, st->batch_idx, b, 0, &got, err);
+        if (all < 0) return -1;
         if (got == 0) continue;
         double t0 = wall_seconds();
         StepResult r = eval_batch(&st->model, st->x, st->y, got);
         double dt = wall_seconds() - t0;
-        if (got == B) {   // latency of full batches only, so the numbers compare
+        if (all == B) {   // latency of full batches only, so the numbers compare
             inf->mean_s = (inf->mean_s * (double)inf->batches + dt) / (double)(inf->batches + 1);
             if (inf->batches == 0 || dt < inf->min_s) inf->min_s = dt;
             if (dt > inf->max_s) inf->max_s = dt;
@@ -175,6 +208,10 @@ static int evaluate(RunState *st, int n_items, int B, double *loss, double *acc,
         sum += (double)r.loss;
         correct += r.correct;
     }
+    double tot[2] = {sum, (double)correct};
+    if (dist_size() > 1) dist_sum_f64(tot, 2);
+    sum = tot[0];
+    correct = (long)tot[1];
     *loss = n_items ? sum / n_items : (double)NAN;
     *acc = n_items ? (double)correct / n_items : (double)NAN;
     return 0;
@@ -231,12 +268,14 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     int S, Cin, K;
     model_config_io(&rs->model, &S, &Cin, &K);
     const int B = rs->batch_size;
+    // Data-parallel: each rank holds a model for its slice of the global batch B.
+    const int P = dist_size(), Bl = (B + P - 1) / P;
     st->items = mem_alloc(sizeof(int) * (size_t)st->train.n, MEM_DATA);
     int n_train = select_items(&st->train, rs->limit_train, rs->data.split_seed, st->items);
     int n_val = (rs->limit_val > 0 && rs->limit_val < st->val.n) ? rs->limit_val : st->val.n;
     if (n_train < 1) { wb_error(err, "%s: the training split is empty", rs->name); return RUN_FAILED; }
-    st->x = mem_alloc_floats((size_t)B * Cin * S * S, MEM_DATA);
-    st->y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    st->x = mem_alloc_floats((size_t)Bl * Cin * S * S, MEM_DATA);
+    st->y = mem_alloc(sizeof(int) * (size_t)Bl, MEM_DATA);
     st->batch_idx = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
     long steps_per_epoch = (n_train + B - 1) / B;
     long total_steps = steps_per_epoch * rs->epochs;
@@ -247,6 +286,11 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     ViTBinding bind;
     BudgetFit fit;
     if (bind_method(rs, log, &bind, &fit, err) < 0) return RUN_FAILED;
+    if (P > 1 && bind.mcfg.factored) {   // its gradient factor is relative to each rank's own activations
+        wb_error(err, "%s: wasi storage: factored cannot train data-parallel (its gradient factors of two ranks do not "
+                 "add up); use storage: dense, or run with one rank", rs->name);
+        return RUN_FAILED;
+    }
     char wpath[CFG_PATH_MAX] = "";
     if (rs->from_run >= 0) {   // from_stage: the checkpoint of that stage's matching run
         checkpoint_path(ex, out, &ex->runs[rs->from_run], wpath, sizeof wpath);
@@ -264,7 +308,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (bind.method->flags & METHOD_CALIBRATES);
     const LinearMethod *method = bind.method;
     if (calibrate) bind.method = &rank_probe_method;
-    model_build(&st->model, &rs->model, &bind, B);
+    model_build(&st->model, &rs->model, &bind, Bl);
     st->model_built = 1;
     if (wpath[0]) {
         if (model_load(&st->model, wpath, rs->new_head, rs->init_seed, err) < 0) return RUN_FAILED;
@@ -272,7 +316,8 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         model_init_random(&st->model, rs->init_seed);
     }
     if (calibrate) {
-        int got = dataset_batch(&st->train, st->items, wb_min(B, n_train), 0, st->x, st->y, err);
+        // Every rank calibrates on the same first items: the same ranks everywhere.
+        int got = dataset_batch(&st->train, st->items, wb_min(Bl, n_train), 0, st->x, st->y, err);
         if (got < 0) return RUN_FAILED;
         static const float default_cands[6] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
         const float *cands = rs->n_candidates > 0 ? rs->candidates : default_cands;
@@ -295,6 +340,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     }
     fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
     res->s.trainable_params = model_num_trainable(&st->model);
+    dp_init(&st->dp, &st->model);
 
     // Schedule in optimizer steps.
     LrSchedule sched = rs->sched;
@@ -315,6 +361,15 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     *pl = (RunPlan){.B = B, .n_train = n_train, .n_val = n_val, .n_counted_max = n_counted_max,
                     .steps_per_epoch = steps_per_epoch, .total_steps = total_steps, .sched = sched};
     return RUN_COMPLETE;
+}
+
+// Tests: WB_TEST_DIE_AT_STEP=n makes step n of every run fail a CHECK (the
+// path a shape check or LAPACK failure takes), as WB_RESULTS_TEST_KILL does
+// for the writer. -1 = off.
+static long test_die_step(void) {
+    static long n = -1;
+    if (n < 0) n = getenv("WB_TEST_DIE_AT_STEP") ? atol(getenv("WB_TEST_DIE_AT_STEP")) : 0;
+    return n > 0 ? n : -1;
 }
 
 // Train: the epochs, each with its evaluation and rank snapshot.
@@ -343,15 +398,14 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
         long correct = 0, seen = 0;
         float lr = 0;
         for (int s = 0; s < n_train && step < total_steps; s += B) {
-            int b = wb_min(B, n_train - s);
-            Phase prev = phase_set(PHASE_OTHER);
-            int got = dataset_batch(&st->train, order + s, b, epoch, st->x, st->y, err);
-            phase_set(prev);
+            int b = wb_min(B, n_train - s), mine;
+            int got = load_slice(st, &st->train, order + s, b, epoch, &mine, err);   // got: all ranks' items
             if (got < 0) { status = RUN_FAILED; break; }
             if (got == 0) continue;
             lr = lr_at(&sched, step);
-            StepResult r = train_step(&st->model, st->x, st->y, got, &rs->opt, lr, rs->grad_clip);
+            StepResult r = train_step_dp(&st->model, dist_size() > 1 ? &st->dp : NULL, st->x, st->y, mine, &rs->opt, lr, rs->grad_clip);
             step++;
+            CHECK(step != test_die_step(), "WB_TEST_DIE_AT_STEP=%ld (tests: a CHECK inside a run)", step);
             images += got;
             st->steps[res->n_steps++] = (StepRow){step, epoch, (double)r.loss, (double)lr};
             if (!isfinite(r.loss) || !isfinite(r.grad_norm)) {
@@ -369,7 +423,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
             correct += r.correct;
             seen += got;
             progress_step(pg, epoch, rs->epochs, r.loss, (double)images / (wall_seconds() - t_run));
-            if (g_stop) { status = RUN_INTERRUPTED; wb_error(err, "interrupted by signal %d at epoch %d step %ld", (int)g_stop, epoch, step); break; }
+            if (stop_requested()) { status = RUN_INTERRUPTED; wb_error(err, "interrupted by signal %d at epoch %d step %ld", (int)g_stop, epoch, step); break; }
         }
         if (status != RUN_COMPLETE && status != RUN_INTERRUPTED) break;
         if (seen == 0) break;
@@ -383,6 +437,13 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
         int last = epoch == rs->epochs || step >= total_steps || status == RUN_INTERRUPTED;
         if (status == RUN_COMPLETE && (last || (rs->eval_every > 0 && epoch % rs->eval_every == 0))) {
             if (evaluate(st, n_val, B, &er->val_loss, &er->val_acc, &res->inference, err) < 0) { status = RUN_FAILED; break; }
+        }
+        // Data-parallel: every rank must hold the same model (data_parallel.h).
+        if (dp_check_identical(&st->dp, &st->model) < 0) {
+            wb_error(err, "after epoch %d the ranks hold different parameters (ranks on hosts with different BLAS "
+                     "kernels or thread counts do not compute bit for bit alike)", epoch);
+            status = RUN_FAILED;
+            break;
         }
         er->seconds = wall_seconds() - t_epoch;
         res->n_epochs++;
@@ -416,12 +477,16 @@ static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char 
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
     res->s.paper_total_mb = pmem.paper_act_mb + pmem.paper_weight_mb;
+    if (rs->budget_mb > 0) {   // what the equal-budget comparison really compared
+        res->s.budget_used_mb = res->s.paper_total_mb;
+        res->s.over_budget = res->s.budget_used_mb > (double)rs->budget_mb * (1 + 1e-6);
+    }
     if (res->n_epochs > 0) {
         const EpochRow *e = &st->epochs[res->n_epochs - 1];
         res->s.final_train_loss = e->train_loss; res->s.final_train_acc = e->train_acc;
         res->s.final_val_loss = e->val_loss; res->s.final_val_acc = e->val_acc;
     }
-    if (status == RUN_COMPLETE && rs->save_checkpoint) {
+    if (status == RUN_COMPLETE && rs->save_checkpoint && dist_rank() == 0) {   // one writer; the runner waits for it
         char cpath[CFG_PATH_MAX];
         checkpoint_path(ex, out, rs, cpath, sizeof cpath);
         if (model_save(&st->model, cpath, err) < 0) status = RUN_FAILED;
@@ -443,6 +508,53 @@ static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *ou
     return run_record(ex, rs, out, &pl, status, res, st, &pg, err);
 }
 
+// run_one under a recovery point (core/common.h): a die or CHECK inside
+// the run (a LAPACK failure, a shape check) ends this run as failed, or as
+// diverged when its input was non-finite, and the sweep goes on. The
+// caller releases what the run left with mem_release_since.
+static RunStatus run_guarded(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
+                             ProgressMode pm, RunResult *res, RunState *st, WbError *err, int *died) {
+    WbRecover r;
+    *died = 0;
+    wb_recover_push(&r);
+    if (setjmp(r.jb)) {
+        *died = 1;
+        phase_set(PHASE_OTHER);
+        if (pm != PROGRESS_QUIET) fputc('\n', stderr);   // after a progress bar
+        wb_error(err, "%s", r.msg);
+        return r.kind == WB_DIED_DIVERGED ? RUN_DIVERGED : RUN_FAILED;
+    }
+    RunStatus status = run_one(ex, rs, out, pos, npos, pm, res, st, err);
+    wb_recover_end(&r);
+    return status;
+}
+
+// What the results file says of a run asked for: to do (absent, failed or
+// interrupted), done (complete or diverged, both are results, with the same
+// settings) or changed (a result made with other settings).
+typedef enum { RESUME_TODO, RESUME_DONE, RESUME_CHANGED } ResumeState;
+
+static ResumeState resume_state(const RunSpec *rs, const RunSummary *prev) {
+    if (!prev || (prev->status != RUN_COMPLETE && prev->status != RUN_DIVERGED)) return RESUME_TODO;
+    char hex[CFG_HASH_HEX];
+    cfg_hash_hex(cfg_hash_settings(rs->resolved_yaml ? rs->resolved_yaml : "", CFG_HASH_SEED), hex);
+    return strcmp(hex, prev->config_hash) ? RESUME_CHANGED : RESUME_DONE;
+}
+
+// The first changed run, by name and key, and the way out.
+static void report_changed(const char *out, const RunSpec *rs, int n_changed, int rerun) {
+    char *old = NULL, key[256] = "?", was[128] = "?", now[128] = "?";
+    WbError err = {{0}};
+    if (results_read_config(out, rs->name, &old, &err) == 0)
+        cfg_first_diff(old, rs->resolved_yaml ? rs->resolved_yaml : "", key, sizeof key, was, now, sizeof was);
+    mem_free(old);
+    fprintf(stderr, "wasibench: %s: run %s was made with other settings: %s is %s there, %s now%s\n", out, rs->name, key, was, now,
+            n_changed > 1 ? " (and more runs changed, see --dry-run)" : "");
+    if (!rerun)
+        fprintf(stderr, "wasibench: %d stored run(s) differ from the experiment; pass --rerun-changed to train them again and "
+                        "replace them, or choose another --out\n", n_changed);
+}
+
 // One line per run for --dry-run: settings and the analytic per-step cost
 // ("?" where it depends on data or weights).
 static void print_num(double v, int width, int prec) {
@@ -450,23 +562,35 @@ static void print_num(double v, int width, int prec) {
     else printf("%*.*f ", width, prec, v);
 }
 
-static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done) {
+static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done, const char *out) {
+    int n_changed = 0, first = -1;
+    for (int j = 0; j < nsel; j++)
+        if (resume_state(&ex->runs[sel[j]], results_find(done, ex->runs[sel[j]].name)) == RESUME_CHANGED) {
+            if (first < 0) first = sel[j];
+            n_changed++;
+        }
+    if (n_changed) report_changed(out, &ex->runs[first], n_changed, 0);
     printf("%-4s %-44s %-8s %9s %9s %9s %11s %s\n", "#", "run", "method", "act MB", "weight MB", "paper MB", "GFLOP/step", "status");
     for (int j = 0; j < nsel; j++) {
         const RunSpec *rs = &ex->runs[sel[j]];
         MethodCost c;
         method_cost(rs, &c);
         const RunSummary *prev = results_find(done, rs->name);
+        ResumeState rst = resume_state(rs, prev);
         printf("%-4d %-44s %-8s ", rs->index, rs->name, rs->method);
         print_num(c.paper_act_mb, 9, 1);
         print_num(c.paper_weight_mb, 9, 1);
         print_num(c.paper_act_mb + c.paper_weight_mb, 9, 1);
         print_num(c.train_flops_per_step / 1e9, 11, 2);
-        printf("%s\n", prev ? run_status_name(prev->status) : "todo");
+        printf("%s%s\n", prev ? run_status_name(prev->status) : "todo", rst == RESUME_CHANGED ? ", changed" : "");
     }
     printf("%d runs. Memory: the paper's measure (saved activations + weights of the counted linears, MB)\n"
            "at each run's batch size; GFLOP/step: forward + backward of one training step.\n", nsel);
 }
+
+// A die outside any run (exit(1)) still removes the sweep's lock file.
+static ResultsLock *g_lock;
+static void unlock_at_exit(void) { if (g_lock) results_unlock(g_lock); }
 
 int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     Experiment ex;
@@ -488,18 +612,29 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     for (int i = 0; i < ex.n; i++)
         if (i % opt->shard_n == opt->shard_i) sel[nsel++] = i;
 
-    int rc = EXIT_OK;
+    int rc = EXIT_OK, todo = 0;
     ResultsLock lock = RESULTS_LOCK_NONE;
     if (opt->dry_run) {
-        print_dry_run(&ex, sel, nsel, &done);
+        if (dist_rank() == 0) print_dry_run(&ex, sel, nsel, &done, out);
         goto done;
     }
+    // Data-parallel: rank 0 alone creates, locks, reads and writes the
+    // results file, and tells the other ranks which runs to train.
+    // Complete and diverged runs with the same settings are done; runs
+    // stored with other settings stop the sweep unless --rerun-changed.
+    int n_changed = 0, first_changed = -1;
+    unsigned char *replace = mem_alloc((size_t)ex.n + 1, MEM_WORKSPACE);
+    char exp_hash[CFG_HASH_HEX];   // the whole expanded experiment, shard-independent (merge compares it)
+    uint64_t eh = CFG_HASH_SEED;
+    for (int i = 0; i < ex.n; i++) eh = cfg_hash_settings(ex.runs[i].resolved_yaml ? ex.runs[i].resolved_yaml : "", eh);
+    cfg_hash_hex(eh, exp_hash);
+    if (dist_rank() != 0) goto ranks_agree;
     char dir[CFG_PATH_MAX];
     dir_of(out, dir, sizeof dir);
     if (fs_mkdir_p(dir) < 0) {
         fprintf(stderr, "wasibench: cannot create the results folder '%s': %s\n", dir, strerror(errno));
         rc = EXIT_RESULTS;
-        goto done;
+        goto ranks_agree;
     }
     // One writer per results file, and a folder that takes new files, before
     // anything trains; then read the file again: it may have grown meanwhile.
@@ -507,39 +642,70 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     if (results_lock(out, &lock, &err) < 0 || results_list(out, &done, &err) < 0) {
         fprintf(stderr, "wasibench: %s\n", err.msg);
         rc = EXIT_RESULTS;
-        goto done;
+        goto ranks_agree;
     }
+    g_lock = &lock;
+    atexit(unlock_at_exit);
     // Which selected runs still need doing; the list itself is freed so it
     // does not sit in every run's tracked memory.
-    int todo = 0;
     for (int j = 0; j < nsel; j++) {
         const RunSummary *prev = results_find(&done, ex.runs[sel[j]].name);
-        if (prev && prev->status == RUN_COMPLETE) sel[j] = -1;
+        ResumeState rst = resume_state(&ex.runs[sel[j]], prev);
+        if (rst == RESUME_CHANGED) {
+            if (first_changed < 0) first_changed = sel[j];
+            n_changed++;
+            replace[sel[j]] = 1;
+        }
+        if (rst == RESUME_DONE) sel[j] = -1;
         else todo++;
     }
     results_list_free(&done);
+    if (n_changed) {
+        report_changed(out, &ex.runs[first_changed], n_changed, opt->rerun_changed);
+        if (!opt->rerun_changed) {
+            rc = EXIT_USAGE;
+            goto ranks_agree;
+        }
+    }
     if (opt->progress != PROGRESS_QUIET)
-        fprintf(stderr, "%s: %d runs (%d selected%s), %d already complete, %d to go; results in %s; %d threads, %s\n",
-                ex.experiment, ex.n, nsel, opt->shard_n > 1 ? " by --shard" : "", nsel - todo, todo, out,
-                threads_get(), blas_name());
+        fprintf(stderr, "%s: %d runs (%d selected%s), %d already done, %d to go%s; results in %s; %s%d threads, %s\n",
+                ex.experiment, ex.n, nsel, opt->shard_n > 1 ? " by --shard" : "", nsel - todo, todo,
+                n_changed ? " (some to replace: --rerun-changed)" : "", out,
+                dist_ranks_note(), threads_get(), blas_name());
+ranks_agree:
+    if (dist_size() > 1) {
+        int head[2] = {rc, todo};
+        dist_bcast(head, sizeof head, 0);
+        rc = head[0];
+        todo = head[1];
+        dist_bcast(sel, sizeof(int) * (size_t)nsel, 0);
+        dist_bcast(replace, (size_t)ex.n + 1, 0);
+    }
+    if (rc != EXIT_OK) { mem_free(replace); goto done; }
+    const ProgressMode pm = dist_rank() == 0 ? opt->progress : PROGRESS_QUIET;   // one progress bar
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int pos = 0, n_failed = 0, n_diverged = 0;
-    for (int j = 0; j < nsel && !g_stop; j++) {
+    int pos = 0, n_failed = 0, n_diverged = 0, stopped = 0;
+    for (int j = 0; j < nsel; j++) {
         if (sel[j] < 0) continue;   // complete in the file already
+        if (stop_requested()) { stopped = 1; break; }
         const RunSpec *rs = &ex.runs[sel[j]];
         pos++;
         RunResult res;
         results_init(&res);
         fill_provenance(&res.s);
+        snprintf(res.s.experiment_hash, sizeof res.s.experiment_hash, "%s", exp_hash);
+        res.replace_complete = replace[sel[j]];
         results_now_iso8601(res.s.start_time);
         double t0 = wall_seconds();
         RunState st;
         WbError rerr = {{0}};
-        RunStatus status = run_one(&ex, rs, out, pos, todo, opt->progress, &res, &st, &rerr);
+        MemMark mark = mem_mark();
+        int died;
+        RunStatus status = run_guarded(&ex, rs, out, pos, todo, pm, &res, &st, &rerr, &died);
         res.s.status = status;
-        if (status != RUN_COMPLETE) {
+        if (status != RUN_COMPLETE && dist_rank() == 0) {
             snprintf(res.s.error, sizeof res.s.error, "%s", rerr.msg);
             fprintf(stderr, "  %s: %s: %s\n", rs->name, run_status_name(status), rerr.msg);
         }
@@ -549,8 +715,11 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         res.s.wall_seconds = wall_seconds() - t0;
         results_now_iso8601(res.s.end_time);
         WbError werr = {{0}};
-        int wrc = results_write_run(out, &res, &werr);
+        int wrc = dist_rank() == 0 ? results_write_run(out, &res, &werr) : 0;
         run_state_free(&st);
+        if (died) mem_release_since(mark);   // what the run held besides its RunState
+        // The other ranks wait for rank 0's write (and checkpoint, which a later stage loads).
+        if (dist_any_failed(wrc < 0, werr.msg, sizeof werr.msg)) wrc = -1;
         if (wrc < 0) {
             fprintf(stderr, "wasibench: could not write run %s: %s\n", rs->name, werr.msg);
             rc = EXIT_RESULTS;
@@ -558,21 +727,26 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
         }
         if (status == RUN_FAILED) n_failed++;
         if (status == RUN_DIVERGED) n_diverged++;
-        if (status == RUN_INTERRUPTED) break;
+        if (status == RUN_INTERRUPTED) { stopped = 1; break; }
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (rc == EXIT_OK && g_stop) {
-        fprintf(stderr, "wasibench: interrupted; %s is valid; run the same command again to resume\n", out);
+    mem_free(replace);
+    if (rc == EXIT_OK && (stopped || g_stop)) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "wasibench: interrupted; %s is valid; run the same command again to resume\n", out);
         rc = EXIT_INTERRUPTED;
     } else if (rc == EXIT_OK && n_failed) {
-        fprintf(stderr, "wasibench: %d run(s) failed (see their error in `wasibench info %s`)\n", n_failed, out);
+        if (dist_rank() == 0)
+            fprintf(stderr, "wasibench: %d run(s) failed (see their error in `wasibench info %s`)\n", n_failed, out);
         rc = EXIT_FAILED_RUNS;
     }
-    if (rc == EXIT_OK && opt->progress != PROGRESS_QUIET)
+    if (rc == EXIT_OK && pm != PROGRESS_QUIET)
         fprintf(stderr, "done: %d runs written to %s%s\n", pos, out, n_diverged ? " (some diverged)" : "");
+    if (dist_size() > 1) dist_bcast(&rc, sizeof rc, 0);   // every rank exits as rank 0 does
 done:
     results_unlock(&lock);
+    g_lock = NULL;
     mem_free(sel);
     results_list_free(&done);
     cfg_free(&ex);

@@ -14,6 +14,7 @@ typedef struct {
     int shard_i, shard_n;   // run every shard_n-th run starting at shard_i (0-based); n = 1: all
     int threads;            // <= 0: all cores
     ProgressMode progress;
+    int rerun_changed;      // 1: runs stored with other settings are trained again and replaced
 } RunnerOptions;
 
 // Exit codes (documented in `wasibench run --help`).

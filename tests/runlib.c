@@ -1,6 +1,7 @@
 // runlib.c: the fixtures of tests/runlib.h.
 #include "tests/runlib.h"
 #include "core/common.h"
+#include "core/memory.h"
 #include "core/rng.h"
 
 #include <stdio.h>
@@ -59,4 +60,26 @@ void rl_write_file(const char *path, const char *text) {
     CHECK(f, "cannot write %s", path);
     fputs(text, f);
     fclose(f);
+}
+
+// The whole file, for "unchanged" checks (mem_alloc'd; *n bytes; NULL if absent).
+unsigned char *rl_slurp(const char *path, size_t *n) {
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = mem_alloc((size_t)sz + 1, MEM_WORKSPACE);
+    *n = fread(b, 1, (size_t)sz, f);
+    fclose(f);
+    return b;
+}
+
+int rl_same_bytes(const char *path, const unsigned char *b, size_t n) {
+    size_t m;
+    unsigned char *c = rl_slurp(path, &m);
+    int same = c && b && m == n && !memcmp(b, c, n);
+    mem_free(c);
+    return same;
 }

@@ -22,4 +22,9 @@ void rl_make_idx(const char *dir, const char *prefix, int n, uint64_t seed);
 // Write text to path (dies when it cannot).
 void rl_write_file(const char *path, const char *text);
 
+// The whole file (mem_alloc'd, *n bytes; NULL when absent), for "unchanged" checks.
+unsigned char *rl_slurp(const char *path, size_t *n);
+// 1 when the file at path holds exactly the n bytes b.
+int rl_same_bytes(const char *path, const unsigned char *b, size_t n);
+
 #endif

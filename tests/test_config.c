@@ -321,7 +321,7 @@ static void test_dataset_and_training_options(void) {
     const char *p = write_yaml("opts.yaml", MODEL
                                "dataset:\n  format: cifar10\n  path: /data/cifar\n  normalize: {mean: [0.4, 0.5, 0.6], std: [0.2]}\n"
                                "  resize: short_crop\n  augment: crop_flip\n  rrc_scale: [0.5, 1]\n  shuffle: false\n  skip_corrupt: true\n"
-                               "  cache: off\n  val_fraction: 0\n  split_seed: 7\n"
+                               "  cache: off\n  val_fraction: 0.1\n  split_seed: 7\n"
                                "training:\n  epochs: 10\n  batch_size: 16\n  optimizer: adamw\n  lr: 0.001\n  eta_min: 0.00001\n"
                                "  warmup_epochs: 1.5\n  warmup_start: 0.1\n  grad_clip: 1.0\n  max_steps: 20\n  eval_every: 2\n" VAN);
     if (load_ok(&ex, p) == 0) {
@@ -330,7 +330,7 @@ static void test_dataset_and_training_options(void) {
         EXPECT(d->norm == NORM_EXPLICIT && d->mean[2] == 0.6f && d->std[0] == 0.2f && d->std[2] == 0.2f, "normalize map, std broadcast");
         EXPECT(d->resize == RESIZE_SHORT_CROP && d->resize_size == 32, "short_crop, resize_size defaults to the image size: %d", d->resize_size);
         EXPECT(d->hflip == 1 && d->random_resized_crop == 1 && d->rrc_scale[0] == 0.5f && d->rrc_ratio[1] == 4.0f / 3.0f, "crop_flip");
-        EXPECT(d->shuffle == 0 && d->skip_corrupt == 1 && d->cache == CACHE_OFF && d->val_fraction == 0.0f && d->split_seed == 7, "flags");
+        EXPECT(d->shuffle == 0 && d->skip_corrupt == 1 && d->cache == CACHE_OFF && d->val_fraction == 0.1f && d->split_seed == 7, "flags");
         EXPECT(r->opt.kind == OPT_ADAMW && r->opt.beta1 == 0.9f && r->opt.beta2 == 0.999f && r->opt.eps == 1e-8f && r->opt.weight_decay == 0.01f,
                "AdamW defaults as torch");
         EXPECT(r->sched.eta_min == 0.00001f && r->warmup_epochs == 1.5f && r->sched.warmup_start == 0.1f && r->grad_clip == 1.0f &&
@@ -374,10 +374,10 @@ static void test_extends_chain_and_errors(void) {
     char sub[700];
     snprintf(sub, sizeof sub, "mkdir -p '%s/sub'", tl_tmpdir());
     EXPECT(system(sub) == 0, "mkdir");
-    const char *a = write_yaml("sub/a.yaml", "extends: ../b.yaml\nexperiment: chained\ndataset:\n  classes: [7]\nmethods:\n  - vanilla\n");
+    const char *a = write_yaml("sub/a.yaml", "extends: ../b.yaml\nexperiment: chained\ndataset:\n  classes: [7, 3]\nmethods:\n  - vanilla\n");
     if (load_ok(&ex, a) == 0) {
         RunSpec *r = &ex.runs[0];
-        EXPECT(!strcmp(ex.experiment, "chained") && r->model.vit.depth == 3 && r->epochs == 2 && r->data.n_classes == 1 && r->data.classes[0] == 7 &&
+        EXPECT(!strcmp(ex.experiment, "chained") && r->model.vit.depth == 3 && r->epochs == 2 && r->data.n_classes == 2 && r->data.classes[0] == 7 &&
                r->limit_val == 9, "a -> b -> c merged (depth %d epochs %d classes %d)", r->model.vit.depth, r->epochs, r->data.n_classes);
         cfg_free(&ex);
     }
@@ -446,7 +446,7 @@ static void test_errors(void) {
         {"int overflow", MODEL DATA "training:\n  epochs: 99999999999999999999\n  batch_size: 8\n  lr: 0.1\n" VAN, {"err.yaml:6:11:", "training.epochs", "out of range"}},
         {"batch_size 0", MODEL DATA "training:\n  epochs: 1\n  batch_size: 0\n  lr: 0.1\n" VAN, {"err.yaml:7:15: training.batch_size: 0 is out of range"}},
         {"lr 0", MODEL DATA "training:\n  epochs: 1\n  batch_size: 1\n  lr: 0\n" VAN, {"err.yaml:8:7: training.lr: 0 is out of range (expected lr > 0)"}},
-        {"val_fraction 1", MODEL DATA "  val_fraction: 1\n" TRAIN VAN, {"err.yaml:5:17: dataset.val_fraction: 1 is out of range (expected 0 <= val_fraction < 1)"}},
+        {"val_fraction 1", MODEL DATA "  val_fraction: 1\n" TRAIN VAN, {"err.yaml:5:17: dataset.val_fraction: 1 is out of range (expected 0 < val_fraction < 1)"}},
         {"epsilon 1.5", MODEL DATA TRAIN "methods:\n  - name: hosvd\n    epsilon: 1.5\n", {"err.yaml:11:14: methods[0].epsilon: 1.5 is out of range (expected 0 < epsilon <= 1)"}},
         {"epsilon 0 as a float", MODEL DATA TRAIN "methods:\n  - name: wasi\n    epsilon: 0.1e-058\n", {"err.yaml:11:14: methods[0].epsilon: 0.1e-058 is out of range (expected 0 < epsilon <= 1)"}},
         {"epsilon 0 in a sweep", MODEL DATA TRAIN "methods:\n  - name: wasi\n    epsilon: [0.5, 0]\n", {"err.yaml:11:20: methods[0].epsilon: 0 is out of range"}},

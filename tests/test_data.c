@@ -699,6 +699,10 @@ static void test_isic(void) {
     expect_open_error(&c, "isic short row", "ISIC2018_Task3_Test_GroundTruth.csv", "line 2: 7 fields", "expected 8");
     write_text(d, "ISIC2018_Task3_Test_GroundTruth.csv", "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\nISIC_0034321,yes,0,0,0,0,0,0\n");
     expect_open_error(&c, "isic bad value", "line 2: column MEL is 'yes'", "expected 0 or 1", NULL);
+    // issue 21: one image with two labels (and the same image twice) was accepted
+    write_text(d, "ISIC2018_Task3_Test_GroundTruth.csv", "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\nISIC_0034321,1,0,0,0,0,0,0\n"
+               "ISIC_0034322,0,1,0,0,0,0,0\nISIC_0034321,0,0,1,0,0,0,0\n");
+    expect_open_error(&c, "isic duplicate image", "ISIC2018_Task3_Test_GroundTruth.csv", "lines 2 and 4: image", "listed twice (as MEL and BCC");
     write_text(d, "ISIC2018_Task3_Test_GroundTruth.csv", "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\n\"ISIC_0034321,1,0,0,0,0,0,0\n");
     expect_open_error(&c, "isic unbalanced quote", "ISIC2018_Task3_Test_GroundTruth.csv", "CSV parse error", NULL);
     snprintf(path, sizeof path, "%s/ISIC2018_Task3_Test_GroundTruth.csv", d);

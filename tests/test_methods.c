@@ -22,7 +22,9 @@
 //     gives the paper's 1341 / 2349 / 324 MB for vanilla vit_b_32 at batch 128;
 //   - rank calibration + DP on a tiny model respects the budget and raises
 //     a budget below the minimum; rebinding to asi/wasi trains;
-//   - factored wasi allocates nothing of size O x I after init.
+//   - factored wasi allocates nothing of size O x I after init;
+//   - every method trains bit-identically with 1 and 2 threads (losses and
+//     every weight after 3 SGD steps).
 #include "baselines/asi.h"
 #include "baselines/hosvd.h"
 #include "baselines/lora.h"
@@ -933,15 +935,20 @@ static double exact_flops(const int *dims, int nd, const int *k) {
 }
 // One subspace step per mode (warm or cold), then the core.
 static double subspace_flops(const int *dims, int nd, const int *k, int warm) {
-    double f = 0, tot = prod_i(dims, nd);
+    double f = 0, tot = prod_i(dims, nd), lane_adds = 0;
+    int any_gram = 0;
     for (int n = 0; n < nd; n++) {
         double d = dims[n], kk = k[n], rest = tot / d;
         int use_gram = 2.0 * d * d * rest + 2.0 * d * d * kk < 4.0 * d * rest * kk;
+        any_gram |= use_gram;
         if (!warm) f += 2.0 * d * rest * kk;
         else if (use_gram) f += 2.0 * d * d * rest + 2.0 * d * d * kk;
         else f += 4.0 * d * rest * kk;
         f += orth_flops(d, kk);
+        lane_adds += d * kk;
     }
+    // the fused warm step (3 modes, no Gram route) adds its lanes' partial sums (hosvd.h)
+    if (warm && nd == 3 && !any_gram) f += (HOSVD_LANES - 1) * lane_adds;
     return f + mmp_flops(dims, k, nd, (1 << nd) - 1);
 }
 
@@ -1252,6 +1259,89 @@ static void test_rank_calibration(void) {
     mem_free(img);
 }
 
+
+// --- thread-count independence ----------------------------------------------------
+
+// FNV-1a over the bytes, chained through h.
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) { h ^= c[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+// 3 SGD steps (weight decay) of a one-block ViT wide enough that OpenBLAS
+// runs its level-2 kernels on 2 threads (C 256, MLP 1024); the step losses
+// and a hash of every weight afterwards (linears through export: wasi's L R).
+static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int threads, float *loss) {
+    threads_set(threads);
+    ViTConfig cfg = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f};
+    const int B = 16;
+    ViTBinding bind;
+    memset(&bind, 0, sizeof bind);
+    bind.method = meth; bind.mcfg = *mc; bind.all_linear = 1; bind.num_finetune = -1;
+    ViT m;
+    vit_build(&m, &cfg, &bind, B);
+    vit_init_random(&m, 4);
+    float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
+    int y[16];
+    OptimConfig oc = optim_sgd(0.0f, 1e-4f);
+    for (int s = 0; s < 3; s++) {
+        random_batch(img, y, B, &cfg, 30 + (uint64_t)s);
+        mparams_zero_grad(vit_params(&m));
+        loss[s] = vit_forward(&m, img, y, B, 1);
+        vit_backward(&m);
+        mparams_update(vit_params(&m), &oc, 0.05f);
+    }
+    uint64_t h = fnv(1469598103934665603ull, m.train.params, sizeof(float) * m.train.numel);
+    for (int i = 0; i < cfg.depth * VIT_NLIN; i++) {
+        const LinearLayer *L = &m.lin[i];
+        float *W = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE), *b = mem_alloc_floats(L->O, MEM_WORKSPACE);
+        L->method->export_dense(L, W, b);
+        h = fnv(fnv(h, W, sizeof(float) * (size_t)L->O * L->I), b, sizeof(float) * (size_t)L->O);
+        mem_free(W); mem_free(b);
+    }
+    mem_free(img);
+    vit_free(&m);
+    return h;
+}
+
+static void test_threads_bit_identical(void) {
+    Variant v[8];
+    int n = 0;
+    MethodConfig c = base_mcfg();
+    v[n++] = (Variant){"vanilla", &method_vanilla, c};
+    c.lora_rank = 4; c.lora_alpha = 8;
+    v[n++] = (Variant){"lora r 4", &method_lora, c};
+    c = base_mcfg(); c.epsilon = 0.9f;
+    v[n++] = (Variant){"hosvd eps 0.9", &method_hosvd, c};
+    c.act_ranks[0] = 4; c.act_ranks[1] = 4; c.act_ranks[2] = 16;
+    v[n++] = (Variant){"asi ranks 4,4,16", &method_asi, c};
+    v[n++] = (Variant){"wasi dense eps 0.9, act ranks", &method_wasi, c};
+    c.factored = 1;
+    v[n++] = (Variant){"wasi factored eps 0.9, act ranks", &method_wasi, c};
+    c = base_mcfg(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
+    v[n++] = (Variant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
+    int differ_parallel_lapack = 0;
+    for (int i = 0; i < n; i++) {
+        float l1[3], l2[3], lp[3];
+        uint64_t h1 = train_hash(v[i].m, &v[i].c, 1, l1), h2 = train_hash(v[i].m, &v[i].c, 2, l2);
+        EXPECT(!memcmp(l1, l2, sizeof l1), "%s: step losses with 1 and 2 threads: %.9g %.9g %.9g vs %.9g %.9g %.9g",
+               v[i].tag, (double)l1[0], (double)l1[1], (double)l1[2], (double)l2[0], (double)l2[1], (double)l2[2]);
+        EXPECT(h1 == h2, "%s: the weights after 3 steps differ between 1 and 2 threads", v[i].tag);
+        // control: LAPACK on 2 threads (what lapack_serial_begin prevents) changes the result
+        lapack_serial_set(0);
+        uint64_t hp = train_hash(v[i].m, &v[i].c, 2, lp);
+        lapack_serial_set(1);
+        differ_parallel_lapack += hp != h1;
+        printf("  %-42s 1 vs 2 threads: %s (losses %.7f %.7f %.7f); LAPACK on 2 threads: %s\n", v[i].tag,
+               h1 == h2 && !memcmp(l1, l2, sizeof l1) ? "bit-identical" : "DIFFER", (double)l1[0], (double)l1[1],
+               (double)l1[2], hp == h1 ? "same" : "differs");
+    }
+    // Not asserted: a later OpenBLAS may make its level-2 kernels deterministic.
+    printf("  %d of %d methods differ when LAPACK runs on 2 threads (this test's sensitivity)\n", differ_parallel_lapack, n);
+    threads_set(2);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(2);
@@ -1269,5 +1359,6 @@ int main(int argc, char **argv) {
     RUN(test_svd_update_rank_follows_w);
     RUN(test_paper_memory);
     RUN(test_rank_calibration);
+    RUN(test_threads_bit_identical);
     return tl_finish();
 }

@@ -186,6 +186,11 @@ static void test_missing_and_shape_mismatch_messages(void) {
            "missing names tensor and file: %s", err.msg);
     EXPECT(strstr(err.msg, nm) != NULL, "the nearest existing name is suggested: %s", err.msg);
     printf("  missing  -> %s\n", err.msg);
+    // issue 21: past either end of the sorted names there is one neighbour, not ''
+    EXPECT(st_read(&st, "zzz.last", buf, 2, s73, &err) == -1 && strstr(err.msg, "nearest name: '") && !strstr(err.msg, "''"),
+           "a name after every tensor: one nearest name, no empty one: %s", err.msg);
+    EXPECT(st_read(&st, "aaa.first", buf, 2, s73, &err) == -1 && strstr(err.msg, "nearest name: '") && !strstr(err.msg, "''"),
+           "a name before every tensor: %s", err.msg);
     EXPECT(st_read(&st, nm, buf, 2, s73, &err) == -1, "transposed shape fails");
     EXPECT(strstr(err.msg, nm) && strstr(err.msg, "[3, 7]") && strstr(err.msg, "[7, 3]") && strstr(err.msg, path),
            "shape mismatch names tensor, found and expected: %s", err.msg);

@@ -18,6 +18,16 @@
 //     training steps run; then the peak tracked bytes by category, the
 //     process peak RSS, the paper's measure (counted linears only) and the
 //     prediction of vit_memory_plan (core/vit_cost.h) are printed.
+//   bench_vit whole WEIGHTS METHOD B THREADS REPS [EPS]
+//     row 5: the paper's Fig. 8 / Table 2 protocol on this CPU: vit_b_32,
+//     224 px, batch B (the paper's 128), layers mlp, num_of_finetune all;
+//     METHOD in vanilla | lora (r 8, alpha 16) | asi (activation ranks 8, 8,
+//     32) | hosvd (epsilon EPS, default 0.9) | wasi_dense | wasi_factored
+//     (weight epsilon EPS, activation ranks 8, 8, 32; inference runs from
+//     the factors). One warm-up training step (asi's and wasi's cold first
+//     step), then REPS timed steps (best kept) and one timed inference
+//     forward after one untimed; counted FLOPs of each; keys
+//     whole.<METHOD>[_eps<EPS>].*.
 // Output: "key value" lines (read by experiments/bench/run.sh), comments start with '#'.
 #include "baselines/registry.h"
 #include "core/blas.h"
@@ -234,6 +244,87 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
     return 0;
 }
 
+static int cmd_whole(const char *path, const char *method, int B, int reps, float eps) {
+    ModelConfig mcf;
+    model_preset("vit_b_32", &mcf);
+    ViTBinding bind = {0};
+    bind.num_finetune = -1;
+    MethodConfig *mc = &bind.mcfg;
+    mc->seed = 233;
+    char pre[96];
+    snprintf(pre, sizeof pre, "whole.%s", method);
+    int act8832 = 0;
+    if (!strcmp(method, "vanilla")) bind.method = method_by_name("vanilla");
+    else if (!strcmp(method, "lora")) { bind.method = method_by_name("lora"); mc->lora_rank = 8; mc->lora_alpha = 16; }
+    else if (!strcmp(method, "asi")) { bind.method = method_by_name("asi"); act8832 = 1; }
+    else if (!strcmp(method, "hosvd")) {
+        bind.method = method_by_name("hosvd");
+        mc->epsilon = eps;
+        snprintf(pre, sizeof pre, "whole.%s_eps%.2g", method, (double)eps);
+    } else if (!strcmp(method, "wasi_dense") || !strcmp(method, "wasi_factored")) {
+        bind.method = method_by_name("wasi");
+        mc->epsilon = eps;
+        mc->factored = !strcmp(method, "wasi_factored");
+        act8832 = 1;
+        snprintf(pre, sizeof pre, "whole.%s_eps%.2g", method, (double)eps);
+    } else {
+        fprintf(stderr, "bench_vit whole: unknown method '%s' (vanilla, lora, asi, hosvd, wasi_dense, wasi_factored)\n", method);
+        return 2;
+    }
+    if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
+    Model mm;
+    if (build_load(&mm, &mcf, &bind, B, path) < 0) return 1;
+    float *img; int *y;
+    make_batch(&mcf, B, &img, &y);
+    OptimConfig oc = optim_sgd(0.0f, 1e-4f);
+    train_step(&mm, img, y, B, &oc, 0.05f, 2.0f);   // warm-up: the cold first step, page faults
+    double best = 1e30;
+    Counters cb = {0};
+    for (int i = 0; i < reps; i++) {
+        Counters c0 = counters_get();
+        double t = wall_seconds();
+        train_step(&mm, img, y, B, &oc, 0.05f, 2.0f);
+        t = wall_seconds() - t;
+        if (t < best) { best = t; cb = counters_diff(counters_get(), c0); }
+    }
+    eval_batch(&mm, img, y, B);   // warm-up
+    Counters c0 = counters_get();
+    double ti = wall_seconds();
+    eval_batch(&mm, img, y, B);
+    ti = wall_seconds() - ti;
+    Counters ci = counters_diff(counters_get(), c0);
+    int k_min = 1 << 30, k_max = 0;
+    ViT *m = &mm.u.vit;
+    for (int l = 0; l < m->cfg.depth; l++)
+        for (int w = 0; w < VIT_NLIN; w++) {
+            LinearLayer *L = &m->lin[l * VIT_NLIN + w];
+            if (!vit_is_counted(m, l, w) || L->method != method_by_name("wasi")) continue;
+            int k = wasi_weight_rank(L);
+            if (k < k_min) k_min = k;
+            if (k > k_max) k_max = k;
+        }
+    double tf = cb.flops[PHASE_FORWARD] + cb.flops[PHASE_DECOMPOSITION] + cb.flops[PHASE_BACKWARD] + cb.flops[PHASE_UPDATE];
+    printf("# %s B=%d, %d threads: train step %.3f s (fwd %.3f, compress %.3f, bwd %.3f, update %.3f; %.1f GFLOP), "
+           "inference %.3f s (%.1f GFLOP); weight ranks %d..%d\n", pre, B, threads_get(), best, cb.seconds[PHASE_FORWARD],
+           cb.seconds[PHASE_DECOMPOSITION], cb.seconds[PHASE_BACKWARD], cb.seconds[PHASE_UPDATE], tf * 1e-9, ti,
+           ci.flops[PHASE_INFERENCE] * 1e-9, k_max ? k_min : 0, k_max);
+    kvf(pre, "train_s", best);
+    kvf(pre, "fwd_s", cb.seconds[PHASE_FORWARD]);
+    kvf(pre, "compress_s", cb.seconds[PHASE_DECOMPOSITION]);
+    kvf(pre, "bwd_s", cb.seconds[PHASE_BACKWARD]);
+    kvf(pre, "update_s", cb.seconds[PHASE_UPDATE]);
+    kvf(pre, "train_gflop", tf * 1e-9);
+    kvf(pre, "infer_s", ti);
+    kvf(pre, "infer_gflop", ci.flops[PHASE_INFERENCE] * 1e-9);
+    kvf(pre, "k_min", k_max ? k_min : 0);
+    kvf(pre, "k_max", k_max);
+    kvf(pre, "batch", B);
+    kvf(pre, "reps", reps);
+    mem_free(img); mem_free(y);
+    model_free(&mm);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     double rss_start = (double)mem_current_rss_bytes();   // code and libraries, before any tracked buffer
     if ((argc == 6 || argc == 7) && !strcmp(argv[1], "speed")) {
@@ -244,7 +335,12 @@ int main(int argc, char **argv) {
         threads_set(atoi(argv[5]));
         return cmd_memory(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), rss_start);
     }
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "whole")) {
+        threads_set(atoi(argv[5]));
+        return cmd_whole(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), argc == 8 ? (float)atof(argv[7]) : 0.9f);
+    }
     fprintf(stderr, "usage: bench_vit speed WEIGHTS B THREADS REPS [MODEL: vit_b_32 | swin_t]\n"
-                    "       bench_vit memory WEIGHTS METHOD B THREADS STEPS\n");
+                    "       bench_vit memory WEIGHTS METHOD B THREADS STEPS\n"
+                    "       bench_vit whole WEIGHTS METHOD B THREADS REPS [EPS]\n");
     return 2;
 }

@@ -3,14 +3,16 @@
 # and the bench programs are built). Runs every measurement in its own
 # process, in this order, collecting their "key value" lines into one file,
 # then bench_report turns them into the table:
-#   1. bench_sgemm            the sgemm peak (the limit; measured again after rows 2 and 3, best kept)
+#   1. bench_sgemm            the sgemm peak and the triad bandwidth (the limits; measured again after rows 2 and 3, best kept)
 #   2. bench_vit speed        wasibench vanilla step + inference   | bench_torch.py step  (PyTorch);
 #                             two rounds, C and PyTorch alternating, best of each kept; every
 #                             process runs with OMP_WAIT_POLICY=passive (PyTorch too: with
 #                             libgomp's default spinning it is slower; measured once for reference)
 #  2b. bench_vit speed swin_t  the same for Swin-T               | bench_torch.py step ... swin_t
-#   3. bench_mlp              the 24 MLP linears, vanilla and wasi  | bench_torch.py mlp   (PyTorch)
+#   3. bench_mlp              the 24 MLP linears, vanilla, asi and wasi  | bench_torch.py mlp   (PyTorch)
 #   4. bench_vit memory       one process per method (vanilla, lora, asi, wasi dense, wasi factored)
+#   5. bench_vit whole        the whole model at batch 128 per method, one timed step each (vanilla, lora, asi,
+#                             hosvd eps 0.9, wasi dense and factored at each eps of BENCH_WHOLE_EPS)
 # Repeated measurements keep their best value (bench_report.c keep_best): the
 # machine may be shared, and load only ever makes a number worse.
 # Outputs in results/bench/: latest.txt (the table), latest.h5 (table + every
@@ -21,8 +23,10 @@
 # in its place).
 # Knobs (environment): BUILD (build), PYTHON (/usr/bin/python3), BENCH_THREADS (2),
 # BENCH_REPS (3: timed repetitions after a warm-up, rows 2, 2b, 3), BENCH_OUT (results/bench),
-# BENCH_FACTORED_RANKS (245: the ranks row 3 also runs with wasi factored storage; the
-# factored column is n/a elsewhere; "61,92,135,178,245,350" for all, ~2 min more).
+# BENCH_FACTORED_RANKS (every rank of row 3: the ranks row 3 also runs with wasi factored
+# storage; the factored column is n/a elsewhere), BENCH_WHOLE (1; 0 skips row 5, the
+# longest: ~15 min idle), BENCH_WHOLE_B (128), BENCH_WHOLE_EPS (0.4,0.5,0.6,0.7,0.8,0.9:
+# the wasi weight epsilons of row 5), BENCH_WHOLE_METHODS (vanilla,lora,asi,hosvd,wasi_dense,wasi_factored).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -34,7 +38,11 @@ STEP_B=8
 MEM_B=32
 MEM_STEPS=1
 RANKS=61,92,135,178,245,350
-FRANKS=${BENCH_FACTORED_RANKS:-245}
+FRANKS=${BENCH_FACTORED_RANKS:-$RANKS}
+WHOLE=${BENCH_WHOLE:-1}
+WHOLE_B=${BENCH_WHOLE_B:-128}
+WHOLE_EPS=${BENCH_WHOLE_EPS:-0.4,0.5,0.6,0.7,0.8,0.9}
+WHOLE_METHODS=${BENCH_WHOLE_METHODS:-vanilla,lora,asi,hosvd,wasi_dense,wasi_factored}
 # OpenMP threads must not spin between regions (they starve OpenBLAS's; see experiments/main.c).
 export OMP_WAIT_POLICY=passive
 mkdir -p "$OUT/logs"
@@ -96,7 +104,7 @@ done
 # PyTorch as it comes: libgomp's default OMP_WAIT_POLICY (spinning threads), for reference
 run step-torch-default env -u OMP_WAIT_POLICY "$PYTHON" experiments/bench/bench_torch.py step "$WEIGHTS" "$STEP_B" "$T" "$REPS" step.torch_default
 run sgemm-2        "$BUILD/bench/bench_sgemm" "$T" 1536 5
-run mlp-c          "$BUILD/bench/bench_mlp" "$T" "$REPS" vanilla,dense "$RANKS"
+run mlp-c          "$BUILD/bench/bench_mlp" "$T" "$REPS" vanilla,asi,dense "$RANKS"
 if [ -n "$FRANKS" ]; then
   run mlp-c-factored "$BUILD/bench/bench_mlp" "$T" "$REPS" factored "$FRANKS"
 fi
@@ -105,6 +113,17 @@ run sgemm-3        "$BUILD/bench/bench_sgemm" "$T" 1536 5
 for m in vanilla lora asi wasi_dense wasi_factored; do
   run "mem-$m"     "$BUILD/bench/bench_vit" memory "$WEIGHTS" "$m" "$MEM_B" "$T" "$MEM_STEPS"
 done
+if [ "$WHOLE" != 0 ]; then
+  for m in ${WHOLE_METHODS//,/ }; do
+    case $m in
+      wasi_dense|wasi_factored)
+        for e in ${WHOLE_EPS//,/ }; do
+          run "whole-$m-$e" "$BUILD/bench/bench_vit" whole "$WEIGHTS" "$m" "$WHOLE_B" "$T" 1 "$e"
+        done ;;
+      *) run "whole-$m" "$BUILD/bench/bench_vit" whole "$WEIGHTS" "$m" "$WHOLE_B" "$T" 1 0.9 ;;
+    esac
+  done
+fi
 echo "meta.load_after $(load1)" >> "$RAW"
 echo
 "$BUILD/bench/bench_report" "$RAW" "$OUT/latest.txt" "$OUT/latest.h5" || failed+=("report")
