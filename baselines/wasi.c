@@ -9,6 +9,13 @@
 //             + 2 k I k (R Q) + 2 O k k (c L RQ) + 2 I kl k + 2 O kl k (G Q) + orth (O,k)
 //             + current: 2 O k k (L_new^T L) + 2 O kl k (T^T L_new) + 2 k k I + 2 k kl I
 //             + SGD on the bias (2, +2 with weight decay, per element)
+//   weight_update svd (dense storage), instead of weight_subspace_step:
+//             sgesdd (jobz 'S') of the (O,I) W, counted as the textbook R-SVD
+//             6 m n^2 + 20 n^3 (m = max(O,I), n = min(O,I); GVL Table 5.4.1,
+//             core/linalg.c svd_compute) + k I (R = Sigma_k V_k^T), in the
+//             caller's phase (PHASE_UPDATE), as the subspace step it replaces
+//   wsi (x saved dense, baselines/wsi.h): forward saves no Tucker (no
+//             PHASE_DECOMPOSITION); backward's dW is 2 rows O I (dy^T x)
 #include "baselines/wasi.h"
 #include "core/act_store.h"
 #include "core/blas.h"
@@ -33,7 +40,12 @@ typedef struct {
     float *W, *b, *Lf, *Rf;
     float *gT;         // factored: gradient factor T (O,kl) packed with row stride kl (grads of weight_grad_T)
     int kT;            // factored: width reserved for T
-    ActStore act;      // compressed x (trainable layers)
+    ActStore act;      // compressed x (trainable layers; wasi)
+    int act_dense;     // wsi: x saved as is, in x (max_rows,I)
+    float *x;
+    float epsilon;     // the weight's (weight_update svd re-applies it)
+    int svd_update;    // weight_update svd: L, R sized for rank min(O,I), sw kept
+    SvdWork *sw;
     long bias_step;
     int saved;
 } Wasi;
@@ -91,40 +103,50 @@ static void scratch_release(void) {
     memset(&scratch, 0, sizeof scratch);
 }
 
-static void wasi_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
+void wasi_setup(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg, int act_dense) {
+    const char *meth = act_dense ? "wsi" : "wasi";
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
-    CHECK(cfg->epsilon > 0.0f && cfg->epsilon <= 1.0f, "%s: wasi epsilon %g outside (0, 1]", L->name, (double)cfg->epsilon);
+    CHECK(cfg->epsilon > 0.0f && cfg->epsilon <= 1.0f, "%s: %s epsilon %g outside (0, 1]", L->name, meth, (double)cfg->epsilon);
+    CHECK(!cfg->factored || (!act_dense && !cfg->weight_update_svd),
+          "%s: %s storage factored runs only with the activations compressed and weight_update iteration", L->name, meth);
     CHECK(L->ndim >= 2 && L->ndim <= HOSVD_MAX_MODES && L->dims[L->ndim - 1] == L->I,
           "%s: init needs the activation modes (ndim %d, I %d)", L->name, L->ndim, L->I);
     const int O = L->O, I = L->I, nd = L->ndim;
     Wasi *d = mem_alloc(sizeof(Wasi), MEM_WORKSPACE);
     d->factored = cfg->factored != 0;
     d->r_previous = cfg->r_update_previous != 0;
+    d->act_dense = act_dense;
+    d->svd_update = cfg->weight_update_svd != 0;
+    d->epsilon = cfg->epsilon;
 
-    // 1. full SVD, energy rank, L = U_k, R = Sigma_k V_k^T
+    // 1. full SVD, energy rank, L = U_k, R = Sigma_k V_k^T; with
+    // weight_update svd, k may grow later: L, R hold rank min(O,I) and the
+    // SVD workspace stays (one per layer, in its bytes_workspace)
     Phase prev = phase_set(PHASE_DECOMPOSITION);
-    SvdWork sw;
-    svd_work_init(&sw, O, I);
-    svd_compute(&sw, W);
-    int k = d->k = svd_energy_rank(sw.s, sw.mn, cfg->epsilon);
+    SvdWork *sw = mem_alloc(sizeof(SvdWork), MEM_WORKSPACE);
+    svd_work_init(sw, O, I);
+    svd_compute(sw, W);
+    int k = d->k = svd_energy_rank(sw->s, sw->mn, cfg->epsilon);
+    const int kcap = d->svd_update ? sw->mn : k;
     params_init(&d->f, 0);
-    params_declare(&d->f, "L", 2, (int[]){O, k});
-    params_declare(&d->f, "R", 2, (int[]){k, I});
+    params_declare(&d->f, "L", 2, (int[]){O, kcap});
+    params_declare(&d->f, "R", 2, (int[]){kcap, I});
     params_alloc(&d->f);
     d->Lf = params_get(&d->f, "L");
     d->Rf = params_get(&d->f, "R");
-    svd_factors(d->Lf, d->Rf, &sw, k);
-    svd_work_free(&sw);
+    svd_factors(d->Lf, d->Rf, sw, k);
+    if (d->svd_update && L->trainable) d->sw = sw;
+    else { svd_work_free(sw); mem_free(sw); }
     phase_set(prev);
 
-    // activation storage: fixed ranks or energy at act_epsilon
-    int fixed = act_ranks_given(cfg, nd, L->name);
+    // activation storage: wsi dense; wasi fixed ranks or energy at act_epsilon
+    int fixed = act_dense || act_ranks_given(cfg, nd, L->name);
     CHECK(fixed || cfg->act_epsilon > 0.0f,
           "%s: wasi needs activation ranks (act_ranks k1..k%d) or act_epsilon > 0; or rank calibration (core/rank_calib.h)",
           L->name, nd);
     float eps[HOSVD_MAX_MODES];
     for (int n = 0; n < HOSVD_MAX_MODES; n++) eps[n] = cfg->act_epsilon;
-    d->kT = fixed ? wb_min(cfg->act_ranks[nd - 1], I) : I;
+    d->kT = fixed && !act_dense ? wb_min(cfg->act_ranks[nd - 1], I) : I;
 
     params_init(&d->p, L->trainable);
     if (!d->factored) params_declare(&d->p, "weight", 2, (int[]){O, I});
@@ -139,11 +161,14 @@ static void wasi_init(LinearLayer *L, const float *W, const float *b, const Meth
     }
     WasiNeed need;
     memset(&need, 0, sizeof need);
-    need.tmp = (size_t)L->max_rows * k;
+    need.tmp = (size_t)L->max_rows * kcap;
     if (L->trainable) {
-        act_store_init(&d->act, nd, L->dims, O, fixed ? ACT_FIXED : ACT_ENERGY, eps, cfg->act_ranks, cfg->seed);
-        need.Q = (size_t)I * k;
-        need.orth_m = O; need.orth_k = k;
+        if (act_dense) d->x = mem_alloc_floats((size_t)L->max_rows * I, MEM_ACTIVATIONS);
+        else act_store_init(&d->act, nd, L->dims, O, fixed ? ACT_FIXED : ACT_ENERGY, eps, cfg->act_ranks, cfg->seed);
+        if (!d->svd_update) {
+            need.Q = (size_t)I * k;
+            need.orth_m = O; need.orth_k = k;
+        }
         if (d->factored) {
             d->gT = params_grad(&d->p, "weight_grad_T");
             need.T1 = (size_t)O * d->kT;
@@ -157,8 +182,10 @@ static void wasi_init(LinearLayer *L, const float *W, const float *b, const Meth
     L->state = d;
 }
 
+static void wasi_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) { wasi_setup(L, W, b, cfg, 0); }
+
 // inp (rows,I) -> out (rows,O) = (inp R^T) L^T + b
-static void wasi_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training) {
+void wasi_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training) {
     Wasi *d = L->state;
     linear_layer_set_dims(L, dims, ndim);
     CHECK(L->rows <= L->max_rows, "%s: %ld rows > max_rows %ld", L->name, L->rows, L->max_rows);
@@ -172,10 +199,11 @@ static void wasi_forward(LinearLayer *L, float *out, const float *inp, const int
     gemm(0, 1, R, O, k, 1.0f, tmp, k, d->Lf, k, 1.0f, out, O);
     flops_add((double)R * O);   // bias: 1 add per output element (inside the beta-1 product)
     d->saved = training && L->trainable;
-    if (d->saved) act_store_save(&d->act, inp, dims, ndim);
+    if (d->saved && d->act_dense) memcpy(d->x, inp, sizeof(float) * (size_t)R * L->I);
+    else if (d->saved) act_store_save(&d->act, inp, dims, ndim);
 }
 
-static void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
+void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
     Wasi *d = L->state;
     const int R = (int)L->rows, k = d->k, O = L->O, I = L->I;
     if (dinp) {
@@ -185,6 +213,10 @@ static void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
     if (!L->trainable) return;
     CHECK(d->saved, "%s: backward without a training forward", L->name);
     bias_grad_accumulate(params_grad(&d->p, "bias"), dout, R, O);                       // db += sum dy
+    if (d->act_dense) {
+        gemm(1, 0, O, I, R, 1.0f, dout, O, d->x, I, 1.0f, params_grad(&d->p, "weight"), I);   // dW += dy^T x
+        return;
+    }
     if (!d->factored) {
         act_store_dw(&d->act, params_grad(&d->p, "weight"), dout, O);         // dW += dy^T x_hat
         return;
@@ -199,7 +231,7 @@ static void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
     flops_add((double)n);   // 1 add per element of T
 }
 
-static int wasi_param_sets(LinearLayer *L, ParamSet **out) {
+int wasi_param_sets(LinearLayer *L, ParamSet **out) {
     Wasi *d = L->state;
     if (!L->trainable) return 0;
     out[0] = &d->p;
@@ -245,44 +277,61 @@ static void factored_update(LinearLayer *L, Wasi *d, const OptimConfig *oc, floa
     d->p.step = d->bias_step;
 }
 
-static void wasi_update(LinearLayer *L, const OptimConfig *oc, float lr) {
+void wasi_update(LinearLayer *L, const OptimConfig *oc, float lr) {
     Wasi *d = L->state;
     if (!L->trainable) return;
     if (d->factored) { factored_update(L, d, oc, lr); return; }
     optim_step(oc, &d->p, lr);                                                       // W, b
+    if (d->svd_update) {   // a fresh truncated SVD at epsilon: k may change
+        svd_compute(d->sw, d->W);
+        d->k = svd_energy_rank(d->sw->s, d->sw->mn, d->epsilon);
+        svd_factors(d->Lf, d->Rf, d->sw, d->k);
+        return;
+    }
     WsiWork wsi = {L->O, L->I, d->k, scratch.Q, scratch.orth};   // a view of the shared scratch
     weight_subspace_step(d->Lf, d->Rf, d->W, L->O, L->I, d->k, d->r_previous, &wsi);    // re-project
 }
 
 static size_t msz(const void *p) { return p ? mem_size(p) : 0; }
 
-static void wasi_account(const LinearLayer *L, LinearAccount *acc) {
+void wasi_account(const LinearLayer *L, LinearAccount *acc) {
     const Wasi *d = L->state;
     memset(acc, 0, sizeof *acc);
     acc->bytes_weights = msz(d->p.params) + msz(d->f.params);
     acc->bytes_gradients = msz(d->p.grads);
     acc->bytes_optimizer = msz(d->p.opt_m) + msz(d->p.opt_v);
-    acc->bytes_workspace = 0;   // the scratch is shared by all wasi layers (see scratch above)
+    // the scratch is shared by all wasi layers (see scratch above); the
+    // SVD workspace of weight_update svd is this layer's
+    acc->bytes_workspace = d->sw ? msz(d->sw) + msz(d->sw->a) + msz(d->sw->s) + msz(d->sw->u) + msz(d->sw->vt) +
+                                       msz(d->sw->work) + msz(d->sw->iwork)
+                                 : 0;
     acc->paper_weight_elems = (double)d->k * (L->O + L->I);
     acc->weight_rank = d->k;
     if (!L->trainable) return;
+    if (d->act_dense) {   // x as is: what vanilla saves
+        acc->bytes_activations = msz(d->x);
+        acc->paper_act_elems = (double)L->rows * L->I;
+        return;
+    }
     acc->bytes_activations = act_store_bytes(&d->act);
     acc->paper_act_elems = act_store_numel(&d->act);
     acc->act_ndim = act_store_ranks(&d->act, acc->act_ranks);
 }
 
-static void wasi_export(const LinearLayer *L, float *W, float *b) {
+void wasi_export(const LinearLayer *L, float *W, float *b) {
     const Wasi *d = L->state;
     gemm(0, 0, L->O, L->I, d->k, 1.0f, d->Lf, d->k, d->Rf, L->I, 0.0f, W, L->I);  // L R
     memcpy(b, d->b, sizeof(float) * (size_t)L->O);
 }
 
-static void wasi_free(LinearLayer *L) {
+void wasi_free(LinearLayer *L) {
     Wasi *d = L->state;
     if (!d) return;
     params_free(&d->p);
     params_free(&d->f);
-    if (L->trainable) act_store_free(&d->act);
+    if (L->trainable && !d->act_dense) act_store_free(&d->act);
+    mem_free(d->x);
+    if (d->sw) { svd_work_free(d->sw); mem_free(d->sw); }
     scratch_release();
     mem_free(d);
     L->state = NULL;
@@ -370,7 +419,13 @@ static int64_t wasi_budget_act_elems(MethodConfig *mc, const BudgetFit *f, const
 }
 
 // Factored storage keeps no dense W to hold optimizer state for: plain SGD only.
-static int wasi_check(const MethodConfig *mc, const OptimConfig *oc, const char **key, char *msg, size_t cap) {
+int wasi_check(const MethodConfig *mc, const OptimConfig *oc, const char **key, char *msg, size_t cap) {
+    if (mc->factored && mc->weight_update_svd) {   // the SVD needs the dense W' (O,I) the factored storage never forms
+        *key = "weight_update";
+        snprintf(msg, cap, "weight_update svd takes the SVD of the dense weight, which storage factored does not keep; "
+                 "use storage: dense (or weight_update: iteration)");
+        return -1;
+    }
     if (!mc->factored || optim_state_buffers(oc) == 0) return 0;
     char why[96];
     if (oc->kind != OPT_SGD) snprintf(why, sizeof why, "training.optimizer is adamw");
@@ -383,15 +438,14 @@ static int wasi_check(const MethodConfig *mc, const OptimConfig *oc, const char 
 }
 
 static const char *const storage_names[] = {"dense", "factored"};
-static const char *const rupdate_names[] = {"current", "previous"};
+const char *const wasi_rupdate_names[] = {"current", "previous"};
+const char *const wasi_wupdate_names[] = {"iteration", "svd"};
 static const MethodKey wasi_keys[] = {
-    {.key = "epsilon", .type = MKEY_NUM, .field = offsetof(MethodConfig, epsilon), .lo = 0, .hi = 1, .lo_open = 1,
-     .required = 1, .missing_hint = "the weight rank threshold, 0 < epsilon <= 1",
-     .help = "energy of W's singular values kept: sets the weight rank k at the first step"},
+    WASI_KEY_EPSILON,
     {.key = "storage", .type = MKEY_ENUM, .field = offsetof(MethodConfig, factored), .names = storage_names, .n_names = 2,
      .help = "dense keeps the master W and its optimizer state; factored keeps only L, R (plain SGD)"},
-    {.key = "r_update", .type = MKEY_ENUM, .field = offsetof(MethodConfig, r_update_previous), .names = rupdate_names,
-     .n_names = 2, .help = "R = L^T W (current) or L_prev^T W (previous, the authors' code)"},
+    WASI_KEY_R_UPDATE,
+    WASI_KEY_WEIGHT_UPDATE,
     {.key = "activation", .type = MKEY_ACT, .nested = 1, .act_epsilon = 1,
      .help = "activation ranks: {ranks: [k1, k2, k3]}, {epsilon: x} per mode, or {budget_mb, candidates} for the DP (default)"},
 };
@@ -399,7 +453,7 @@ static const MethodKey wasi_keys[] = {
 const LinearMethod method_wasi = {
     .name = "wasi",
     .help = "weight-activation subspace iteration (ICLR 2026): W kept at rank k as L R, x saved as in asi",
-    .keys = wasi_keys, .n_keys = 4,
+    .keys = wasi_keys, .n_keys = 5,
     .epsilon_means = "energy of W's singular values kept: the weight rank k, fixed after the first step "
                      "(with budget_mb: the largest epsilon that fits, at most this one)",
     .ranks_means = "k, the weight rank (from epsilon); k1..k4, the activation ranks (as asi, or per-mode energy)",

@@ -52,6 +52,15 @@
 // PHASE_DECOMPOSITION; the subspace iteration of update stays in the
 // caller's phase (the trainer's PHASE_UPDATE: it is the re-projection).
 //
+// weight_update (MethodConfig.weight_update_svd): `iteration` (default) is
+// the warm-started step above; `svd` (dense storage only) replaces it by a
+// fresh truncated SVD of the updated master W at epsilon every step (the
+// paper's "SVD every iteration" ablation, Fig. 3b), so k may change from
+// step to step: L, R are then sized for rank min(O,I) and the layer keeps
+// its own SVD workspace (its bytes_workspace). The decomposition FLOPs are
+// the R-SVD count of core/linalg.c (see the FLOP block of wasi.c). The
+// per-epoch k is what account() reports (results' layer_ranks_by_epoch).
+//
 // Where this goes beyond or departs from ARCHITECTURE.md "Methods" (all
 // deliberate; listed there too):
 //   - factored: L^T L_prev is taken as the identity in Q (exact up to the
@@ -69,6 +78,30 @@
 #include "core/linear_method.h"
 
 extern const LinearMethod method_wasi;
+
+// --- shared with baselines/wsi.c (the weight part of wasi, x saved dense) ---
+// init with the activations compressed (act_dense 0, wasi) or saved as is (1, wsi).
+void wasi_setup(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg, int act_dense);
+void wasi_forward(LinearLayer *L, float *out, const float *inp, const int *dims, int ndim, int training);
+void wasi_backward(LinearLayer *L, float *dinp, const float *dout);
+int wasi_param_sets(LinearLayer *L, ParamSet **out);
+void wasi_update(LinearLayer *L, const OptimConfig *oc, float lr);
+void wasi_account(const LinearLayer *L, LinearAccount *acc);
+void wasi_export(const LinearLayer *L, float *W, float *b);
+void wasi_free(LinearLayer *L);
+int wasi_check(const MethodConfig *mc, const OptimConfig *oc, const char **key, char *msg, size_t cap);
+extern const char *const wasi_rupdate_names[], *const wasi_wupdate_names[];
+#define WASI_KEY_EPSILON                                                                                          \
+    {.key = "epsilon", .type = MKEY_NUM, .field = offsetof(MethodConfig, epsilon), .lo = 0, .hi = 1, .lo_open = 1, \
+     .required = 1, .missing_hint = "the weight rank threshold, 0 < epsilon <= 1",                                \
+     .help = "energy of W's singular values kept: sets the weight rank k at the first step (svd: at every step)"}
+#define WASI_KEY_R_UPDATE                                                                                          \
+    {.key = "r_update", .type = MKEY_ENUM, .field = offsetof(MethodConfig, r_update_previous),                     \
+     .names = wasi_rupdate_names, .n_names = 2, .help = "R = L^T W (current) or L_prev^T W (previous, the authors' code)"}
+#define WASI_KEY_WEIGHT_UPDATE                                                                                     \
+    {.key = "weight_update", .type = MKEY_ENUM, .field = offsetof(MethodConfig, weight_update_svd),                \
+     .names = wasi_wupdate_names, .n_names = 2,                                                                    \
+     .help = "iteration: one warm-started subspace step per update; svd: a fresh truncated SVD at epsilon (k may change; storage dense)"}
 
 // "dense" or "factored": which storage this layer runs (account() has no field for it).
 const char *wasi_storage(const LinearLayer *L);

@@ -26,6 +26,7 @@ typedef struct {
     float act_epsilon;      // activation threshold when ranks come from energy
     int r_update_previous;  // wasi: R = L_prev^T W (authors' code) instead of L^T W
     int factored;           // wasi: keep only L, R (no dense master)
+    int weight_update_svd;  // wasi, wsi: a fresh truncated SVD at epsilon every step (K may change)
     uint64_t seed;          // method-private randomness (lora init, asi first step)
 } MethodConfig;
 

@@ -116,6 +116,17 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
             const double I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C, rows = BN;
             int counted = vit_is_counted(&probe, l, w);
             int idx = counted ? ci++ : -1;
+            if (counted && is_wasi && !is_tucker) {   // wsi (wasi.c, act_dense): L, R, master W, b; x saved as is
+                CHECK(!bind->mcfg.weight_update_svd, "vit_memory_plan: %s weight_update svd is not predicted", meth);
+                CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: %s needs the weight rank of counted linear %d",
+                      meth, idx);
+                double kw = weight_ranks[idx];
+                add_set(&p, pad16(O * kw) + pad16(kw * I), 2, 0, 0);
+                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
+                p.act_counted += 4 * rows * I;
+                ws_tmp = fmax(ws_tmp, rows * kw); ws_Q = fmax(ws_Q, I * kw); ws_tau = fmax(ws_tau, kw);
+                continue;
+            }
             if (!counted || !bind->method || !(is_lora || is_tucker)) {   // linear_dense.c
                 add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
                 if (counted) p.act_counted += 4 * rows * I; else p.act_other += 4 * rows * I;

@@ -1,9 +1,12 @@
 // test_methods.c: the training methods behind the LinearMethod interface
-// (lora, hosvd, asi, wasi; vanilla as the reference), the registry, the
+// (lora, hosvd, asi, wsi, wasi; vanilla as the reference), the registry, the
 // closed-form paper measure and the rank calibration:
 //   - at epsilon = 1 / full ranks, hosvd, asi and wasi (both storages, fixed
 //     and energy activation ranks) reproduce vanilla's loss, every gradient
 //     of a whole tiny ViT, each layer's dx, and the loss after one SGD step;
+//     so do wsi and wasi/wsi with weight_update svd;
+//   - weight_update svd: after a step k is the energy rank of W' = W - lr dW
+//     and L R its best rank-k approximation (k rises on a rank-3 W);
 //   - wasi's forward is x (L R)^T + b; its storages agree on the first
 //     update when W has exact rank k (both r_update variants, with weight
 //     decay), and the drift afterwards is logged;
@@ -13,7 +16,8 @@
 //     not depend on the thread count;
 //   - LoRA matches a PyTorch LoRA (tests/ref_lora.py): loss, adapter and
 //     model gradients, 3 SGD steps;
-//   - counted FLOPs per layer and phase equal closed forms written here;
+//   - counted FLOPs per layer and phase equal closed forms written here
+//     (wsi, and the sgesdd count of weight_update svd, included);
 //   - the closed-form paper measure equals account() on a small model and
 //     gives the paper's 1341 / 2349 / 324 MB for vanilla vit_b_32 at batch 128;
 //   - rank calibration + DP on a tiny model respects the budget and raises
@@ -40,6 +44,7 @@
 #include "core/safetensors.h"
 #include "core/vit.h"
 #include "baselines/wasi.h"
+#include "baselines/wsi.h"
 #include "tests/testlib.h"
 
 #include <math.h>
@@ -104,6 +109,12 @@ static int full_variants(Variant *v) {
     v[n++] = (Variant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
     c.factored = 1; c.r_update_previous = 1;
     v[n++] = (Variant){"wasi factored eps=1, act_epsilon=1, r previous", &method_wasi, c};
+    c = tl_method_config(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000; c.weight_update_svd = 1;
+    v[n++] = (Variant){"wasi dense eps=1, act full ranks, svd update", &method_wasi, c};
+    c = tl_method_config();
+    v[n++] = (Variant){"wsi eps=1", &method_wsi, c};
+    c.weight_update_svd = 1;
+    v[n++] = (Variant){"wsi eps=1, svd update", &method_wsi, c};
     return n;
 }
 
@@ -121,7 +132,7 @@ static void test_full_rank_matches_vanilla(void) {
     mparams_zero_grad(vit_params(&a));
     float La = vit_forward(&a, img, y, B, 1);
     vit_backward(&a);
-    Variant v[8];
+    Variant v[12];
     int nv = full_variants(v);
     for (int i = 0; i < nv; i++) {
         ViT b;
@@ -135,8 +146,12 @@ static void test_full_rank_matches_vanilla(void) {
         const LinearLayer *L1 = &b.lin[VIT_FC1];
         LinearAccount acc;
         L1->method->account(L1, &acc);
-        if (v[i].m == &method_wasi) EXPECT(acc.weight_rank == wb_min(L1->O, L1->I), "%s: k=%d", v[i].tag, acc.weight_rank);
-        EXPECT(acc.act_ndim == 3 && acc.act_ranks[0] == B && acc.act_ranks[1] == b.N && acc.act_ranks[2] == L1->I,
+        if (v[i].m->flags & METHOD_WEIGHT_LOWRANK)
+            EXPECT(acc.weight_rank == wb_min(L1->O, L1->I), "%s: k=%d", v[i].tag, acc.weight_rank);
+        if (!(v[i].m->flags & METHOD_ACT_TUCKER))   // wsi: x saved as is
+            EXPECT(acc.act_ndim == 0 && acc.paper_act_elems == (double)L1->rows * L1->I, "%s: %.0f activation elements",
+                   v[i].tag, acc.paper_act_elems);
+        else EXPECT(acc.act_ndim == 3 && acc.act_ranks[0] == B && acc.act_ranks[1] == b.N && acc.act_ranks[2] == L1->I,
                "%s: activation ranks %d %d %d", v[i].tag, acc.act_ranks[0], acc.act_ranks[1], acc.act_ranks[2]);
         // one SGD step on both: the next loss agrees too (at full rank the
         // subspace iteration reproduces W' exactly)
@@ -176,7 +191,7 @@ static void test_full_rank_layer_dx(void) {
     L0.method->forward(&L0, y0, x, dims, 3, 1);
     L0.method->backward(&L0, dx0, dy);
     EXPECT_NONZERO("vanilla dx", dx0, (size_t)R * I);
-    Variant v[8];
+    Variant v[12];
     int nv = full_variants(v);
     for (int i = 0; i < nv; i++) {
         LinearLayer L1;
@@ -193,6 +208,59 @@ static void test_full_rank_layer_dx(void) {
     }
     L0.method->free(&L0);
     mem_free(W); mem_free(b); mem_free(x); mem_free(dy); mem_free(y0); mem_free(y1); mem_free(dx0); mem_free(dx1);
+}
+
+// weight_update svd: after a step, k is the energy rank of the updated W'
+// = W - lr dW and L R its best rank-k approximation; on a W of exact rank 3
+// a large step raises k (the rank changes from step to step).
+static void test_svd_update_rank_follows_w(void) {
+    const int B = 2, N = 5, I = 16, O = 12, R = B * N, r0 = 3;
+    Rng g;
+    rng_seed(&g, 31);
+    float *A = tl_randn(&g, (size_t)O * r0, 1.0f), *Bm = tl_randn(&g, (size_t)r0 * I, 1.0f), *b = tl_randn(&g, O, 0.1f);
+    float *W = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
+    gemm(0, 0, O, I, r0, 1.0f, A, r0, Bm, I, 0.0f, W, I);   // rank r0
+    float *x = tl_randn(&g, (size_t)R * I, 1.0f), *dy = tl_randn(&g, (size_t)R * O, 1.0f);
+    float *y = mem_alloc_floats((size_t)R * O, MEM_WORKSPACE), *G = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
+    float *Wn = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE), *We = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
+    float *be = mem_alloc_floats(O, MEM_WORKSPACE), *Lr = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
+    float *Rr = mem_alloc_floats((size_t)I * I, MEM_WORKSPACE), *ref = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
+    const int dims[3] = {B, N, I};
+    const float lr = 0.5f, eps = 0.99f;
+    OptimConfig oc = optim_sgd(0.0f, 0.0f);
+    for (int w = 0; w < 2; w++) {
+        MethodConfig c = tl_method_config();
+        c.epsilon = eps; c.weight_update_svd = 1;
+        c.act_ranks[0] = B; c.act_ranks[1] = N; c.act_ranks[2] = I;   // wasi: full activation ranks
+        LinearLayer L;
+        layer_make(&L, w ? &method_wsi : &method_wasi, w ? "wsi" : "wasi", B, N, I, O, W, b, &c);
+        const int k0 = wasi_weight_rank(&L);
+        EXPECT(k0 <= r0, "%s: k %d on a rank-%d W", L.name, k0, r0);
+        L.method->forward(&L, y, x, dims, 3, 1);
+        L.method->backward(&L, NULL, dy);
+        wasi_weight_grad(&L, G);
+        L.method->update(&L, &oc, lr);
+        for (size_t i = 0; i < (size_t)O * I; i++) Wn[i] = W[i] - lr * G[i];   // the master after SGD
+        SvdWork sw;
+        svd_work_init(&sw, O, I);
+        svd_compute(&sw, Wn);
+        const int k1 = svd_energy_rank(sw.s, sw.mn, eps);
+        svd_factors(Lr, Rr, &sw, k1);
+        gemm(0, 0, O, I, k1, 1.0f, Lr, k1, Rr, I, 0.0f, ref, I);
+        svd_work_free(&sw);
+        EXPECT(wasi_weight_rank(&L) == k1 && k1 > k0, "%s: k %d -> %d, the energy rule on W' gives %d", L.name, k0,
+               wasi_weight_rank(&L), k1);
+        LinearAccount acc;
+        L.method->account(&L, &acc);
+        EXPECT(acc.weight_rank == k1 && acc.paper_weight_elems == (double)k1 * (O + I), "%s: account k %d, %.0f elements",
+               L.name, acc.weight_rank, acc.paper_weight_elems);
+        L.method->export_dense(&L, We, be);
+        EXPECT_CLOSE("L R = best rank-k of W'", We, ref, (size_t)O * I, 1e-4 * tl_max_abs(ref, (size_t)O * I), 1e-3);
+        printf("  %-5s svd update: k %d -> %d (eps %.2f, W of rank %d)\n", L.name, k0, k1, (double)eps, r0);
+        L.method->free(&L);
+    }
+    mem_free(A); mem_free(Bm); mem_free(b); mem_free(W); mem_free(x); mem_free(dy); mem_free(y); mem_free(G);
+    mem_free(Wn); mem_free(We); mem_free(be); mem_free(Lr); mem_free(Rr); mem_free(ref);
 }
 
 // --- 2. wasi forward and storages ------------------------------------------------------
@@ -923,6 +991,37 @@ static void test_flops_closed_form(void) {
             expect_flops(tag, run_counted(&L, x, dy, y, dx, dims, &oc), want);
             L.method->free(&L);
         }
+    // wsi (x dense): wasi dense's forward and update, dW exact (2 R O I), nothing compressed
+    for (int prev = 0; prev < 2; prev++) {
+        c = tl_method_config(); c.epsilon = 0.6f; c.r_update_previous = prev;
+        layer_make(&L, &method_wsi, "wsi", B, N, I, O, W, b, &c);
+        const double K = wasi_weight_rank(&L);
+        PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + Rd * O, 2 * Rd * O * K + 2 * Rd * K * I + Rd * O + 2 * Rd * O * I, 0,
+                           2.0 * (O * I + O) + 4 * O * I * K + orth_flops(O, K) + (prev ? 0 : 2 * O * I * K)};
+        char tag[64];
+        snprintf(tag, sizeof tag, "wsi %s k=%d", prev ? "prev" : "cur", (int)K);
+        expect_flops(tag, run_counted(&L, x, dy, y, dx, dims, &oc), want);
+        L.method->free(&L);
+    }
+    // weight_update svd (wasi dense, wsi): the subspace step replaced by
+    // sgesdd of the (O,I) master, 6 m n^2 + 20 n^3 (wasi.c), + K' I for R,
+    // K' the rank the new SVD gives
+    for (int w = 0; w < 2; w++) {
+        c = tl_method_config(); c.epsilon = 0.6f; memcpy(c.act_ranks, k, sizeof k); c.weight_update_svd = 1;
+        layer_make(&L, w ? &method_wsi : &method_wasi, "svd", B, N, I, O, W, b, &c);
+        const double K = wasi_weight_rank(&L), mx = wb_max(O, I), mn = wb_min(O, I);
+        PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + Rd * O, 2 * Rd * O * K + 2 * Rd * K * I + Rd * O, 0,
+                           2.0 * (O * I + O) + rnd(6 * mx * mn * mn + 20 * mn * mn * mn)};
+        if (w) want.bwd += 2 * Rd * O * I;
+        else { want.bwd += dw_flops(dims, 3, O, k); want.dec = subspace_flops(dims, 3, k, 0); }
+        PhaseFlops gs = run_counted(&L, x, dy, y, dx, dims, &oc);
+        const double K1 = wasi_weight_rank(&L);
+        want.upd += K1 * I;
+        char tag[64];
+        snprintf(tag, sizeof tag, "%s svd k=%d->%d", w ? "wsi" : "wasi", (int)K, (int)K1);
+        expect_flops(tag, gs, want);
+        L.method->free(&L);
+    }
     mem_free(W); mem_free(b); mem_free(x); mem_free(dy); mem_free(y); mem_free(dx);
 }
 
@@ -935,10 +1034,10 @@ static void test_paper_memory(void) {
     float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
     int y[3];
     random_batch(img, y, B, &cfg, 12);
-    const char *names[] = {"vanilla", "lora", "hosvd", "asi", "wasi"};
+    const char *names[] = {"vanilla", "lora", "hosvd", "asi", "wsi", "wasi"};
     for (int all = 0; all < 2; all++)
         for (int nf = -1; nf <= 3; nf += 4)
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 6; i++) {
                 MethodConfig c = tl_method_config();
                 c.lora_rank = 4; c.lora_alpha = 8;
                 c.epsilon = 0.8f;
@@ -1191,6 +1290,7 @@ int main(int argc, char **argv) {
     RUN(test_lora_init);
     RUN(test_lora_vs_pytorch);
     RUN(test_flops_closed_form);
+    RUN(test_svd_update_rank_follows_w);
     RUN(test_paper_memory);
     RUN(test_rank_calibration);
     RUN(test_threads_bit_identical);

@@ -25,6 +25,7 @@
 #include "core/swin.h"
 #include "core/swin_layers.h"
 #include "baselines/wasi.h"
+#include "baselines/wsi.h"
 #include "tests/testlib.h"
 
 #include <math.h>
@@ -59,7 +60,7 @@ static int swin_grad(Swin *m, const char *name, float *dst) {
         ParamSet *ps[4];
         if (L->method->param_sets(L, ps) == 0) return 0;
         int is_w = !strcmp(name + n + 1, "weight");
-        if (is_w && L->method == &method_wasi) { wasi_weight_grad(L, dst); return 1; }
+        if (is_w && (L->method == &method_wasi || L->method == &method_wsi)) { wasi_weight_grad(L, dst); return 1; }
         memcpy(dst, params_grad(ps[0], is_w ? "weight" : "bias"), sizeof(float) * (is_w ? (size_t)L->O * L->I : (size_t)L->O));
         return 1;
     }
@@ -394,7 +395,7 @@ static void test_full_rank_matches_vanilla(void) {
     float *img = mem_alloc_floats((size_t)B * 3 * 36 * 36, MEM_DATA);
     int y[2];
     random_batch(img, y, B, &cfg, 8);
-    Variant v[6];
+    Variant v[8];
     int nv = 0;
     MethodConfig c = tl_method_config();
     v[nv++] = (Variant){"hosvd eps=1", &method_hosvd, c};
@@ -405,6 +406,8 @@ static void test_full_rank_matches_vanilla(void) {
     v[nv++] = (Variant){"wasi factored eps=1, act full ranks", &method_wasi, c};
     c = tl_method_config(); c.act_epsilon = 1.0f;
     v[nv++] = (Variant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
+    c = tl_method_config(); c.weight_update_svd = 1;
+    v[nv++] = (Variant){"wsi eps=1, svd update", &method_wsi, c};
     OptimConfig sgd = optim_sgd(0.0f, 0.0f);
     const float lr = 0.05f;
     SwinBinding vb = dense_binding();
@@ -433,13 +436,16 @@ static void test_full_rank_matches_vanilla(void) {
         LinearAccount acc, accq;
         F1->method->account(F1, &acc);
         Q->method->account(Q, &accq);
-        EXPECT(acc.act_ndim == 4 && acc.act_ranks[0] == B && acc.act_ranks[1] == 18 && acc.act_ranks[2] == 18 &&
+        if (!(v[i].m->flags & METHOD_ACT_TUCKER))   // wsi: x saved as is
+            EXPECT(acc.act_ndim == 0 && accq.act_ndim == 0, "%s: activations compressed", v[i].tag);
+        else EXPECT(acc.act_ndim == 4 && acc.act_ranks[0] == B && acc.act_ranks[1] == 18 && acc.act_ranks[2] == 18 &&
                acc.act_ranks[3] == 16, "%s fc1 ranks %d %d %d %d", v[i].tag, acc.act_ranks[0], acc.act_ranks[1],
                acc.act_ranks[2], acc.act_ranks[3]);
-        EXPECT(accq.act_ndim == 4 && accq.act_ranks[0] == B && accq.act_ranks[1] == 1 && accq.act_ranks[2] == 16 &&
+        if (v[i].m->flags & METHOD_ACT_TUCKER)
+            EXPECT(accq.act_ndim == 4 && accq.act_ranks[0] == B && accq.act_ranks[1] == 1 && accq.act_ranks[2] == 16 &&
                accq.act_ranks[3] == 128, "%s last qkv ranks %d %d %d %d", v[i].tag, accq.act_ranks[0], accq.act_ranks[1],
                accq.act_ranks[2], accq.act_ranks[3]);
-        if (v[i].m == &method_wasi) EXPECT(acc.weight_rank == 16, "%s: k=%d", v[i].tag, acc.weight_rank);
+        if (v[i].m->flags & METHOD_WEIGHT_LOWRANK) EXPECT(acc.weight_rank == 16, "%s: k=%d", v[i].tag, acc.weight_rank);
         // one SGD step on both: the next loss agrees too
         Swin a2;
         swin_build(&a2, &cfg, &vb, B);

@@ -98,7 +98,7 @@ static void check_memory(const char *method, int all_linear, int factored, float
     int ranks[64], n = 0;
     for (int l = 0; l < c.depth; l++)
         for (int w = 0; w < VIT_NLIN; w++)
-            if (vit_is_counted(m, l, w)) ranks[n++] = !strcmp(method, "wasi") ? wasi_weight_rank(&m->lin[l * VIT_NLIN + w]) : 0;
+            if (vit_is_counted(m, l, w)) ranks[n++] = (bind.method->flags & METHOD_WEIGHT_LOWRANK) ? wasi_weight_rank(&m->lin[l * VIT_NLIN + w]) : 0;
     MemPlan p = vit_memory_plan(&c, B, &bind, ranks, optim_state_buffers(&oc));
     printf("  %-7s %-10s %-8s momentum %.1f:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "", (double)momentum);
     for (int k = 0; k < MEM_NCAT; k++) {
@@ -132,6 +132,8 @@ static void test_memory_plan_equals_allocator(void) {
     check_memory("wasi", 1, 0, 0.0f);
     check_memory("wasi", 0, 1, 0.0f);
     check_memory("wasi", 1, 1, 0.0f);
+    check_memory("wsi", 0, 0, 0.9f);
+    check_memory("wsi", 1, 0, 0.0f);
 }
 
 // vit_b_32 at the paper's batch: the counted part of the plan is the

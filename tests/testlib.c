@@ -6,6 +6,7 @@
 #include "core/params.h"
 #include "core/rng.h"
 #include "baselines/wasi.h"
+#include "baselines/wsi.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -169,7 +170,7 @@ void tl_linear_grads(const LinearLayer *L, float *dW, float *db) {
     int n = L->method->param_sets((LinearLayer *)L, ps);
     CHECK(n == 1, "%s: %d parameter sets", L->name, n);
     memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
-    if (L->method == &method_wasi) wasi_weight_grad(L, dW);
+    if (L->method == &method_wasi || L->method == &method_wsi) wasi_weight_grad(L, dW);
     else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
 }
 
