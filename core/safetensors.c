@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -101,6 +102,7 @@ static int parse_entry(StTensor *t, const cJSON *e, char *msg, size_t cap) {
     const char *name = e->string;
     if (strlen(name) >= ST_NAME_MAX) { snprintf(msg, cap, "tensor name '%.40s...' is longer than %d bytes", name, ST_NAME_MAX - 1); return -1; }
     strcpy(t->name, name);
+    t->shard = -1;
     if (!cJSON_IsObject(e)) { snprintf(msg, cap, "header entry for tensor '%s' is not an object {dtype, shape, data_offsets}", name); return -1; }
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
@@ -239,7 +241,8 @@ done:
     return rc;
 }
 
-int st_open(SafeTensors *st, const char *path, WbError *err) {
+// One .safetensors file (st_open below dispatches on the kind of path).
+static int open_file(SafeTensors *st, const char *path, WbError *err) {
     host_check();
     memset(st, 0, sizeof *st);
     if (strlen(path) >= sizeof st->path) return wb_error(err, "'%s': path too long (at most %zu chars)", path, sizeof st->path - 1);
@@ -276,6 +279,144 @@ int st_open(SafeTensors *st, const char *path, WbError *err) {
     return 0;
 }
 
+// --- sharded checkpoints (model.safetensors.index.json) ---------------------
+
+#define ST_INDEX_NAME "model.safetensors.index.json"
+
+static int shard_pos(const SafeTensors *st, const char *path) {
+    for (int i = 0; i < st->nshards; i++)
+        if (strcmp(st->shard[i].path, path) == 0) return i;
+    return -1;
+}
+
+// Validate the index JSON (text, n bytes) and copy its weight_map into st:
+// the table gets the names and shard numbers, st->shard the shard paths
+// (relative to the index's folder; not opened yet). Returns 0 or a message.
+static int parse_index(SafeTensors *st, const char *text, size_t n, char *msg, size_t cap) {
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
+    int rc = -1;
+    if (!root) {
+        size_t at = end && end >= text && end <= text + n ? (size_t)(end - text) : 0;
+        char ex[32];
+        excerpt(ex, sizeof ex, text + at, n - at);
+        snprintf(msg, cap, "index (%zu bytes) is not valid JSON: error at byte %zu near \"%s\"", n, at, ex);
+        return -1;
+    }
+    for (const char *p = end; p < text + n; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') { snprintf(msg, cap, "index has garbage after the JSON object at byte %zu", (size_t)(p - text)); goto done; }
+    const cJSON *m = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "weight_map") : NULL;
+    if (!cJSON_IsObject(m)) { snprintf(msg, cap, "index is not an object with a \"weight_map\": {tensor name: shard file} (not a model.safetensors.index.json?)"); goto done; }
+    int nmap = cJSON_GetArraySize(m);
+    if (!nmap) { snprintf(msg, cap, "index has an empty weight_map"); goto done; }
+    st->t = mem_alloc(sizeof(StTensor) * (size_t)nmap, MEM_WORKSPACE);
+    st->by_name = mem_alloc(sizeof(StTensor *) * (size_t)nmap, MEM_WORKSPACE);
+    st->shard = mem_alloc(sizeof(StShard) * (size_t)nmap, MEM_WORKSPACE);   // at most one shard per name
+    const char *slash = strrchr(st->path, '/');
+    int dirlen = slash ? (int)(slash - st->path) + 1 : 0;
+    for (const cJSON *x = m->child; x; x = x->next) {
+        if (strlen(x->string) >= ST_NAME_MAX) { snprintf(msg, cap, "weight_map: tensor name '%.40s...' is longer than %d bytes", x->string, ST_NAME_MAX - 1); goto done; }
+        if (!cJSON_IsString(x) || !x->valuestring[0] || x->valuestring[0] == '/') {
+            snprintf(msg, cap, "weight_map: the value for tensor '%s' must be a shard file name relative to the index's folder", x->string);
+            goto done;
+        }
+        char sp[sizeof st->path];
+        if (snprintf(sp, sizeof sp, "%.*s%s", dirlen, st->path, x->valuestring) >= (int)sizeof sp) {
+            snprintf(msg, cap, "weight_map: shard path of tensor '%s' is longer than %zu chars", x->string, sizeof sp - 1);
+            goto done;
+        }
+        int k = shard_pos(st, sp);
+        if (k < 0) {
+            k = st->nshards++;
+            memset(&st->shard[k], 0, sizeof st->shard[k]);
+            strcpy(st->shard[k].path, sp);
+        }
+        StTensor *t = &st->t[st->n];
+        memset(t, 0, sizeof *t);
+        strcpy(t->name, x->string);
+        t->shard = k;
+        st->by_name[st->n++] = t;
+    }
+    qsort(st->by_name, (size_t)st->n, sizeof *st->by_name, cmp_by_name);
+    for (int i = 1; i < st->n; i++)
+        if (strcmp(st->by_name[i - 1]->name, st->by_name[i]->name) == 0) {
+            snprintf(msg, cap, "tensor '%s' appears twice in the weight_map", st->by_name[i]->name);
+            goto done;
+        }
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+// Open every shard once and fill the table's entries from its header.
+// Returns 0, or -1 with err filled (naming the index and the shard).
+static int open_shards(SafeTensors *st, WbError *err) {
+    for (int k = 0; k < st->nshards; k++) {
+        StShard *sh = &st->shard[k];
+        SafeTensors sub;
+        WbError e2;
+        if (open_file(&sub, sh->path, &e2) < 0) return wb_error(err, "'%s': a shard of the weight_map: %s", st->path, e2.msg);
+        sh->f = sub.f;   // kept open: st_close closes it
+        sh->data_start = sub.data_start;
+        sub.f = NULL;
+        int rc = 0;
+        for (int i = 0; i < st->n && rc == 0; i++) {
+            StTensor *t = &st->t[i];
+            if (t->shard != k) continue;
+            const StTensor *s = st_find(&sub, t->name);
+            if (!s) rc = wb_error(err, "'%s': weight_map puts tensor '%s' in shard '%s' but that file has no such tensor", st->path, t->name, sh->path);
+            else { *t = *s; t->shard = k; }
+        }
+        st_close(&sub);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int open_index(SafeTensors *st, const char *path, WbError *err) {
+    host_check();
+    memset(st, 0, sizeof *st);
+    if (strlen(path) >= sizeof st->path) return wb_error(err, "'%s': path too long (at most %zu chars)", path, sizeof st->path - 1);
+    strcpy(st->path, path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return st_fail(st, err, "cannot open the checkpoint index for reading: %s", strerror(errno));
+    off_t size = fseeko(f, 0, SEEK_END) == 0 ? ftello(f) : -1;
+    if (size < 0) { fclose(f); return st_fail(st, err, "cannot tell the size of the index: %s", strerror(errno)); }
+    if ((uint64_t)size > ST_MAX_HEADER) { fclose(f); return st_fail(st, err, "index of %lld bytes is absurd (limit %u)", (long long)size, ST_MAX_HEADER); }
+    char *text = mem_alloc((size_t)size + 1, MEM_WORKSPACE);
+    int got = fseeko(f, 0, SEEK_SET) == 0 && fread(text, 1, (size_t)size, f) == (size_t)size;
+    fclose(f);
+    if (!got) { mem_free(text); return st_fail(st, err, "cannot read the index: %s", strerror(errno)); }
+    char msg[WB_ERRLEN - 64];
+    cj_hooks_on();
+    int rc = parse_index(st, text, (size_t)size, msg, sizeof msg);
+    cj_hooks_off();
+    mem_free(text);
+    if (rc) return st_fail(st, err, "%s", msg);
+    if (open_shards(st, err)) { st_close(st); return -1; }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int st_open(SafeTensors *st, const char *path, WbError *err) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        char p[600];
+        snprintf(p, sizeof p, "%s%s" ST_INDEX_NAME, path, ends_with(path, "/") ? "" : "/");
+        if (access(p, F_OK) == 0) return open_index(st, p, err);
+        snprintf(p, sizeof p, "%s%smodel.safetensors", path, ends_with(path, "/") ? "" : "/");
+        if (access(p, F_OK) == 0) return open_file(st, p, err);
+        memset(st, 0, sizeof *st);
+        return wb_error(err, "'%s': a folder without " ST_INDEX_NAME " or model.safetensors", path);
+    }
+    return ends_with(path, ".json") ? open_index(st, path, err) : open_file(st, path, err);
+}
+
 // First index in by_name whose name is >= name.
 static int lower_bound(const SafeTensors *st, const char *name) {
     int lo = 0, hi = st->n;
@@ -304,8 +445,40 @@ uint64_t st_numel(const StTensor *t) {
     return n;
 }
 
+float st_bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &bits, 4);
+    return x;
+}
+
+float st_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    if (e == 0x1f) bits = sign | 0x7f800000u | (m << 13);          // inf, NaN (payload kept, not quieted)
+    else if (e) bits = sign | ((e + 112u) << 23) | (m << 13);       // rebias 15 -> 127
+    else if (!m) bits = sign;                                        // +-0
+    else {                                                           // subnormal m * 2^-24: normalise
+        uint32_t k = 0;
+        while (!(m & 0x400u)) { m <<= 1; k++; }
+        bits = sign | ((113u - k) << 23) | ((m & 0x3ffu) << 13);
+    }
+    float x;
+    memcpy(&x, &bits, 4);
+    return x;
+}
+
+// Widen n 16-bit values stored at the start of dst into n floats, in place:
+// from the last down, float i (bytes 4i..) never overwrites an unread value.
+static void widen16(float *dst, uint64_t n, int bf16) {
+    const unsigned char *b = (const unsigned char *)dst;
+    for (uint64_t i = n; i-- > 0;) {
+        uint16_t h = (uint16_t)(b[2 * i] | (b[2 * i + 1] << 8));
+        dst[i] = bf16 ? st_bf16_to_f32(h) : st_f16_to_f32(h);
+    }
+}
+
 int st_read(const SafeTensors *st, const char *name, float *dst, int ndim, const int *shape, WbError *err) {
-    CHECK(st->f, "st_read('%s') on a closed SafeTensors", name);
+    CHECK(st->f || st->nshards, "st_read('%s') on a closed SafeTensors", name);
     CHECK(ndim >= 0 && ndim <= ST_MAX_DIMS, "st_read('%s') with ndim %d", name, ndim);
     const StTensor *t = st_find(st, name);
     if (!t) {
@@ -320,9 +493,14 @@ int st_read(const SafeTensors *st, const char *name, float *dst, int ndim, const
         return wb_error(err, "'%s': no tensor named '%s' (the file has %d tensors; nearest names: '%s', '%s')", st->path, name, st->n,
                         before, after);
     }
-    if (strcmp(t->dtype, "F32") != 0)
-        return wb_error(err, "'%s': tensor '%s' has dtype %s; only F32 is supported (convert the file to float32 first, "
-                        "e.g. in Python {k: v.float() for k, v in tensors.items()})", st->path, name, t->dtype);
+    // The file the tensor lives in (its shard when opened through an index).
+    const char *path = t->shard >= 0 ? st->shard[t->shard].path : st->path;
+    FILE *f = t->shard >= 0 ? st->shard[t->shard].f : st->f;
+    uint64_t data_start = t->shard >= 0 ? st->shard[t->shard].data_start : st->data_start;
+    int is_f32 = strcmp(t->dtype, "F32") == 0, is_bf16 = strcmp(t->dtype, "BF16") == 0, is_f16 = strcmp(t->dtype, "F16") == 0;
+    if (!is_f32 && !is_bf16 && !is_f16)
+        return wb_error(err, "'%s': tensor '%s' has dtype %s; only F32, BF16 and F16 are supported (convert the file to float32 first, "
+                        "e.g. in Python {k: v.float() for k, v in tensors.items()})", path, name, t->dtype);
     int same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == (int64_t)shape[d];
     if (!same) {
@@ -331,21 +509,25 @@ int st_read(const SafeTensors *st, const char *name, float *dst, int ndim, const
         char sw[160], sf[160];
         fmt_shape(sw, sizeof sw, ndim, want);
         fmt_shape(sf, sizeof sf, t->ndim, t->shape);
-        return wb_error(err, "'%s': tensor '%s' has shape %s but %s was expected", st->path, name, sf, sw);
+        return wb_error(err, "'%s': tensor '%s' has shape %s but %s was expected", path, name, sf, sw);
     }
     uint64_t nbytes = t->end - t->begin;
     if (nbytes == 0) return 0;
-    if (fseeko(st->f, (off_t)(st->data_start + t->begin), SEEK_SET) != 0)
-        return wb_error(err, "'%s': cannot seek to tensor '%s': %s", st->path, name, strerror(errno));
-    size_t got = fread(dst, 1, (size_t)nbytes, st->f);
+    if (fseeko(f, (off_t)(data_start + t->begin), SEEK_SET) != 0)
+        return wb_error(err, "'%s': cannot seek to tensor '%s': %s", path, name, strerror(errno));
+    size_t got = fread(dst, 1, (size_t)nbytes, f);
     if (got != (size_t)nbytes)
         return wb_error(err, "'%s': read %zu of %" PRIu64 " bytes of tensor '%s' (%s): file truncated or changed since it was opened",
-                        st->path, got, nbytes, name, ferror(st->f) ? strerror(errno) : "end of file");
+                        path, got, nbytes, name, ferror(f) ? strerror(errno) : "end of file");
+    if (!is_f32) widen16(dst, nbytes / 2, is_bf16);
     return 0;
 }
 
 void st_close(SafeTensors *st) {
     if (st->f) fclose(st->f);
+    for (int k = 0; k < st->nshards; k++)
+        if (st->shard[k].f) fclose(st->shard[k].f);
+    mem_free(st->shard);
     for (int i = 0; i < st->nmeta; i++) { mem_free(st->meta[i].key); mem_free(st->meta[i].value); }
     mem_free(st->meta);
     mem_free(st->t);

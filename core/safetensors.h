@@ -18,8 +18,19 @@
 //   a tensor past the end of the file (truncated file); tensors that overlap,
 //   leave holes, or do not end exactly at the end of the file (the spec says
 //   the data section is tiled exactly); duplicate names; a bad __metadata__.
-// Other known dtypes (F16, BF16, I64, ...) open fine; st_read refuses them
-// (only F32 is supported: convert such files to float32 first).
+// Other known dtypes (F64, I64, ...) open fine; st_read refuses them. F32,
+// BF16 and F16 read into floats: BF16 is the upper half of an F32 and F16
+// widens exactly (subnormals, inf, -0, NaN with its payload), so every value
+// is kept; converted in place in the caller's buffer (no extra allocation).
+//
+// Sharded checkpoints (Hugging Face): st_open of a *.json path reads it as
+// model.safetensors.index.json, {"metadata": ..., "weight_map": {tensor:
+// shard file}}, shard files relative to the index's folder. Each shard is
+// opened (and its header validated) once and kept open; the tensor table is
+// the weight_map's names, looked up in their shard. st_open of a folder
+// opens its model.safetensors.index.json, else its model.safetensors. Errors:
+// malformed index, a missing or broken shard, a name its shard lacks, all
+// name the index (and the shard).
 //
 // Memory: the tensor table, the metadata and the header text are category
 // workspace. cJSON's own nodes go through mem_alloc too (workspace): hooks
@@ -44,7 +55,14 @@ typedef struct {
     int ndim;                 // 0 for a scalar
     int64_t shape[ST_MAX_DIMS];
     uint64_t begin, end;      // byte range in the data section
+    int shard;                // index into SafeTensors.shard; -1 in a single file
 } StTensor;
+
+typedef struct {              // one open file of a sharded checkpoint
+    char path[512];
+    FILE *f;
+    uint64_t data_start;
+} StShard;
 
 typedef struct { char *key, *value; } StMeta;
 
@@ -58,15 +76,21 @@ typedef struct {
     const StTensor **by_name; // (n) sorted by name for st_find
     int nmeta;
     StMeta *meta;             // (nmeta) __metadata__ entries in header order
+    int nshards;              // 0 for a single file (path, f, data_start above)
+    StShard *shard;           // (nshards) when opened through an index (f is NULL)
 } SafeTensors;
 
-// Open path and read/validate the header only. On error returns -1, fills
+// Open path (a .safetensors file, an index .json or a folder, see above) and
+// read/validate the header(s) only. On error returns -1, fills
 // err (message names the file) and leaves st closed (st_close is harmless).
 int st_open(SafeTensors *st, const char *path, WbError *err);
 const StTensor *st_find(const SafeTensors *st, const char *name);     // NULL if absent
 const char *st_metadata(const SafeTensors *st, const char *key);      // NULL if absent
 uint64_t st_numel(const StTensor *t);
-// Read tensor name (dtype F32, shape exactly shape[0..ndim-1]) into dst.
+// Exact widening of one BF16 / F16 value (bit pattern) to float.
+float st_bf16_to_f32(uint16_t h);
+float st_f16_to_f32(uint16_t h);
+// Read tensor name (dtype F32, BF16 or F16; shape exactly shape[0..ndim-1]) into dst.
 // Errors name the file and the tensor; a shape mismatch gives both shapes.
 int st_read(const SafeTensors *st, const char *name, float *dst, int ndim, const int *shape, WbError *err);
 void st_close(SafeTensors *st);

@@ -3,7 +3,9 @@
 // escapes), a file written by Python (tests/ref_optim.py), error messages
 // for missing tensors and shape mismatches, every corrupt-header case,
 // truncation at every byte, random header corruption (no crash, ASan-clean),
-// a file truncated after open, and the atomic save.
+// a file truncated after open, and the atomic save; BF16/F16 widening
+// (known bit patterns, all 65536 F16 values), BF16/F16 files, and a 2-shard
+// checkpoint through model.safetensors.index.json with its broken variants.
 #include "core/memory.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -160,11 +162,11 @@ static void test_reads_python_written_file(void) {
     // The data section is in reverse header order: offsets, not order, locate data.
     EXPECT(st_find(&st, "a")->begin > st_find(&st, "ids")->begin, "python wrote data in reverse order");
     int s2 = 2;
-    EXPECT(st_read(&st, "h16", a, 1, &s2, &err) == -1 && strstr(err.msg, "F16") && strstr(err.msg, "only F32") && strstr(err.msg, "h16"),
-           "F16 refused: %s", err.msg);
-    printf("  F16 tensor -> %s\n", err.msg);
+    EXPECT(st_read(&st, "h16", a, 1, &s2, &err) == 0 && a[0] == 1.0f && a[1] == -2.0f, "numpy's F16 [1, -2] read: %s", err.msg);
     int s3 = 3;
-    EXPECT(st_read(&st, "ids", a, 1, &s3, &err) == -1 && strstr(err.msg, "I64") && strstr(err.msg, PY_REF), "I64 refused: %s", err.msg);
+    EXPECT(st_read(&st, "ids", a, 1, &s3, &err) == -1 && strstr(err.msg, "I64") && strstr(err.msg, PY_REF) && strstr(err.msg, "ids"),
+           "I64 refused: %s", err.msg);
+    printf("  I64 tensor -> %s\n", err.msg);
     const char *fmt = st_metadata(&st, "format");
     EXPECT(fmt && strcmp(fmt, "pt") == 0, "python metadata");
     st_close(&st);
@@ -198,6 +200,152 @@ static void test_missing_and_shape_mismatch_messages(void) {
     EXPECT(st_read(&st, nm, buf, 1, &s21, &err) == -1 && strstr(err.msg, "[21]") && strstr(err.msg, "[3, 7]"), "flattened shape fails: %s", err.msg);
     EXPECT(st_read(&st, "scalar", buf, 1, &s21, &err) == -1 && strstr(err.msg, "[]"), "0-d vs 1-d: %s", err.msg);
     st_close(&st);
+}
+
+// --- BF16 / F16 ------------------------------------------------------------------
+
+static uint32_t f32_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+
+// Reference F16 value by arithmetic (not bit surgery): (-1)^s 2^(e-15) (1 + m/1024),
+// subnormal 2^-14 m/1024; e = 31 is inf or NaN. Computed in double, exact in float.
+static float f16_reference(uint16_t h) {
+    int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? (m ? (double)NAN : (double)INFINITY) : ldexp(1024.0 + m, e - 25);
+    return (float)(s ? -v : v);
+}
+
+static void test_half_conversion_exact(void) {
+    struct { uint16_t h; uint32_t f; } f16[] = {
+        {0x0000, 0x00000000}, {0x8000, 0x80000000}, {0x3c00, 0x3f800000}, {0xc000, 0xc0000000}, {0x7bff, 0x477fe000},   // 65504
+        {0x0001, 0x33800000}, {0x03ff, 0x387fc000}, {0x0400, 0x38800000}, {0x8001, 0xb3800000},   // subnormals, smallest normal
+        {0x7c00, 0x7f800000}, {0xfc00, 0xff800000}, {0x7e00, 0x7fc00000}, {0x7c01, 0x7f802000}, {0xfe01, 0xffc02000},
+        {0x3555, 0x3eaaa000}};
+    for (size_t i = 0; i < sizeof f16 / sizeof f16[0]; i++)
+        EXPECT(f32_bits(st_f16_to_f32(f16[i].h)) == f16[i].f, "F16 0x%04x -> 0x%08x, want 0x%08x", f16[i].h, f32_bits(st_f16_to_f32(f16[i].h)), f16[i].f);
+    struct { uint16_t h; uint32_t f; } bf[] = {{0x0000, 0}, {0x8000, 0x80000000}, {0x3f80, 0x3f800000}, {0x0001, 0x00010000},
+                                               {0x7f80, 0x7f800000}, {0xff81, 0xff810000}, {0x4049, 0x40490000}};
+    for (size_t i = 0; i < sizeof bf / sizeof bf[0]; i++)
+        EXPECT(f32_bits(st_bf16_to_f32(bf[i].h)) == bf[i].f, "BF16 0x%04x -> 0x%08x", bf[i].h, f32_bits(st_bf16_to_f32(bf[i].h)));
+    // Every F16 value against the arithmetic reference; NaNs keep sign and payload.
+    int bad = 0, nans = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float got = st_f16_to_f32((uint16_t)h), want = f16_reference((uint16_t)h);
+        uint32_t g = f32_bits(got);
+        int ok;
+        if (isnan(want)) {
+            nans++;
+            ok = isnan(got) && (g >> 31) == (h >> 15) && ((g >> 13) & 0x3ff) == (h & 0x3ff) && (g & 0x1fff) == 0;
+        } else ok = g == f32_bits(want);
+        if (!ok && bad++ < 5) EXPECT(0, "F16 0x%04x -> %a (0x%08x), reference %a", h, (double)got, g, (double)want);
+        // BF16: the float whose upper half is h, and back
+        if ((f32_bits(st_bf16_to_f32((uint16_t)h)) >> 16) != h || (f32_bits(st_bf16_to_f32((uint16_t)h)) & 0xffff)) bad++;
+    }
+    EXPECT(bad == 0 && nans == 2 * 1023, "all 65536 F16 and BF16 values exact (%d wrong, %d NaNs)", bad, nans);
+}
+
+// A file of one 16-bit tensor "w" (dtype, shape [2, 3], values h) and an F32 "b" [2].
+static void write_half_file(const char *path, const char *dtype, const uint16_t *h, const float *b) {
+    char json[256];
+    snprintf(json, sizeof json, "{\"w\":{\"dtype\":\"%s\",\"shape\":[2,3],\"data_offsets\":[0,12]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", dtype);
+    size_t jl = strlen(json);
+    unsigned char buf[8 + 256 + 20];
+    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)jl >> (8 * i));
+    memcpy(buf + 8, json, jl);
+    for (int i = 0; i < 6; i++) { buf[8 + jl + 2 * i] = (unsigned char)(h[i] & 0xff); buf[8 + jl + 2 * i + 1] = (unsigned char)(h[i] >> 8); }
+    memcpy(buf + 8 + jl + 12, b, 8);
+    write_bytes(path, buf, 8 + jl + 20);
+}
+
+static void test_bf16_and_f16_files_load(void) {
+    char path[512];
+    tmp_path(path, sizeof path, "half.safetensors");
+    // BF16 of 1, -2.5, 3.140625, -0, 1e-40 (subnormal), inf; F16 of 1, -2.5, 65504, -0, 2^-24, -inf
+    const uint16_t bf[6] = {0x3f80, 0xc020, 0x4049, 0x8000, 0x000b, 0x7f80}, hf[6] = {0x3c00, 0xc100, 0x7bff, 0x8000, 0x0001, 0xfc00};
+    uint32_t bf_bits_sub = 0x000b0000u;
+    float bf_sub, want_bf[6] = {1.0f, -2.5f, 3.140625f, -0.0f, 0, INFINITY}, want_hf[6] = {1.0f, -2.5f, 65504.0f, -0.0f, 0x1p-24f, -INFINITY};
+    memcpy(&bf_sub, &bf_bits_sub, 4);
+    want_bf[4] = bf_sub;
+    const float b[2] = {0.25f, -7.0f};
+    const char *dtypes[2] = {"BF16", "F16"};
+    const float *want[2] = {want_bf, want_hf};
+    const uint16_t *h[2] = {bf, hf};
+    for (int k = 0; k < 2; k++) {
+        write_half_file(path, dtypes[k], h[k], b);
+        SafeTensors st;
+        WbError err;
+        if (st_open(&st, path, &err)) { EXPECT(0, "open: %s", err.msg); return; }
+        float w[6] = {0}, bb[2] = {0};
+        EXPECT(st_read(&st, "w", w, 2, (int[]){2, 3}, &err) == 0, "%s read: %s", dtypes[k], err.msg);
+        EXPECT(memcmp(w, want[k], sizeof w) == 0, "%s values equal the F32 expectation bit for bit", dtypes[k]);
+        EXPECT(st_read(&st, "b", bb, 1, (int[]){2}, &err) == 0 && memcmp(bb, b, sizeof bb) == 0, "F32 beside it: %s", err.msg);
+        EXPECT(st_read(&st, "w", w, 2, (int[]){3, 2}, &err) == -1 && strstr(err.msg, "[2, 3]") && strstr(err.msg, path) && strstr(err.msg, "'w'"),
+               "%s shape mismatch named: %s", dtypes[k], err.msg);
+        st_close(&st);
+    }
+}
+
+// --- sharded checkpoints ------------------------------------------------------------
+
+static void write_text(const char *path, const char *text) { write_bytes(path, text, strlen(text)); }
+
+static void test_sharded_checkpoint(void) {
+    size_t ws0 = mem_stats().current[MEM_WORKSPACE];
+    char dir[512], p1[600], p2[600], idx[600];
+    tmp_path(dir, sizeof dir, "sharded");
+    mkdir(dir, 0755);
+    snprintf(p1, sizeof p1, "%s/model-00001-of-00002.safetensors", dir);
+    snprintf(p2, sizeof p2, "%s/model-00002-of-00002.safetensors", dir);
+    snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", dir);
+    float a[6] = {1, 2, 3, 4, 5, 6}, c[3] = {-1, -2, -3}, extra = 9;
+    WbError err;
+    StWriter w;
+    st_writer_init(&w);
+    st_writer_add(&w, "layers.0.weight", 2, (int[]){2, 3}, a);
+    st_writer_add(&w, "unmapped", 0, NULL, &extra);   // in a shard but not in the map: not visible
+    EXPECT(st_writer_save(&w, p1, &err) == 0, "%s", err.msg);
+    st_writer_free(&w);
+    st_writer_init(&w);
+    st_writer_add(&w, "layers.1.bias", 1, (int[]){3}, c);
+    EXPECT(st_writer_save(&w, p2, &err) == 0, "%s", err.msg);
+    st_writer_free(&w);
+    write_text(idx, "{\"metadata\": {\"total_size\": 36},\n \"weight_map\": {\"layers.1.bias\": \"model-00002-of-00002.safetensors\",\n"
+                    "  \"layers.0.weight\": \"model-00001-of-00002.safetensors\"}}\n");
+    const char *paths[2] = {idx, dir};   // the index, or the folder holding it
+    for (int k = 0; k < 2; k++) {
+        SafeTensors st;
+        if (st_open(&st, paths[k], &err)) { EXPECT(0, "open %s: %s", paths[k], err.msg); continue; }
+        EXPECT(st.n == 2 && st.nshards == 2, "2 tensors in 2 shards (%d, %d)", st.n, st.nshards);
+        float ga[6] = {0}, gc[3] = {0}, x;
+        EXPECT(st_read(&st, "layers.0.weight", ga, 2, (int[]){2, 3}, &err) == 0 && memcmp(ga, a, sizeof a) == 0, "shard 1 tensor: %s", err.msg);
+        EXPECT(st_read(&st, "layers.1.bias", gc, 1, (int[]){3}, &err) == 0 && memcmp(gc, c, sizeof c) == 0, "shard 2 tensor: %s", err.msg);
+        EXPECT(st_read(&st, "unmapped", &x, 0, NULL, &err) == -1 && strstr(err.msg, "unmapped"), "not in the map: %s", err.msg);
+        EXPECT(st_read(&st, "layers.1.bias", gc, 1, (int[]){4}, &err) == -1 && strstr(err.msg, p2), "shape error names the shard: %s", err.msg);
+        st_close(&st);
+    }
+    // Broken indexes: each must fail naming the index (and the shard where one is at fault).
+    struct { const char *what, *json, *keyword; } bad[] = {
+        {"malformed JSON", "{\"weight_map\": {\"a\": ", "not valid JSON"},
+        {"no weight_map", "{\"metadata\": {}}", "weight_map"},
+        {"empty weight_map", "{\"weight_map\": {}}", "empty"},
+        {"non-string shard", "{\"weight_map\": {\"layers.0.weight\": 3}}", "layers.0.weight"},
+        {"missing shard", "{\"weight_map\": {\"layers.0.weight\": \"model-00003-of-00002.safetensors\"}}", "model-00003-of-00002"},
+        {"name not in its shard", "{\"weight_map\": {\"layers.0.weight\": \"model-00002-of-00002.safetensors\"}}", "no such tensor"},
+        {"trailing garbage", "{\"weight_map\": {\"layers.1.bias\": \"model-00002-of-00002.safetensors\"}} x", "garbage"},
+    };
+    char bidx[600];
+    snprintf(bidx, sizeof bidx, "%s/broken.index.json", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(bidx, bad[i].json);
+        expect_open_fails(bad[i].what, bidx, bad[i].keyword, 1);
+    }
+    // A shard that is itself corrupt: both the index and the shard are named.
+    write_text(p2, "garbage");
+    SafeTensors st;
+    EXPECT(st_open(&st, idx, &err) == -1 && strstr(err.msg, idx) && strstr(err.msg, p2), "corrupt shard: %s", err.msg);
+    printf("  corrupt shard -> %s\n", err.msg);
+    st_close(&st);
+    EXPECT(mem_stats().current[MEM_WORKSPACE] == ws0, "%zu workspace bytes leaked", mem_stats().current[MEM_WORKSPACE] - ws0);
 }
 
 // --- corrupt files ---------------------------------------------------------------
@@ -418,6 +566,9 @@ int main(int argc, char **argv) {
     RUN(test_round_trip_bit_exact);
     RUN(test_reads_python_written_file);
     RUN(test_missing_and_shape_mismatch_messages);
+    RUN(test_half_conversion_exact);
+    RUN(test_bf16_and_f16_files_load);
+    RUN(test_sharded_checkpoint);
     RUN(test_short_and_absurd_lengths);
     RUN(test_corrupt_headers);
     RUN(test_truncation_at_every_byte);
