@@ -315,6 +315,46 @@ void tl_model_reference_case(const ModelConfig *cfg, const TlReferenceCase *c) {
     st_close(&wts);
 }
 
+// Split checkpoint src into two shards (tensors alternating) plus a
+// model.safetensors.index.json in folder dir, the layout Hugging Face ships.
+static void shard_checkpoint(const char *src, const char *dir) {
+    SafeTensors st;
+    WbError err;
+    if (st_open(&st, src, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
+    mkdir(dir, 0755);
+    float **data = mem_alloc(sizeof(float *) * (size_t)st.n, MEM_WORKSPACE);
+    StWriter w[2];
+    st_writer_init(&w[0]);
+    st_writer_init(&w[1]);
+    size_t cap = 256 + (size_t)st.n * (ST_NAME_MAX + 64), k = 0;
+    char *json = mem_alloc(cap, MEM_WORKSPACE);
+    k += (size_t)snprintf(json + k, cap - k, "{\"metadata\": {}, \"weight_map\": {");
+    for (int i = 0; i < st.n; i++) {
+        const StTensor *t = &st.t[i];
+        int shape[ST_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) shape[d] = (int)t->shape[d];
+        data[i] = mem_alloc_floats(st_numel(t) + 1, MEM_WORKSPACE);
+        EXPECT(st_read(&st, t->name, data[i], t->ndim, shape, &err) == 0, "%s", err.msg);
+        st_writer_add(&w[i % 2], t->name, t->ndim, shape, data[i]);
+        k += (size_t)snprintf(json + k, cap - k, "%s\"%s\": \"part-%d.safetensors\"", i ? ", " : "", t->name, i % 2);
+    }
+    snprintf(json + k, cap - k, "}}\n");
+    char p[700];
+    for (int s = 0; s < 2; s++) {
+        snprintf(p, sizeof p, "%s/part-%d.safetensors", dir, s);
+        EXPECT(st_writer_save(&w[s], p, &err) == 0, "%s", err.msg);
+        st_writer_free(&w[s]);
+    }
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    FILE *f = xfopen(p, "wb");
+    xfwrite(json, 1, strlen(json), f, p);
+    fclose(f);
+    for (int i = 0; i < st.n; i++) mem_free(data[i]);
+    mem_free(data);
+    mem_free(json);
+    st_close(&st);
+}
+
 void tl_model_checkpoint_roundtrip(const ModelConfig *cfg, const ModelConfig *wide, const char *first_tensor,
                                    const char *file, void (*check)(const Model *saved, const char *path)) {
     ModelBinding bind = dense_binding();
@@ -335,6 +375,19 @@ void tl_model_checkpoint_roundtrip(const ModelConfig *cfg, const ModelConfig *wi
     for (int i = 0; same && i < na; i++)
         same = sa[i]->numel == sb[i]->numel && !memcmp(sa[i]->params, sb[i]->params, sa[i]->numel * sizeof(float));
     EXPECT(same, "model parameters bit-identical (%d sets)", na);
+    // The same checkpoint split into two shards loads through its folder's index.
+    char sdir[600];
+    snprintf(sdir, sizeof sdir, "%s/sharded-%s", tl_tmpdir(), file);
+    shard_checkpoint(p1, sdir);
+    Model d;
+    model_build(&d, cfg, &bind, 2);
+    EXPECT(model_load(&d, sdir, 0, 0, &err) == 0, "load the 2-shard checkpoint: %s", err.msg);
+    ParamSet *sd[256];
+    int nd = model_param_sets(&d, sd, 256), same_d = nd == na;
+    for (int i = 0; same_d && i < na; i++)
+        same_d = sa[i]->numel == sd[i]->numel && !memcmp(sa[i]->params, sd[i]->params, sa[i]->numel * sizeof(float));
+    EXPECT(same_d, "2-shard checkpoint loads bit-identical parameters");
+    model_free(&d);
     // and the two models compute bit-identical logits
     int S, Cin, K;
     model_config_io(cfg, &S, &Cin, &K);
