@@ -1,8 +1,9 @@
 // fuzz_safetensors.c: libFuzzer target for the safetensors reader
 // (core/safetensors.c) and the model loader on top of it (vit_load). The
 // input is a .safetensors file. st_open must accept it or return -1 with a
-// message; on success every F32 tensor is read back with its own shape and
-// once with a wrong one, and the file is loaded into two tiny ViTs with
+// message; on success every F32, BF16 and F16 tensor is read back (widened
+// to float; F16 must land within its range) with its own shape and once
+// with a wrong one, any other dtype must be refused, and the file is loaded into two tiny ViTs with
 // torchvision names: one all dense, one with WASI on the MLP linears (its
 // init takes an SVD of whatever weights the file holds, NaN included).
 // Seeds: WB_FUZZ_SEEDS=DIR ./fuzz_safetensors writes a valid checkpoint of
@@ -11,6 +12,8 @@
 #include "core/vit.h"
 #include "baselines/registry.h"
 #include "tests/fuzz/fuzz.h"
+
+#include <math.h>
 
 static ViTBinding g_bind_dense, g_bind_wasi;
 static const ViTConfig g_cfg = {.image_size = 8, .patch = 4, .channels = 1, .dim = 8, .depth = 1, .heads = 2,
@@ -37,16 +40,20 @@ static void write_seeds(const char *dir) {
     snprintf(p, sizeof p, "%s/small.safetensors", dir);
     if (st_writer_save(&w, p, &err) < 0) { fprintf(stderr, "%s\n", err.msg); exit(1); }
     st_writer_free(&w);
-    // Hand-written: an F16 and an I64 tensor (opened fine, refused by st_read).
-    static const char hdr[] = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},"
-                              "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[4,12]}}";
+    // Hand-written: F16 (1, -inf, a subnormal, NaN) and BF16 (1, -2) tensors
+    // (read as floats) and an I64 one (opened fine, refused by st_read).
+    static const char hdr[] = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]},"
+                              "\"g\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[8,12]},"
+                              "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[12,20]}}";
+    static const unsigned char vals[20] = {0x00, 0x3c, 0x00, 0xfc, 0x01, 0x00, 0x01, 0x7e, 0x80, 0x3f, 0x00, 0xc0, 7};
     unsigned char buf[256] = {0};
     uint64_t n = sizeof hdr - 1;
     memcpy(buf, &n, 8);
     memcpy(buf + 8, hdr, n);
+    memcpy(buf + 8 + n, vals, sizeof vals);
     snprintf(p, sizeof p, "%s/dtypes.safetensors", dir);
     FILE *f = fopen(p, "wb");
-    if (!f || fwrite(buf, 1, 8 + n + 12, f) != 8 + n + 12 || fclose(f) != 0) exit(1);
+    if (!f || fwrite(buf, 1, 8 + n + 20, f) != 8 + n + 20 || fclose(f) != 0) exit(1);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -81,7 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (!ok) continue;
             float *x = mem_alloc_floats(2 * n + 1, MEM_WORKSPACE);
             int rc = st_read(&st, t->name, x, t->ndim, shape, &err);
-            if (rc == 0 && strcmp(t->dtype, "F32")) { fprintf(stderr, "fuzz_safetensors: read a %s tensor as F32\n", t->dtype); abort(); }
+            int wide = !strcmp(t->dtype, "F32") || !strcmp(t->dtype, "BF16") || !strcmp(t->dtype, "F16");
+            if (rc == 0 && !wide) { fprintf(stderr, "fuzz_safetensors: read a %s tensor as float\n", t->dtype); abort(); }
+            if (rc != 0 && wide) { fprintf(stderr, "fuzz_safetensors: %s tensor refused: %s\n", t->dtype, err.msg); abort(); }
+            for (uint64_t j = 0; rc == 0 && !strcmp(t->dtype, "F16") && j < n; j++)
+                if (!(isnan(x[j]) || isinf(x[j]) || fabsf(x[j]) <= 65504.0f)) { fprintf(stderr, "fuzz_safetensors: F16 widened to %g\n", (double)x[j]); abort(); }
             shape[t->ndim] = 2;   // one dimension too many: must be refused
             if (t->ndim < ST_MAX_DIMS && st_read(&st, t->name, x, t->ndim + 1, shape, &err) == 0) {
                 fprintf(stderr, "fuzz_safetensors: '%s' read with a wrong shape\n", t->name);
