@@ -156,7 +156,7 @@ int cfg_lora_rank_max(const RunSpec *r) {
 // Settings bounded by the model's shapes, checked here so that --dry-run
 // catches them (a run would stop at a CHECK in the method's init).
 static int check_model_bounds(Ctx *c, const Node *entry, int idx, const RunSpec *r) {
-    if (strcmp(r->method, "lora")) return 0;
+    if (!(method_by_name(r->method)->flags & METHOD_ADAPTER)) return 0;   // the rank bound is an adapter's
     int rmax = cfg_lora_rank_max(r);
     if (r->mcfg.lora_rank <= rmax) return 0;
     Pos p = entry->pos;
