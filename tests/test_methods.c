@@ -573,6 +573,9 @@ static void test_wasi_signs_thread_independent(void) {
     regression_make(&p, B, N, I, O, kw, 10);
     OptimConfig oc = optim_sgd(0.0f, 0.0f);
     int saved = threads_get();
+    char why[256];
+    int blas_invariant = tl_blas_threads_invariant(why, sizeof why);
+    if (!blas_invariant) printf("  NOTE: bit identity across thread counts cannot hold with this BLAS (%s); the signs and closeness are checked\n", why);
     for (int f = 0; f < 2; f++)
         for (int init_threaded = 0; init_threaded < 2; init_threaded++) {
             float *Ls[2], *Rs[2];
@@ -606,7 +609,8 @@ static void test_wasi_signs_thread_independent(void) {
             EXPECT(flipped == 0, "%s: %d of %d columns of L differ in sign between 1 and 2 threads", tag, flipped, k);
             int same = !memcmp(Ls[0], Ls[1], sizeof(float) * (size_t)O * k) && !memcmp(Rs[0], Rs[1], sizeof(float) * (size_t)k * I);
             double dl = tl_max_abs_diff(Ls[1], Ls[0], (size_t)O * k), dr = tl_max_abs_diff(Rs[1], Rs[0], (size_t)k * I);
-            if (!init_threaded) EXPECT(same, "%s: steps with 1 vs 2 threads, L max|diff| %.3g, R max|diff| %.3g", tag, dl, dr);
+            if (!init_threaded && blas_invariant)
+                EXPECT(same, "%s: steps with 1 vs 2 threads, L max|diff| %.3g, R max|diff| %.3g", tag, dl, dr);
             EXPECT_CLOSE("L, 1 vs 2 threads", Ls[1], Ls[0], (size_t)O * k, 1e-4, 0);
             EXPECT_CLOSE("R, 1 vs 2 threads", Rs[1], Rs[0], (size_t)k * I, 1e-4 * tl_max_abs(Rs[0], (size_t)k * I), 0);
             printf("  %-8s previous O=%d I=%d k=%d, 20 steps, init SVD %s: 1 vs 2 threads %s (L max|diff| %.2g, R %.2g), signs agree\n",
@@ -1256,12 +1260,19 @@ static void test_threads_bit_identical(void) {
     c = tl_method_config(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
     v[n++] = (Variant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
     int differ_parallel_lapack = 0;
+    char why[256];
+    int invariant = tl_blas_threads_invariant(why, sizeof why);
+    if (!invariant) printf("  NOTE: bit identity across thread counts cannot hold with this BLAS (%s); checking the losses agree to 1e-4 relative instead\n", why);
     for (int i = 0; i < n; i++) {
         float l1[3], l2[3], lp[3];
         uint64_t h1 = train_hash(v[i].m, &v[i].c, 1, l1), h2 = train_hash(v[i].m, &v[i].c, 2, l2);
-        EXPECT(!memcmp(l1, l2, sizeof l1), "%s: step losses with 1 and 2 threads: %.9g %.9g %.9g vs %.9g %.9g %.9g",
-               v[i].tag, (double)l1[0], (double)l1[1], (double)l1[2], (double)l2[0], (double)l2[1], (double)l2[2]);
-        EXPECT(h1 == h2, "%s: the weights after 3 steps differ between 1 and 2 threads", v[i].tag);
+        if (invariant) {
+            EXPECT(!memcmp(l1, l2, sizeof l1), "%s: step losses with 1 and 2 threads: %.9g %.9g %.9g vs %.9g %.9g %.9g",
+                   v[i].tag, (double)l1[0], (double)l1[1], (double)l1[2], (double)l2[0], (double)l2[1], (double)l2[2]);
+            EXPECT(h1 == h2, "%s: the weights after 3 steps differ between 1 and 2 threads", v[i].tag);
+        } else {
+            EXPECT_CLOSE("step losses, 1 vs 2 threads", l2, l1, 3, 0, 1e-4);
+        }
         // control: LAPACK on 2 threads (what lapack_serial_begin prevents) changes the result
         lapack_serial_set(0);
         uint64_t hp = train_hash(v[i].m, &v[i].c, 2, lp);

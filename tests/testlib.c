@@ -1,5 +1,6 @@
 // testlib.c: see testlib.h.
 #include "testlib.h"
+#include "core/blas.h"
 #include "core/counters.h"
 #include "core/memory.h"
 #include "core/optim.h"
@@ -349,4 +350,31 @@ void tl_model_checkpoint_roundtrip(const ModelConfig *cfg, const ModelConfig *wi
     EXPECT(model_load(&c, p1, 0, 0, &err) < 0 && strstr(err.msg, first_tensor), "shape mismatch reported: %s", err.msg);
     model_free(&a); model_free(&b); model_free(&c);
     mem_free(img);
+}
+
+int tl_blas_threads_invariant(char *why, size_t cap) {
+    static const int shapes[][3] = {{200, 128, 64}, {400, 768, 192}, {96, 384, 192}};   // (M, N, K)
+    int before = threads_get(), ok = 1;
+    Rng r;
+    rng_seed(&r, 5);
+    if (why && cap) why[0] = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && ok; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = tl_randn(&r, (size_t)M * K, 1), *B = tl_randn(&r, (size_t)K * N, 1);
+        float *C1 = tl_randn(&r, (size_t)M * N, 0), *C2 = tl_randn(&r, (size_t)M * N, 0);
+        threads_set(1);
+        gemm(0, 1, M, N, K, 1, A, K, B, K, 0, C1, N);
+        threads_set(2);
+        gemm(0, 1, M, N, K, 1, A, K, B, K, 0, C2, N);
+        size_t differ = 0;
+        for (size_t i = 0; i < (size_t)M * N; i++) differ += memcmp(&C1[i], &C2[i], sizeof(float)) != 0;
+        if (differ) {
+            ok = 0;
+            if (why) snprintf(why, cap, "%s: sgemm %dx%dx%d gives %zu of %d values other bits with 2 threads than with 1",
+                              blas_name(), M, N, K, differ, M * N);
+        }
+        mem_free(A); mem_free(B); mem_free(C1); mem_free(C2);
+    }
+    threads_set(before);
+    return ok;
 }

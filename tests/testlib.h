@@ -64,6 +64,14 @@ int tl_files_equal(const char *a, const char *b);
 // the file when it is missing (the references come from make_reference.sh).
 float *tl_read_tensor(const SafeTensors *st, const char *name, size_t *numel);
 
+// Whether the BLAS gives bit-identical sgemm results with 1 and 2 threads on
+// this machine (probed on the shapes of the model tests). Not every build
+// does: OpenBLAS 0.3.21's Haswell kernels on an AVX-512 AMD EPYC differ in
+// the last bit between 1 and 2 threads. When it does not, the thread-count
+// tests check agreement to float rounding instead of bit identity and say
+// so in their output; why (the first differing shape) is written to why.
+int tl_blas_threads_invariant(char *why, size_t cap);
+
 // The settings the method tests start from: all zero but epsilon = 1 and seed 17.
 MethodConfig tl_method_config(void);
 // dW (O,I) and db (O) of one linear as dense gradients, whatever its method
