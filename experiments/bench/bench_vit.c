@@ -166,6 +166,15 @@ static const BenchSetting *bench_setting(const char *name, const char *bench) {
     return NULL;
 }
 
+// The row's method and settings into bind; returns whether it saves x at ranks 8, 8, 32.
+static int bench_apply(const BenchSetting *bs, ViTBinding *bind) {
+    bind->method = method_by_name(bs->method);
+    bind->mcfg.lora_rank = bs->lora_rank;
+    bind->mcfg.lora_alpha = 2.0f * (float)bs->lora_rank;
+    bind->mcfg.factored = bs->factored;
+    return bs->act8832;
+}
+
 static int cmd_memory(const char *path, const char *method, int B, int steps, double rss_start) {
     ModelConfig mcf;
     model_preset("vit_b_32", &mcf);
@@ -177,11 +186,7 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
     mc->seed = 233;
     const BenchSetting *bs = bench_setting(method, "memory");
     if (!bs) return 2;
-    bind.method = method_by_name(bs->method);
-    int act8832 = bs->act8832;
-    mc->lora_rank = bs->lora_rank;
-    mc->lora_alpha = 2.0f * (float)bs->lora_rank;
-    mc->factored = bs->factored;
+    int act8832 = bench_apply(bs, &bind);
     if (bind.method->flags & METHOD_WEIGHT_LOWRANK) mc->epsilon = 0.99999f;
     if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
     char pre[64];
@@ -266,11 +271,7 @@ static int cmd_whole(const char *path, const char *method, int B, int reps, floa
     snprintf(pre, sizeof pre, "whole.%s", method);
     const BenchSetting *bs = bench_setting(method, "whole");
     if (!bs) return 2;
-    bind.method = method_by_name(bs->method);
-    int act8832 = bs->act8832;
-    mc->lora_rank = bs->lora_rank;
-    mc->lora_alpha = 2.0f * (float)bs->lora_rank;
-    mc->factored = bs->factored;
+    int act8832 = bench_apply(bs, &bind);
     if (bs->takes_eps) {
         mc->epsilon = eps;
         snprintf(pre, sizeof pre, "whole.%s_eps%.2g", method, (double)eps);
