@@ -143,6 +143,8 @@ static int global_part(Ctx *c, const Node *tree, RunSpec *r, RunAux *x, int *fsg
     const Node *v;
     int got = sec_val(&top, "save_checkpoint", 0, "true or false", &v);
     if (got < 0 || (got && cfg_to_bool(c, v, "save_checkpoint", &r->save_checkpoint) < 0)) return -1;
+    got = sec_val(&top, "strict_budget", 0, "true or false", &v);
+    if (got < 0 || (got && cfg_to_bool(c, v, "strict_budget", &r->strict_budget) < 0)) return -1;
     if (model_section(c, tree, r, fsg) < 0 || dataset_section(c, tree, r) < 0 || training_section(c, tree, r, x) < 0 ||
         layer_settings(c, tree, r) < 0)
         return -1;
@@ -156,7 +158,7 @@ int cfg_lora_rank_max(const RunSpec *r) {
 // Settings bounded by the model's shapes, checked here so that --dry-run
 // catches them (a run would stop at a CHECK in the method's init).
 static int check_model_bounds(Ctx *c, const Node *entry, int idx, const RunSpec *r) {
-    if (strcmp(r->method, "lora")) return 0;
+    if (!(method_by_name(r->method)->flags & METHOD_ADAPTER)) return 0;   // the rank bound is an adapter's
     int rmax = cfg_lora_rank_max(r);
     if (r->mcfg.lora_rank <= rmax) return 0;
     Pos p = entry->pos;

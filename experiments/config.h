@@ -67,6 +67,7 @@ typedef struct {
     int n_candidates;
 
     // outputs:
+    int strict_budget;               // 1: a budget_mb the method cannot fit fails the run (default: raised to the minimum, over_budget)
     int save_checkpoint;             // write <results dir>/<experiment>-<stage>[-name].safetensors after training
 
     char *resolved_yaml;             // the run's full resolved config as YAML text (mem_alloc, workspace)

@@ -123,7 +123,7 @@ void tok_add(Ctx *c, const char *scope, const char *text, int always);
 void tok_key(Sec *s, const char *scope, const char *key);
 
 // the sections (config_sections.c)
-extern const char *const top_keys[13], *const stage_keys[10];
+extern const char *const top_keys[14], *const stage_keys[11];
 int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given);
 int dataset_section(Ctx *c, const Node *tree, RunSpec *r);
 int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x);

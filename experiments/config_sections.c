@@ -12,10 +12,10 @@
 // ---------------------------------------------------------------------------
 // the sections
 
-const char *const top_keys[13] = {"experiment", "output", "extends", "model", "dataset", "training", "methods", "layers",
-                                       "num_of_finetune", "seeds", "budget_mb", "save_checkpoint", "stages"};
-const char *const stage_keys[10] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
-                                         "seeds", "budget_mb", "save_checkpoint"};
+const char *const top_keys[14] = {"experiment", "output", "extends", "model", "dataset", "training", "methods", "layers",
+                                       "num_of_finetune", "seeds", "budget_mb", "strict_budget", "save_checkpoint", "stages"};
+const char *const stage_keys[11] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
+                                         "seeds", "budget_mb", "strict_budget", "save_checkpoint"};
 
 static int format_classes(DataFormat f, int coarse) {
     switch (f) {

@@ -220,7 +220,8 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     cfg_hash_hex(cfg_hash_settings(r->config_yaml, CFG_HASH_SEED), s.config_hash);
     if (attr_str(c, g, "config_hash", s.config_hash) || attr_str(c, g, "experiment_hash", s.experiment_hash)) return -1;
     if (attr_write(c, g, "budget_used_mb", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.budget_used_mb) ||
-        attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget))
+        attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget) ||
+        attr_write(c, g, "skipped_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.skipped_items))
         return -1;
     kill_point(3);
 
@@ -324,6 +325,12 @@ done:
 }
 
 // ---------------------------------------------------------------------------
+// reading
+
+// Attributes newer than schema version 1 (files written before them still
+// read): config_hash (else the hash of the stored config_yaml),
+// experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0),
+// skipped_items (else -1).
 static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     htri_t has = H5Aexists(g, "config_hash");
     if (H5CK(c, has, "reading attributes")) return -1;
@@ -342,6 +349,9 @@ static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     if (has && attr_read_num(c, g, what, "budget_used_mb", H5T_NATIVE_DOUBLE, &s->budget_used_mb)) return -1;
     if (H5CK(c, has = H5Aexists(g, "over_budget"), "reading attributes")) return -1;
     if (has && attr_read_num(c, g, what, "over_budget", H5T_NATIVE_INT32, &s->over_budget)) return -1;
+    s->skipped_items = -1;
+    if (H5CK(c, has = H5Aexists(g, "skipped_items"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "skipped_items", H5T_NATIVE_INT32, &s->skipped_items)) return -1;
     return 0;
 }
 

@@ -75,6 +75,7 @@ typedef struct {
     double budget_mb;         // 0 = no budget; else the budget asked for (MB, the paper measure)
     double budget_used_mb;    // with a budget: the paper measure the run used (paper_total_mb); NaN without
     int32_t over_budget;      // 1: the method could not fit budget_mb (its cheapest setting ran instead)
+    int32_t skipped_items;    // images dropped as corrupt or missing (dataset.skip_corrupt), train + val; -1: not recorded (older file)
     uint64_t seed;
     char layers[16];          // "mlp" | "all_linear"
     int32_t num_of_finetune;  // -1 = all

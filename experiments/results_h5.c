@@ -454,7 +454,3 @@ done:
     xclose(c, &a);
     return c->failed ? -1 : 0;
 }
-
-// Attributes newer than schema version 1 (files written before them still
-// read): config_hash (else the hash of the stored config_yaml),
-// experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0).

@@ -59,6 +59,7 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
         fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
                 s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
         if (s->over_budget) fprintf(out, "  (over budget: %.3f MB used of %.3f MB asked)", s->budget_used_mb, s->budget_mb);
+        if (s->skipped_items > 0) fprintf(out, "  (%d corrupt or missing images skipped)", (int)s->skipped_items);
         if (s->error[0]) fprintf(out, "  (%s)", s->error);
         fprintf(out, "\n");
     }

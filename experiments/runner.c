@@ -340,6 +340,18 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         counters_reset();
     }
     fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
+    if (rs->budget_mb > 0 && rs->strict_budget) {   // an unequal "equal-budget" comparison is an error, not a note
+        ModelPaperMemory need = model_paper_memory(&st->model);
+        double used = need.paper_act_mb + need.paper_weight_mb;
+        if (used > (double)rs->budget_mb * (1 + 1e-6)) {
+            res->s.budget_used_mb = used;
+            res->s.over_budget = 1;
+            wb_error(err, "%s: budget_mb %g cannot be met: the cheapest setting of %s needs %.3f MB in the paper's measure "
+                     "(strict_budget: true; without it the run goes on over budget and is marked over_budget)",
+                     rs->name, (double)rs->budget_mb, rs->method, used);
+            return RUN_FAILED;
+        }
+    }
     res->s.trainable_params = model_num_trainable(&st->model);
     dp_init(&st->dp, &st->model);
 
@@ -475,6 +487,7 @@ static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char 
     ModelPaperMemory pmem = pl->pmem;
     if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, pl->n_counted_max);
     if (pmem.n_counted == 0) pmem = model_paper_memory(&st->model);
+    res->s.skipped_items = (st->train_open ? st->train.n_skipped : 0) + (st->val_open ? st->val.n_skipped : 0);
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
     res->s.paper_total_mb = pmem.paper_act_mb + pmem.paper_weight_mb;

@@ -6,6 +6,7 @@
 // the sweep goes on; a bad YAML exits 2 naming file:line:column.
 #include "experiments/config.h"
 #include "experiments/results.h"
+#include "core/image.h"
 #include "core/memory.h"
 #include "core/rng.h"
 #include "tests/runlib.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -536,6 +538,78 @@ static void test_over_budget_is_recorded(void) {
     EXPECT(run_bin(info, log) == 0, "info exits 0");
     read_text(log, msg, sizeof msg);
     EXPECT(strstr(msg, "0.001!") && strstr(msg, "over budget:"), "info marks the runs over budget:\n%s", msg);
+    // strict_budget: true makes the infeasible budget an error: those runs
+    // fail before training with the need and the budget named; the sweep goes on.
+    write_small(yaml, "epochs: 1, batch_size: 32, lr: 0.01", methods, "budget_mb: [0.001, 1000]\nstrict_budget: true\n");
+    unlink(out);
+    run_bin(args, log);
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 6, "strict: 6 runs stored, got %d", l.n);
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *r = &l.runs[i];
+        int tiny = r->budget_mb < 1;
+        printf("  strict %-21s %s%s%s\n", r->name, run_status_name(r->status), r->error[0] ? ": " : "", r->error);
+        EXPECT(tiny ? r->status == RUN_FAILED && strstr(r->error, "strict_budget") && strstr(r->error, "cannot be met")
+                    : r->status == RUN_COMPLETE && !r->over_budget,
+               "strict %s: status %s, error '%s'", r->name, run_status_name(r->status), r->error);
+    }
+    results_list_free(&l);
+}
+
+// Case 10 (last item): the number of images skip_corrupt dropped is stored
+// with the run and shown by info. A Pets folder of 12 images, of which the
+// listing names one that is missing and one that is not an image.
+static void test_skipped_items_are_recorded(void) {
+    char d[800], path[1200], yaml[800], out[800], log[800], msg[8192];
+    tmp_in(d, sizeof d, "pets_skip");
+    snprintf(path, sizeof path, "%s/images", d);
+    mkdir(d, 0755); mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/annotations", d);
+    mkdir(path, 0755);
+    static const char *names[2] = {"Abyssinian", "beagle"};   // Pets class ids 1 and 2
+    uint8_t px[20 * 20 * 3];
+    for (int part = 0; part < 2; part++) {
+        snprintf(path, sizeof path, "%s/annotations/%s", d, part ? "test.txt" : "trainval.txt");
+        FILE *f = fopen(path, "w");
+        CHECK(f, "%s", path);
+        for (int k = 0; k < 12; k++) {
+            int cls = k % 2 + 1, id = part * 100 + k;
+            fprintf(f, "%s_%d %d %d %d\n", names[cls - 1], id, cls, cls, cls);
+            char img[1400];
+            snprintf(img, sizeof img, "%s/images/%s_%d.jpg", d, names[cls - 1], id);
+            if (k == 5) continue;                                    // listed, missing
+            if (k == 7) { rl_write_file(img, "not a JPEG"); continue; }   // listed, corrupt
+            for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)((i * 7 + (size_t)k * 31 + (size_t)cls * 90) & 255);
+            WbError err;
+            CHECK(image_write_jpeg(img, px, 20, 20, 3, 90, &err) == 0, "%s", err.msg);
+        }
+        fclose(f);
+    }
+    tmp_in(yaml, sizeof yaml, "skip.yaml");
+    tmp_in(out, sizeof out, "skip.h5");
+    tmp_in(log, sizeof log, "skip.log");
+    char y[4096];
+    snprintf(y, sizeof y,
+             "experiment: skip\n"
+             "model: {image_size: 16, patch: 4, channels: 3, dim: 32, depth: 1, heads: 2, mlp_dim: 64}\n"
+             "dataset: {format: pets, path: %s, image_size: 16, skip_corrupt: true, cache: off, classes: [1, 2], val_fraction: 0.25}\n"
+             "training: {epochs: 1, batch_size: 4, lr: 0.01}\nmethods: [vanilla]\n", d);
+    rl_write_file(yaml, y);
+    unlink(out);
+    const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", "--threads", "1", NULL};
+    int code = run_bin(args, log);
+    read_text(log, msg, sizeof msg);
+    EXPECT(code == 0, "the run completes (exit %d):\n%s", code, msg);
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 1 && l.runs[0].status == RUN_COMPLETE && l.runs[0].skipped_items == 2,
+           "one complete run with skipped_items 2: %d runs, skipped %d", l.n, l.n ? (int)l.runs[0].skipped_items : -9);
+    if (l.n) printf("  %s: %s, skipped_items %d\n", l.runs[0].name, run_status_name(l.runs[0].status), (int)l.runs[0].skipped_items);
+    results_list_free(&l);
+    const char *info[] = {g_bin, "info", out, NULL};
+    EXPECT(run_bin(info, log) == 0, "info exits 0");
+    read_text(log, msg, sizeof msg);
+    EXPECT(strstr(msg, "2 corrupt or missing images skipped") != NULL, "info shows the skipped images:\n%s", msg);
 }
 
 // Case 9: every key the READMEs document is one the parser takes. Each
@@ -666,6 +740,7 @@ int main(int argc, char **argv) {
     RUN(test_merge_refuses);
     RUN(test_loose_settings_refused);
     RUN(test_over_budget_is_recorded);
+    RUN(test_skipped_items_are_recorded);
     RUN(test_documented_keys_exist);
     RUN(test_diverged_not_retrained);
     return tl_finish();

@@ -146,6 +146,35 @@ static int cmd_speed(const char *path, int B, int reps, const char *model) {
     return 0;
 }
 
+// The bench's settings: a name on the command line -> a method (looked up by
+// its declaration) and its settings; one table for the memory and whole benches.
+typedef struct {
+    const char *setting, *method;
+    int lora_rank, act8832, factored, takes_eps;
+} BenchSetting;
+static const BenchSetting bench_settings[] = {
+    {"vanilla", "vanilla", 0, 0, 0, 0},   {"lora", "lora", 8, 0, 0, 0},      {"asi", "asi", 0, 1, 0, 0},
+    {"hosvd", "hosvd", 0, 0, 0, 1},       {"wasi_dense", "wasi", 0, 1, 0, 1}, {"wasi_factored", "wasi", 0, 1, 1, 1}};
+
+static const BenchSetting *bench_setting(const char *name, const char *bench) {
+    int n = (int)(sizeof bench_settings / sizeof bench_settings[0]);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(bench_settings[i].setting, name)) return &bench_settings[i];
+    fprintf(stderr, "bench_vit %s: unknown method '%s' (", bench, name);
+    for (int i = 0; i < n; i++) fprintf(stderr, "%s%s", i ? ", " : "", bench_settings[i].setting);
+    fprintf(stderr, ")\n");
+    return NULL;
+}
+
+// The row's method and settings into bind; returns whether it saves x at ranks 8, 8, 32.
+static int bench_apply(const BenchSetting *bs, ViTBinding *bind) {
+    bind->method = method_by_name(bs->method);
+    bind->mcfg.lora_rank = bs->lora_rank;
+    bind->mcfg.lora_alpha = 2.0f * (float)bs->lora_rank;
+    bind->mcfg.factored = bs->factored;
+    return bs->act8832;
+}
+
 static int cmd_memory(const char *path, const char *method, int B, int steps, double rss_start) {
     ModelConfig mcf;
     model_preset("vit_b_32", &mcf);
@@ -155,22 +184,9 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
     bind.all_linear = 0;
     MethodConfig *mc = &bind.mcfg;
     mc->seed = 233;
-    // The bench's settings: a name on the command line -> a method and its settings.
-    static const struct { const char *setting, *method; int lora_rank, act8832, factored; } table[] = {
-        {"vanilla", "vanilla", 0, 0, 0}, {"lora", "lora", 8, 0, 0}, {"asi", "asi", 0, 1, 0},
-        {"wasi_dense", "wasi", 0, 1, 0}, {"wasi_factored", "wasi", 0, 1, 1}};
-    int row = -1;
-    for (int i = 0; i < (int)(sizeof table / sizeof table[0]); i++)
-        if (!strcmp(table[i].setting, method)) row = i;
-    if (row < 0) {
-        fprintf(stderr, "bench_vit memory: unknown method '%s' (vanilla, lora, asi, wasi_dense, wasi_factored)\n", method);
-        return 2;
-    }
-    bind.method = method_by_name(table[row].method);
-    int act8832 = table[row].act8832;
-    mc->lora_rank = table[row].lora_rank;
-    mc->lora_alpha = 2.0f * (float)table[row].lora_rank;
-    mc->factored = table[row].factored;
+    const BenchSetting *bs = bench_setting(method, "memory");
+    if (!bs) return 2;
+    int act8832 = bench_apply(bs, &bind);
     if (bind.method->flags & METHOD_WEIGHT_LOWRANK) mc->epsilon = 0.99999f;
     if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
     char pre[64];
@@ -253,23 +269,12 @@ static int cmd_whole(const char *path, const char *method, int B, int reps, floa
     mc->seed = 233;
     char pre[96];
     snprintf(pre, sizeof pre, "whole.%s", method);
-    int act8832 = 0;
-    if (!strcmp(method, "vanilla")) bind.method = method_by_name("vanilla");
-    else if (!strcmp(method, "lora")) { bind.method = method_by_name("lora"); mc->lora_rank = 8; mc->lora_alpha = 16; }
-    else if (!strcmp(method, "asi")) { bind.method = method_by_name("asi"); act8832 = 1; }
-    else if (!strcmp(method, "hosvd")) {
-        bind.method = method_by_name("hosvd");
+    const BenchSetting *bs = bench_setting(method, "whole");
+    if (!bs) return 2;
+    int act8832 = bench_apply(bs, &bind);
+    if (bs->takes_eps) {
         mc->epsilon = eps;
         snprintf(pre, sizeof pre, "whole.%s_eps%.2g", method, (double)eps);
-    } else if (!strcmp(method, "wasi_dense") || !strcmp(method, "wasi_factored")) {
-        bind.method = method_by_name("wasi");
-        mc->epsilon = eps;
-        mc->factored = !strcmp(method, "wasi_factored");
-        act8832 = 1;
-        snprintf(pre, sizeof pre, "whole.%s_eps%.2g", method, (double)eps);
-    } else {
-        fprintf(stderr, "bench_vit whole: unknown method '%s' (vanilla, lora, asi, hosvd, wasi_dense, wasi_factored)\n", method);
-        return 2;
     }
     if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
     Model mm;
