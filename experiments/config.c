@@ -146,7 +146,7 @@ static int global_part(Ctx *c, const Node *tree, RunSpec *r, RunAux *x, int *fsg
     got = sec_val(&top, "strict_budget", 0, "true or false", &v);
     if (got < 0 || (got && cfg_to_bool(c, v, "strict_budget", &r->strict_budget) < 0)) return -1;
     if (model_section(c, tree, r, fsg) < 0 || dataset_section(c, tree, r) < 0 || training_section(c, tree, r, x) < 0 ||
-        layer_settings(c, tree, r) < 0)
+        layer_settings(c, tree, r) < 0 || memory_section(c, tree, r) < 0)
         return -1;
     return 0;
 }

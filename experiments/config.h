@@ -70,6 +70,9 @@ typedef struct {
     int strict_budget;               // 1: a budget_mb the method cannot fit fails the run (default: raised to the minimum, over_budget)
     int save_checkpoint;             // write <results dir>/<experiment>-<stage>[-name].safetensors after training
 
+    // memory:
+    double mem_cap;                  // memory.cap in bytes (0 = none): a run whose planned peak exceeds it stops as over_cap
+
     char *resolved_yaml;             // the run's full resolved config as YAML text (mem_alloc, workspace)
 } RunSpec;
 

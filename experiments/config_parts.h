@@ -123,11 +123,12 @@ void tok_add(Ctx *c, const char *scope, const char *text, int always);
 void tok_key(Sec *s, const char *scope, const char *key);
 
 // the sections (config_sections.c)
-extern const char *const top_keys[14], *const stage_keys[11];
+extern const char *const top_keys[15], *const stage_keys[12];
 int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given);
 int dataset_section(Ctx *c, const Node *tree, RunSpec *r);
 int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x);
 int layer_settings(Ctx *c, const Node *tree, RunSpec *r);
+int memory_section(Ctx *c, const Node *tree, RunSpec *r);
 int check_method_keys(Ctx *c, const Node *e, const LinearMethod *m, const char *sect);
 int cfg_method_name(Ctx *c, const Node *e, int idx, int *m);
 int method_section(Ctx *c, const Node *e, int idx, RunSpec *r, RunAux *x);

@@ -4,6 +4,7 @@
 #include "experiments/config_parts.h"
 #include "baselines/registry.h"
 #include "core/memory.h"
+#include "experiments/maxbatch.h"
 
 #include <limits.h>
 #include <math.h>
@@ -12,10 +13,11 @@
 // ---------------------------------------------------------------------------
 // the sections
 
-const char *const top_keys[14] = {"experiment", "output", "extends", "model", "dataset", "training", "methods", "layers",
-                                       "num_of_finetune", "seeds", "budget_mb", "strict_budget", "save_checkpoint", "stages"};
-const char *const stage_keys[11] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
-                                         "seeds", "budget_mb", "strict_budget", "save_checkpoint"};
+const char *const top_keys[15] = {"experiment", "output", "extends", "model", "dataset", "training", "methods", "layers",
+                                       "num_of_finetune", "seeds", "budget_mb", "strict_budget", "save_checkpoint", "memory",
+                                       "stages"};
+const char *const stage_keys[12] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
+                                         "seeds", "budget_mb", "strict_budget", "save_checkpoint", "memory"};
 
 static int format_classes(DataFormat f, int coarse) {
     switch (f) {
@@ -363,6 +365,24 @@ int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
         if (cfg_parse_long(v, &x) == -1) return cfg_type_error(c, v, "num_of_finetune", "all or an integer");
         if (cfg_to_long(c, v, "num_of_finetune", 0, counted, &n) < 0) return -1;
         r->num_finetune = (int)n;
+    }
+    return 0;
+}
+
+// memory: the cap on a run's planned peak (experiments/maxbatch.h).
+static const char *const memory_keys[] = {"cap"};
+int memory_section(Ctx *c, const Node *tree, RunSpec *r) {
+    Sec s;
+    if (cfg_section(c, tree, "memory", 0, &s) < 0) return -1;
+    if (!s.map) return 0;
+    if (cfg_check_keys(&s, memory_keys, NK(memory_keys)) < 0) return -1;
+    const Node *v;
+    int got = sec_val(&s, "cap", 1, "a size such as 2GiB, 512MB, 1.5G or bytes, or none", &v);
+    if (got <= 0 || cfg_is_null(v)) return got;
+    if (v->kind != N_SCALAR || mem_parse_size(v->s, &r->mem_cap) < 0) {
+        char b1[96];
+        return cfg_fail(c, v->pos, "memory.cap: expected a size > 0 such as 2GiB, 512MB, 1.5G (K/M/G/T and KiB..TiB: powers of "
+                        "1024; KB..TB: of 1000) or a number of bytes, or none; got %s", cfg_shown(v, b1, sizeof b1));
     }
     return 0;
 }

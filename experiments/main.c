@@ -1,5 +1,6 @@
 // main.c: the wasibench program: parse the command line and hand over to
 // the runner (run), the results module (info, merge) or the figures (plot).
+#include "maxbatch.h"
 #include "plot.h"
 #include "results.h"
 #include "runner.h"
@@ -24,6 +25,7 @@ static const char *usage_main =
     "  info RESULTS.h5       table of the runs in a results file\n"
     "  merge OUT.h5 IN.h5... join shard result files into one\n"
     "  plot RESULTS.h5       the figures (gnuplot PNG/SVG) of a results file\n"
+    "  maxbatch EXPERIMENT.yaml --cap SIZE  largest batch per run under a memory cap\n"
     "  version               build, BLAS and threads\n"
     "  help [COMMAND]        this text, or a command's options\n"
     "  help methods          every training method with its keys, defaults and meanings\n"
@@ -73,6 +75,19 @@ static const char *usage_info =
     "Prints one line per run: status, method, settings, final accuracy, the paper's memory\n"
     "measure, peak tracked memory, peak RSS, FLOPs and time per step. Exit 0, or 3 when the\n"
     "file is missing or cannot be read. The file is plain HDF5: `h5dump -g /runs FILE` shows everything.\n";
+
+static const char *usage_maxbatch =
+    "usage: wasibench maxbatch EXPERIMENT.yaml [--cap SIZE] [--out RESULTS.h5] [--no-confirm] [--threads T]\n"
+    "\n"
+    "Per run of the experiment, the largest batch whose planned peak (tracked memory by\n"
+    "category, core/vit_cost.h, plus the batch) fits SIZE (2GiB, 512MB, 1.5G; K/M/G/T and\n"
+    "KiB..TiB are powers of 1024, KB..TB of 1000), or the run's memory.cap without --cap.\n"
+    "Binary search over the batch on the planner, then one real training step at that batch\n"
+    "(skipped with --no-confirm) whose tracked peak is printed beside the plan with the error.\n"
+    "wasi's weight ranks are read off the run's starting weights; activation ranks chosen at\n"
+    "run time (epsilon, the DP) are bounded by full ranks: such plans are marked (bound).\n"
+    "ViT runs only. Rows go to the results file's /maxbatch table (results/README.md),\n"
+    "shown by `wasibench info`. Exit 0, 2 bad arguments or file, 3 results file error.\n";
 
 static const char *usage_merge =
     "usage: wasibench merge [--force] OUT.h5 IN1.h5 [IN2.h5 ...]\n"
@@ -228,6 +243,28 @@ static int cmd_plot(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_maxbatch(int argc, char **argv) {
+    if (wants_help(argc, argv)) { fputs(usage_maxbatch, stdout); return 0; }
+    const char *yaml = NULL, *out = NULL;
+    double cap = 0;
+    int confirm = 1, threads = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--cap") && i + 1 < argc) {
+            if (mem_parse_size(argv[++i], &cap) < 0) {
+                fprintf(stderr, "wasibench maxbatch: --cap '%s': expected a size > 0 such as 2GiB, 512MB, 1.5G\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-confirm")) confirm = 0;
+        else if (argv[i][0] != '-' && !yaml) yaml = argv[i];
+        else { fprintf(stderr, "wasibench maxbatch: unexpected argument '%s'\n%s", argv[i], usage_maxbatch); return EXIT_USAGE; }
+    }
+    if (!yaml) { fputs(usage_maxbatch, stderr); return EXIT_USAGE; }
+    threads_set(threads);
+    return maxbatch_run(yaml, out, cap, confirm);
+}
+
 int main(int argc, char **argv) {
     ensure_passive_openmp(argv);
     // Over a file size limit (ulimit -f) write() then fails with EFBIG and
@@ -241,13 +278,14 @@ int main(int argc, char **argv) {
         const char *topic = argc > 2 ? argv[2] : "";
         if (!strcmp(topic, "methods")) { methods_help(stdout); return 0; }
         fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "info") ? usage_info
-              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
+              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "maxbatch") ? usage_maxbatch : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
         return 0;
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
     if (!strcmp(cmd, "merge")) return cmd_merge(argc, argv);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc, argv);
+    if (!strcmp(cmd, "maxbatch")) return cmd_maxbatch(argc, argv);
     if (!strcmp(cmd, "version")) {
         if (wants_help(argc, argv)) { fputs(usage_version, stdout); return 0; }
         threads_set(0);

@@ -23,7 +23,7 @@
 // ---------------------------------------------------------------------------
 // small helpers
 
-static const char *status_names[RUN_NSTATUS] = {"complete", "diverged", "interrupted", "failed"};
+static const char *status_names[RUN_NSTATUS] = {"complete", "diverged", "interrupted", "failed", "over_cap"};
 
 const char *run_status_name(RunStatus s) { return (s >= 0 && s < RUN_NSTATUS) ? status_names[s] : "?"; }
 
@@ -129,7 +129,7 @@ static void kind_types(AttrKind k, hid_t *file_t, hid_t *mem_t) {
 // writing one run group
 
 // 1-D dataset of n rows of memory type mt (file type: the same, packed).
-static int write_table(Ctx *c, hid_t g, const char *name, hid_t mt, long n, const void *rows) {
+int write_table(Ctx *c, hid_t g, const char *name, hid_t mt, long n, const void *rows) {
     hid_t ft = -1, sp = -1, d = -1;
     hsize_t dims[1] = {(hsize_t)n};
     if (H5CK(c, ft = H5Tcopy(mt), "row type") || H5CK(c, H5Tpack(ft), "packing the row type")) goto done;

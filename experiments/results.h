@@ -26,8 +26,10 @@
 #define RES_NAME_MAX 256      // run name incl. '/' separators (stage/run)
 #define RES_LAYER_NAME_MAX 128
 
-typedef enum { RUN_COMPLETE = 0, RUN_DIVERGED, RUN_INTERRUPTED, RUN_FAILED, RUN_NSTATUS } RunStatus;
-const char *run_status_name(RunStatus s);          // "complete", "diverged", "interrupted", "failed"
+// over_cap: the planned peak exceeded memory.cap, stopped before the model was
+// allocated (a result like diverged: resume skips it unless its settings change)
+typedef enum { RUN_COMPLETE = 0, RUN_DIVERGED, RUN_INTERRUPTED, RUN_FAILED, RUN_OVER_CAP, RUN_NSTATUS } RunStatus;
+const char *run_status_name(RunStatus s);          // "complete", "diverged", "interrupted", "failed", "over_cap"
 int run_status_parse(const char *s, RunStatus *out); // 0, or -1 when s is none of them
 
 // One row per evaluated epoch. Accuracies are fractions in [0, 1].
@@ -194,5 +196,26 @@ void results_unlock(ResultsLock *lk);
 
 // "YYYY-MM-DDThh:mm:ssZ" of the current time (UTC) into buf.
 void results_now_iso8601(char buf[32]);
+
+// The /maxbatch table (wasibench maxbatch, results/README.md): per run and
+// cap, the largest batch whose planned peak fits, confirmed by one step.
+typedef struct {
+    char run[RES_NAME_MAX];
+    char method[16];
+    double epsilon;             // NaN when the method has none
+    double cap_bytes;
+    int32_t max_batch;          // 0: not even B = 1 fits (or cannot plan)
+    int32_t plan_exact;         // 1: the plan is exact; 0: an upper bound (wasi's k or activation ranks not known before the run)
+    double plan_bytes;          // planned peak at max_batch (data included)
+    double measured_bytes;      // tracked peak of one real step at max_batch; NaN when not confirmed
+    double error_pct;           // 100 (measured - plan) / plan; NaN when not confirmed
+} MaxBatchRow;
+
+// Merge rows into path's /maxbatch (a row with the same run and cap is
+// replaced); the file must exist (run it first, or it is created empty).
+int results_write_maxbatch(const char *path, const MaxBatchRow *rows, int n, WbError *err);
+// The rows of /maxbatch (mem_alloc'd workspace, NULL and 0 when the file has
+// none, as older files): 0, or -1 with err.
+int results_read_maxbatch(const char *path, MaxBatchRow **rows, int *n, WbError *err);
 
 #endif

@@ -42,6 +42,9 @@ int attr_read_str(Ctx *c, hid_t obj, const char *what, const char *name, char *d
 int attr_read_num(Ctx *c, hid_t obj, const char *what, const char *name, hid_t mem_t, void *dst);
 int attr_read_text(Ctx *c, hid_t obj, const char *what, const char *name, char **out);
 
+// A 1-D table `name` of n rows of memory type mt in group g (results.c).
+int write_table(Ctx *c, hid_t g, const char *name, hid_t mt, long n, const void *rows);
+
 // file level: schema marker, /runs, run groups
 hid_t new_fapl(Ctx *c);
 hid_t ordered_gcpl(Ctx *c);

@@ -37,8 +37,10 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
         w = wb_max(w, (int)strlen(l.runs[i].name));
         counts[l.runs[i].status]++;
     }
-    fprintf(out, "%s: %d runs (%d complete, %d diverged, %d interrupted, %d failed)\n", path, l.n,
+    fprintf(out, "%s: %d runs (%d complete, %d diverged, %d interrupted, %d failed", path, l.n,
             counts[RUN_COMPLETE], counts[RUN_DIVERGED], counts[RUN_INTERRUPTED], counts[RUN_FAILED]);
+    if (counts[RUN_OVER_CAP]) fprintf(out, ", %d over memory.cap", counts[RUN_OVER_CAP]);
+    fprintf(out, ")\n");
     fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
             "rank", "budget", "val_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
     const double MB = 1024.0 * 1024.0;

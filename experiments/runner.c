@@ -10,6 +10,7 @@
 #include "confighash.h"
 #include "cost.h"
 #include "fs.h"
+#include "maxbatch.h"
 #include "results.h"
 #include "baselines/registry.h"
 #include "core/blas.h"
@@ -55,6 +56,28 @@ static void checkpoint_path(const Experiment *ex, const char *out, const RunSpec
     for (char *p = name; *p; p++) if (*p == '/') *p = '-';
     if (snprintf(path, n, "%s/%s-%s.safetensors", dir, ex->experiment, name) >= (int)n)
         die("checkpoint path for run %s longer than %zu characters", rs->name, n);
+}
+
+void runner_weights_path(const Experiment *ex, const char *out, const RunSpec *rs, char *path, size_t n) {
+    if (rs->from_run >= 0) checkpoint_path(ex, out, &ex->runs[rs->from_run], path, n);
+    else snprintf(path, n, "%s", rs->pretrained);
+}
+
+// memory.cap: the planned peak (model by category + the data the run holds
+// now) must fit before the model is allocated; over it the run stops here,
+// recorded as over_cap (maxbatch.h has the planner and its bounds).
+static int cap_check(const RunSpec *rs, const ViTBinding *bind, WbError *err) {
+    MemPlan plan;
+    int exact;
+    char why[256], caps[32], line[512];
+    mem_format_size(caps, sizeof caps, rs->mem_cap);
+    if (run_memory_plan(rs, bind, (rs->batch_size + dist_size() - 1) / dist_size(), NULL,
+                        (double)mem_stats().current[MEM_DATA], &plan, &exact, NULL, why, sizeof why) < 0)
+        return wb_error(err, "%s: memory.cap %s cannot be checked: %s (remove memory.cap for this run)", rs->name, caps, why);
+    if (plan.total <= rs->mem_cap) return 0;
+    mem_plan_format(line, sizeof line, &plan);
+    return wb_error(err, "%s: planned peak %s%s exceeds memory.cap %s (stopped before allocating the model; plan: %s)", rs->name,
+                    exact ? "" : "(upper bound) ", (mem_format_size(why, sizeof why, plan.total), why), caps, line);
 }
 
 // Peak RSS per run: Linux resets VmHWM when "5" is written to clear_refs.
@@ -228,7 +251,7 @@ typedef struct {
 
 // The run's method and its settings; with a budget, the settings a method
 // fits in closed form are chosen here, before any model exists (lora's rank).
-static int bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFit *fit, WbError *err) {
+int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFit *fit, WbError *err) {
     ViTBinding bind = {0};
     bind.method = method_by_name(rs->method);
     if (!bind.method) { wb_error(err, "%s: unknown method '%s'", rs->name, rs->method); return -1; }
@@ -285,7 +308,8 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
     ViTBinding bind;
     BudgetFit fit;
-    if (bind_method(rs, log, &bind, &fit, err) < 0) return RUN_FAILED;
+    if (runner_bind_method(rs, log, &bind, &fit, err) < 0) return RUN_FAILED;
+    if (rs->mem_cap > 0 && cap_check(rs, &bind, err) < 0) { res->s.status = RUN_OVER_CAP; return RUN_OVER_CAP; }
     if (P > 1 && bind.mcfg.factored) {   // its gradient factor is relative to each rank's own activations
         wb_error(err, "%s: wasi storage: factored cannot train data-parallel (its gradient factors of two ranks do not "
                  "add up); use storage: dense, or run with one rank", rs->name);
@@ -549,9 +573,11 @@ static RunStatus run_guarded(const Experiment *ex, const RunSpec *rs, const char
 typedef enum { RESUME_TODO, RESUME_DONE, RESUME_CHANGED } ResumeState;
 
 static ResumeState resume_state(const RunSpec *rs, const RunSummary *prev) {
-    if (!prev || (prev->status != RUN_COMPLETE && prev->status != RUN_DIVERGED)) return RESUME_TODO;
+    if (!prev || (prev->status != RUN_COMPLETE && prev->status != RUN_DIVERGED && prev->status != RUN_OVER_CAP)) return RESUME_TODO;
     char hex[CFG_HASH_HEX];
     cfg_hash_hex(cfg_hash_settings(rs->resolved_yaml ? rs->resolved_yaml : "", CFG_HASH_SEED), hex);
+    // over_cap produced no result: with another cap (or other settings) it is simply tried again
+    if (prev->status == RUN_OVER_CAP) return strcmp(hex, prev->config_hash) ? RESUME_TODO : RESUME_DONE;
     return strcmp(hex, prev->config_hash) ? RESUME_CHANGED : RESUME_DONE;
 }
 

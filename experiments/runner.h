@@ -7,6 +7,10 @@
 #define WB_RUNNER_H
 
 #include "progress.h"
+#include "budget.h"
+#include "config.h"
+
+#include <stdio.h>
 
 typedef struct {
     const char *out;        // results file; NULL = the experiment's `output:`
@@ -27,5 +31,11 @@ enum {
 };
 
 int runner_run(const char *yaml_path, const RunnerOptions *opt);
+
+// What a run binds and loads, shared with `wasibench maxbatch` (maxbatch.c):
+// the method with its settings (budget fitting included),
+// and the weights file it starts from ("" = random init).
+int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bind, BudgetFit *fit, WbError *err);
+void runner_weights_path(const Experiment *ex, const char *out, const RunSpec *rs, char *path, size_t n);
 
 #endif

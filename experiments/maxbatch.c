@@ -1,0 +1,224 @@
+// maxbatch.c: the memory cap and `wasibench maxbatch` (see maxbatch.h).
+#include "experiments/maxbatch.h"
+#include "experiments/budget.h"
+#include "baselines/registry.h"
+#include "baselines/wasi.h"
+#include "experiments/runner.h"
+#include "core/memory.h"
+#include "core/rng.h"
+#include "core/train.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int mem_parse_size(const char *s, double *bytes) {
+    if (!s) return -1;
+    while (isspace((unsigned char)*s)) s++;
+    if (!*s || *s == '-' || *s == '+') return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !isfinite(v) || v <= 0) return -1;
+    while (isspace((unsigned char)*end)) end++;
+    static const struct { const char *suf; double mul; } units[] = {
+        {"", 1}, {"B", 1},
+        {"K", 1024.0}, {"KiB", 1024.0}, {"KB", 1e3},
+        {"M", 1048576.0}, {"MiB", 1048576.0}, {"MB", 1e6},
+        {"G", 1073741824.0}, {"GiB", 1073741824.0}, {"GB", 1e9},
+        {"T", 1099511627776.0}, {"TiB", 1099511627776.0}, {"TB", 1e12},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].suf)) {
+            double b = v * units[i].mul;
+            if (b < 1 || b > 1e18) return -1;   // under a byte or beyond any machine: a typo
+            *bytes = b;
+            return 0;
+        }
+    return -1;
+}
+
+void mem_format_size(char *buf, size_t cap, double b) {
+    if (b >= 1073741824.0) snprintf(buf, cap, "%.2f GiB", b / 1073741824.0);
+    else snprintf(buf, cap, "%.1f MiB", b / 1048576.0);
+}
+
+void mem_plan_format(char *buf, size_t cap, const MemPlan *p) {
+    size_t o = 0;
+    buf[0] = 0;
+    for (int k = 0; k < MEM_NCAT && o < cap; k++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s %.1f MiB, ", mem_category_name((MemCategory)k), p->bytes[k] / 1048576.0);
+    if (o < cap) snprintf(buf + o, cap - o, "total %.1f MiB", p->total / 1048576.0);
+}
+
+static int why_fail(char *why, size_t cap, const char *fmt, const char *a) {
+    snprintf(why, cap, fmt, a);
+    return -1;
+}
+
+int run_memory_plan(const RunSpec *rs, const ViTBinding *bind_in, int B, const int *weight_ranks, double data_bytes,
+                    MemPlan *plan, int *exact, ViTBinding *bind_used, char *why, size_t why_cap) {
+    const LinearMethod *m = bind_in->method;
+    if (rs->model.kind != MODEL_VIT) return why_fail(why, why_cap, "no memory plan for %s models (vit only)", model_kind_name(rs->model.kind));
+    if (rs->num_finetune >= 0) return why_fail(why, why_cap, "no memory plan with num_of_finetune set (%s only)", "all");
+    if (m->flags & METHOD_ACT_ENERGY) return why_fail(why, why_cap, "no memory plan for %s: its activation ranks come from the data", m->name);
+    if (bind_in->mcfg.weight_update_svd) return why_fail(why, why_cap, "no memory plan for %s with weight_update svd", m->name);
+    ViTBinding bind = *bind_in;
+    *exact = 1;
+    if ((m->flags & METHOD_ACT_TUCKER) && rs->act_mode != ACT_RANKS_FIXED) {
+        // ranks chosen at run time (epsilon, DP): bound by the full ranks (a Tucker at
+        // full rank holds more than any truncation of it); act_store clamps to the sizes
+        for (int n = 0; n < 4; n++) bind.mcfg.act_ranks[n] = 1 << 20;
+        *exact = 0;
+    }
+    ViTConfig c = rs->model.vit;
+    int ub[VIT_NLIN * 64];
+    if ((m->flags & METHOD_WEIGHT_LOWRANK) && !weight_ranks) {   // wasi's k from the SVD: at most min(I, O)
+        CHECK(c.depth * VIT_NLIN <= (int)(sizeof ub / sizeof ub[0]), "run_memory_plan: depth %d too large", c.depth);
+        for (int i = 0; i < c.depth * VIT_NLIN; i++) ub[i] = wb_min(c.dim, c.mlp_dim);
+        weight_ranks = ub;
+        *exact = 0;
+    }
+    *plan = vit_memory_plan(&c, B, &bind, weight_ranks, optim_state_buffers(&rs->opt));
+    if (bind_used) *bind_used = bind;
+    plan->bytes[MEM_DATA] = data_bytes;
+    plan->total += data_bytes;
+    return 0;
+}
+
+// The batch buffers of a step at B (what the runner's x, y and batch indices take).
+static double batch_bytes(const RunSpec *rs, int B) {
+    int S, Cin, K;
+    model_config_io(&rs->model, &S, &Cin, &K);
+    return 4.0 * B * Cin * S * S + 2.0 * sizeof(int) * B;
+}
+
+// The plan of rs at B; -1 when it cannot plan (why set).
+static int plan_at(const RunSpec *rs, const ViTBinding *bind, int B, const int *ranks, MemPlan *p, int *exact, ViTBinding *used,
+                   char *why, size_t cap) {
+    return run_memory_plan(rs, bind, B, ranks, batch_bytes(rs, B), p, exact, used, why, cap);
+}
+
+// Build the model rs would train (bind, at B) with its starting weights.
+static int build_model(Model *m, const RunSpec *rs, const ViTBinding *bind, int B, const char *wpath, WbError *err) {
+    model_build(m, &rs->model, bind, B);
+    if (wpath[0] && access(wpath, R_OK) == 0) {
+        if (model_load(m, wpath, rs->new_head, rs->init_seed, err) < 0) { model_free(m); return -1; }
+    } else {
+        model_init_random(m, rs->init_seed);
+    }
+    return 0;
+}
+
+// The tracked peak (over what was live before) of building the model at B and one training step on a random batch.
+static double measure_step(const RunSpec *rs, const ViTBinding *bind, int B, const char *wpath, WbError *err) {
+    int S, Cin, K;
+    model_config_io(&rs->model, &S, &Cin, &K);
+    size_t base = mem_stats().total_current;
+    mem_reset_peaks();
+    Model m;
+    float *x = mem_alloc_floats((size_t)B * Cin * S * S, MEM_DATA);
+    int *y = mem_alloc(sizeof(int) * (size_t)B * 2, MEM_DATA);   // labels + the runner's batch indices
+    if (build_model(&m, rs, bind, B, wpath, err) < 0) { mem_free(x); mem_free(y); return NAN; }
+    Rng g;
+    rng_seed(&g, rs->seed);
+    for (size_t i = 0; i < (size_t)B * Cin * S * S; i++) x[i] = rng_uniform(&g) - 0.5f;
+    for (int i = 0; i < B; i++) y[i] = (int)rng_below(&g, (uint32_t)K);
+    train_step(&m, x, y, B, &rs->opt, rs->sched.lr, rs->grad_clip);
+    double peak = (double)(mem_stats().total_peak - base);
+    model_free(&m);
+    mem_free(x);
+    mem_free(y);
+    return peak;
+}
+
+// wasi's k per counted linear, from the weights the run starts from.
+static int weight_ranks_of(const RunSpec *rs, const ViTBinding *bind, const char *wpath, int *ranks, int max, WbError *err) {
+    Model m;
+    if (build_model(&m, rs, bind, 1, wpath, err) < 0) return -1;
+    LinearLayer *L[VIT_NLIN * 64];
+    int n = model_counted_linears(&m, L, max < VIT_NLIN * 64 ? max : VIT_NLIN * 64);
+    for (int i = 0; i < n; i++) ranks[i] = wasi_weight_rank(L[i]);
+    model_free(&m);
+    return n;
+}
+
+// One row: search B on the plan, then confirm at the B found.
+static void maxbatch_one(const Experiment *ex, const char *out, const RunSpec *rs, double cap, int confirm, MaxBatchRow *row) {
+    memset(row, 0, sizeof *row);
+    snprintf(row->run, sizeof row->run, "%s", rs->name);
+    snprintf(row->method, sizeof row->method, "%s", rs->method);
+    row->epsilon = (method_by_name(rs->method)->flags & (METHOD_WEIGHT_LOWRANK | METHOD_ACT_ENERGY)) ? rs->mcfg.epsilon : NAN;
+    row->cap_bytes = cap;
+    row->plan_bytes = row->measured_bytes = row->error_pct = NAN;
+    WbError err = {0};
+    ViTBinding bind, used;
+    BudgetFit fit;
+    MemPlan p;
+    char why[256] = "", wpath[CFG_PATH_MAX];
+    int exact = 1, ranks[VIT_NLIN * 64], *rk = NULL;
+    if (runner_bind_method(rs, NULL, &bind, &fit, &err) < 0 || plan_at(rs, &bind, 1, NULL, &p, &exact, &used, why, sizeof why) < 0) {
+        printf("%-40s %-8s cannot plan: %s\n", rs->name, rs->method, err.msg[0] ? err.msg : why);
+        return;
+    }
+    runner_weights_path(ex, out, rs, wpath, sizeof wpath);
+    if (bind.method->flags & METHOD_WEIGHT_LOWRANK) {   // k does not depend on B: read it off a B = 1 model
+        if (!wpath[0] || access(wpath, R_OK) == 0) {
+            if (weight_ranks_of(rs, &used, wpath, ranks, VIT_NLIN * 64, &err) < 0) { printf("%-40s %s\n", rs->name, err.msg); return; }
+            rk = ranks;
+        }
+    }
+    // the largest B with plan <= cap: double until over, then bisect (the plan grows with B)
+    long lo = 0, hi = 1;
+    while (hi <= (1L << 20)) {
+        plan_at(rs, &bind, (int)hi, rk, &p, &exact, &used, why, sizeof why);
+        if (p.total > cap) break;
+        lo = hi;
+        hi *= 2;
+    }
+    while (hi - lo > 1) {
+        long mid = (lo + hi) / 2;
+        plan_at(rs, &bind, (int)mid, rk, &p, &exact, &used, why, sizeof why);
+        if (p.total <= cap) lo = mid; else hi = mid;
+    }
+    row->max_batch = (int32_t)lo;
+    if (lo < 1) { printf("%-40s %-8s not even batch 1 fits\n", rs->name, rs->method); return; }
+    plan_at(rs, &bind, (int)lo, rk, &p, &exact, &used, why, sizeof why);
+    row->plan_bytes = p.total;
+    row->plan_exact = exact;
+    if (confirm) {
+        row->measured_bytes = measure_step(rs, &used, (int)lo, wpath, &err);
+        row->error_pct = 100.0 * (row->measured_bytes - row->plan_bytes) / row->plan_bytes;
+    }
+    char ps[32], ms[32] = "-";
+    mem_format_size(ps, sizeof ps, row->plan_bytes);
+    if (confirm && isfinite(row->measured_bytes)) mem_format_size(ms, sizeof ms, row->measured_bytes);
+    printf("%-40s %-8s %8d  plan %12s%s  measured %12s  error %+.2f%%\n", rs->name, rs->method, row->max_batch, ps,
+           exact ? "" : " (bound)", ms, row->error_pct);
+}
+
+int maxbatch_run(const char *yaml, const char *out, double cap_bytes, int confirm) {
+    Experiment ex;
+    WbError err = {0};
+    if (cfg_load(&ex, yaml, &err) < 0) { fprintf(stderr, "wasibench maxbatch: %s\n", err.msg); return EXIT_USAGE; }
+    const char *path = out ? out : ex.output;
+    MaxBatchRow *rows = mem_alloc(sizeof(MaxBatchRow) * (size_t)(ex.n + 1), MEM_WORKSPACE);
+    int n = 0, rc = EXIT_OK;
+    printf("%-40s %-8s %8s  (cap per run: --cap, else memory.cap; plan = core/vit_cost.h + batch)\n", "run", "method", "max B");
+    for (int i = 0; i < ex.n; i++) {
+        double cap = cap_bytes > 0 ? cap_bytes : ex.runs[i].mem_cap;
+        if (cap <= 0) { printf("%-40s no cap (give --cap or memory.cap)\n", ex.runs[i].name); continue; }
+        maxbatch_one(&ex, path, &ex.runs[i], cap, confirm, &rows[n++]);
+    }
+    if (n > 0 && results_write_maxbatch(path, rows, n, &err) < 0) {
+        fprintf(stderr, "wasibench maxbatch: %s\n", err.msg);
+        rc = EXIT_RESULTS;
+    } else if (n > 0) {
+        printf("%d rows written to %s (/maxbatch)\n", n, path);
+    }
+    mem_free(rows);
+    cfg_free(&ex);
+    return rc;
+}
