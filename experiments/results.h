@@ -207,8 +207,9 @@ typedef struct {
     int32_t max_batch;          // 0: not even B = 1 fits (or cannot plan)
     int32_t plan_exact;         // 1: the plan is exact; 0: an upper bound (wasi's k or activation ranks not known before the run)
     double plan_bytes;          // planned peak at max_batch (data included)
-    double measured_bytes;      // tracked peak of one real step at max_batch; NaN when not confirmed
+    double measured_bytes;      // tracked peak of one real training step at max_batch (model, batch, step); NaN when not confirmed
     double error_pct;           // 100 (measured - plan) / plan; NaN when not confirmed
+    double build_peak_bytes;    // tracked peak while building and loading that model (init transients, not planned); NaN when not confirmed
 } MaxBatchRow;
 
 // Merge rows into path's /maxbatch (a row with the same run and cap is

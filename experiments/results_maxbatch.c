@@ -22,6 +22,7 @@ static const ResField mb_fields[] = {
     {"plan_bytes", offsetof(MaxBatchRow, plan_bytes), RF_F64, 0},
     {"measured_bytes", offsetof(MaxBatchRow, measured_bytes), RF_F64, 0},
     {"error_pct", offsetof(MaxBatchRow, error_pct), RF_F64, 0},
+    {"build_peak_bytes", offsetof(MaxBatchRow, build_peak_bytes), RF_F64, 0},
 };
 static const ResTable RES_MAXBATCH = {MB_TABLE, sizeof(MaxBatchRow), mb_fields, (int)(sizeof mb_fields / sizeof mb_fields[0])};
 
