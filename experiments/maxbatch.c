@@ -196,11 +196,11 @@ static void maxbatch_one(const Experiment *ex, const char *out, const RunSpec *r
         row->measured_bytes = measure_step(rs, &used, (int)lo, wpath, &row->build_peak_bytes, &err);
         row->error_pct = 100.0 * (row->measured_bytes - row->plan_bytes) / row->plan_bytes;
     }
-    char ps[32], ms[32] = "-";
+    char ps[32], ms[32] = "";
     mem_format_size(ps, sizeof ps, row->plan_bytes);
     if (confirm && isfinite(row->measured_bytes)) mem_format_size(ms, sizeof ms, row->measured_bytes);
-    printf("%-40s %-8s %8d  plan %12s%s  step %12s  error %+.2f%%", rs->name, rs->method, row->max_batch, ps,
-           exact ? "" : " (bound)", ms, row->error_pct);
+    printf("%-40s %-8s %8d  plan %12s%s", rs->name, rs->method, row->max_batch, ps, exact ? "" : " (bound)");
+    if (isfinite(row->error_pct)) printf("  step %12s  error %+.2f%%", ms, row->error_pct);
     if (row->build_peak_bytes > row->measured_bytes) {   // say so: a run's peak is the larger of the two
         mem_format_size(ms, sizeof ms, row->build_peak_bytes);
         printf("  (building the model peaked higher: %s)", ms);

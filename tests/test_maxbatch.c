@@ -1,0 +1,214 @@
+// test_maxbatch.c: the memory cap (experiments/maxbatch.h). Sizes parse
+// (and bad ones are refused with file:line in a config); a run whose planned
+// peak exceeds memory.cap stops before the model is allocated (no weight,
+// gradient or activation byte in its memory table), is stored as over_cap
+// with a message naming the run, the plan and the cap, is not retried by a
+// resume with the same cap, and runs with a cap above its plan; `maxbatch`
+// finds a batch B whose plan fits while B+1's does not, and the measured
+// step at B stays under the cap.
+#include "experiments/config.h"
+#include "experiments/maxbatch.h"
+#include "experiments/results.h"
+#include "experiments/results_schema.h"
+#include "experiments/runner.h"
+#include "core/memory.h"
+#include "tests/runlib.h"
+#include "tests/testlib.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static char g_dir[600];
+
+static void test_sizes(void) {
+    static const struct { const char *s; double v; } ok[] = {
+        {"2GiB", 2147483648.0}, {"512MB", 512e6}, {"1.5G", 1.5 * 1073741824.0}, {"100", 100}, {"64 KiB", 65536}, {"3T", 3 * 1099511627776.0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        double b = 0;
+        EXPECT(mem_parse_size(ok[i].s, &b) == 0 && b == ok[i].v, "'%s' -> %.0f (expected %.0f)", ok[i].s, b, ok[i].v);
+    }
+    static const char *bad[] = {"", "GiB", "2XB", "-1", "0", "2 GiB extra", "nan", "1e30", "0.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double b = 0;
+        EXPECT(mem_parse_size(bad[i], &b) < 0, "'%s' accepted as %.0f", bad[i], b);
+    }
+}
+
+// The sweep: vanilla and lora on a tiny ViT, memory.cap as given (NULL: none).
+static void write_yaml(const char *path, const char *out, const char *cap) {
+    char y[2048], mem[128] = "";
+    if (cap) snprintf(mem, sizeof mem, "memory: {cap: %s}\n", cap);
+    snprintf(y, sizeof y,
+             "experiment: cap\noutput: %s\n"
+             "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+             "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 64, limit_val: 32}\n"
+             "training: {epochs: 1, batch_size: 16, lr: 0.05, momentum: 0.9}\n"
+             "methods: [vanilla, {name: lora, rank: 4}]\n%s",
+             out, g_dir, mem);
+    rl_write_file(path, y);
+}
+
+static void test_bad_cap_names_file_and_line(void) {
+    char yaml[800], out[800];
+    snprintf(yaml, sizeof yaml, "%s/bad.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/bad.h5", g_dir);
+    static const char *const bad[] = {"2XB", "-5", "[1GiB, zz]", "{a: 1}"};
+    for (int i = 0; i < 4; i++) {
+        write_yaml(yaml, out, bad[i]);
+        Experiment ex;
+        WbError err = {0};
+        int rc = cfg_load(&ex, yaml, &err);
+        EXPECT(rc < 0 && strstr(err.msg, "bad.yaml:7:") && strstr(err.msg, "memory.cap") && strstr(err.msg, "2GiB"),
+               "cap %s: %s", bad[i], rc < 0 ? err.msg : "accepted");
+        cfg_free(&ex);
+    }
+    rl_write_file(yaml, "model: {preset: vit_micro}\ndataset: {format: fashion_mnist}\ntraining: {epochs: 1, batch_size: 8, lr: 0.1}\n"
+                        "methods: [vanilla]\nmemory: {capp: 1GiB}\n");
+    Experiment ex;
+    WbError err = {0};
+    int rc = cfg_load(&ex, yaml, &err);
+    EXPECT(rc < 0 && strstr(err.msg, "bad.yaml:5:") && strstr(err.msg, "capp") && strstr(err.msg, "cap"), "%s", rc < 0 ? err.msg : "accepted");
+    cfg_free(&ex);
+}
+
+static int run_file(const char *yaml, const char *out) {
+    RunnerOptions o = {0};
+    o.out = out;
+    o.shard_n = 1;
+    o.threads = 1;
+    o.progress = PROGRESS_QUIET;
+    return runner_run(yaml, &o);
+}
+
+// The planned peak of the first run of yaml (vanilla) at its batch, without data.
+static double plan_of(const char *yaml, int run) {
+    Experiment ex;
+    WbError err = {0};
+    CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
+    ViTBinding bind;
+    BudgetFit fit;
+    CHECK(runner_bind_method(&ex.runs[run], NULL, &bind, &fit, &err) == 0, "%s", err.msg);
+    MemPlan p;
+    int exact;
+    char why[256];
+    CHECK(run_memory_plan(&ex.runs[run], &bind, ex.runs[run].batch_size, NULL, 0, &p, &exact, NULL, why, sizeof why) == 0, "%s", why);
+    cfg_free(&ex);
+    return p.total;
+}
+
+static void test_cap_below_plan_stops_before_allocating(void) {
+    char yaml[800], out[800];
+    snprintf(yaml, sizeof yaml, "%s/cap.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/cap.h5", g_dir);
+    write_yaml(yaml, out, NULL);
+    double plan = plan_of(yaml, 0);
+    char cap[64];
+    snprintf(cap, sizeof cap, "%.0f", plan * 0.5);   // half the model's plan: over it whatever the data takes
+    write_yaml(yaml, out, cap);
+    int rc = run_file(yaml, out);
+    EXPECT(rc == EXIT_OK, "a run over the cap is a result, not a failure: exit %d", rc);
+    RunList l;
+    WbError err = {0};
+    CHECK(results_list(out, &l, &err) == 0, "%s", err.msg);
+    EXPECT(l.n == 2, "both runs recorded: %d", l.n);
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *s = &l.runs[i];
+        EXPECT(s->status == RUN_OVER_CAP, "%s: status %s", s->name, run_status_name(s->status));
+        EXPECT(strstr(s->error, s->name) && strstr(s->error, "memory.cap") && strstr(s->error, "planned peak") &&
+               strstr(s->error, "weights") && strstr(s->error, "activations") && strstr(s->error, "before allocating"),
+               "message names the run, the plan by category and the cap: %s", s->error);
+        RunTables t;
+        CHECK(results_read_tables(out, s->name, &t, &err) == 0, "%s", err.msg);
+        EXPECT(t.mem_peak[MEM_WEIGHTS] == 0 && t.mem_peak[MEM_GRADIENTS] == 0 && t.mem_peak[MEM_ACTIVATIONS] == 0 &&
+               t.mem_peak[MEM_OPTIMIZER] == 0, "%s: nothing of the model allocated: weights %.0f, gradients %.0f, activations %.0f",
+               s->name, t.mem_peak[MEM_WEIGHTS], t.mem_peak[MEM_GRADIENTS], t.mem_peak[MEM_ACTIVATIONS]);
+        results_tables_free(&t);
+    }
+    results_list_free(&l);
+    // resume with the same cap: done, the file untouched
+    size_t n0;
+    unsigned char *before = rl_slurp(out, &n0);
+    rc = run_file(yaml, out);
+    EXPECT(rc == EXIT_OK && rl_same_bytes(out, before, n0), "resume with the same cap reran an over_cap run (exit %d)", rc);
+    mem_free(before);
+    // a cap above the plan (the cap changed: tried again) lets them run
+    write_yaml(yaml, out, "8GiB");
+    rc = run_file(yaml, out);
+    EXPECT(rc == EXIT_OK, "exit %d", rc);
+    CHECK(results_list(out, &l, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < l.n; i++)
+        EXPECT(l.runs[i].status == RUN_COMPLETE, "%s with 8GiB: %s (%s)", l.runs[i].name, run_status_name(l.runs[i].status), l.runs[i].error);
+    EXPECT(l.n == 2, "%d runs", l.n);
+    results_list_free(&l);
+}
+
+static void test_maxbatch_finds_the_largest_batch(void) {
+    char yaml[800], out[800];
+    snprintf(yaml, sizeof yaml, "%s/mb.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/mb.h5", g_dir);
+    write_yaml(yaml, out, NULL);
+    // a cap between the plans at B = 37 and 38 of the first run (batch buffers included)
+    Experiment ex;
+    WbError err = {0};
+    CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
+    ViTBinding bind;
+    BudgetFit fit;
+    MemPlan p37, p38;
+    int exact;
+    char why[256];
+    CHECK(runner_bind_method(&ex.runs[0], NULL, &bind, &fit, &err) == 0, "%s", err.msg);
+    int S, Cin, K;
+    model_config_io(&ex.runs[0].model, &S, &Cin, &K);
+    double d37 = 4.0 * 37 * Cin * S * S + 8.0 * 37, d38 = 4.0 * 38 * Cin * S * S + 8.0 * 38;
+    CHECK(run_memory_plan(&ex.runs[0], &bind, 37, NULL, d37, &p37, &exact, NULL, why, sizeof why) == 0, "%s", why);
+    CHECK(run_memory_plan(&ex.runs[0], &bind, 38, NULL, d38, &p38, &exact, NULL, why, sizeof why) == 0, "%s", why);
+    cfg_free(&ex);
+    double cap = floor((p37.total + p38.total) / 2);
+    int rc = maxbatch_run(yaml, out, cap, 1);
+    EXPECT(rc == EXIT_OK, "exit %d", rc);
+    MaxBatchRow *rows;
+    int n;
+    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
+    EXPECT(n == 2, "%d rows", n);
+    for (int i = 0; i < n; i++) {
+        const MaxBatchRow *r = &rows[i];
+        printf("  %s: B %d, plan %.0f, step %.0f (%+.3f%%), build %.0f, cap %.0f\n", r->run, r->max_batch, r->plan_bytes,
+               r->measured_bytes, r->error_pct, r->build_peak_bytes, r->cap_bytes);
+        EXPECT(r->cap_bytes == cap && r->plan_exact == 1, "%s: cap %.0f exact %d", r->run, r->cap_bytes, r->plan_exact);
+        EXPECT(r->plan_bytes <= cap, "%s: plan at the B found fits", r->run);
+        EXPECT(r->measured_bytes <= cap, "%s: the measured step at B = %d (%.0f bytes) is over the cap %.0f", r->run, r->max_batch,
+               r->measured_bytes, cap);
+        EXPECT(fabs(r->error_pct) < 1.0, "%s: plan vs step %.3f%%", r->run, r->error_pct);
+    }
+    EXPECT(n >= 1 && rows[0].max_batch == 37, "vanilla: B = %d (expected 37: the plan at 38 is over the cap)", n ? rows[0].max_batch : -1);
+    // B+1 does not fit by plan, for every row
+    CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < n && i < ex.n; i++) {
+        MemPlan q;
+        CHECK(runner_bind_method(&ex.runs[i], NULL, &bind, &fit, &err) == 0, "%s", err.msg);
+        int b1 = rows[i].max_batch + 1;
+        run_memory_plan(&ex.runs[i], &bind, b1, NULL, 4.0 * b1 * Cin * S * S + 8.0 * b1, &q, &exact, NULL, why, sizeof why);
+        EXPECT(q.total > cap, "%s: B+1 = %d fits too (%.0f <= %.0f)", rows[i].run, b1, q.total, cap);
+    }
+    cfg_free(&ex);
+    mem_free(rows);
+    // a second cap adds rows; the same cap replaces them
+    EXPECT(maxbatch_run(yaml, out, cap * 2, 0) == EXIT_OK && maxbatch_run(yaml, out, cap, 0) == EXIT_OK, "reruns");
+    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
+    EXPECT(n == 4, "two caps x two runs: %d rows", n);
+    mem_free(rows);
+}
+
+int main(int argc, char **argv) {
+    tl_init(argc, argv);
+    snprintf(g_dir, sizeof g_dir, "%s", tl_tmpdir());
+    rl_make_idx(g_dir, "train", 200, 1);
+    rl_make_idx(g_dir, "t10k", 50, 2);
+    RUN(test_sizes);
+    RUN(test_bad_cap_names_file_and_line);
+    RUN(test_cap_below_plan_stops_before_allocating);
+    RUN(test_maxbatch_finds_the_largest_batch);
+    return tl_finish();
+}
