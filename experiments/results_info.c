@@ -24,12 +24,29 @@ static void fmt_time(char *b, size_t cap, double s) {
     else snprintf(b, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
+// The /maxbatch rows (wasibench maxbatch), when the file has any.
+static int print_maxbatch(const char *path, FILE *out, WbError *err) {
+    MaxBatchRow *r;
+    int n;
+    if (results_read_maxbatch(path, &r, &n, err) < 0) return -1;
+    if (n > 0) fprintf(out, "\nlargest batch under a memory cap (wasibench maxbatch; plan = tracked peak planned, step = one real step):\n");
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "  %-40s %-8s cap %8.1f MB  max batch %6d", r[i].run, r[i].method, r[i].cap_bytes / 1048576.0, (int)r[i].max_batch);
+        if (!isfinite(r[i].plan_bytes)) { fprintf(out, "  (cannot be planned)\n"); continue; }
+        fprintf(out, "  plan %9.1f MB%s", r[i].plan_bytes / 1048576.0, r[i].plan_exact ? "" : " (bound)");
+        if (isfinite(r[i].error_pct)) fprintf(out, "  step %9.1f MB (%+.2f%%)", r[i].measured_bytes / 1048576.0, r[i].error_pct);
+        fprintf(out, "\n");
+    }
+    mem_free(r);
+    return 0;
+}
+
 int results_print_info(const char *path, FILE *out, WbError *err) {
     RunList l;
     if (results_list(path, &l, err)) return -1;
     if (l.n == 0) {
         fprintf(out, "%s: no runs yet\n", path);
-        return 0;
+        return print_maxbatch(path, out, err);
     }
     int w = 3;
     int counts[RUN_NSTATUS] = {0};
@@ -71,6 +88,6 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
             break;
         }
     results_list_free(&l);
-    return 0;
+    return print_maxbatch(path, out, err);
 }
 
