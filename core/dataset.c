@@ -26,6 +26,15 @@ static int lookup(const char *s, const char **names, int n) {
     return -1;
 }
 const char *data_format_name(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? format_names[f] : "?"; }
+// Records of each official training set (what split train/val divide), as
+// the datasets publish them: for estimates made before any file is read.
+static const int format_train_records[DATA_NFORMATS] = {60000, 60000, 50000, 50000, 3680, 2040, 5994, 10015};
+static const int format_classes[DATA_NFORMATS] = {10, 10, 10, 100, 37, 102, 200, 7};
+int data_format_train_records(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? format_train_records[f] : 0; }
+int data_format_classes(DataFormat f, int coarse) {
+    if (f == DATA_CIFAR100 && coarse) return 20;
+    return f >= 0 && f < DATA_NFORMATS ? format_classes[f] : 0;
+}
 const char *data_split_name(DataSplit s) { return s >= 0 && s <= SPLIT_TEST ? split_names[s] : "?"; }
 const char *data_norm_name(DataNorm n) { return n >= 0 && n <= NORM_NONE ? norm_names[n] : "?"; }
 const char *data_resize_name(DataResize r) { return r >= 0 && r <= RESIZE_SHORT_CROP ? resize_names[r] : "?"; }

@@ -84,6 +84,11 @@ const char *data_norm_name(DataNorm n);      // "half", "imagenet", "dataset", "
 const char *data_resize_name(DataResize r);  // "squash", "short_crop"
 const char *data_cache_name(DataCache c);    // "auto", "off", "on"
 int data_format_parse(const char *s);
+// The official training set's record count (Fashion-MNIST 60000, ..., ISIC
+// 2018 10015), for cost estimates before the data is read; 0 if unknown.
+int data_format_train_records(DataFormat f);
+// The classes of a format (CIFAR-100 with coarse = 1: its 20 coarse ones); 0 if unknown.
+int data_format_classes(DataFormat f, int coarse);
 int data_split_parse(const char *s);
 int data_norm_parse(const char *s);
 int data_resize_parse(const char *s);

@@ -13,13 +13,20 @@
 #include <mpi.h>
 #endif
 
-static int g_rank = 0, g_size = 1, g_mpi = 0;
+// g_rank/g_size: the world. g_coll: collectives go to MPI (started and not solo).
+static int g_rank = 0, g_size = 1, g_mpi = 0, g_solo = 0, g_coll = 0;
 static DistStats g_stats;
 
 DistStats dist_stats(void) { return g_stats; }
 void dist_stats_reset(void) { memset(&g_stats, 0, sizeof g_stats); }
-int dist_rank(void) { return g_rank; }
-int dist_size(void) { return g_size; }
+int dist_rank(void) { return g_solo ? 0 : g_rank; }
+int dist_size(void) { return g_solo ? 1 : g_size; }
+int dist_world_rank(void) { return g_rank; }
+int dist_world_size(void) { return g_size; }
+void dist_set_solo(int on) {
+    g_solo = on != 0;
+    g_coll = g_mpi && !g_solo;
+}
 
 // Started by a launcher: Open MPI's mpirun, or a PMI/PMIx one (srun, hydra).
 static int launched_by_mpi(void) {
@@ -29,7 +36,7 @@ static int launched_by_mpi(void) {
 int dist_any_failed(int failed, char *msg, size_t cap) {
     int first = dist_first_flagged(failed);
     if (first < 0) return 0;
-    if (g_size > 1) {
+    if (g_coll && g_size > 1) {
         char buf[WB_ERRLEN + 32];
         snprintf(buf, sizeof buf, "rank %d: %s", first, g_rank == first ? msg : "");
         dist_bcast(buf, sizeof buf, first);
@@ -39,8 +46,9 @@ int dist_any_failed(int failed, char *msg, size_t cap) {
 }
 
 void dist_slice(long n, long *lo, long *hi) {
-    *lo = n * g_rank / g_size;
-    *hi = n * (g_rank + 1) / g_size;
+    const int r = dist_rank(), p = dist_size();
+    *lo = n * r / p;
+    *hi = n * (r + 1) / p;
 }
 
 #ifdef WB_MPI
@@ -67,12 +75,14 @@ int dist_init(int *argc, char ***argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     g_mpi = 1;
+    dist_set_solo(g_solo);
     return g_size;
 }
 
 void dist_finalize(void) {
     if (g_mpi) MPI_Finalize();
     g_mpi = 0;
+    dist_set_solo(g_solo);
 }
 
 static void mpi_check(int rc, const char *what) {
@@ -100,26 +110,26 @@ static void sum_chunks(void *buf, size_t n, size_t esize, MPI_Datatype t) {
 }
 
 void dist_sum_f32(float *buf, size_t n) {
-    if (g_mpi) sum_chunks(buf, n, sizeof(float), MPI_FLOAT);
+    if (g_coll) sum_chunks(buf, n, sizeof(float), MPI_FLOAT);
 }
 
 void dist_sum_f64(double *buf, size_t n) {
-    if (g_mpi) sum_chunks(buf, n, sizeof(double), MPI_DOUBLE);
+    if (g_coll) sum_chunks(buf, n, sizeof(double), MPI_DOUBLE);
 }
 
 void dist_max_f64(double *buf, int n) {
-    if (g_mpi) mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce (max)");
+    if (g_coll) mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce (max)");
 }
 
 int dist_first_flagged(int flag) {
-    if (!g_mpi) return flag ? 0 : -1;
+    if (!g_coll) return flag ? 0 : -1;
     int mine = flag ? g_rank : INT_MAX, first = INT_MAX;
     mpi_check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce (flag)");
     return first == INT_MAX ? -1 : first;
 }
 
 void dist_bcast(void *buf, size_t bytes, int root) {
-    if (!g_mpi) return;
+    if (!g_coll) return;
     char *p = buf;
     while (bytes > 0) {
         int c = bytes > (size_t)INT_MAX ? INT_MAX : (int)bytes;
@@ -130,7 +140,17 @@ void dist_bcast(void *buf, size_t bytes, int root) {
 }
 
 void dist_barrier(void) {
+    if (g_coll) mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+void dist_world_barrier(void) {
     if (g_mpi) mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+int dist_world_max_int(int v) {
+    int m = v;
+    if (g_mpi) mpi_check(MPI_Allreduce(&v, &m, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce (max)");
+    return m;
 }
 
 void dist_abort(int code) {
@@ -157,7 +177,7 @@ DistCounter *dist_counter_new(void) {
         *c->base = 0;
         mpi_check(MPI_Win_unlock(0, c->win), "MPI_Win_unlock");
     }
-    dist_barrier();   // no rank takes a value before rank 0 set it
+    dist_world_barrier();   // no rank takes a value before rank 0 set it
     return c;
 }
 
@@ -195,6 +215,8 @@ void dist_max_f64(double *buf, int n) { (void)buf; (void)n; }
 int dist_first_flagged(int flag) { return flag ? 0 : -1; }
 void dist_bcast(void *buf, size_t bytes, int root) { (void)buf; (void)bytes; (void)root; }
 void dist_barrier(void) {}
+void dist_world_barrier(void) {}
+int dist_world_max_int(int v) { return v; }
 void dist_abort(int code) { fflush(stdout); fflush(stderr); exit(code); }
 
 struct DistCounter { long local; };

@@ -17,8 +17,21 @@
 // Start MPI when launched by an MPI launcher; returns the number of ranks.
 int dist_init(int *argc, char ***argv);
 void dist_finalize(void);
-int dist_rank(void);            // 0 when not distributed
-int dist_size(void);            // 1 when not distributed
+int dist_rank(void);            // 0 when not distributed (or solo)
+int dist_size(void);            // 1 when not distributed (or solo)
+
+// Solo mode (the --runs-per-rank work queue): while on, this rank behaves as
+// a one-process job to everything that asks dist_rank/dist_size and to every
+// collective below (identities), so it trains a whole run on its own. The
+// world stays reachable through the calls marked "world": the job's rank and
+// size, a barrier, and the shared counter. Switch it on and off at the same
+// point of the program on every rank.
+void dist_set_solo(int on);
+int dist_world_rank(void);      // world: the rank in the job, solo or not
+int dist_world_size(void);      // world: the ranks of the job
+void dist_world_barrier(void);  // world: every rank waits for all, solo or not
+// Whole-job maximum of v (world, collective): e.g. the worst exit code.
+int dist_world_max_int(int v);
 int dist_compiled(void);        // 1 when built with MPI
 const char *dist_library(void); // "Open MPI v4.1.4, ..." or "none (built without MPI)"
 
@@ -42,9 +55,10 @@ void dist_barrier(void);
 // End every rank of the job now (a rank that cannot go on): exits with code.
 void dist_abort(int code);
 
-// A shared counter for work queues: every call returns the next value of one
-// job-wide counter (0, 1, 2, ...), each value to exactly one caller. Collective
-// to create and to free; the calls in between are not.
+// A shared counter for work queues (world): every call returns the next value
+// of one job-wide counter (0, 1, 2, ...), each value to exactly one caller.
+// Collective over the world to create and to free; the calls in between are
+// not, and work in solo mode.
 typedef struct DistCounter DistCounter;
 DistCounter *dist_counter_new(void);
 long dist_counter_next(DistCounter *c);

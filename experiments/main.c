@@ -32,8 +32,8 @@ static const char *usage_main =
     "results schema: results/README.md.\n";
 
 static const char *usage_run =
-    "usage: wasibench run EXPERIMENT.yaml [--out RESULTS.h5] [--dry-run] [--shard i/n]\n"
-    "                     [--rerun-changed] [--threads T] [--quiet | --plain]\n"
+    "usage: wasibench run EXPERIMENT.yaml [--out RESULTS.h5] [--dry-run [--ranks P] [--gflops R]]\n"
+    "                     [--shard i/n] [--runs-per-rank] [--rerun-changed] [--threads T] [--quiet | --plain]\n"
     "\n"
     "Expands the experiment into runs (models x datasets x methods x settings x seeds x budgets),\n"
     "skips the runs already done in the results file (complete or diverged, with the same\n"
@@ -44,10 +44,18 @@ static const char *usage_run =
     "\n"
     "  --out FILE      results file (default: the experiment's `output:`, else results/NAME.h5)\n"
     "  --dry-run       print the run list with the analytic memory (paper measure) and FLOPs\n"
-    "                  per training step, and whether each run is already done; train nothing\n"
+    "                  per training step, and whether each run is already done; train nothing;\n"
+    "                  then the sweep's estimated wall time (counted FLOPs / a rate: 0.6 x the sgemm\n"
+    "                  rate measured here on these threads, or --gflops R per process)\n"
+    "  --ranks P       with --dry-run: also the estimate on P ranks (--runs-per-rank and data-parallel)\n"
+    "  --gflops R      with --dry-run: assume R GFLOP/s per process (e.g. a cluster node's)\n"
     "  --shard i/n     run only every n-th run starting at i (0 <= i < n): one shard per Slurm\n"
     "                  array task or machine, each with its own --out; join with `wasibench merge`\n"
     "  --rerun-changed train the runs stored with other settings again and replace them\n"
+    "  --runs-per-rank under mpirun: hand whole runs to the ranks as a work queue (each rank trains\n"
+    "                  its runs alone into RESULTS.rank<r>.h5; rank 0 merges them into RESULTS.h5\n"
+    "                  at the end, or at the next start after a crash); without it, each run is\n"
+    "                  data-parallel over the ranks (below)\n"
     "  --threads T     threads for OpenBLAS and the element-wise kernels, 1 .. the cores online\n"
     "                  (default: OMP_NUM_THREADS if set, else all cores)\n"
     "  --quiet         no progress output;  --plain  periodic lines instead of a progress bar\n"
@@ -112,7 +120,7 @@ static int parse_int(const char *s, int *out) {
 
 static int cmd_run(int argc, char **argv) {
     if (wants_help(argc, argv)) { fputs(usage_run, stdout); return 0; }
-    RunnerOptions o = {NULL, 0, 0, 1, -1, PROGRESS_AUTO, 0};
+    RunnerOptions o = {.shard_n = 1, .threads = -1, .progress = PROGRESS_AUTO};
     const char *yaml = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -120,6 +128,20 @@ static int cmd_run(int argc, char **argv) {
         if (!strcmp(a, "--out") && has_next) o.out = argv[++i];
         else if (!strcmp(a, "--dry-run")) o.dry_run = 1;
         else if (!strcmp(a, "--rerun-changed")) o.rerun_changed = 1;
+        else if (!strcmp(a, "--runs-per-rank")) o.runs_per_rank = 1;
+        else if (!strcmp(a, "--ranks") && has_next) {
+            if (parse_int(argv[++i], &o.ranks) < 0 || o.ranks < 1) {
+                fprintf(stderr, "wasibench run: --ranks expects a number of ranks >= 1, got '%s'\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--gflops") && has_next) {
+            char *end;
+            o.gflops = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(o.gflops > 0 && o.gflops < 1e9)) {
+                fprintf(stderr, "wasibench run: --gflops expects a rate in GFLOP/s > 0, got '%s'\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        }
         else if (!strcmp(a, "--quiet")) o.progress = PROGRESS_QUIET;
         else if (!strcmp(a, "--plain")) o.progress = PROGRESS_PLAIN;
         else if (!strcmp(a, "--threads") && has_next) {
@@ -142,6 +164,15 @@ static int cmd_run(int argc, char **argv) {
         else { fprintf(stderr, "wasibench run: more than one experiment file ('%s', '%s')\n", yaml, a); return EXIT_USAGE; }
     }
     if (!yaml) { fprintf(stderr, "wasibench run: missing EXPERIMENT.yaml\n\n%s", usage_run); return EXIT_USAGE; }
+    if ((o.ranks || o.gflops > 0) && !o.dry_run) {
+        fprintf(stderr, "wasibench run: --ranks and --gflops only shape the --dry-run estimate; add --dry-run\n");
+        return EXIT_USAGE;
+    }
+    if (o.runs_per_rank && o.rerun_changed) {   // the rank files would hold a second copy with other settings
+        fprintf(stderr, "wasibench run: --runs-per-rank and --rerun-changed cannot be combined; rerun the changed runs "
+                        "without --runs-per-rank first (or choose another --out)\n");
+        return EXIT_USAGE;
+    }
     if (o.threads < 0) {   // no --threads: OMP_NUM_THREADS if set, else all cores
         const char *env = getenv("OMP_NUM_THREADS");
         o.threads = 0;

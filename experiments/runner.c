@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -576,7 +577,69 @@ static void print_num(double v, int width, int prec) {
     else printf("%*.*f ", width, prec, v);
 }
 
-static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done, const char *out) {
+// The rate of one well-shaped sgemm (1024^3, best of 3) on this process's
+// threads: the dry run's wall-time estimate divides counted FLOPs by it.
+static double measured_flops_per_second(void) {
+    const int n = 1024;
+    float *a = mem_alloc(sizeof(float) * (size_t)n * n * 3, MEM_WORKSPACE), *b = a + (size_t)n * n, *c = b + (size_t)n * n;
+    for (size_t i = 0; i < (size_t)n * n * 2; i++) a[i] = (float)(i % 7) * 0.25f;
+    double best = 1e30;
+    for (int r = 0; r < 4; r++) {   // the first call warms up OpenBLAS's threads and buffers
+        double t0 = wall_seconds();
+        gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        if (r > 0 && wall_seconds() - t0 < best) best = wall_seconds() - t0;
+    }
+    mem_free(a);
+    return 2.0 * n * n * n / best;
+}
+
+static void print_hours(double s) {
+    if (s < 3600) printf("%.1f min", s / 60);
+    else printf("%.1f h", s / 3600);
+}
+
+// The sweep's wall time from the counted-FLOP cost model (cost.h) at a rate
+// (measured here, or --gflops), on one process and on P ranks.
+static void print_time_estimate(const Experiment *ex, const int *sel, int nsel, const RunList *done, const RunnerOptions *opt) {
+    const double eff = 0.6;   // stated: a whole step runs at ~0.6 of the sgemm rate (make bench: 0.5-0.87)
+    double rate = opt->gflops > 0 ? opt->gflops * 1e9 : eff * measured_flops_per_second();
+    double *sec = mem_alloc(sizeof(double) * (size_t)(nsel + 1), MEM_WORKSPACE), total = 0;
+    int *runs = mem_alloc(sizeof(int) * (size_t)(nsel + 1), MEM_WORKSPACE), n = 0, n_bounded = 0;
+    for (int j = 0; j < nsel; j++) {
+        const RunSpec *rs = &ex->runs[sel[j]];
+        if (resume_state(rs, results_find(done, rs->name)) == RESUME_DONE) continue;
+        MethodCost c;
+        method_cost(rs, &c);
+        int bounded = 0;
+        sec[n] = run_seconds_estimate(rs, &c, rate, &bounded);
+        if (isnan(sec[n])) continue;
+        n_bounded += bounded;
+        total += sec[n];
+        runs[n++] = sel[j];
+    }
+    int P = opt->ranks > 0 ? opt->ranks : 1;
+    printf("Estimated wall time of the %d run(s) to do, at %.1f GFLOP/s per process (%s): ", n, rate / 1e9,
+           opt->gflops > 0 ? "--gflops" : "0.6 x this machine's sgemm rate on these threads");
+    print_hours(total);
+    printf(" on 1 process");
+    if (P > 1) {
+        printf("; ");
+        print_hours(queue_seconds_estimate(ex, runs, sec, n, P));
+        printf(" on %d ranks with --runs-per-rank (whole runs, stage by stage), ", P);
+        print_hours(total / P);
+        printf(" data-parallel (ideal: all-reduce not counted)");
+    }
+    printf(".\n");
+    if (n_bounded)
+        printf("(%d run(s) whose FLOPs depend on the data or the weights are charged the dense step: an upper bound.)\n", n_bounded);
+    printf("Steps = epochs x train items / batch, train items from each format's official training set size\n"
+           "(or limit_train); plus one forward per validation item and evaluation. See `--ranks P`, `--gflops R`.\n");
+    mem_free(runs);
+    mem_free(sec);
+}
+
+static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const RunList *done, const char *out,
+                          const RunnerOptions *opt) {
     int n_changed = 0, first = -1;
     for (int j = 0; j < nsel; j++)
         if (resume_state(&ex->runs[sel[j]], results_find(done, ex->runs[sel[j]].name)) == RESUME_CHANGED) {
@@ -600,6 +663,147 @@ static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const 
     }
     printf("%d runs. Memory: the paper's measure (saved activations + weights of the counted linears, MB)\n"
            "at each run's batch size; GFLOP/step: forward + backward of one training step.\n", nsel);
+    print_time_estimate(ex, sel, nsel, done, opt);
+}
+
+// One run of the sweep: train it (guarded), then write it to out. 0, or -1
+// when the write failed (said on stderr). Every rank of a data-parallel job
+// calls it; in solo mode (the work queue) one rank alone.
+static int sweep_one(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int todo, ProgressMode pm,
+                     int replace, const char *exp_hash, RunStatus *status_out) {
+    RunResult res;
+    results_init(&res);
+    fill_provenance(&res.s);
+    snprintf(res.s.experiment_hash, sizeof res.s.experiment_hash, "%s", exp_hash);
+    res.replace_complete = replace;
+    results_now_iso8601(res.s.start_time);
+    double t0 = wall_seconds();
+    RunState st;
+    WbError rerr = {{0}};
+    MemMark mark = mem_mark();
+    int died;
+    RunStatus status = run_guarded(ex, rs, out, pos, todo, pm, &res, &st, &rerr, &died);
+    res.s.status = status;
+    if (status != RUN_COMPLETE && dist_rank() == 0) {
+        snprintf(res.s.error, sizeof res.s.error, "%s", rerr.msg);
+        fprintf(stderr, "  %s: %s: %s\n", rs->name, run_status_name(status), rerr.msg);
+    }
+    res.mem = mem_stats();
+    res.counters = counters_get();
+    res.s.peak_rss_bytes = mem_peak_rss_bytes();
+    res.s.wall_seconds = wall_seconds() - t0;
+    results_now_iso8601(res.s.end_time);
+    WbError werr = {{0}};
+    int wrc = dist_rank() == 0 ? results_write_run(out, &res, &werr) : 0;
+    run_state_free(&st);
+    if (died) mem_release_since(mark);   // what the run held besides its RunState
+    // The other ranks wait for rank 0's write (and checkpoint, which a later stage loads).
+    if (dist_any_failed(wrc < 0, werr.msg, sizeof werr.msg)) wrc = -1;
+    if (wrc < 0) fprintf(stderr, "wasibench: could not write run %s: %s\n", rs->name, werr.msg);
+    *status_out = status;
+    return wrc < 0 ? -1 : 0;
+}
+
+typedef struct { int pos, n_failed, n_diverged, stopped, rc; } SweepTally;
+
+// --- the work queue (--runs-per-rank): whole runs handed to the ranks of an
+// MPI job through a shared counter. Each rank trains its runs alone (dist solo
+// mode: no all-reduce) and writes them to its own rank file beside the
+// results file, <out without .h5>.rank<r>.h5; at the end rank 0 merges the
+// results file and the rank files into the results file (one atomic replace,
+// results_merge) and removes them. A job that dies or is stopped leaves
+// valid rank files; the next start merges them before deciding what is left.
+
+// The rank file's name, and the prefix/suffix that recognise any rank's.
+static void rank_file_parts(const char *out, char *prefix, size_t n) {
+    size_t len = strlen(out);
+    if (len > 3 && !strcmp(out + len - 3, ".h5")) len -= 3;
+    snprintf(prefix, n, "%.*s.rank", (int)len, out);
+}
+static void rank_file(const char *out, int rank, char *path, size_t n) {
+    char prefix[CFG_PATH_MAX];
+    rank_file_parts(out, prefix, sizeof prefix);
+    if (snprintf(path, n, "%s%d.h5", prefix, rank) >= (int)n) die("rank file name of %s too long", out);
+}
+
+// Merge every rank file of out (any rank count, e.g. from an earlier job)
+// into out and remove them. 0 (also when there are none), -1 on error.
+static int queue_collect(const char *out, FILE *log, WbError *err) {
+    char prefix[CFG_PATH_MAX], dir[CFG_PATH_MAX];
+    rank_file_parts(out, prefix, sizeof prefix);
+    dir_of(out, dir, sizeof dir);
+    const char *base = strrchr(prefix, '/') ? strrchr(prefix, '/') + 1 : prefix;
+    enum { MAX_FILES = 4096 };
+    char **files = mem_alloc(sizeof(char *) * (MAX_FILES + 1), MEM_WORKSPACE);
+    int n = 0, rc = 0;
+    int have_out = access(out, F_OK) == 0;
+    if (have_out) files[n++] = (char *)out;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) && n < MAX_FILES;) {
+        size_t bl = strlen(base), el = strlen(e->d_name);
+        if (el <= bl + 3 || strncmp(e->d_name, base, bl) || strcmp(e->d_name + el - 3, ".h5")) continue;
+        const char *num = e->d_name + bl;
+        size_t digits = strspn(num, "0123456789");
+        if (digits == 0 || digits != el - bl - 3) continue;   // <prefix><digits>.h5 only
+        files[n] = mem_alloc(strlen(dir) + el + 2, MEM_WORKSPACE);
+        sprintf(files[n++], "%s/%s", dir, e->d_name);
+    }
+    if (d) closedir(d);
+    int first = have_out ? 1 : 0;
+    if (n > first) {
+        if (results_merge(out, (const char *const *)files, n, log, err) < 0) rc = -1;
+        else {
+            for (int i = first; i < n; i++) unlink(files[i]);
+            if (log) fprintf(log, "merged %d rank file(s) into %s\n", n - first, out);
+        }
+    }
+    for (int i = first; i < n; i++) mem_free(files[i]);
+    mem_free(files);
+    return rc;
+}
+
+// Train the runs sel[j] >= 0 through the queue. Runs of one stage are handed
+// out together; a stage starts when every rank finished the one before
+// (a later stage may load an earlier stage's checkpoint).
+static void run_queue(const Experiment *ex, const int *sel, int nsel, int todo, const char *out, const char *exp_hash,
+                      ProgressMode progress, SweepTally *t) {
+    char mine[CFG_PATH_MAX];
+    rank_file(out, dist_world_rank(), mine, sizeof mine);
+    int *list = mem_alloc(sizeof(int) * (size_t)(nsel + 1), MEM_WORKSPACE), n = 0;
+    for (int j = 0; j < nsel; j++)
+        if (sel[j] >= 0) list[n++] = sel[j];
+    const ProgressMode pm = dist_world_rank() == 0 ? progress : PROGRESS_QUIET;
+    for (int lo = 0, hi; lo < n && !t->stopped; lo = hi) {
+        for (hi = lo + 1; hi < n && !strcmp(ex->runs[list[hi]].stage, ex->runs[list[lo]].stage);) hi++;
+        DistCounter *c = dist_counter_new();   // collective: before solo mode
+        dist_set_solo(1);
+        for (long k; t->rc == EXIT_OK && !t->stopped && (k = lo + dist_counter_next(c)) < hi;) {
+            if (g_stop) { t->stopped = 1; break; }
+            const RunSpec *rs = &ex->runs[list[k]];
+            double t0 = wall_seconds();
+            RunStatus status;
+            t->pos++;
+            if (sweep_one(ex, rs, mine, (int)k + 1, todo, pm, 0, exp_hash, &status) < 0) { t->rc = EXIT_RESULTS; break; }
+            if (pm == PROGRESS_QUIET && progress != PROGRESS_QUIET)
+                fprintf(stderr, "rank %d: run %ld/%d %s %s (%.1f s)\n", dist_world_rank(), k + 1, todo, rs->name,
+                        run_status_name(status), wall_seconds() - t0);
+            if (status == RUN_FAILED) t->n_failed++;
+            if (status == RUN_DIVERGED) t->n_diverged++;
+            if (status == RUN_INTERRUPTED) t->stopped = 1;
+        }
+        dist_set_solo(0);
+        dist_counter_free(c);   // collective: every rank is done with this stage
+        // Whole-job decisions: stop when any rank stopped; the worst exit code.
+        t->stopped = dist_world_max_int(t->stopped);
+        t->rc = dist_world_max_int(t->rc);
+    }
+    // The tallies of the whole job, for rank 0's summary.
+    double sums[3] = {t->pos, t->n_failed, t->n_diverged};
+    dist_sum_f64(sums, 3);
+    t->pos = (int)sums[0];
+    t->n_failed = (int)sums[1];
+    t->n_diverged = (int)sums[2];
+    mem_free(list);
 }
 
 // A die outside any run (exit(1)) still removes the sweep's lock file.
@@ -629,7 +833,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     int rc = EXIT_OK, todo = 0;
     ResultsLock lock = RESULTS_LOCK_NONE;
     if (opt->dry_run) {
-        if (dist_rank() == 0) print_dry_run(&ex, sel, nsel, &done, out);
+        if (dist_rank() == 0) print_dry_run(&ex, sel, nsel, &done, out, opt);
         goto done;
     }
     // Data-parallel: rank 0 alone creates, locks, reads and writes the
@@ -653,7 +857,9 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt) {
     // One writer per results file, and a folder that takes new files, before
     // anything trains; then read the file again: it may have grown meanwhile.
     results_list_free(&done);
-    if (results_lock(out, &lock, &err) < 0 || results_list(out, &done, &err) < 0) {
+    if (results_lock(out, &lock, &err) < 0 ||
+        (opt->runs_per_rank && queue_collect(out, opt->progress != PROGRESS_QUIET ? stderr : NULL, &err) < 0) ||
+        results_list(out, &done, &err) < 0) {
         fprintf(stderr, "wasibench: %s\n", err.msg);
         rc = EXIT_RESULTS;
         goto ranks_agree;
@@ -700,49 +906,30 @@ ranks_agree:
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int pos = 0, n_failed = 0, n_diverged = 0, stopped = 0;
-    for (int j = 0; j < nsel; j++) {
-        if (sel[j] < 0) continue;   // complete in the file already
-        if (stop_requested()) { stopped = 1; break; }
-        const RunSpec *rs = &ex.runs[sel[j]];
-        pos++;
-        RunResult res;
-        results_init(&res);
-        fill_provenance(&res.s);
-        snprintf(res.s.experiment_hash, sizeof res.s.experiment_hash, "%s", exp_hash);
-        res.replace_complete = replace[sel[j]];
-        results_now_iso8601(res.s.start_time);
-        double t0 = wall_seconds();
-        RunState st;
-        WbError rerr = {{0}};
-        MemMark mark = mem_mark();
-        int died;
-        RunStatus status = run_guarded(&ex, rs, out, pos, todo, pm, &res, &st, &rerr, &died);
-        res.s.status = status;
-        if (status != RUN_COMPLETE && dist_rank() == 0) {
-            snprintf(res.s.error, sizeof res.s.error, "%s", rerr.msg);
-            fprintf(stderr, "  %s: %s: %s\n", rs->name, run_status_name(status), rerr.msg);
-        }
-        res.mem = mem_stats();
-        res.counters = counters_get();
-        res.s.peak_rss_bytes = mem_peak_rss_bytes();
-        res.s.wall_seconds = wall_seconds() - t0;
-        results_now_iso8601(res.s.end_time);
-        WbError werr = {{0}};
-        int wrc = dist_rank() == 0 ? results_write_run(out, &res, &werr) : 0;
-        run_state_free(&st);
-        if (died) mem_release_since(mark);   // what the run held besides its RunState
-        // The other ranks wait for rank 0's write (and checkpoint, which a later stage loads).
-        if (dist_any_failed(wrc < 0, werr.msg, sizeof werr.msg)) wrc = -1;
-        if (wrc < 0) {
-            fprintf(stderr, "wasibench: could not write run %s: %s\n", rs->name, werr.msg);
+    SweepTally t = {0, 0, 0, 0, EXIT_OK};
+    if (opt->runs_per_rank && dist_world_size() > 1) {
+        run_queue(&ex, sel, nsel, todo, out, exp_hash, opt->progress, &t);
+        rc = t.rc;
+        if (dist_rank() == 0 && queue_collect(out, opt->progress != PROGRESS_QUIET ? stderr : NULL, &err) < 0) {
+            fprintf(stderr, "wasibench: %s (the rank files stay valid: run the same command again to merge them)\n", err.msg);
             rc = EXIT_RESULTS;
-            break;
         }
-        if (status == RUN_FAILED) n_failed++;
-        if (status == RUN_DIVERGED) n_diverged++;
-        if (status == RUN_INTERRUPTED) { stopped = 1; break; }
+    } else {
+        for (int j = 0; j < nsel; j++) {
+            if (sel[j] < 0) continue;   // complete in the file already
+            if (stop_requested()) { t.stopped = 1; break; }
+            t.pos++;
+            RunStatus status;
+            if (sweep_one(&ex, &ex.runs[sel[j]], out, t.pos, todo, pm, replace[sel[j]], exp_hash, &status) < 0) {
+                rc = EXIT_RESULTS;
+                break;
+            }
+            if (status == RUN_FAILED) t.n_failed++;
+            if (status == RUN_DIVERGED) t.n_diverged++;
+            if (status == RUN_INTERRUPTED) { t.stopped = 1; break; }
+        }
     }
+    int pos = t.pos, n_failed = t.n_failed, n_diverged = t.n_diverged, stopped = t.stopped;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     mem_free(replace);

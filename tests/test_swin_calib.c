@@ -233,7 +233,7 @@ static void test_runner_budget(void) {
             "    activation: {budget_mb: 0.6}\n",
             data);
     fclose(f);
-    RunnerOptions opt = {out, 0, 0, 1, 1, PROGRESS_QUIET, 0};   // 1 thread: a test binary has spinning OpenMP threads (see experiments/main.c)
+    RunnerOptions opt = {.out = out, .shard_i = 0, .shard_n = 1, .threads = 1, .progress = PROGRESS_QUIET};   // 1 thread: a test binary has spinning OpenMP threads (see experiments/main.c)
     int rc = runner_run(yaml, &opt);
     EXPECT(rc == EXIT_OK, "wasibench run exit %d", rc);
     RunList l;
