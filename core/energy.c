@@ -168,7 +168,7 @@ double energy_joules(EnergyMeter *em) {
     if (em->n_rapl > 0) {
         for (int i = 0; i < em->n_rapl; i++) {
             double v = read_fd(em->rapl_fd[i]);
-            if (v < 0) continue;
+            if (!(v >= 0)) continue;   // unreadable or unparsable this time: the next read catches up
             double d = v - em->rapl_last_uj[i];
             // The counter wrapped (it runs from 0 to max_energy_range_uj).
             // Reads come at every phase switch, far inside one wrap period (minutes).

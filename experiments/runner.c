@@ -16,6 +16,7 @@
 #include "core/counters.h"
 #include "core/data_parallel.h"
 #include "core/dist.h"
+#include "core/energy.h"
 #include "core/memory.h"
 #include "core/rank_calib.h"
 #include "core/rng.h"
@@ -666,6 +667,26 @@ static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const 
     print_time_estimate(ex, sel, nsel, done, opt);
 }
 
+// The host's energy meter for the whole sweep (core/energy.h): RAPL or hwmon
+// power rails under WB_ENERGY_ROOT (another root than /, e.g. the fake /sys
+// tree of tests/test_energy.c), charged per phase by the counters. Without
+// one, the sweep says so once and the runs store no energy.
+static EnergyMeter g_meter;
+static int g_meter_on;
+static double meter_joules(void *ctx) { return energy_joules(ctx); }
+static void energy_start(ProgressMode pm) {
+    const char *root = getenv("WB_ENERGY_ROOT");
+    g_meter_on = energy_open(&g_meter, root ? root : "", 50) > 0;
+    if (g_meter_on) counters_set_energy(meter_joules, &g_meter);
+    else if (pm != PROGRESS_QUIET && dist_world_rank() == 0)
+        fprintf(stderr, "energy: no RAPL zone (/sys/class/powercap) or hwmon power rail readable on this host; the runs store no energy\n");
+}
+static void energy_stop(void) {
+    counters_set_energy(NULL, NULL);
+    energy_close(&g_meter);
+    g_meter_on = 0;
+}
+
 // One run of the sweep: train it (guarded), then write it to out. 0, or -1
 // when the write failed (said on stderr). Every rank of a data-parallel job
 // calls it; in solo mode (the work queue) one rank alone.
@@ -676,6 +697,7 @@ static int sweep_one(const Experiment *ex, const RunSpec *rs, const char *out, i
     fill_provenance(&res.s);
     snprintf(res.s.experiment_hash, sizeof res.s.experiment_hash, "%s", exp_hash);
     res.replace_complete = replace;
+    if (g_meter_on) snprintf(res.s.energy_source, sizeof res.s.energy_source, "%s", g_meter.source);
     results_now_iso8601(res.s.start_time);
     double t0 = wall_seconds();
     RunState st;
@@ -906,6 +928,7 @@ ranks_agree:
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    energy_start(opt->progress);
     SweepTally t = {0, 0, 0, 0, EXIT_OK};
     if (opt->runs_per_rank && dist_world_size() > 1) {
         run_queue(&ex, sel, nsel, todo, out, exp_hash, opt->progress, &t);
@@ -930,6 +953,7 @@ ranks_agree:
         }
     }
     int pos = t.pos, n_failed = t.n_failed, n_diverged = t.n_diverged, stopped = t.stopped;
+    energy_stop();
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     mem_free(replace);
