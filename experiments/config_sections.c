@@ -1,9 +1,9 @@
 // config_sections.c: one strict reader per section of an experiment file
 // (model, dataset, training, layers, methods; see config_parts.h). A
-// method's entry is read through its declared keys (core/linear_method.h).
+// method's entry is read through its declared keys (core/nn/linear_method.h).
 #include "experiments/config_parts.h"
 #include "baselines/registry.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <limits.h>
 #include <math.h>

@@ -4,10 +4,10 @@
 #include "cost.h"
 #include "baselines/registry.h"
 #include "baselines/registry_swin.h"
-#include "core/swin_cost.h"
-#include "core/dataset.h"
-#include "core/memory.h"
-#include "core/vit_cost.h"
+#include "core/models/swin_cost.h"
+#include "core/data/dataset.h"
+#include "core/runtime/memory.h"
+#include "core/models/vit_cost.h"
 
 #include <math.h>
 #include <string.h>

@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/counters.h"
-#include "core/memory.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
 #include "experiments/results.h"
 
 #define PATH_CAP 4096

@@ -2,7 +2,7 @@
 // (see results.h), read through results_list.
 #include "experiments/results.h"
 #include "baselines/registry.h"
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,8 +7,8 @@
 #define WB_RESULTS_SCHEMA_H
 
 #include "experiments/results.h"
-#include "core/counters.h"
-#include "core/memory.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
 
 #include <hdf5.h>
 #include <stddef.h>
@@ -35,7 +35,7 @@ typedef struct {
 } ResTable;
 
 extern const ResTable RES_EPOCHS, RES_STEPS, RES_LAYERS, RES_MEMORY, RES_FLOPS, RES_TIME, RES_INFERENCE;
-// Optional (runs with an energy meter, core/energy.h): (phase, joules, joules_per_step, steps).
+// Optional (runs with an energy meter, core/runtime/energy.h): (phase, joules, joules_per_step, steps).
 extern const ResTable RES_ENERGY;
 
 // The HDF5 compound memory type of t's rows: every column, or only those

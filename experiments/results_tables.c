@@ -1,7 +1,7 @@
 // results_tables.c: the reader of a run's tables (memory, flops, time,
 // layers, rank history) for the figures and reports (see results_schema.h).
 #include "experiments/results_schema.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <hdf5.h>
 

@@ -1,7 +1,7 @@
 # energy.gp: Figure 7 of wasibench (the paper's Table 4 as a figure): host
 # energy per training step and per inference batch, by method and epsilon /
 # rank (mean over seeds, error bars = std over seeds). The meter is the run's
-# (RAPL package zones or hwmon power rails, core/energy.h): it counts the
+# (RAPL package zones or hwmon power rails, core/runtime/energy.h): it counts the
 # whole package, other processes included. `wasibench plot` skips this figure
 # when no run measured energy.
 # Data: DATADIR/energy.dat and DATADIR/info.gp (written by `wasibench plot`).

@@ -1,5 +1,5 @@
 // test_dist.c: MPI data-parallel training. The one-process semantics of
-// core/dist.h; then `mpirun --oversubscribe -np 2 wasibench run` of a small
+// core/runtime/dist.h; then `mpirun --oversubscribe -np 2 wasibench run` of a small
 // sweep (vanilla, lora, asi and wasi at full ranks) against the one-process
 // run with the same global batch: the same epoch losses and accuracies and
 // the same final weights (the checkpoints) within float rounding.
@@ -11,9 +11,9 @@
 // and the queue's schedule on P ranks.
 // Skipped with a visible SKIP line only when mpirun is absent or the build
 // has no MPI, and never when CI is set in the environment.
-#include "core/dist.h"
-#include "core/memory.h"
-#include "core/safetensors.h"
+#include "core/runtime/dist.h"
+#include "core/runtime/memory.h"
+#include "core/io/safetensors.h"
 #include "experiments/config.h"
 #include "experiments/cost.h"
 #include "experiments/fs.h"

@@ -1,4 +1,4 @@
-// test_energy.c: the RAPL (powercap) and hwmon readers of core/energy.h on
+// test_energy.c: the RAPL (powercap) and hwmon readers of core/runtime/energy.h on
 // fake sysfs trees this test writes: package zones summed, sub-zones and
 // mmio zones ignored, a counter wrap-around corrected; hwmon rails sampled
 // and integrated (trapezoid) at given times; no counters: "none", 0 J; the
@@ -7,9 +7,9 @@
 // every run stores its joules by phase (the energy table and attributes),
 // `wasibench info` shows them and the energy figure is drawn; without a
 // meter the same sweep stores none and reads back as NaN (as older files).
-#include "core/counters.h"
-#include "core/energy.h"
-#include "core/memory.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/energy.h"
+#include "core/runtime/memory.h"
 #include "experiments/plot.h"
 #include "experiments/results.h"
 #include "experiments/results_schema.h"

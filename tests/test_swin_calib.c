@@ -1,4 +1,4 @@
-// test_swin_calib.c: rank selection (core/rank_calib.h) and the equal-memory
+// test_swin_calib.c: rank selection (core/compress/rank_calib.h) and the equal-memory
 // budget (experiments/budget.h) on Swin, whose counted linears have 4-mode
 // activations. In process on swin_micro: the calibration table (4 ranks per
 // candidate, cost = core + factors, monotone in epsilon), the DP under a
@@ -8,12 +8,12 @@
 // with `budget_mb` and at the minimum budget complete, keep 4-mode ranks,
 // fit their budget in the paper's measure and lower the training loss.
 #include "baselines/registry.h"
-#include "core/act_store.h"
-#include "core/blas.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/rank_calib.h"
-#include "core/rng.h"
+#include "core/compress/act_store.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/compress/rank_calib.h"
+#include "core/runtime/rng.h"
 #include "experiments/results.h"
 #include "experiments/runner.h"
 #include "tests/testlib.h"
