@@ -470,6 +470,41 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
     return out_close(&o);
 }
 
+// Figures 3 and 7: one row per group of a per-phase, per-step quantity of
+// RunTables (the array at byte offset `off`, times scale): the training step
+// by phase (forward, backward, decomposition, update, other), their sum, and
+// the inference batch, means and std over seeds, in columns named <phase>_<unit>.
+static int write_phase_bars(Plot *p, FigId fig, const char *title, const char *unit, size_t off, double scale,
+                            Range *train_range, Range *infer_range) {
+    static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
+    char cols[512];
+    snprintf(cols, sizeof cols, GROUP_COLS " forward_%s backward_%s decomposition_%s update_%s other_%s train_%s train_%s_std infer_%s infer_%s_std",
+             unit, unit, unit, unit, unit, unit, unit, unit, unit);
+    Out o;
+    if (out_open(p, &o, fig_data[fig], title, cols)) return -1;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const Group *g = &p->groups[gi];
+        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        for (int k = 0; k < g->n; k++) {
+            const double *v = (const double *)((const char *)&member(p, g, k)->tab + off);
+            double t = 0;
+            for (int q = 0; q < 5; q++) { t += v[phases[q]]; acc_add(&ph[q], scale * v[phases[q]]); }
+            acc_add(&tr, scale * t);
+            acc_add(&inf, scale * v[PHASE_INFERENCE]);
+        }
+        range_add(train_range, acc_mean(&tr));
+        range_add(infer_range, acc_mean(&inf));
+        put_group_head(o.f, p, g);
+        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
+        put_num(o.f, acc_mean(&tr));
+        put_num(o.f, acc_std(&tr));
+        put_num(o.f, acc_mean(&inf));
+        put_num(o.f, acc_std(&inf));
+        fputc('\n', o.f);
+    }
+    return out_close(&o);
+}
+
 // Figures 2-4: one row per group.
 static int write_bars(Plot *p) {
     Out o;
@@ -499,57 +534,12 @@ static int write_bars(Plot *p) {
     }
     if (out_close(&o)) return -1;
 
-    if (out_open(p, &o, fig_data[FIG_TIME], "Figure 3: wall time per training step by phase and per inference batch, milliseconds; mean over seeds",
-                 GROUP_COLS " forward_ms backward_ms decomposition_ms update_ms other_ms train_ms train_ms_std infer_ms infer_ms_std"))
+    if (write_phase_bars(p, FIG_TIME, "Figure 3: wall time per training step by phase and per inference batch, milliseconds; mean over seeds",
+                         "ms", offsetof(RunTables, sec_ps), 1e3, &p->time_train, &p->time_infer))
         return -1;
-    for (int gi = 0; gi < p->n_groups; gi++) {
-        const Group *g = &p->groups[gi];
-        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
-        static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
-        for (int k = 0; k < g->n; k++) {
-            const RunData *rd = member(p, g, k);
-            double t = 0;
-            for (int q = 0; q < 5; q++) { t += rd->tab.sec_ps[phases[q]]; acc_add(&ph[q], 1e3 * rd->tab.sec_ps[phases[q]]); }
-            acc_add(&tr, 1e3 * t);
-            acc_add(&inf, 1e3 * rd->tab.sec_ps[PHASE_INFERENCE]);
-        }
-        range_add(&p->time_train, acc_mean(&tr));
-        range_add(&p->time_infer, acc_mean(&inf));
-        put_group_head(o.f, p, g);
-        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
-        put_num(o.f, acc_mean(&tr));
-        put_num(o.f, acc_std(&tr));
-        put_num(o.f, acc_mean(&inf));
-        put_num(o.f, acc_std(&inf));
-        fputc('\n', o.f);
-    }
-    if (out_close(&o)) return -1;
-
-    if (out_open(p, &o, fig_data[FIG_ENERGY], "Figure 7: host energy per training step (by phase) and per inference batch, joules (the run's meter: RAPL or hwmon, whole package); mean over seeds; NaN = not measured",
-                 GROUP_COLS " forward_j backward_j decomposition_j update_j other_j train_j train_j_std infer_j infer_j_std"))
+    if (write_phase_bars(p, FIG_ENERGY, "Figure 7: host energy per training step (by phase) and per inference batch, joules (the run's meter: RAPL or hwmon, whole package); mean over seeds; NaN = not measured",
+                         "j", offsetof(RunTables, joules_ps), 1.0, &p->energy, &p->energy))
         return -1;
-    for (int gi = 0; gi < p->n_groups; gi++) {
-        const Group *g = &p->groups[gi];
-        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
-        static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
-        for (int k = 0; k < g->n; k++) {
-            const RunData *rd = member(p, g, k);
-            double e = 0;
-            for (int q = 0; q < 5; q++) { e += rd->tab.joules_ps[phases[q]]; acc_add(&ph[q], rd->tab.joules_ps[phases[q]]); }
-            acc_add(&tr, e);
-            acc_add(&inf, rd->tab.joules_ps[PHASE_INFERENCE]);
-        }
-        range_add(&p->energy, acc_mean(&tr));
-        range_add(&p->energy, acc_mean(&inf));
-        put_group_head(o.f, p, g);
-        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
-        put_num(o.f, acc_mean(&tr));
-        put_num(o.f, acc_std(&tr));
-        put_num(o.f, acc_mean(&inf));
-        put_num(o.f, acc_std(&inf));
-        fputc('\n', o.f);
-    }
-    if (out_close(&o)) return -1;
     p->has_data[FIG_ENERGY] = p->energy.n > 0;
     if (!p->has_data[FIG_ENERGY])
         snprintf(p->why_empty[FIG_ENERGY], 128, p->n_groups ? "no run measured energy (no RAPL or hwmon meter; see README)" : "no complete run in the stage");

@@ -145,6 +145,48 @@ static void compare_weights(const char *m, const char *dir1, const char *dir2, d
     st_close(&b);
 }
 
+// The 4 runs of out1 and out2: complete, 16 steps, epoch losses and accuracies
+// and (when d2 is given) the checkpoints in d1 and d2 within atol + rtol |b|
+// (0, 0: bit for bit).
+static void compare_runs(const char *out1, const char *out2, const char *d1, const char *d2, double atol, double rtol) {
+    RunList l1, l2;
+    WbError err;
+    if (results_list(out1, &l1, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
+    if (results_list(out2, &l2, &err) < 0) { EXPECT(0, "%s", err.msg); results_list_free(&l1); return; }
+    EXPECT(l1.n == 4 && l2.n == 4, "4 runs in each file (%d, %d)", l1.n, l2.n);
+    for (int i = 0; i < 4; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "s/%s-seed233", g_methods[i]);
+        const RunSummary *x = results_find(&l1, name), *y = results_find(&l2, name);
+        EXPECT(x && y && x->status == RUN_COMPLETE && y->status == RUN_COMPLETE, "%s complete in both", name);
+        if (!x || !y) continue;
+        EXPECT(x->steps_done == 16 && y->steps_done == 16, "%s: 16 steps each (%ld, %ld)", name, (long)x->steps_done, (long)y->steps_done);
+        EpochRow *e1 = NULL, *e2 = NULL;
+        int n1 = 0, n2 = 0;
+        if (results_read_epochs(out1, name, &e1, &n1, &err) == 0 && results_read_epochs(out2, name, &e2, &n2, &err) == 0 &&
+            n1 == 2 && n2 == 2) {
+            float v1[8], v2[8];
+            for (int e = 0; e < 2; e++) {
+                v1[4 * e] = (float)e1[e].train_loss; v2[4 * e] = (float)e2[e].train_loss;
+                v1[4 * e + 1] = (float)e1[e].train_acc; v2[4 * e + 1] = (float)e2[e].train_acc;
+                v1[4 * e + 2] = (float)e1[e].val_loss; v2[4 * e + 2] = (float)e2[e].val_loss;
+                v1[4 * e + 3] = (float)e1[e].val_acc; v2[4 * e + 3] = (float)e2[e].val_acc;
+            }
+            char what[160];
+            snprintf(what, sizeof what, "%s: epoch train/val loss and accuracy", name);
+            EXPECT_CLOSE(what, v2, v1, 8, atol, rtol);
+            printf("  %s: train loss %.9g (1 rank) %.9g (other)\n", name, e1[1].train_loss, e2[1].train_loss);
+        } else {
+            EXPECT(0, "epoch tables of %s (%d, %d rows)", name, n1, n2);
+        }
+        mem_free(e1);
+        mem_free(e2);
+        if (d2) compare_weights(g_methods[i], d1, d2, atol, rtol);
+    }
+    results_list_free(&l1);
+    results_list_free(&l2);
+}
+
 static void test_mpi_equals_one_process(void) {
     if (!dist_compiled() || !have_mpirun()) {
         if (getenv("CI")) { EXPECT(0, "CI must run the MPI test: %s", dist_compiled() ? "mpirun not found" : "built without MPI"); return; }
@@ -174,42 +216,7 @@ static void test_mpi_equals_one_process(void) {
     EXPECT(run_cmd(a1, log1) == 0, "one-process run exits 0 (see %s)", log1);
     char *a2[] = {"mpirun", "--oversubscribe", "-np", "2", g_bin, "run", yaml, "--out", out2, "--quiet", "--threads", "1", NULL};
     EXPECT(run_cmd(a2, log2) == 0, "mpirun -np 2 run exits 0 (see %s)", log2);
-    RunList l1, l2;
-    WbError err;
-    if (results_list(out1, &l1, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
-    if (results_list(out2, &l2, &err) < 0) { EXPECT(0, "%s", err.msg); results_list_free(&l1); return; }
-    EXPECT(l1.n == 4 && l2.n == 4, "4 runs in each file (%d, %d)", l1.n, l2.n);
-    for (int i = 0; i < 4; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "s/%s-seed233", g_methods[i]);
-        const RunSummary *x = results_find(&l1, name), *y = results_find(&l2, name);
-        EXPECT(x && y && x->status == RUN_COMPLETE && y->status == RUN_COMPLETE, "%s complete in both", name);
-        if (!x || !y) continue;
-        EXPECT(x->steps_done == 16 && y->steps_done == 16, "%s: 16 steps each (%ld, %ld)", name, (long)x->steps_done, (long)y->steps_done);
-        EpochRow *e1 = NULL, *e2 = NULL;
-        int n1 = 0, n2 = 0;
-        if (results_read_epochs(out1, name, &e1, &n1, &err) == 0 && results_read_epochs(out2, name, &e2, &n2, &err) == 0 &&
-            n1 == 2 && n2 == 2) {
-            float v1[8], v2[8];
-            for (int e = 0; e < 2; e++) {
-                v1[4 * e] = (float)e1[e].train_loss; v2[4 * e] = (float)e2[e].train_loss;
-                v1[4 * e + 1] = (float)e1[e].train_acc; v2[4 * e + 1] = (float)e2[e].train_acc;
-                v1[4 * e + 2] = (float)e1[e].val_loss; v2[4 * e + 2] = (float)e2[e].val_loss;
-                v1[4 * e + 3] = (float)e1[e].val_acc; v2[4 * e + 3] = (float)e2[e].val_acc;
-            }
-            char what[160];
-            snprintf(what, sizeof what, "%s: epoch train/val loss and accuracy", name);
-            EXPECT_CLOSE(what, v2, v1, 8, EQ_ATOL, EQ_RTOL);
-            printf("  %s: train loss %.7f (1 rank) %.7f (2 ranks)\n", name, e1[1].train_loss, e2[1].train_loss);
-        } else {
-            EXPECT(0, "epoch tables of %s (%d, %d rows)", name, n1, n2);
-        }
-        mem_free(e1);
-        mem_free(e2);
-        compare_weights(g_methods[i], d1, d2, EQ_ATOL, EQ_RTOL);
-    }
-    results_list_free(&l1);
-    results_list_free(&l2);
+    compare_runs(out1, out2, d1, d2, EQ_ATOL, EQ_RTOL);
 }
 
 // The one-process reference of test_mpi_equals_one_process (its folder).
@@ -228,38 +235,6 @@ static void remove_outputs(const char *dir) {
         snprintf(p, sizeof p, "%s/eq-s-%s-seed233.safetensors", dir, g_methods[i]);
         unlink(p);
     }
-}
-
-// Two result files hold the same 4 complete runs with identical epoch rows.
-static void expect_same_runs(const char *out1, const char *out2, int exact) {
-    RunList l1, l2;
-    WbError err;
-    if (results_list(out1, &l1, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
-    if (results_list(out2, &l2, &err) < 0) { EXPECT(0, "%s", err.msg); results_list_free(&l1); return; }
-    EXPECT(l1.n == 4 && l2.n == 4, "4 runs in each file (%d, %d)", l1.n, l2.n);
-    for (int i = 0; i < 4; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "s/%s-seed233", g_methods[i]);
-        const RunSummary *x = results_find(&l1, name), *y = results_find(&l2, name);
-        EXPECT(x && y && x->status == RUN_COMPLETE && y->status == RUN_COMPLETE, "%s complete in both", name);
-        if (!x || !y) continue;
-        EXPECT(!strcmp(x->config_hash, y->config_hash), "%s: same settings", name);
-        EpochRow *e1 = NULL, *e2 = NULL;
-        int n1 = 0, n2 = 0;
-        if (results_read_epochs(out1, name, &e1, &n1, &err) == 0 && results_read_epochs(out2, name, &e2, &n2, &err) == 0 && n1 == n2 && n1 > 0) {
-            int same = 1;
-            for (int e = 0; e < n1; e++)
-                same &= e1[e].train_loss == e2[e].train_loss && e1[e].val_loss == e2[e].val_loss && e1[e].val_acc == e2[e].val_acc;
-            EXPECT(!exact || same, "%s: epoch losses and accuracies bit-identical (last train loss %.9g vs %.9g)", name,
-                   e1[n1 - 1].train_loss, e2[n1 - 1].train_loss);
-        } else {
-            EXPECT(0, "epoch tables of %s (%d, %d rows)", name, n1, n2);
-        }
-        mem_free(e1);
-        mem_free(e2);
-    }
-    results_list_free(&l1);
-    results_list_free(&l2);
 }
 
 static int file_exists(const char *p) { return access(p, F_OK) == 0; }
@@ -298,7 +273,7 @@ static void test_runs_per_rank_queue(void) {
     EXPECT(text && strstr(text, "merged 1 rank file(s)") && strstr(text, "0 to go"), "the leftover was merged and nothing trained (%s)", log);
     mem_free(text);
     EXPECT(!file_exists(rank1), "the merged rank file is removed");
-    expect_same_runs(out1, out3, 1);
+    compare_runs(out1, out3, d1, NULL, 0, 0);
 
     if (!mpi_available("test_runs_per_rank_queue (mpirun part)")) return;
     char d2[700], out2[800];
@@ -314,15 +289,14 @@ static void test_runs_per_rank_queue(void) {
     EXPECT(text && strstr(text, "rank 1: run "), "rank 1 trained a run of its own (%s)", log);
     mem_free(text);
     EXPECT(!file_exists(rank0) && !file_exists(rank1), "no rank file left after the merge");
-    expect_same_runs(out1, out2, 1);
-    for (int i = 0; i < 4; i++) compare_weights(g_methods[i], d1, d2, 0, 0);
+    compare_runs(out1, out2, d1, d2, 0, 0);
     // Resume: the same command again trains nothing.
     snprintf(log, sizeof log, "%s/queue2.log", g_dir);
     EXPECT(run_cmd(a2, log) == 0, "the second --runs-per-rank run exits 0 (see %s)", log);
     text = read_text(log);
     EXPECT(text && strstr(text, "0 to go") && !strstr(text, "rank 1: run "), "resume: nothing trained again (%s)", log);
     mem_free(text);
-    expect_same_runs(out1, out2, 1);
+    compare_runs(out1, out2, d1, NULL, 0, 0);
 }
 
 // The dry run's estimate: the step count it assumes is the one a run takes,
