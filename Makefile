@@ -10,7 +10,7 @@ FUZZ_TIME ?= 60           # seconds of fuzzing per target in make fuzz (explorat
 # make test fuzzes each target for less: there the fuzzers guard against
 # regressions from a fixed seed, and the suite must stay under 20 min on 2 cores.
 TEST_FUZZ_TIME ?= 30
-MPI       ?= auto         # auto = with Open MPI when pkg-config finds ompi-c; 0 = never (core/dist.c)
+MPI       ?= auto         # auto = with Open MPI when pkg-config finds ompi-c; 0 = never (core/runtime/dist.c)
 
 # Debian packages the project needs (make deps installs the missing ones).
 DEB_PKGS  = build-essential pkg-config libopenblas-dev liblapacke-dev libyaml-dev libhdf5-dev hdf5-tools \
@@ -33,7 +33,7 @@ ifeq ($(PKG_OK),yes)
   PKG_CFLAGS := $(shell pkg-config --cflags $(PC_LIBS))
   PKG_LIBS   := $(shell pkg-config --libs $(PC_LIBS))
 endif
-# MPI data-parallel training and sweeps (core/dist.c, the only file that
+# MPI data-parallel training and sweeps (core/runtime/dist.c, the only file that
 # includes mpi.h); without it the same program runs as one process.
 ifneq ($(strip $(MPI)),0)
   MPI_OK := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
@@ -49,7 +49,7 @@ LIBS      = $(PKG_LIBS) -lhdf5_hl -lcsv -lm
 CFLAGS    = $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS   = -fopenmp $(SANFLAGS)
 
-LIB_SRC   = $(wildcard core/*.c) $(wildcard baselines/*.c)
+LIB_SRC   = $(wildcard core/*/*.c) $(wildcard baselines/*.c)
 APP_SRC   = $(filter-out experiments/main.c,$(wildcard experiments/*.c))
 TEST_SRC  = $(wildcard tests/test_*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -1,16 +1,16 @@
 // act_dense.c: dense W, compressed saved activations (hosvd, asi); see act_dense.h.
 #include "act_dense.h"
-#include "core/common.h"
-#include "core/dense_weights.h"
-#include "core/linear_dense.h"
-#include "core/layers.h"
-#include "core/memory.h"
+#include "core/runtime/common.h"
+#include "core/nn/dense_weights.h"
+#include "core/nn/linear_dense.h"
+#include "core/nn/layers.h"
+#include "core/runtime/memory.h"
 
 #include <math.h>
 #include <string.h>
 
 typedef struct {
-    DenseWeights dw;  // first member: dense_param_sets/update/export apply (core/dense_weights.h)
+    DenseWeights dw;  // first member: dense_param_sets/update/export apply (core/nn/dense_weights.h)
     ActStore act;     // compressed x; unused (nd = 0) when frozen
     int saved;        // the last forward saved for backward
 } ActDense;

@@ -1,14 +1,14 @@
 // act_dense.h: the linear layer of the activation-compression baselines
 // (hosvd, asi): W and b dense and trained with plain gradients, x saved
-// compressed (core/act_store.h) instead of dense. Forward y = x W^T + b is
+// compressed (core/compress/act_store.h) instead of dense. Forward y = x W^T + b is
 // exact; backward dx = dy W is exact; dW is contracted from dy and the
 // compressed x; db = sum dy. baselines/hosvd.c and baselines/asi.c differ
 // only in how act_dense_setup picks the factors.
 #ifndef WB_ACT_DENSE_H
 #define WB_ACT_DENSE_H
 
-#include "core/act_store.h"
-#include "core/linear_method.h"
+#include "core/compress/act_store.h"
+#include "core/nn/linear_method.h"
 
 // Shared init: copy W (O,I), b (O); the store compresses activations of
 // L->ndim modes up to L->dims with mode ACT_ENERGY (eps) or ACT_FIXED (ranks).
@@ -26,7 +26,7 @@ double act_tucker_paper_elems(const char *method, const int *dims, int nd, const
 // the entry, wasi under `activation:` (its epsilon is the weight's).
 #define ACT_KEY_HELP "activation ranks: ranks [k1, k2, k3] fixed, or budget_mb/candidates for the DP (default: the minimum budget)"
 
-// param_sets, update and export are core/linear_dense.h's dense_* (the state
+// param_sets, update and export are core/nn/linear_dense.h's dense_* (the state
 // starts with a DenseWeights).
 
 #endif

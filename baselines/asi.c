@@ -2,15 +2,15 @@
 // and one warm-started subspace-iteration step per mode and forward.
 #include "baselines/asi.h"
 #include "baselines/act_dense.h"
-#include "core/linear_dense.h"
-#include "core/common.h"
-#include "core/rank_calib.h"
+#include "core/nn/linear_dense.h"
+#include "core/runtime/common.h"
+#include "core/compress/rank_calib.h"
 
 #include <stddef.h>
 
 static void asi_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     CHECK(act_ranks_given(cfg, L->ndim, L->name),
-          "%s: asi needs activation ranks k1..k%d (MethodConfig.act_ranks), given or from core/rank_calib.h",
+          "%s: asi needs activation ranks k1..k%d (MethodConfig.act_ranks), given or from core/compress/rank_calib.h",
           L->name, L->ndim);
     act_dense_setup(L, W, b, ACT_FIXED, NULL, cfg->act_ranks, cfg->seed);
 }

@@ -2,8 +2,8 @@
 // exact truncated HOSVD at epsilon on every mode.
 #include "baselines/hosvd.h"
 #include "baselines/act_dense.h"
-#include "core/linear_dense.h"
-#include "core/common.h"
+#include "core/nn/linear_dense.h"
+#include "core/runtime/common.h"
 
 #include <stddef.h>
 

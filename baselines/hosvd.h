@@ -7,7 +7,7 @@
 #ifndef WB_BASELINES_HOSVD_H
 #define WB_BASELINES_HOSVD_H
 
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 extern const LinearMethod method_hosvd;
 

@@ -3,11 +3,11 @@
 // (u B^T, scaled inside the gemm); backward: 2 rows O I (dy W) + 2 O r rows
 // (dB) + 2 rows r O (du) + 2 r I rows (dA) + 2 rows r I (du A).
 #include "baselines/lora.h"
-#include "core/blas.h"
-#include "core/common.h"
-#include "core/layers.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/common.h"
+#include "core/nn/layers.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -14,7 +14,7 @@
 #ifndef WB_LORA_H
 #define WB_LORA_H
 
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 extern const LinearMethod method_lora;
 

@@ -7,7 +7,7 @@
 #include "baselines/vanilla.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -1,13 +1,13 @@
 // registry.h: the training methods, one list of declarations (each method's
 // file declares everything about it in its LinearMethod, see
-// core/linear_method.h), and the paper's memory measure in closed form, so
+// core/nn/linear_method.h), and the paper's memory measure in closed form, so
 // a config can name a method and a report can quote the paper's numbers for
 // any model size without allocating it (vit_b_32 at batch 128 would need GBs).
 #ifndef WB_REGISTRY_H
 #define WB_REGISTRY_H
 
-#include "core/linear_method.h"
-#include "core/vit.h"
+#include "core/nn/linear_method.h"
+#include "core/models/vit.h"
 
 // NULL for an unknown name.
 const LinearMethod *method_by_name(const char *name);
@@ -32,7 +32,7 @@ void method_key_value(const MethodKey *k, const MethodConfig *mc, char *buf, siz
 void methods_help(FILE *out);
 
 // Paper measure of ONE linear (elements, float32): the method's paper_elems
-// (see core/linear_method.h); method by name. Unknown name: dies.
+// (see core/nn/linear_method.h); method by name. Unknown name: dies.
 void method_paper_elems(const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
                         const LayerRanks *lr, double *act_elems, double *weight_elems);
 

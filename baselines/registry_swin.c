@@ -1,7 +1,7 @@
 // registry_swin.c: the closed-form paper measure of a Swin (see registry_swin.h).
 #include "baselines/registry_swin.h"
-#include "core/common.h"
-#include "core/swin_layers.h"
+#include "core/runtime/common.h"
+#include "core/nn/swin_layers.h"
 
 SwinPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const SwinBinding *bind, const char *method,
                                           const LayerRanks *ranks) {

@@ -6,7 +6,7 @@
 #define WB_REGISTRY_SWIN_H
 
 #include "baselines/registry.h"
-#include "core/swin.h"
+#include "core/models/swin.h"
 
 // Closed-form swin_paper_memory() for a model built as swin_build(cfg, bind, B)
 // with bind->method = method_by_name(method): sums method_paper_elems over

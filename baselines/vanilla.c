@@ -1,10 +1,10 @@
 // vanilla.c: the vanilla method is exactly the engine's dense linear
-// (core/linear_dense.c); this file declares it among the methods so results
+// (core/nn/linear_dense.c); this file declares it among the methods so results
 // and configs say "vanilla": no keys, x saved dense, the full-memory
 // reference of every comparison.
 #include "vanilla.h"
-#include "core/linear_dense.h"
-#include "core/vit_cost.h"
+#include "core/nn/linear_dense.h"
+#include "core/models/vit_cost.h"
 
 static void vanilla_paper_elems(int O, const int *dims, int nd, const MethodConfig *mc, const LayerRanks *lr,
                                 double *act_elems, double *weight_elems) {

@@ -3,7 +3,7 @@
 #ifndef WB_VANILLA_H
 #define WB_VANILLA_H
 
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 extern const LinearMethod method_vanilla;
 

@@ -3,7 +3,7 @@
 //   forward   2 rows I k (x R^T) + 2 rows k O (. L^T) + rows O (bias)
 //             [+ the compression, PHASE_DECOMPOSITION]
 //   backward  2 rows O k (dy L) + 2 rows k I (. R) + rows O (db)
-//             + dense: tucker_dw (hosvd.h); factored: tucker_contract_dy + O kl (the += into T)
+//             + dense: tucker_dw (core/compress/tucker.h); factored: tucker_contract_dy + O kl (the += into T)
 //   update    dense: optimizer on O I + O, then weight_subspace_step (linalg.h)
 //             factored: 2 O kl k + 2 I kl k (Q's G part) + 2 I k (c R^T added)
 //             + 2 k I k (R Q) + 2 O k k (c L RQ) + 2 I kl k + 2 O kl k (G Q) + orth (O,k)
@@ -12,20 +12,20 @@
 //   weight_update svd (dense storage), instead of weight_subspace_step:
 //             sgesdd (jobz 'S') of the (O,I) W, counted as the textbook R-SVD
 //             6 m n^2 + 20 n^3 (m = max(O,I), n = min(O,I); GVL Table 5.4.1,
-//             core/linalg.c svd_compute) + k I (R = Sigma_k V_k^T), in the
+//             core/linalg/linalg.c svd_compute) + k I (R = Sigma_k V_k^T), in the
 //             caller's phase (PHASE_UPDATE), as the subspace step it replaces
 //   wsi (x saved dense, baselines/wsi.h): forward saves no Tucker (no
 //             PHASE_DECOMPOSITION); backward's dW is 2 rows O I (dy^T x)
 #include "baselines/wasi.h"
-#include "core/act_store.h"
-#include "core/blas.h"
-#include "core/common.h"
-#include "core/counters.h"
-#include "core/layers.h"
-#include "core/linalg.h"
-#include "core/memory.h"
-#include "core/optim.h"
-#include "core/rank_calib.h"
+#include "core/compress/act_store.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/common.h"
+#include "core/runtime/counters.h"
+#include "core/nn/layers.h"
+#include "core/linalg/linalg.h"
+#include "core/runtime/memory.h"
+#include "core/train/optim.h"
+#include "core/compress/rank_calib.h"
 #include "baselines/act_dense.h"
 
 #include <math.h>
@@ -142,7 +142,7 @@ void wasi_setup(LinearLayer *L, const float *W, const float *b, const MethodConf
     // activation storage: wsi dense; wasi fixed ranks or energy at act_epsilon
     int fixed = act_dense || act_ranks_given(cfg, nd, L->name);
     CHECK(fixed || cfg->act_epsilon > 0.0f,
-          "%s: wasi needs activation ranks (act_ranks k1..k%d) or act_epsilon > 0; or rank calibration (core/rank_calib.h)",
+          "%s: wasi needs activation ranks (act_ranks k1..k%d) or act_epsilon > 0; or rank calibration (core/compress/rank_calib.h)",
           L->name, nd);
     float eps[HOSVD_MAX_MODES];
     for (int n = 0; n < HOSVD_MAX_MODES; n++) eps[n] = cfg->act_epsilon;

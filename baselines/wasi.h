@@ -3,12 +3,12 @@
 //   init     full SVD W = U Sigma V^T (PHASE_DECOMPOSITION); k = smallest
 //            count holding a fraction >= MethodConfig.epsilon of sum sigma^2;
 //            L = U_k (O,k), R = Sigma_k V_k^T (k,I). k never changes after.
-//   forward  y = (x R^T) L^T + b; x saved compressed (core/act_store.h):
+//   forward  y = (x R^T) L^T + b; x saved compressed (core/compress/act_store.h):
 //            MethodConfig.act_ranks all > 0: fixed ranks, one warm-started
 //            subspace-iteration step per forward (as asi); all 0: exact
 //            truncated HOSVD at MethodConfig.act_epsilon per mode (as hosvd;
 //            note: act_epsilon, not epsilon, which sets the weight rank).
-//            Both 0 is an error (run core/rank_calib.h to get ranks).
+//            Both 0 is an error (run core/compress/rank_calib.h to get ranks).
 //   backward dx = (dy L) R; dW contracted from dy and the compressed x;
 //            db = sum dy.
 //   update   storage `dense` (MethodConfig.factored = 0): the master W (O,I)
@@ -58,7 +58,7 @@
 // paper's "SVD every iteration" ablation, Fig. 3b), so k may change from
 // step to step: L, R are then sized for rank min(O,I) and the layer keeps
 // its own SVD workspace (its bytes_workspace). The decomposition FLOPs are
-// the R-SVD count of core/linalg.c (see the FLOP block of wasi.c). The
+// the R-SVD count of core/linalg/linalg.c (see the FLOP block of wasi.c). The
 // per-epoch k is what account() reports (results' layer_ranks_by_epoch).
 //
 // Where this goes beyond or departs from ARCHITECTURE.md "Methods" (all
@@ -75,7 +75,7 @@
 #ifndef WB_WASI_H
 #define WB_WASI_H
 
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 extern const LinearMethod method_wasi;
 

@@ -3,7 +3,7 @@
 // 2 rows O I (dy^T x).
 #include "baselines/wsi.h"
 #include "baselines/wasi.h"
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
 #ifndef WB_WSI_H
 #define WB_WSI_H
 
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 extern const LinearMethod method_wsi;
 

@@ -3,7 +3,7 @@
 #include "budget.h"
 #include "baselines/registry.h"
 #include "baselines/registry_swin.h"
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 static double run_paper_mb(const MethodConfig *mc, const void *ctx) {
     const RunSpec *rs = ctx;

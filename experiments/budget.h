@@ -14,7 +14,7 @@
 #define WB_BUDGET_H
 
 #include "config.h"
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 // The run's budget for the method's hooks: its closed-form paper measure of
 // the run's model at any MethodConfig, the largest rank of its linears.

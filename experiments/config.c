@@ -16,7 +16,7 @@
 // Keys, defaults and examples: experiments/README.md.
 #include "experiments/config_parts.h"
 #include "baselines/registry.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <sys/stat.h>
 

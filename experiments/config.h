@@ -6,11 +6,11 @@
 #ifndef WB_CONFIG_H
 #define WB_CONFIG_H
 
-#include "core/common.h"
-#include "core/dataset.h"
-#include "core/linear_method.h"
-#include "core/optim.h"
-#include "core/model.h"
+#include "core/runtime/common.h"
+#include "core/data/dataset.h"
+#include "core/nn/linear_method.h"
+#include "core/train/optim.h"
+#include "core/models/model.h"
 
 #define CFG_NAME_MAX 256
 #define CFG_PATH_MAX 1024

@@ -9,7 +9,7 @@
 
 #include "experiments/config.h"
 #include "experiments/yaml_tree.h"
-#include "core/linear_method.h"
+#include "core/nn/linear_method.h"
 
 #include <math.h>
 #include <stdint.h>

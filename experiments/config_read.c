@@ -3,7 +3,7 @@
 // strictly (type, range, enum) with file:line:column errors, sweeps met as
 // axes, and the run-name parts of the settings that were given.
 #include "experiments/config_parts.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,9 +1,9 @@
 // config_sections.c: one strict reader per section of an experiment file
 // (model, dataset, training, layers, methods; see config_parts.h). A
-// method's entry is read through its declared keys (core/linear_method.h).
+// method's entry is read through its declared keys (core/nn/linear_method.h).
 #include "experiments/config_parts.h"
 #include "baselines/registry.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 #include "experiments/maxbatch.h"
 
 #include <limits.h>
@@ -18,18 +18,6 @@ const char *const top_keys[15] = {"experiment", "output", "extends", "model", "d
                                        "stages"};
 const char *const stage_keys[12] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
                                          "seeds", "budget_mb", "strict_budget", "save_checkpoint", "memory"};
-
-static int format_classes(DataFormat f, int coarse) {
-    switch (f) {
-    case DATA_FASHION_MNIST: case DATA_MNIST: case DATA_CIFAR10: return 10;
-    case DATA_CIFAR100: return coarse ? 20 : 100;
-    case DATA_PETS: return 37;
-    case DATA_FLOWERS102: return 102;
-    case DATA_CUB200: return 200;
-    case DATA_ISIC2018: return 7;
-    default: return 0;
-    }
-}
 
 static const char *const model_keys[] = {"preset", "image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim",
                                          "pretrained", "from_stage", "new_head", "init_seed"};
@@ -172,7 +160,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         cfg_key_pos(&s, "coarse_labels", &p);
         return cfg_fail(c, p, "dataset.coarse_labels: only cifar100 has coarse labels (format is %s)", data_format_name(d->format));
     }
-    int K = format_classes(d->format, d->coarse_labels);
+    int K = data_format_classes(d->format, d->coarse_labels);
     const Node *cl;
     if ((got = sec_list(&s, "classes", 1, "a list of class ids or all", &cl)) < 0) return -1;
     if (got && !(cl->kind == N_SCALAR && !strcmp(cl->s, "all"))) {

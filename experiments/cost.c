@@ -4,8 +4,10 @@
 #include "cost.h"
 #include "baselines/registry.h"
 #include "baselines/registry_swin.h"
-#include "core/swin_cost.h"
-#include "core/vit_cost.h"
+#include "core/models/swin_cost.h"
+#include "core/data/dataset.h"
+#include "core/runtime/memory.h"
+#include "core/models/vit_cost.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,6 +44,7 @@ static FlopCount linear_flops(const void *ctx, int block, int which, long rows, 
 
 void method_cost(const RunSpec *rs, MethodCost *c) {
     c->paper_act_mb = c->paper_weight_mb = c->train_flops_per_step = NAN;
+    c->dense_flops_per_step = c->eval_flops_per_item = NAN;
     const LinearMethod *m = method_by_name(rs->method);
     if (!m) return;
     ViTBinding bind = {0};
@@ -54,6 +57,10 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
                              : methods_paper_memory(&rs->model.vit, rs->batch_size, &bind, m->name, NULL);
     c->paper_act_mb = pm.paper_act_mb;
     c->paper_weight_mb = pm.paper_weight_mb;
+    FlopCount d = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, NULL, NULL)
+                       : vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
+    c->dense_flops_per_step = d.forward + d.backward;
+    c->eval_flops_per_item = (swin ? swin_inference_flops(&rs->model.swin, 1) : vit_inference_flops(&rs->model.vit, 1));
     // The step's FLOPs in closed form: methods that declare them, all trainable.
     if (m->layer_flops && rs->num_finetune < 0) {
         FlopCtx fc = {m, &rs->mcfg, rs->all_linear, swin};
@@ -61,4 +68,37 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
                            : vit_step_flops(&rs->model.vit, rs->batch_size, linear_flops, &fc);
         c->train_flops_per_step = f.forward + f.backward;
     }
+}
+
+double run_seconds_estimate(const RunSpec *rs, const MethodCost *c, double flops_per_second, int *bounded) {
+    const DataConfig *d = &rs->data;
+    int K = data_format_classes(d->format, d->coarse_labels);
+    double records = data_format_train_records(d->format) * (K > 0 && d->n_classes > 0 ? (double)d->n_classes / K : 1.0);
+    double n_val = floor(records * (double)d->val_fraction), n_train = records - n_val;
+    if (rs->limit_train > 0 && rs->limit_train < n_train) n_train = rs->limit_train;
+    if (rs->limit_val > 0 && rs->limit_val < n_val) n_val = rs->limit_val;
+    double steps = (double)rs->epochs * ceil(n_train / rs->batch_size);
+    if (rs->max_steps > 0 && rs->max_steps < steps) steps = (double)rs->max_steps;
+    double step = c->train_flops_per_step;
+    *bounded = isnan(step);
+    if (*bounded) step = c->dense_flops_per_step;
+    int evals = rs->eval_every > 0 ? (rs->epochs + rs->eval_every - 1) / rs->eval_every : rs->epochs;
+    return (steps * step + evals * n_val * c->eval_flops_per_item) / flops_per_second;
+}
+
+double queue_seconds_estimate(const Experiment *ex, const int *runs, const double *seconds, int n, int P) {
+    double total = 0, *free_at = mem_alloc(sizeof(double) * (size_t)(P > 0 ? P : 1), MEM_WORKSPACE);
+    for (int lo = 0, hi; lo < n; lo = hi) {
+        for (int r = 0; r < P; r++) free_at[r] = 0;
+        for (hi = lo; hi < n && !strcmp(ex->runs[runs[hi]].stage, ex->runs[runs[lo]].stage); hi++) {
+            int first = 0;   // the rank that asks the counter next
+            for (int r = 1; r < P; r++) if (free_at[r] < free_at[first]) first = r;
+            free_at[first] += seconds[hi];
+        }
+        double stage = 0;
+        for (int r = 0; r < P; r++) if (free_at[r] > stage) stage = free_at[r];
+        total += stage;
+    }
+    mem_free(free_at);
+    return total;
 }

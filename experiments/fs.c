@@ -1,6 +1,6 @@
 // fs.c: folder creation and file copy (see fs.h).
 #include "experiments/fs.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 #ifndef WB_FS_H
 #define WB_FS_H
 
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 // mkdir -p: 0, or -1 with errno (ENOTDIR when dir exists and is not a folder;
 // ENAMETOOLONG beyond 4095 bytes).

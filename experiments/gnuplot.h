@@ -2,7 +2,7 @@
 #ifndef WB_GNUPLOT_H
 #define WB_GNUPLOT_H
 
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 // gnuplot -e "datadir='DATADIR'; outfile='OUTFILE'; term='TERM'" SCRIPT
 // ($WASIBENCH_GNUPLOT instead of gnuplot when set), its stdout and stderr

@@ -4,9 +4,9 @@
 #include "baselines/registry.h"
 #include "baselines/wasi.h"
 #include "experiments/runner.h"
-#include "core/memory.h"
-#include "core/rng.h"
-#include "core/train.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
+#include "core/train/train.h"
 
 #include <ctype.h>
 #include <math.h>

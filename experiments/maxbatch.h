@@ -8,7 +8,7 @@
 
 #include "experiments/config.h"
 #include "experiments/results.h"
-#include "core/vit_cost.h"
+#include "core/models/vit_cost.h"
 
 // "2GiB", "512MB", "1.5G", "1e9", "1048576" -> bytes (K/M/G/T = powers of 1000
 // with B or alone? no: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB and the

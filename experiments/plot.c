@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/counters.h"
-#include "core/memory.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
 #include "experiments/results.h"
 
 #define PATH_CAP 4096
@@ -31,10 +31,10 @@
 
 // The figures, in the order they are rendered. Each has plots/<name>.gp,
 // writes <name>.dat (rank_stability: rank_epochs.dat) and <name>.png/.svg.
-typedef enum { FIG_ACC_MEM = 0, FIG_FLOPS, FIG_TIME, FIG_MEMORY, FIG_RANKS, FIG_STABILITY, FIG_CURVES, FIG_N } FigId;
-static const char *fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves"};
+typedef enum { FIG_ACC_MEM = 0, FIG_FLOPS, FIG_TIME, FIG_MEMORY, FIG_RANKS, FIG_STABILITY, FIG_CURVES, FIG_ENERGY, FIG_N } FigId;
+static const char *fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves", "energy"};
 static const char *fig_data[FIG_N] = {"accuracy_memory.dat", "flops.dat", "time.dat", "memory.dat", "ranks_layers.dat",
-                                      "rank_epochs.dat", "curves.dat"};
+                                      "rank_epochs.dat", "curves.dat", "energy.dat"};
 
 // Everything one run contributes to the figures.
 typedef struct {
@@ -72,7 +72,7 @@ typedef struct {
     // Ranges of what the scripts plot (finite values only), for info.gp: the
     // scripts choose log scales and skip empty panels from these, since
     // gnuplot's own `stats` fails on a column without a valid value.
-    Range acc_x, flops, time_train, time_infer, mem_totals, epochs;
+    Range acc_x, flops, time_train, time_infer, mem_totals, epochs, energy;
 } Plot;
 
 // ---------------------------------------------------------------------------
@@ -470,6 +470,41 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
     return out_close(&o);
 }
 
+// Figures 3 and 7: one row per group of a per-phase, per-step quantity of
+// RunTables (the array at byte offset `off`, times scale): the training step
+// by phase (forward, backward, decomposition, update, other), their sum, and
+// the inference batch, means and std over seeds, in columns named <phase>_<unit>.
+static int write_phase_bars(Plot *p, FigId fig, const char *title, const char *unit, size_t off, double scale,
+                            Range *train_range, Range *infer_range) {
+    static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
+    char cols[512];
+    snprintf(cols, sizeof cols, GROUP_COLS " forward_%s backward_%s decomposition_%s update_%s other_%s train_%s train_%s_std infer_%s infer_%s_std",
+             unit, unit, unit, unit, unit, unit, unit, unit, unit);
+    Out o;
+    if (out_open(p, &o, fig_data[fig], title, cols)) return -1;
+    for (int gi = 0; gi < p->n_groups; gi++) {
+        const Group *g = &p->groups[gi];
+        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        for (int k = 0; k < g->n; k++) {
+            const double *v = (const double *)((const char *)&member(p, g, k)->tab + off);
+            double t = 0;
+            for (int q = 0; q < 5; q++) { t += v[phases[q]]; acc_add(&ph[q], scale * v[phases[q]]); }
+            acc_add(&tr, scale * t);
+            acc_add(&inf, scale * v[PHASE_INFERENCE]);
+        }
+        range_add(train_range, acc_mean(&tr));
+        range_add(infer_range, acc_mean(&inf));
+        put_group_head(o.f, p, g);
+        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
+        put_num(o.f, acc_mean(&tr));
+        put_num(o.f, acc_std(&tr));
+        put_num(o.f, acc_mean(&inf));
+        put_num(o.f, acc_std(&inf));
+        fputc('\n', o.f);
+    }
+    return out_close(&o);
+}
+
 // Figures 2-4: one row per group.
 static int write_bars(Plot *p) {
     Out o;
@@ -499,31 +534,15 @@ static int write_bars(Plot *p) {
     }
     if (out_close(&o)) return -1;
 
-    if (out_open(p, &o, fig_data[FIG_TIME], "Figure 3: wall time per training step by phase and per inference batch, milliseconds; mean over seeds",
-                 GROUP_COLS " forward_ms backward_ms decomposition_ms update_ms other_ms train_ms train_ms_std infer_ms infer_ms_std"))
+    if (write_phase_bars(p, FIG_TIME, "Figure 3: wall time per training step by phase and per inference batch, milliseconds; mean over seeds",
+                         "ms", offsetof(RunTables, sec_ps), 1e3, &p->time_train, &p->time_infer))
         return -1;
-    for (int gi = 0; gi < p->n_groups; gi++) {
-        const Group *g = &p->groups[gi];
-        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
-        static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
-        for (int k = 0; k < g->n; k++) {
-            const RunData *rd = member(p, g, k);
-            double t = 0;
-            for (int q = 0; q < 5; q++) { t += rd->tab.sec_ps[phases[q]]; acc_add(&ph[q], 1e3 * rd->tab.sec_ps[phases[q]]); }
-            acc_add(&tr, 1e3 * t);
-            acc_add(&inf, 1e3 * rd->tab.sec_ps[PHASE_INFERENCE]);
-        }
-        range_add(&p->time_train, acc_mean(&tr));
-        range_add(&p->time_infer, acc_mean(&inf));
-        put_group_head(o.f, p, g);
-        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
-        put_num(o.f, acc_mean(&tr));
-        put_num(o.f, acc_std(&tr));
-        put_num(o.f, acc_mean(&inf));
-        put_num(o.f, acc_std(&inf));
-        fputc('\n', o.f);
-    }
-    if (out_close(&o)) return -1;
+    if (write_phase_bars(p, FIG_ENERGY, "Figure 7: host energy per training step (by phase) and per inference batch, joules (the run's meter: RAPL or hwmon, whole package); mean over seeds; NaN = not measured",
+                         "j", offsetof(RunTables, joules_ps), 1.0, &p->energy, &p->energy))
+        return -1;
+    p->has_data[FIG_ENERGY] = p->energy.n > 0;
+    if (!p->has_data[FIG_ENERGY])
+        snprintf(p->why_empty[FIG_ENERGY], 128, p->n_groups ? "no run measured energy (no RAPL or hwmon meter; see README)" : "no complete run in the stage");
 
     if (out_open(p, &o, fig_data[FIG_MEMORY], "Figure 4: peak tracked memory by category (each its own peak), peak of the tracked total, process peak RSS and the paper's measure, MB = 2^20 bytes; mean over seeds",
                  GROUP_COLS " weights_mb gradients_mb optimizer_mb activations_mb workspace_mb data_mb tracked_peak_mb rss_peak_mb paper_total_mb"))
@@ -799,6 +818,7 @@ static int write_data(Plot *p) {
     put_gp_range(o.f, "acc_x", &p->acc_x);
     put_gp_range(o.f, "flops", &p->flops);
     put_gp_range(o.f, "time_train", &p->time_train);
+    put_gp_range(o.f, "energy", &p->energy);
     put_gp_range(o.f, "time_infer", &p->time_infer);
     put_gp_range(o.f, "mem_totals", &p->mem_totals);
     put_gp_range(o.f, "epochs", &p->epochs);

@@ -23,7 +23,7 @@
 
 #include <stdio.h>
 
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 // Export the data of h5path into outdir (created if missing, with parents)
 // and render every figure that has data with gnuplot: <fig>.png, and

@@ -1,6 +1,6 @@
 // progress.c: progress bar with ETA, plain periodic lines, or silence (see progress.h).
 #include "progress.h"
-#include "core/counters.h"
+#include "core/runtime/counters.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -49,6 +49,7 @@ void results_init(RunResult *r) {
     s->final_train_loss = s->final_train_acc = s->final_val_loss = s->final_val_acc = nan;
     s->paper_act_mb = s->paper_weight_mb = s->paper_total_mb = nan;
     s->budget_used_mb = nan;
+    s->train_joules_per_step = s->inference_joules_per_batch = nan;
     r->inference.mean_s = r->inference.min_s = r->inference.max_s = nan;
     r->config_yaml = "";
 }
@@ -223,6 +224,17 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
         attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget) ||
         attr_write(c, g, "skipped_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.skipped_items))
         return -1;
+    // Energy only where a meter measured it: absent attributes and table mean "not measured".
+    if (k->energy) {
+        double tj = k->joules[PHASE_FORWARD] + k->joules[PHASE_BACKWARD] + k->joules[PHASE_DECOMPOSITION] + k->joules[PHASE_UPDATE]
+                  + k->joules[PHASE_ALLREDUCE];
+        s.train_joules_per_step = per(tj, r->train_steps);
+        s.inference_joules_per_batch = per(k->joules[PHASE_INFERENCE], (long)r->inference.batches);
+        if (attr_str(c, g, "energy_source", s.energy_source[0] ? s.energy_source : "unnamed meter") ||
+            attr_write(c, g, "train_joules_per_step", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.train_joules_per_step) ||
+            attr_write(c, g, "inference_joules_per_batch", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.inference_joules_per_batch))
+            return -1;
+    }
     kill_point(3);
 
     if (write_typed_table(c, g, RES_EPOCHS.dataset, table_type(c, &RES_EPOCHS), r->n_epochs, r->epochs)) return -1;
@@ -242,9 +254,10 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     mem[MEM_NCAT].peak_bytes = r->mem.total_peak;
     if (write_typed_table(c, g, RES_MEMORY.dataset, table_type(c, &RES_MEMORY), MEM_NCAT + 1, mem)) return -1;
 
-    PhaseRow fl[PHASE_NCOUNT], tm[PHASE_NCOUNT];
+    PhaseRow fl[PHASE_NCOUNT], tm[PHASE_NCOUNT], en[PHASE_NCOUNT];
     memset(fl, 0, sizeof fl);
     memset(tm, 0, sizeof tm);
+    memset(en, 0, sizeof en);
     for (int i = 0; i < PHASE_NCOUNT; i++) {
         long n = i == PHASE_INFERENCE ? (long)r->inference.batches : r->train_steps;
         snprintf(fl[i].phase, sizeof fl[i].phase, "%s", phase_name((Phase)i));
@@ -253,10 +266,14 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
         fl[i].per_step = per(k->flops[i], n);
         tm[i].total = k->seconds[i];
         tm[i].per_step = per(k->seconds[i], n);
-        fl[i].steps = tm[i].steps = n;
+        fl[i].steps = tm[i].steps = en[i].steps = n;
+        memcpy(en[i].phase, fl[i].phase, sizeof en[i].phase);
+        en[i].total = k->joules[i];
+        en[i].per_step = per(k->joules[i], n);
     }
     if (write_typed_table(c, g, RES_FLOPS.dataset, table_type(c, &RES_FLOPS), PHASE_NCOUNT, fl)) return -1;
     if (write_typed_table(c, g, RES_TIME.dataset, table_type(c, &RES_TIME), PHASE_NCOUNT, tm)) return -1;
+    if (k->energy && write_typed_table(c, g, RES_ENERGY.dataset, table_type(c, &RES_ENERGY), PHASE_NCOUNT, en)) return -1;
     if (write_typed_table(c, g, RES_INFERENCE.dataset, table_type(c, &RES_INFERENCE), 1, &r->inference)) return -1;
     if (r->n_rank_epochs > 0 && write_rank_history(c, g, r)) return -1;
     kill_point(5);
@@ -330,7 +347,8 @@ done:
 // Attributes newer than schema version 1 (files written before them still
 // read): config_hash (else the hash of the stored config_yaml),
 // experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0),
-// skipped_items (else -1).
+// skipped_items (else -1), energy_source (else ""), train_joules_per_step and
+// inference_joules_per_batch (else NaN: also in new files without a meter).
 static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     htri_t has = H5Aexists(g, "config_hash");
     if (H5CK(c, has, "reading attributes")) return -1;
@@ -352,6 +370,13 @@ static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     s->skipped_items = -1;
     if (H5CK(c, has = H5Aexists(g, "skipped_items"), "reading attributes")) return -1;
     if (has && attr_read_num(c, g, what, "skipped_items", H5T_NATIVE_INT32, &s->skipped_items)) return -1;
+    s->train_joules_per_step = s->inference_joules_per_batch = (double)NAN;
+    if (H5CK(c, has = H5Aexists(g, "energy_source"), "reading attributes")) return -1;
+    if (has && attr_read_str(c, g, what, "energy_source", s->energy_source, sizeof s->energy_source)) return -1;
+    if (H5CK(c, has = H5Aexists(g, "train_joules_per_step"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "train_joules_per_step", H5T_NATIVE_DOUBLE, &s->train_joules_per_step)) return -1;
+    if (H5CK(c, has = H5Aexists(g, "inference_joules_per_batch"), "reading attributes")) return -1;
+    if (has && attr_read_num(c, g, what, "inference_joules_per_batch", H5T_NATIVE_DOUBLE, &s->inference_joules_per_batch)) return -1;
     return 0;
 }
 

@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/common.h"
-#include "core/counters.h"
-#include "core/memory.h"
+#include "core/runtime/common.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
 
 #define RES_SCHEMA_VERSION 1
 #define RES_NAME_MAX 256      // run name incl. '/' separators (stage/run)
@@ -78,6 +78,9 @@ typedef struct {
     double budget_used_mb;    // with a budget: the paper measure the run used (paper_total_mb); NaN without
     int32_t over_budget;      // 1: the method could not fit budget_mb (its cheapest setting ran instead)
     int32_t skipped_items;    // images dropped as corrupt or missing (dataset.skip_corrupt), train + val; -1: not recorded (older file)
+    char energy_source[512];  // the meter that measured the run's energy (core/runtime/energy.h), "" = none (no energy table)
+    double train_joules_per_step;      // host energy of the training phases per step; NaN without a meter
+    double inference_joules_per_batch; // per validation batch; NaN without a meter
     uint64_t seed;
     char layers[16];          // "mlp" | "all_linear"
     int32_t num_of_finetune;  // -1 = all

@@ -2,7 +2,7 @@
 // (see results.h), read through results_list.
 #include "experiments/results.h"
 #include "baselines/registry.h"
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +79,9 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
                 s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
         if (s->over_budget) fprintf(out, "  (over budget: %.3f MB used of %.3f MB asked)", s->budget_used_mb, s->budget_mb);
         if (s->skipped_items > 0) fprintf(out, "  (%d corrupt or missing images skipped)", (int)s->skipped_items);
+        if (s->energy_source[0])
+            fprintf(out, "  (energy: %.3g J/step training, %.3g J/inference batch; %s)", s->train_joules_per_step,
+                    s->inference_joules_per_batch, s->energy_source);
         if (s->error[0]) fprintf(out, "  (%s)", s->error);
         fprintf(out, "\n");
     }

@@ -3,7 +3,7 @@
 // maxbatch figure. A file-level table beside /runs: readers of older files
 // see no table, and the run readers never look at it.
 #include "experiments/results_h5.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <errno.h>
 #include <math.h>

@@ -61,6 +61,13 @@ static const ResField time_fields[] = {
     {"steps", offsetof(PhaseRow, steps), RF_I64, 0},
 };
 const ResTable RES_TIME = {"time", sizeof(PhaseRow), time_fields, NF(time_fields)};
+static const ResField energy_fields[] = {
+    {"phase", offsetof(PhaseRow, phase), RF_STR, 16},
+    {"joules", offsetof(PhaseRow, total), RF_F64, 0},
+    {"joules_per_step", offsetof(PhaseRow, per_step), RF_F64, 0},
+    {"steps", offsetof(PhaseRow, steps), RF_I64, 0},
+};
+const ResTable RES_ENERGY = {"energy", sizeof(PhaseRow), energy_fields, NF(energy_fields)};
 
 static const ResField inference_fields[] = {
     {"batches", offsetof(InferenceStats, batches), RF_I64, 0},

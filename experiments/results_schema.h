@@ -7,8 +7,8 @@
 #define WB_RESULTS_SCHEMA_H
 
 #include "experiments/results.h"
-#include "core/counters.h"
-#include "core/memory.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
 
 #include <hdf5.h>
 #include <stddef.h>
@@ -35,6 +35,8 @@ typedef struct {
 } ResTable;
 
 extern const ResTable RES_EPOCHS, RES_STEPS, RES_LAYERS, RES_MEMORY, RES_FLOPS, RES_TIME, RES_INFERENCE;
+// Optional (runs with an energy meter, core/runtime/energy.h): (phase, joules, joules_per_step, steps).
+extern const ResTable RES_ENERGY;
 
 // The HDF5 compound memory type of t's rows: every column, or only those
 // named in `only` (NULL-terminated; HDF5 matches columns by name, so a
@@ -48,6 +50,7 @@ hid_t res_table_type(const ResTable *t, const char *const *only);
 typedef struct {
     double flops_ps[PHASE_NCOUNT];       // flops_per_step by phase (inference: per validation batch)
     double sec_ps[PHASE_NCOUNT];         // seconds_per_step by phase
+    double joules_ps[PHASE_NCOUNT];      // joules_per_step by phase (the optional energy table; NaN without)
     double mem_peak[MEM_NCAT + 1];       // peak_bytes by category, [MEM_NCAT] = total
     LayerRow *layers; int n_layers;      // (n_layers) rows of the 'layers' table
     int32_t *rank_epochs;                // (n_rank_epochs) epoch of each rank snapshot

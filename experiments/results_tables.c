@@ -1,7 +1,7 @@
 // results_tables.c: the reader of a run's tables (memory, flops, time,
 // layers, rank history) for the figures and reports (see results_schema.h).
 #include "experiments/results_schema.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <hdf5.h>
 
@@ -47,6 +47,7 @@ static void close_id(hid_t *id) {
 static const char *const mem_cols[] = {"category", "peak_bytes", NULL};
 static const char *const flops_cols[] = {"phase", "flops_per_step", NULL};
 static const char *const time_cols[] = {"phase", "seconds_per_step", NULL};
+static const char *const energy_cols[] = {"phase", "joules_per_step", NULL};
 
 // Read the 1-D table `name` of group g into *rows (mem_alloc'd, n rows of
 // row_size bytes; NULL when empty). mt is closed here.
@@ -120,7 +121,7 @@ static int read_run(Rd *rp, hid_t runs_g, RunTables *rd) {
     void *rows = NULL;
     int n = 0;
     for (int i = 0; i <= MEM_NCAT; i++) rd->mem_peak[i] = NAN;
-    for (int i = 0; i < PHASE_NCOUNT; i++) rd->flops_ps[i] = rd->sec_ps[i] = NAN;
+    for (int i = 0; i < PHASE_NCOUNT; i++) rd->flops_ps[i] = rd->sec_ps[i] = rd->joules_ps[i] = NAN;
     if (H5OK(&r, g = H5Gopen2(runs_g, r.run, H5P_DEFAULT), "opening the run group")) goto done;
 
     if (read_table(&r, g, RES_MEMORY.dataset, res_table_type(&RES_MEMORY, mem_cols), RES_MEMORY.row_size, &rows, &n)) goto done;
@@ -131,10 +132,13 @@ static int read_run(Rd *rp, hid_t runs_g, RunTables *rd) {
     }
     mem_free(rows);
     rows = NULL;
-    for (int t = 0; t < 2; t++) {
-        double *dst = t ? rd->sec_ps : rd->flops_ps;
-        const ResTable *tb = t ? &RES_TIME : &RES_FLOPS;
-        if (read_table(&r, g, tb->dataset, res_table_type(tb, t ? time_cols : flops_cols), tb->row_size, &rows, &n)) goto done;
+    const htri_t has_energy = H5Lexists(g, RES_ENERGY.dataset, H5P_DEFAULT);   // optional: runs with a meter
+    for (int t = 0; t < 3; t++) {
+        if (t == 2 && has_energy <= 0) break;
+        double *dst = t == 2 ? rd->joules_ps : t ? rd->sec_ps : rd->flops_ps;
+        const ResTable *tb = t == 2 ? &RES_ENERGY : t ? &RES_TIME : &RES_FLOPS;
+        const char *const *cols = t == 2 ? energy_cols : t ? time_cols : flops_cols;
+        if (read_table(&r, g, tb->dataset, res_table_type(tb, cols), tb->row_size, &rows, &n)) goto done;
         for (int j = 0; j < n; j++) {
             const PhaseRow *ph = (const PhaseRow *)rows + j;
             for (int k = 0; k < PHASE_NCOUNT; k++)

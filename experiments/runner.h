@@ -19,6 +19,9 @@ typedef struct {
     int threads;            // <= 0: all cores
     ProgressMode progress;
     int rerun_changed;      // 1: runs stored with other settings are trained again and replaced
+    int runs_per_rank;      // under mpirun: whole runs handed to the ranks as a work queue (no data parallelism)
+    int ranks;              // --dry-run: also estimate the wall time on this many ranks (0 = none)
+    double gflops;          // --dry-run: the rate per process for the estimate (0 = measure sgemm here)
 } RunnerOptions;
 
 // Exit codes (documented in `wasibench run --help`).

@@ -1,7 +1,7 @@
 """safetensors_io.py: the safetensors format (F32 only) in Python, for the
 scripts around wasibench: experiments/torchvision_to_safetensors.py (user
 weights), experiments/bench/bench_torch.py (the bench's shared weights) and
-tests/reflib.py (PyTorch reference tensors). The C reader is core/safetensors.c.
+tests/reflib.py (PyTorch reference tensors). The C reader is core/io/safetensors.c.
 
 Layout: 8-byte little-endian header length, a JSON header
 {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}}

@@ -1,6 +1,6 @@
 // yaml_tree.c: libyaml -> the node tree of yaml_tree.h, and extends: (see there).
 #include "experiments/yaml_tree.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
 #include <yaml.h>
 

@@ -7,7 +7,7 @@
 #ifndef WB_YAML_TREE_H
 #define WB_YAML_TREE_H
 
-#include "core/common.h"
+#include "core/runtime/common.h"
 
 #include <stddef.h>
 

@@ -3,20 +3,15 @@
 # PASS/FAIL line each (tests/run.sh counts them):
 #   core/ never includes baselines/ or experiments/;
 #   baselines/ never includes experiments/ (nothing below experiments includes it);
-#   the layers never include a model header.
+#   the layers never include a model header;
+#   core/runtime/ includes nothing else of core, core/linalg/ only runtime/.
 # Without ROOT it checks the repository, then plants one violation of each
 # rule in a scratch tree and requires the check to catch it (a rule that
 # cannot fail is no check).
 set -u
 
-# The layer files: core/nn/ once core/ has subfolders, the flat list until then.
-layer_files() {
-  if [ -d "$1/core/nn" ]; then find "$1/core/nn" -name '*.[ch]'; return; fi
-  for f in layers.h swin_layers.h attention.c avgpool.c drop_path.c gelu.c layernorm.c linear.c loss.c \
-           patch_embed.c patch_merging.c residual.c tokens.c window_attention.c; do
-    [ -f "$1/core/$f" ] && echo "$1/core/$f"
-  done
-}
+# The layer files: everything in core/nn/ (layers and the linear-method interface).
+layer_files() { [ -d "$1/core/nn" ] && find "$1/core/nn" -name '*.[ch]'; }
 MODEL_HDR='([^"]*/)?(vit|swin|model|model_params|vit_cost|swin_cost)\.h"|core/models/'
 
 # rule NAME PATTERN FILES...: FAIL with the offending lines when any file includes PATTERN.
@@ -34,6 +29,11 @@ check() {
        $(find "$root/core" -name '*.[ch]') || bad=1
   rule "baselines never includes experiments/" '([^"]*/)?experiments/' $(find "$root/baselines" -name '*.[ch]') || bad=1
   rule "layers never include a model header" "$MODEL_HDR" $(layer_files "$root") || bad=1
+  # The bottom floors: runtime/ stands on nothing else of core, linalg/ only on runtime/.
+  rule "core/runtime includes only core/runtime" 'core/(compress|data|io|linalg|models|nn|train)/' \
+       $( [ -d "$root/core/runtime" ] && find "$root/core/runtime" -name '*.[ch]') || bad=1
+  rule "core/linalg includes only core/runtime and itself" 'core/(compress|data|io|models|nn|train)/' \
+       $( [ -d "$root/core/linalg" ] && find "$root/core/linalg" -name '*.[ch]') || bad=1
   return $bad
 }
 
@@ -42,9 +42,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 check "$root"
 # Self-test: each planted violation must make the check fail.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for plant in 'core/x.c:experiments/runner.h' 'baselines/x.c:experiments/config.h' 'core/layers.h:vit.h'; do
+for plant in 'core/x.c:experiments/runner.h' 'baselines/x.c:experiments/config.h' 'core/nn/layers.h:vit.h' \
+             'core/runtime/memory.c:core/nn/layers.h' 'core/linalg/blas.c:core/models/model.h'; do
   rm -rf "$tmp/t"; mkdir -p "$tmp/t/core" "$tmp/t/baselines"
   file=${plant%%:*}; inc=${plant#*:}
+  mkdir -p "$(dirname "$tmp/t/$file")"
   echo "#include \"$inc\"" > "$tmp/t/$file"
   if check "$tmp/t" > "$tmp/out" 2>&1; then echo "FAIL layers: a planted '$file includes $inc' went unnoticed"
   else echo "PASS layers: a planted '$file includes $inc' is caught"; fi

@@ -36,7 +36,7 @@ def vit_model(image, patch, layers, heads, hidden, mlp, classes, seed):
     return m
 
 
-# torchvision's swin_t arguments (models/swin_transformer.py), as core/swin.c's "swin_t" preset.
+# torchvision's swin_t arguments (models/swin_transformer.py), as core/models/swin.c's "swin_t" preset.
 SWIN_T = dict(patch=4, embed=96, depths=[2, 2, 6, 2], heads=[3, 6, 12, 24], window=7)
 
 

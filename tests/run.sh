@@ -61,6 +61,7 @@ run_script() {
 
 run_dir "${1:-build}" normal
 run_script layers check_layers bash tests/check_layers.sh
+run_script slurm check_slurm bash tests/check_slurm.sh "${1:-build}"
 if [ -n "${2:-}" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
   WB_QUICK=1 run_dir "$2" sanitize

@@ -1,8 +1,8 @@
 // runlib.c: the fixtures of tests/runlib.h.
 #include "tests/runlib.h"
-#include "core/common.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/runtime/common.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 
 #include <stdio.h>
 #include <string.h>

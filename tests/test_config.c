@@ -8,9 +8,9 @@
 // compiles it in directly (see the report: the Makefile could link
 // build/experiments/config.o into the tests instead).
 #include "experiments/config.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 
-#include "core/rng.h"
+#include "core/runtime/rng.h"
 #include "tests/testlib.h"
 
 #include <stdio.h>

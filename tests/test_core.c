@@ -1,9 +1,9 @@
 // test_core.c: the engine's foundations: counted GEMM against the naive
 // reference on odd shapes, the tracked allocator, FLOP/time counters, RNG.
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 #include <stdlib.h>
 #include "tests/testlib.h"
 

@@ -5,9 +5,9 @@
 // class filtering with relabelling, the seeded train/val split, batch order
 // from (seed, epoch), memory in the data category, and the real
 // Fashion-MNIST when installed (counts, label histogram, decode throughput).
-#include "core/counters.h"
-#include "core/dataset.h"
-#include "core/memory.h"
+#include "core/runtime/counters.h"
+#include "core/data/dataset.h"
+#include "core/runtime/memory.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -19,12 +19,12 @@
 //   - determinism: the same YAML twice gives bit-identical logged losses and
 //     accuracies, and so do 1 thread and 2 threads.
 #include "experiments/results.h"
-#include "core/memory.h"
-#include "core/optim.h"
-#include "core/rng.h"
-#include "core/train.h"
-#include "core/model.h"
-#include "core/safetensors.h"
+#include "core/runtime/memory.h"
+#include "core/train/optim.h"
+#include "core/runtime/rng.h"
+#include "core/train/train.h"
+#include "core/models/model.h"
+#include "core/io/safetensors.h"
 #include "tests/runlib.h"
 #include "tests/testlib.h"
 

@@ -3,12 +3,12 @@
 // ranks, orthonormal factors), the subspace-iteration HOSVD converging to
 // the exact subspaces, and the dW contraction against dy^T x_hat rebuilt
 // explicitly. WB_BENCH=1 adds timings on the paper's vit_b_32 shapes.
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/hosvd.h"
-#include "core/linalg.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/compress/tucker.h"
+#include "core/linalg/linalg.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -2,10 +2,10 @@
 // corrupt files as errors) and the preprocessing sampler against
 // torchvision's tensor transforms (tests/ref_data.py writes the reference:
 // the case list there and here must agree).
-#include "core/counters.h"
-#include "core/image.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/runtime/counters.h"
+#include "core/data/image.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 #include "tests/testlib.h"
 
 #include <cjson/cJSON.h>

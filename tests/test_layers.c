@@ -1,4 +1,4 @@
-// test_layers.c: every layer of core/layers.h. For each layer, through one
+// test_layers.c: every layer of core/nn/layers.h. For each layer, through one
 // generic driver: per-element central-difference gradient checks of every
 // input and parameter on small odd shapes (fake loss L = sum(out * R) in
 // double, so dL/dout = R), a directional check on shapes large enough to
@@ -6,12 +6,12 @@
 // doubles) and NULL gradient outputs. Plus forward against naive loops,
 // cross-entropy by hand, count_correct, the FLOPs the layers charge, and the
 // accuracy of vecmath.h (exp, erfc) and GELU against double precision.
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/layers.h"
-#include "core/memory.h"
-#include "core/rng.h"
-#include "core/vecmath.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/nn/layers.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
+#include "core/linalg/vecmath.h"
 #include "tests/testlib.h"
 
 #include <math.h>
@@ -451,7 +451,7 @@ static void test_fwd_gelu_values(void) {
 }
 
 // vecmath.h and GELU on dense grids against double precision (the bounds
-// documented in core/vecmath.h). The grids are big enough for the threaded path.
+// documented in core/linalg/vecmath.h). The grids are big enough for the threaded path.
 static void test_vecmath_gelu_accuracy(void) {
     double e_exp = 0, e_erfc4 = 0, e_erfc = 0;
     for (float x = -87.0f; x <= 88.0f; x += 7.3e-4f) {

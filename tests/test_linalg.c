@@ -1,11 +1,11 @@
 // test_linalg.c: the explained-variance rank rule, thin SVD factors L R,
 // Householder orth, and weight subspace iteration (both R variants), on
 // matrices with known spectra built from random orthogonal factors.
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/linalg.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/linalg/linalg.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 #include "tests/testlib.h"
 
 #include <math.h>

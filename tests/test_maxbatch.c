@@ -11,7 +11,7 @@
 #include "experiments/results.h"
 #include "experiments/results_schema.h"
 #include "experiments/runner.h"
-#include "core/memory.h"
+#include "core/runtime/memory.h"
 #include "tests/runlib.h"
 #include "tests/testlib.h"
 

@@ -8,11 +8,11 @@
 // to the bit; scale 2 does not).
 #include "testlib.h"
 #include "baselines/registry.h"
-#include "core/common.h"
-#include "core/linear_dense.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/train.h"
+#include "core/runtime/common.h"
+#include "core/nn/linear_dense.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/train/train.h"
 #include "experiments/config.h"
 
 #include <math.h>
@@ -40,7 +40,7 @@ static void scaled_paper_elems(int O, const int *dims, int nd, const MethodConfi
 }
 
 // A real method adds its settings' fields to MethodConfig (one line each in
-// core/linear_method.h); this test method borrows the float it needs.
+// core/nn/linear_method.h); this test method borrows the float it needs.
 static const MethodKey scaled_keys[] = {
     {.key = "scale", .type = MKEY_NUM, .field = offsetof(MethodConfig, lora_alpha), .lo = 0, .hi = 8, .lo_open = 1,
      .def = 1, .help = "factor on the pretrained W (test only)"},

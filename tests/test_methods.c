@@ -10,7 +10,7 @@
 //   - wasi's forward is x (L R)^T + b; its storages agree on the first
 //     update when W has exact rank k (both r_update variants, with weight
 //     decay), and the drift afterwards is logged;
-//   - with the sign-consistent QR (core/linalg.h), L R tracks the rank-k
+//   - with the sign-consistent QR (core/linalg/linalg.h), L R tracks the rank-k
 //     truncation of the weight over 20 SGD steps (both r_update modes, both
 //     storages), a step on an unchanged W returns L_prev, and the signs do
 //     not depend on the thread count;
@@ -30,19 +30,19 @@
 #include "baselines/lora.h"
 #include "baselines/registry.h"
 #include "baselines/vanilla.h"
-#include "core/act_store.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/model_params.h"
-#include "core/layers.h"
-#include "core/linalg.h"
-#include "core/linear_dense.h"
-#include "core/memory.h"
-#include "core/optim.h"
-#include "core/rank_calib.h"
-#include "core/rng.h"
-#include "core/safetensors.h"
-#include "core/vit.h"
+#include "core/compress/act_store.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/models/model_params.h"
+#include "core/nn/layers.h"
+#include "core/linalg/linalg.h"
+#include "core/nn/linear_dense.h"
+#include "core/runtime/memory.h"
+#include "core/train/optim.h"
+#include "core/compress/rank_calib.h"
+#include "core/runtime/rng.h"
+#include "core/io/safetensors.h"
+#include "core/models/vit.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
 #include "tests/testlib.h"
@@ -885,7 +885,7 @@ static double subspace_flops(const int *dims, int nd, const int *k, int warm) {
         f += orth_flops(d, kk);
         lane_adds += d * kk;
     }
-    // the fused warm step (3 modes, no Gram route) adds its lanes' partial sums (hosvd.h)
+    // the fused warm step (3 modes, no Gram route) adds its lanes' partial sums (core/compress/tucker.h)
     if (warm && nd == 3 && !any_gram) f += (HOSVD_LANES - 1) * lane_adds;
     return f + mmp_flops(dims, k, nd, (1 << nd) - 1);
 }

@@ -4,12 +4,12 @@
 // allocation, FLOP counts and thread-count independence.
 // Tolerances: |c - torch| <= 1e-6 + 1e-6|torch| for SGD and clipping,
 // 1e-5 + 1e-5|torch| for AdamW, 1e-12 + 1e-6|torch| for the lr.
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/optim.h"
-#include "core/rng.h"
-#include "core/safetensors.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/train/optim.h"
+#include "core/runtime/rng.h"
+#include "core/io/safetensors.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -5,7 +5,7 @@
 // (MLP linears: inputs 1125 MB + weights 216 MB) and 2349 MB (all linears).
 #include "experiments/config.h"
 #include "experiments/cost.h"
-#include "core/vit_cost.h"
+#include "core/models/vit_cost.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -1,9 +1,9 @@
 // test_rank_select.c: the rank-selection knapsack: a hand-made table with
 // known optima (exact bins and coarse bins), the budget raised to the
 // minimum, and agreement with brute force on many random tables.
-#include "core/memory.h"
-#include "core/rank_select.h"
-#include "core/rng.h"
+#include "core/runtime/memory.h"
+#include "core/compress/rank_select.h"
+#include "core/runtime/rng.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -17,7 +17,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "core/rng.h"
+#include "core/runtime/rng.h"
 #include "tests/testlib.h"
 
 #include <sys/wait.h>

@@ -6,9 +6,9 @@
 // the sweep goes on; a bad YAML exits 2 naming file:line:column.
 #include "experiments/config.h"
 #include "experiments/results.h"
-#include "core/image.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/data/image.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 #include "tests/runlib.h"
 #include "tests/testlib.h"
 
@@ -613,7 +613,7 @@ static void test_skipped_items_are_recorded(void) {
 }
 
 // Case 9: every key the READMEs document is one the parser takes. Each
-// ```yaml block of README.md, experiments/README.md and core/DATA.md is loaded (a block
+// ```yaml block of README.md, experiments/README.md and core/data/DATA.md is loaded (a block
 // without methods gets a minimal experiment around it); each key row of
 // experiments/README.md's tables (top level, model, dataset, training) is
 // probed with a value no key takes: the error must be about the value, never
@@ -659,7 +659,7 @@ static int doc_yaml_blocks(const char *readme) {
 }
 
 static void test_documented_keys_exist(void) {
-    int blocks = doc_yaml_blocks("README.md") + doc_yaml_blocks("experiments/README.md") + doc_yaml_blocks("core/DATA.md");
+    int blocks = doc_yaml_blocks("README.md") + doc_yaml_blocks("experiments/README.md") + doc_yaml_blocks("core/data/DATA.md");
     EXPECT(blocks >= 3, "found %d yaml blocks", blocks);
     size_t n;
     unsigned char *t = rl_slurp("experiments/README.md", &n);

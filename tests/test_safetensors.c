@@ -6,9 +6,9 @@
 // a file truncated after open, and the atomic save; BF16/F16 widening
 // (known bit patterns, all 65536 F16 values), BF16/F16 files, and a 2-shard
 // checkpoint through model.safetensors.index.json with its broken variants.
-#include "core/memory.h"
-#include "core/rng.h"
-#include "core/safetensors.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
+#include "core/io/safetensors.h"
 #include "tests/testlib.h"
 
 #include <limits.h>

@@ -1,12 +1,12 @@
-// test_small_gemm.c: gemm_small (core/small_gemm.h) against gemm_naive for
+// test_small_gemm.c: gemm_small (core/linalg/small_gemm.h) against gemm_naive for
 // every transpose combination, strided operands and beta 0/1, called from
 // an OpenMP loop the way the attention cores call it; it counts no FLOPs.
 #include "tests/testlib.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/rng.h"
-#include "core/small_gemm.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
+#include "core/linalg/small_gemm.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -14,16 +14,16 @@
 #include "baselines/registry.h"
 #include "baselines/registry_swin.h"
 #include "baselines/vanilla.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/model_params.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/optim.h"
-#include "core/rng.h"
-#include "core/safetensors.h"
-#include "core/swin.h"
-#include "core/swin_layers.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/models/model_params.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/train/optim.h"
+#include "core/runtime/rng.h"
+#include "core/io/safetensors.h"
+#include "core/models/swin.h"
+#include "core/nn/swin_layers.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
 #include "tests/testlib.h"
@@ -559,7 +559,7 @@ static void test_paper_memory(void) {
     }
 }
 
-// --- core/model.h: the dispatch gives what the direct calls give -------------------------
+// --- core/models/model.h: the dispatch gives what the direct calls give -------------------------
 
 static void test_model_dispatch(void) {
     const char *presets[2] = {"vit_micro", "swin_micro"};

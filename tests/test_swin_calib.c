@@ -1,4 +1,4 @@
-// test_swin_calib.c: rank selection (core/rank_calib.h) and the equal-memory
+// test_swin_calib.c: rank selection (core/compress/rank_calib.h) and the equal-memory
 // budget (experiments/budget.h) on Swin, whose counted linears have 4-mode
 // activations. In process on swin_micro: the calibration table (4 ranks per
 // candidate, cost = core + factors, monotone in epsilon), the DP under a
@@ -8,12 +8,12 @@
 // with `budget_mb` and at the minimum budget complete, keep 4-mode ranks,
 // fit their budget in the paper's measure and lower the training loss.
 #include "baselines/registry.h"
-#include "core/act_store.h"
-#include "core/blas.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/rank_calib.h"
-#include "core/rng.h"
+#include "core/compress/act_store.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/compress/rank_calib.h"
+#include "core/runtime/rng.h"
 #include "experiments/results.h"
 #include "experiments/runner.h"
 #include "tests/testlib.h"
@@ -233,7 +233,7 @@ static void test_runner_budget(void) {
             "    activation: {budget_mb: 0.6}\n",
             data);
     fclose(f);
-    RunnerOptions opt = {out, 0, 0, 1, 1, PROGRESS_QUIET, 0};   // 1 thread: a test binary has spinning OpenMP threads (see experiments/main.c)
+    RunnerOptions opt = {.out = out, .shard_i = 0, .shard_n = 1, .threads = 1, .progress = PROGRESS_QUIET};   // 1 thread: a test binary has spinning OpenMP threads (see experiments/main.c)
     int rc = runner_run(yaml, &opt);
     EXPECT(rc == EXIT_OK, "wasibench run exit %d", rc);
     RunList l;

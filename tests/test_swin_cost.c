@@ -1,5 +1,5 @@
 // test_swin_cost.c: the closed-form FLOP count of a Swin training step
-// (core/swin_cost.h) equals what the counters record, exactly, per phase:
+// (core/models/swin_cost.h) equals what the counters record, exactly, per phase:
 // dense on swin_micro, on a padded odd config (maps not multiples of the
 // window, odd patch merging, a window larger than the map) and with
 // stochastic depth; the inference forward; and every method bound to the
@@ -8,13 +8,13 @@
 // counted doing (a wrapper method records it), so the rest of the model is
 // still checked in closed form. swin_t at batch 1 unless WB_QUICK.
 #include "baselines/registry.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/rng.h"
-#include "core/swin_cost.h"
-#include "core/train.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/runtime/rng.h"
+#include "core/models/swin_cost.h"
+#include "core/train/train.h"
 #include "tests/testlib.h"
 
 #include <stdlib.h>

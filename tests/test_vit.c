@@ -5,16 +5,16 @@
 // partial fine-tuning gives the full model's gradients for what it trains,
 // and inference matches the training forward.
 #include "baselines/registry.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/model_params.h"
-#include "core/rng.h"
-#include "core/linear_dense.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/optim.h"
-#include "core/safetensors.h"
-#include "core/vit.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/models/model_params.h"
+#include "core/runtime/rng.h"
+#include "core/nn/linear_dense.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/train/optim.h"
+#include "core/io/safetensors.h"
+#include "core/models/vit.h"
 #include "tests/testlib.h"
 
 #include <math.h>

@@ -3,12 +3,12 @@
 // (the saved-for-backward size table and the rest) equals what the tracked
 // allocator holds during training, per category and method.
 #include "baselines/registry.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/rng.h"
-#include "core/vit_cost.h"
-#include "core/train.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
+#include "core/models/vit_cost.h"
+#include "core/train/train.h"
 #include "baselines/wasi.h"
 #include "tests/testlib.h"
 

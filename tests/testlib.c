@@ -1,11 +1,11 @@
 // testlib.c: see testlib.h.
 #include "testlib.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/optim.h"
-#include "core/params.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/train/optim.h"
+#include "core/train/params.h"
+#include "core/runtime/rng.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
 

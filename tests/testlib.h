@@ -8,10 +8,10 @@
 #ifndef WB_TESTLIB_H
 #define WB_TESTLIB_H
 
-#include "core/linear_method.h"
-#include "core/model.h"
-#include "core/rng.h"
-#include "core/safetensors.h"
+#include "core/nn/linear_method.h"
+#include "core/models/model.h"
+#include "core/runtime/rng.h"
+#include "core/io/safetensors.h"
 
 #include <stddef.h>
 #include <stdint.h>

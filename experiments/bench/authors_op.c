@@ -12,7 +12,7 @@
 //      phase seconds, and the QRs and the weight step timed on their own at
 //      the same shapes, give the fraction of the elapsed time those sections
 //      are (a range: the two activation matmuls are interleaved block by
-//      block here (core/hosvd.c) and cannot be timed apart; the upper bound
+//      block here (core/compress/tucker.c) and cannot be timed apart; the upper bound
 //      counts all of the compression's non-QR time as "half the matmuls",
 //      the lower none).
 // W is synthetic (no pretrained vit_b_32 offline): Gaussian singular vectors
@@ -21,15 +21,15 @@
 // so the bias-twice number only shows the order of the effect.
 // Not part of make bench (it proves nothing about speed); build and run:
 //   make build/bench/authors_op && build/bench/authors_op [O=3072] [I=768] [eps=0.9] [alpha=0.65] [threads=1]
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/layers.h"
-#include "core/linalg.h"
-#include "core/linear_method.h"
-#include "core/memory.h"
-#include "core/optim.h"
-#include "core/params.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/nn/layers.h"
+#include "core/linalg/linalg.h"
+#include "core/nn/linear_method.h"
+#include "core/runtime/memory.h"
+#include "core/train/optim.h"
+#include "core/train/params.h"
+#include "core/runtime/rng.h"
 #include "baselines/wasi.h"
 
 #include <lapacke.h>

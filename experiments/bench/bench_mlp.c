@@ -22,10 +22,10 @@
 // compress_gbyte, bwd_gbyte; see phase_bytes).
 #include "baselines/asi.h"
 #include "baselines/vanilla.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 #include "baselines/wasi.h"
 
 #include <stdio.h>

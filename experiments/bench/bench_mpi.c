@@ -4,8 +4,8 @@
 //   [mpirun -np P] bench_mpi step G REPS THREADS
 //     vit_b_32 (224 px, 1000 classes, random init: speed does not depend on
 //     the values), vanilla with every parameter trained, SGD; global batch G
-//     split over the P ranks as `wasibench run` splits it (core/dist.h
-//     dist_slice), one train_step_dp per step (core/data_parallel.h). After a
+//     split over the P ranks as `wasibench run` splits it (core/runtime/dist.h
+//     dist_slice), one train_step_dp per step (core/train/data_parallel.h). After a
 //     warm-up step, REPS timed steps; rank 0 prints the best and the median
 //     step time, the all-reduce time of the best step and the bytes it summed
 //     (keys mpi.p<P>.*).
@@ -17,14 +17,14 @@
 //     P held fixed (weak scaling: each rank keeps its G/P images).
 // Output of step: "key value" lines, comments start with '#'.
 #include "baselines/registry.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/data_parallel.h"
-#include "core/dist.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/rng.h"
-#include "core/train.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/train/data_parallel.h"
+#include "core/runtime/dist.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/runtime/rng.h"
+#include "core/train/train.h"
 
 #include <math.h>
 #include <stdio.h>

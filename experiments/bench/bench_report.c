@@ -9,8 +9,8 @@
 // fails on timings. HDF5 layout (experiments/bench/README.md):
 //   /            attributes: schema = "wasibench-bench", schema_version = 1, table (the text), meta.* strings
 //   /values      table (key string[64], value f64): every numeric value, in input order
-#include "core/common.h"
-#include "core/memory.h"
+#include "core/runtime/common.h"
+#include "core/runtime/memory.h"
 
 #include <hdf5.h>
 
@@ -291,7 +291,7 @@ int main(int argc, char **argv) {
 
     // 4. whole-model memory per method
     out("4. vit_b_32 training step at batch %.0f, layers: mlp, one process per method; MB = 2^20 bytes. Tracked = the\n"
-        "   allocator's peak during %s step(s) after loading; plan = vit_memory_plan (core/vit_cost.h) + the batch.\n",
+        "   allocator's peak during %s step(s) after loading; plan = vit_memory_plan (core/models/vit_cost.h) + the batch.\n",
         get("meta.mem_batch"), gets_("meta.mem_steps"));
     out("   %-16s %7s %7s %7s | %7s %7s %7s | %7s %7s | %8s %8s %6s | %8s %7s | %7s %6s\n", "method", "weights", "grads",
         "optim", "act.sh", "act.cnt", "act.oth", "work", "data", "tracked", "plan", "err", "RSS", "RSS-tr", "paper", "p.x");

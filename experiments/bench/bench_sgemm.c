@@ -9,10 +9,10 @@
 // counted). Row 3's roofline divides bytes by this number.
 //   bench_sgemm [threads=2] [n=1536] [reps=5]
 // Output: "key value" lines (read by experiments/bench/run.sh), comments start with '#'.
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/rng.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/runtime/rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>

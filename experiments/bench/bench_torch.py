@@ -13,7 +13,7 @@ Output: "key value" lines for experiments/bench/run.sh; comments start with '#'.
 Weights. No pretrained weights exist offline, so torchvision's vit_b_32 is
 built with its own random init (torch.manual_seed(0)) and written as
 safetensors with torchvision's names; the C side loads the same file
-(core/vit.h vit_load). swin_t (row 2b) likewise, torchvision's own init
+(core/models/vit.h vit_load). swin_t (row 2b) likewise, torchvision's own init
 (seed 0), with the relative_position_index buffers as F32 (the C side
 computes them; torch copies them back into its int64 buffers). The
 vit_b_32 file's 24 MLP weights (mlp.0, mlp.3) are replaced by
@@ -26,7 +26,7 @@ SwinTransformer with swin_t's arguments and stochastic depth 0, built
 directly as tests/reflib.py does, since torchvision 0.14's
 swin_t(stochastic_depth_prob=0.0) raises): train() mode, SGD (lr 0.05,
 momentum 0, weight decay 1e-4, the paper's), cross-entropy, gradient
-clipping at 2.0, as the C step (core/train.c). Inference is eval() under
+clipping at 2.0, as the C step (core/train/train.c). Inference is eval() under
 torch.inference_mode().
 
 Row 3 implements the wasi linear op exactly as ARCHITECTURE.md ("Methods") describes it, with

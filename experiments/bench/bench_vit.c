@@ -3,7 +3,7 @@
 //
 //   bench_vit speed WEIGHTS B THREADS REPS [MODEL]
 //     row 2 (MODEL vit_b_32, the default; keys step.c.*) and row 2b
-//     (MODEL swin_t; keys swin_t.c.*), through core/model.h:
+//     (MODEL swin_t; keys swin_t.c.*), through core/models/model.h:
 //     vanilla, every parameter trained; one training step (zero_grad,
 //     forward, cross-entropy, backward, clip 2.0, SGD lr 0.05 wd 1e-4: the
 //     paper's optimizer, as bench_torch.py) and one inference forward, each
@@ -17,7 +17,7 @@
 //     245). After loading, the tracked peaks and VmHWM are reset; STEPS
 //     training steps run; then the peak tracked bytes by category, the
 //     process peak RSS, the paper's measure (counted linears only) and the
-//     prediction of vit_memory_plan (core/vit_cost.h) are printed.
+//     prediction of vit_memory_plan (core/models/vit_cost.h) are printed.
 //   bench_vit whole WEIGHTS METHOD B THREADS REPS [EPS]
 //     row 5: the paper's Fig. 8 / Table 2 protocol on this CPU: vit_b_32,
 //     224 px, batch B (the paper's 128), layers mlp, num_of_finetune all;
@@ -30,13 +30,13 @@
 //     whole.<METHOD>[_eps<EPS>].*.
 // Output: "key value" lines (read by experiments/bench/run.sh), comments start with '#'.
 #include "baselines/registry.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/memory.h"
-#include "core/model.h"
-#include "core/rng.h"
-#include "core/train.h"
-#include "core/vit_cost.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/runtime/memory.h"
+#include "core/models/model.h"
+#include "core/runtime/rng.h"
+#include "core/train/train.h"
+#include "core/models/vit_cost.h"
 #include "baselines/wasi.h"
 
 #include <stdio.h>

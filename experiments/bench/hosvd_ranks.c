@@ -1,17 +1,17 @@
 // hosvd_ranks.c: the truncated-HOSVD ranks (and the paper measure of hosvd)
 // of the MLP inputs of vit_b_32 on one batch, through the rank calibration
-// of core/rank_calib.h. The ranks are data-dependent; this measures them for
+// of core/compress/rank_calib.h. The ranks are data-dependent; this measures them for
 // a RANDOMLY initialised vit_b_32 (no pretrained weights offline) on
 // Fashion-MNIST images resized to 224 px, so it is a data point, not the
 // paper's number. Build like bench_mlp.c; run:
 //   build/hosvd_ranks [B=128] [eps=0.9] [threads=2]
 #include "baselines/registry.h"
-#include "core/dataset.h"
-#include "core/memory.h"
-#include "core/rank_calib.h"
-#include "core/blas.h"
-#include "core/counters.h"
-#include "core/vit.h"
+#include "core/data/dataset.h"
+#include "core/runtime/memory.h"
+#include "core/compress/rank_calib.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
+#include "core/models/vit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

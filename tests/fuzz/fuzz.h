@@ -9,8 +9,8 @@
 #ifndef WB_FUZZ_H
 #define WB_FUZZ_H
 
-#include "core/blas.h"
-#include "core/memory.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/memory.h"
 
 #include <dirent.h>
 #include <stdint.h>

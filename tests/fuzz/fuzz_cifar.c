@@ -1,5 +1,5 @@
 // fuzz_cifar.c: libFuzzer target for the CIFAR-10/100 binary reader
-// (core/data_cifar.c) behind dataset_open, and the batch path after it.
+// (core/data/cifar.c) behind dataset_open, and the batch path after it.
 // Input: one flag byte, then the file. Flags: bit 0 CIFAR-100 (train.bin /
 // test.bin), bit 1 coarse labels (CIFAR-100), bit 2 the test split, bit 3
 // the val split, bit 4 the file is named *.gz (the seeds hold a real gzip
@@ -7,7 +7,7 @@
 // CIFAR-10's training set is five files: the input is data_batch_1.bin and
 // batches 2..5 are valid one-record files written at start-up.
 // Seeds: WB_FUZZ_SEEDS=DIR ./fuzz_cifar writes small valid inputs to DIR.
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <zlib.h>

@@ -1,7 +1,7 @@
 // fuzz_csv.c: libFuzzer target for the text label and split readers of the
 // image-folder data sets: the ISIC 2018 ground-truth CSV (libcsv,
-// core/data_isic.c) and the listings of Pets, Flowers102 and CUB-200-2011
-// (core/data_folder.c). Input: one flag byte, then up to four files
+// core/data/isic.c) and the listings of Pets, Flowers102 and CUB-200-2011
+// (core/data/folder.c). Input: one flag byte, then up to four files
 // separated by the line "\n===\n". Flag bits 0-1 pick the format, bit 2 the
 // test split:
 //   0 isic     ISIC2018_Task3_{Training,Test}_GroundTruth.csv
@@ -12,7 +12,7 @@
 // files) must return 0 or -1 with a message; on success every label must
 // be a class of the format and every record must name an image file.
 // Seeds: WB_FUZZ_SEEDS=DIR ./fuzz_csv writes small valid inputs to DIR.
-#include "core/data_formats.h"
+#include "core/data/formats.h"
 #include "tests/fuzz/fuzz.h"
 
 static const char *const isic_csv[2] = {"isic/ISIC2018_Task3_Training_GroundTruth.csv", "isic/ISIC2018_Task3_Test_GroundTruth.csv"};

@@ -1,5 +1,5 @@
 // fuzz_idx.c: libFuzzer target for the MNIST / Fashion-MNIST IDX reader
-// (core/data_idx.c) behind dataset_open, and the batch path after it.
+// (core/data/idx.c) behind dataset_open, and the batch path after it.
 // Input: one flag byte, then the labels file, the separator line "\n===\n",
 // and the images file. Flags: bit 0 test split (t10k-*), bit 1 the files
 // are named *.gz (zlib reads plain bytes through gzread too; the seeds hold
@@ -8,7 +8,7 @@
 // dataset_open must return 0 or -1 with a message; on success one batch of
 // up to 4 items is preprocessed.
 // Seeds: WB_FUZZ_SEEDS=DIR ./fuzz_idx writes small valid inputs to DIR.
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <zlib.h>

@@ -23,7 +23,7 @@
 // WB_FUZZ_SEEDS=DIR WB_FUZZ_RAW=1 writes results files.
 #include "experiments/plot.h"
 #include "experiments/results.h"
-#include "core/image.h"
+#include "core/data/image.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <float.h>

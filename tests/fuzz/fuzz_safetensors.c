@@ -1,5 +1,5 @@
 // fuzz_safetensors.c: libFuzzer target for the safetensors reader
-// (core/safetensors.c) and the model loader on top of it (vit_load). The
+// (core/io/safetensors.c) and the model loader on top of it (vit_load). The
 // input is a .safetensors file. st_open must accept it or return -1 with a
 // message; on success every F32, BF16 and F16 tensor is read back (widened
 // to float; F16 must land within its range) with its own shape and once
@@ -8,8 +8,8 @@
 // init takes an SVD of whatever weights the file holds, NaN included).
 // Seeds: WB_FUZZ_SEEDS=DIR ./fuzz_safetensors writes a valid checkpoint of
 // the tiny model (and a few variants) to DIR and exits.
-#include "core/safetensors.h"
-#include "core/vit.h"
+#include "core/io/safetensors.h"
+#include "core/models/vit.h"
 #include "baselines/registry.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -1,5 +1,5 @@
 // fuzz_st_index.c: libFuzzer target for sharded safetensors checkpoints
-// (model.safetensors.index.json, core/safetensors.c). The input is split at
+// (model.safetensors.index.json, core/io/safetensors.c). The input is split at
 // "\n===\n" lines into the index JSON and up to two shard files, written as
 // model.safetensors.index.json, s1.safetensors and s2.safetensors in one
 // folder (a missing part: no such file). st_open of the index must accept
@@ -8,7 +8,7 @@
 // and refused otherwise, and the folder opens to the same table.
 // Seeds: WB_FUZZ_SEEDS=DIR ./fuzz_st_index writes a valid 2-shard checkpoint
 // and a few broken indexes to DIR and exits.
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "tests/fuzz/fuzz.h"
 
 static void save_shard(const char *path, int which) {

@@ -1,0 +1,112 @@
+// vit.h: the Vision Transformer, with exactly torchvision's parameter names
+// and layout (vit_b_32 and friends), any size. Linear layers inside the
+// blocks are LinearLayer objects bound to a LinearMethod; everything else
+// (patch embedding, tokens, LayerNorm, attention core, GELU, residuals, the
+// final LayerNorm and the head) is shared and trained with plain gradients.
+// Lifecycle: vit_build -> vit_init_random | vit_load -> (vit_forward,
+// vit_backward, mparams_update(vit_params(m), ...))* -> vit_free.
+#ifndef WB_VIT_H
+#define WB_VIT_H
+
+#include "core/runtime/common.h"
+#include "core/nn/linear_method.h"
+#include "core/train/params.h"
+
+typedef struct {
+    int image_size;   // H = W
+    int patch;        // P
+    int channels;     // Cin
+    int dim;          // C
+    int depth;        // number of encoder blocks
+    int heads;        // NH
+    int mlp_dim;      // hidden size of the MLP (4C in the presets)
+    int num_classes;  // K
+    float ln_eps;     // 1e-6 as torchvision
+} ViTConfig;
+
+// Presets: vit_b_32, vit_b_16, vit_l_32 (torchvision), vit_small_32/16
+// (C 384, 6 heads), vit_tiny_32/16 (C 192, 3 heads), vit_micro (tests/demo:
+// 32 px, P 8, C 64, depth 4, 4 heads, MLP 128). Returns -1 for an unknown name.
+int vit_preset(const char *name, ViTConfig *cfg);
+const char *vit_preset_names(void);  // comma-separated list, for error messages
+
+// Linears in every block, in forward order. q, k, v are the three row
+// blocks of torchvision's packed self_attention.in_proj_weight.
+enum { VIT_Q = 0, VIT_K, VIT_V, VIT_OUT, VIT_FC1, VIT_FC2, VIT_NLIN };
+
+// How the linears are bound to methods (ARCHITECTURE.md "Which layers").
+typedef struct {
+    const LinearMethod *method;   // for the counted linears (NULL: all dense)
+    MethodConfig mcfg;
+    int all_linear;               // 0: counted = fc1, fc2 (layers: mlp); 1: also q, k, v, out
+    int num_finetune;             // -1 = all; n = the method on the last n counted linears,
+                                  // everything before the first of them frozen
+    const int (*layer_act_ranks)[4]; // optional (n_counted) per counted linear in forward order,
+                                  // overriding mcfg.act_ranks (rank selection's choice); NULL = none
+} ViTBinding;
+
+typedef struct {
+    float *x_in, *ln1_mean, *ln1_rstd;   // (B,N,C), (B,N), (B,N)  ln_1 input and stats
+    float *q, *k, *v, *att;              // (B,N,C) x3, (B,NH,N,N)
+    float *x_mid, *ln2_mean, *ln2_rstd;  // (B,N,C), (B,N), (B,N)  ln_2 input and stats
+    float *h;                            // (B,N,M) fc1 output = GELU input
+} ViTBlockActs;
+
+typedef struct {
+    ViTConfig cfg;
+    ViTBinding bind;
+    int B;             // batch size the buffers are sized for (forward takes any B' <= B)
+    int N, nP;         // tokens (nP + 1), patches
+    int Bcur;          // batch size of the last forward
+    int p0;            // first trainable position in forward order (see vit.c)
+    int training;      // last forward saved for backward
+    int grads_clear;   // every gradient is 0 (left so by mparams_update_clipped; vit_backward resets it)
+
+    ParamSet train;    // trainable non-linear parameters (torchvision names)
+    ParamSet frozen;   // frozen non-linear parameters
+    LinearLayer *lin;  // (depth, VIT_NLIN)
+
+    ViTBlockActs *acts;     // (depth) saved for backward, category activations (NULL parts when inactive)
+    float *cls_tok, *cls_ln, *lnf_mean, *lnf_rstd, *probs;  // (B,C), (B,C), (B), (B), (B,K)
+    float *logits;                                         // (B,K) workspace output
+    // workspace (shared across blocks)
+    float *col, *patches, *ln_out, *att_out, *tmp, *g, *xa, *xb;
+    float *ws_mean, *ws_rstd, *ws_q, *ws_k, *ws_v, *ws_att, *ws_h;
+    float *dres, *dln, *datt_out, *dq, *dk, *dv, *datt, *dh, *dg, *dpatches, *dcls_tok, *dcls_ln, *dlogits;
+    int *targets;      // (B)
+    const float *img;  // (B,Cin,H,W) the last forward's batch, owned by the caller
+} ViT;
+
+void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B);
+void vit_free(ViT *m);
+
+// Fill every parameter (and init every linear's method) from a seeded RNG.
+void vit_init_random(ViT *m, uint64_t seed);
+// Load torchvision-named weights from a safetensors file. skip_head = 1 keeps
+// heads.head random (fine-tuning with a new head). Returns -1 with err set on
+// a missing tensor, a shape mismatch or a corrupt file.
+int vit_load(ViT *m, const char *path, int skip_head, uint64_t head_seed, WbError *err);
+// Write every parameter under its torchvision name (linears through export_dense).
+int vit_save(const ViT *m, const char *path, WbError *err);
+
+// img (B,Cin,H,W) -> logits (B,K) = m->logits. training = 1 saves for backward.
+// With targets != NULL returns the mean cross-entropy (and keeps probs for backward).
+float vit_forward(ViT *m, const float *img, const int *targets, int B, int training);
+// Gradients of the last training forward's loss; accumulates into every grad.
+void vit_backward(ViT *m);
+// The trainable parameters (the model's own set and every linear's) for
+// core/models/model_params.h: zero_grad, clip, optimizer step, fused clip + step +
+// clear, counts. Include model_params.h to call it.
+struct ModelParams vit_params(ViT *m);
+
+// Accounting over the counted linears (the paper's measure) and per layer.
+typedef struct {
+    double paper_act_mb, paper_weight_mb;   // float32 MB (2^20 bytes) of the counted linears
+    int n_counted;
+} ViTPaperMemory;
+ViTPaperMemory vit_paper_memory(const ViT *m);
+int vit_is_counted(const ViT *m, int block, int which);
+// Index of linear (block, which) among the counted linears in forward order, -1 if not counted.
+int vit_counted_index(const ViT *m, int block, int which);
+
+#endif
