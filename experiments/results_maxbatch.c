@@ -61,6 +61,8 @@ int results_read_maxbatch(const char *path, MaxBatchRow **rows, int *n, WbError 
     hid_t fapl = -1, f = -1;
     *rows = NULL;
     *n = 0;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) return 0;   // no file: no rows (as results_list)
     h5_quiet();
     if ((fapl = new_fapl(&c)) >= 0 && (f = open_results_file(&c, path, H5F_ACC_RDONLY, fapl)) >= 0) read_open(&c, f, rows, n);
     xclose(&c, &f);

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static char g_dir[600];
 
@@ -102,6 +103,7 @@ static void test_cap_below_plan_stops_before_allocating(void) {
     char yaml[800], out[800];
     snprintf(yaml, sizeof yaml, "%s/cap.yaml", g_dir);
     snprintf(out, sizeof out, "%s/cap.h5", g_dir);
+    unlink(out);   // a results file of an earlier test run
     write_yaml(yaml, out, NULL);
     double plan = plan_of(yaml, 0);
     char cap[64];
@@ -148,6 +150,7 @@ static void test_maxbatch_finds_the_largest_batch(void) {
     char yaml[800], out[800];
     snprintf(yaml, sizeof yaml, "%s/mb.yaml", g_dir);
     snprintf(out, sizeof out, "%s/mb.h5", g_dir);
+    unlink(out);
     write_yaml(yaml, out, NULL);
     // a cap between the plans at B = 37 and 38 of the first run (batch buffers included)
     Experiment ex;
