@@ -12,19 +12,6 @@
 #include <unistd.h>
 
 #define MB_TABLE "maxbatch"
-static const ResField mb_fields[] = {
-    {"run", offsetof(MaxBatchRow, run), RF_STR, RES_NAME_MAX},
-    {"method", offsetof(MaxBatchRow, method), RF_STR, 16},
-    {"epsilon", offsetof(MaxBatchRow, epsilon), RF_F64, 0},
-    {"cap_bytes", offsetof(MaxBatchRow, cap_bytes), RF_F64, 0},
-    {"max_batch", offsetof(MaxBatchRow, max_batch), RF_I32, 0},
-    {"plan_exact", offsetof(MaxBatchRow, plan_exact), RF_I32, 0},
-    {"plan_bytes", offsetof(MaxBatchRow, plan_bytes), RF_F64, 0},
-    {"measured_bytes", offsetof(MaxBatchRow, measured_bytes), RF_F64, 0},
-    {"error_pct", offsetof(MaxBatchRow, error_pct), RF_F64, 0},
-    {"build_peak_bytes", offsetof(MaxBatchRow, build_peak_bytes), RF_F64, 0},
-};
-static const ResTable RES_MAXBATCH = {MB_TABLE, sizeof(MaxBatchRow), mb_fields, (int)(sizeof mb_fields / sizeof mb_fields[0])};
 
 // Rows of the open file's table (none when absent).
 static int read_open(Ctx *c, hid_t f, MaxBatchRow **rows, int *n) {

@@ -46,6 +46,21 @@ static const ResField mem_fields[] = {
 };
 const ResTable RES_MEMORY = {"memory", sizeof(MemRow), mem_fields, NF(mem_fields)};
 
+// maxbatch (file level, wasibench maxbatch): one row per run and cap (results.h MaxBatchRow)
+static const ResField mb_fields[] = {
+    {"run", offsetof(MaxBatchRow, run), RF_STR, RES_NAME_MAX},
+    {"method", offsetof(MaxBatchRow, method), RF_STR, 16},
+    {"epsilon", offsetof(MaxBatchRow, epsilon), RF_F64, 0},
+    {"cap_bytes", offsetof(MaxBatchRow, cap_bytes), RF_F64, 0},
+    {"max_batch", offsetof(MaxBatchRow, max_batch), RF_I32, 0},
+    {"plan_exact", offsetof(MaxBatchRow, plan_exact), RF_I32, 0},
+    {"plan_bytes", offsetof(MaxBatchRow, plan_bytes), RF_F64, 0},
+    {"measured_bytes", offsetof(MaxBatchRow, measured_bytes), RF_F64, 0},
+    {"error_pct", offsetof(MaxBatchRow, error_pct), RF_F64, 0},
+    {"build_peak_bytes", offsetof(MaxBatchRow, build_peak_bytes), RF_F64, 0},
+};
+const ResTable RES_MAXBATCH = {"maxbatch", sizeof(MaxBatchRow), mb_fields, NF(mb_fields)};
+
 // flops: (phase, flops, flops_per_step, steps); time: (phase, seconds, seconds_per_step, steps)
 static const ResField flops_fields[] = {
     {"phase", offsetof(PhaseRow, phase), RF_STR, 16},

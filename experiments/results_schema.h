@@ -35,6 +35,7 @@ typedef struct {
 } ResTable;
 
 extern const ResTable RES_EPOCHS, RES_STEPS, RES_LAYERS, RES_MEMORY, RES_FLOPS, RES_TIME, RES_INFERENCE;
+extern const ResTable RES_MAXBATCH;   // the file-level /maxbatch table (not in a run group)
 // Optional (runs with an energy meter, core/runtime/energy.h): (phase, joules, joules_per_step, steps).
 extern const ResTable RES_ENERGY;
 
