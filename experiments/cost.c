@@ -6,6 +6,8 @@
 #include "baselines/registry_swin.h"
 #include "core/models/swin_cost.h"
 #include "core/data/dataset.h"
+#include "core/linalg/blas.h"
+#include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
 #include "core/models/vit_cost.h"
 
@@ -101,4 +103,20 @@ double queue_seconds_estimate(const Experiment *ex, const int *runs, const doubl
     }
     mem_free(free_at);
     return total;
+}
+
+// The rate of one well-shaped sgemm (1024^3, best of 3) on this process's
+// threads: the dry run's wall-time estimate divides counted FLOPs by it.
+double cost_measured_flops_per_second(void) {
+    const int n = 1024;
+    float *a = mem_alloc(sizeof(float) * (size_t)n * n * 3, MEM_WORKSPACE), *b = a + (size_t)n * n, *c = b + (size_t)n * n;
+    for (size_t i = 0; i < (size_t)n * n * 2; i++) a[i] = (float)(i % 7) * 0.25f;
+    double best = 1e30;
+    for (int r = 0; r < 4; r++) {   // the first call warms up OpenBLAS's threads and buffers
+        double t0 = wall_seconds();
+        gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        if (r > 0 && wall_seconds() - t0 < best) best = wall_seconds() - t0;
+    }
+    mem_free(a);
+    return 2.0 * n * n * n / best;
 }

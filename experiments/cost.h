@@ -31,4 +31,8 @@ double run_seconds_estimate(const RunSpec *rs, const MethodCost *c, double flops
 // the shared counter hands them out), stages one after another.
 double queue_seconds_estimate(const Experiment *ex, const int *runs, const double *seconds, int n, int P);
 
+// The rate of one well-shaped sgemm (1024^3, best of 3 after a warm-up) on
+// this process's threads, FLOP/s: what --dry-run's estimate divides by.
+double cost_measured_flops_per_second(void);
+
 #endif

@@ -604,22 +604,6 @@ static void print_num(double v, int width, int prec) {
     else printf("%*.*f ", width, prec, v);
 }
 
-// The rate of one well-shaped sgemm (1024^3, best of 3) on this process's
-// threads: the dry run's wall-time estimate divides counted FLOPs by it.
-static double measured_flops_per_second(void) {
-    const int n = 1024;
-    float *a = mem_alloc(sizeof(float) * (size_t)n * n * 3, MEM_WORKSPACE), *b = a + (size_t)n * n, *c = b + (size_t)n * n;
-    for (size_t i = 0; i < (size_t)n * n * 2; i++) a[i] = (float)(i % 7) * 0.25f;
-    double best = 1e30;
-    for (int r = 0; r < 4; r++) {   // the first call warms up OpenBLAS's threads and buffers
-        double t0 = wall_seconds();
-        gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        if (r > 0 && wall_seconds() - t0 < best) best = wall_seconds() - t0;
-    }
-    mem_free(a);
-    return 2.0 * n * n * n / best;
-}
-
 static void print_hours(double s) {
     if (s < 3600) printf("%.1f min", s / 60);
     else printf("%.1f h", s / 3600);
@@ -629,7 +613,7 @@ static void print_hours(double s) {
 // (measured here, or --gflops), on one process and on P ranks.
 static void print_time_estimate(const Experiment *ex, const int *sel, int nsel, const RunList *done, const RunnerOptions *opt) {
     const double eff = 0.6;   // stated: a whole step runs at ~0.6 of the sgemm rate (make bench: 0.5-0.87)
-    double rate = opt->gflops > 0 ? opt->gflops * 1e9 : eff * measured_flops_per_second();
+    double rate = opt->gflops > 0 ? opt->gflops * 1e9 : eff * cost_measured_flops_per_second();
     double *sec = mem_alloc(sizeof(double) * (size_t)(nsel + 1), MEM_WORKSPACE), total = 0;
     int *runs = mem_alloc(sizeof(int) * (size_t)(nsel + 1), MEM_WORKSPACE), n = 0, n_bounded = 0;
     for (int j = 0; j < nsel; j++) {
