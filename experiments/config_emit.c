@@ -81,10 +81,15 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     sb_printf(b, "\nsave_checkpoint: %s\nseeds: %llu\nbudget_mb: ", r->save_checkpoint ? "true" : "false", (unsigned long long)r->seed);
     if (x->budget_src == 1) sb_float(b, r->budget_mb); else sb_printf(b, "none");
     if (r->strict_budget) sb_printf(b, "\nstrict_budget: true");   // only when set: older files keep their config hashes
-    if (r->mem_cap > 0) {   // the same: only when set
-        char cb[40];
-        fmt_double(cb, sizeof cb, r->mem_cap);
-        sb_printf(b, "\nmemory:\n  cap: %s", cb);
+    if (r->mem_cap > 0 || v->gelu_f16 || v->softmax_f16) {   // the same: only when set
+        sb_printf(b, "\nmemory:");
+        if (r->mem_cap > 0) {
+            char cb[40];
+            fmt_double(cb, sizeof cb, r->mem_cap);
+            sb_printf(b, "\n  cap: %s", cb);
+        }
+        if (v->gelu_f16) sb_printf(b, "\n  gelu_f16: true");
+        if (v->softmax_f16) sb_printf(b, "\n  softmax_f16: true");
     }
     sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", r->all_linear ? "all_linear" : "mlp");
     if (r->num_finetune < 0) sb_printf(b, "all"); else sb_printf(b, "%d", r->num_finetune);

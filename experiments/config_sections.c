@@ -357,13 +357,30 @@ int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
     return 0;
 }
 
-// memory: the cap on a run's planned peak (experiments/maxbatch.h).
-static const char *const memory_keys[] = {"cap"};
+// memory: the cap on a run's planned peak (experiments/maxbatch.h) and the
+// approximate saving of the shared layers (gelu_f16, softmax_f16: the model
+// keeps the GELU derivative / attention probabilities as float16).
+static const char *const memory_keys[] = {"cap", "gelu_f16", "softmax_f16"};
+static int memory_flags(Ctx *c, Sec *s, RunSpec *r) {
+    const char *keys[2] = {"gelu_f16", "softmax_f16"};
+    int *vit[2] = {&r->model.vit.gelu_f16, &r->model.vit.softmax_f16};
+    for (int i = 0; i < 2; i++) {
+        const Node *v;
+        int got = sec_val(s, keys[i], 1, "true or false", &v), on = 0;
+        if (got < 0) return -1;
+        if (got && cfg_to_bool(c, v, keys[i], &on) < 0) return -1;
+        if (on && r->model.kind != MODEL_VIT) return cfg_fail(c, v->pos, "memory.%s: only the ViT models support it so far", keys[i]);
+        *vit[i] = on;
+    }
+    return 0;
+}
+
 int memory_section(Ctx *c, const Node *tree, RunSpec *r) {
     Sec s;
     if (cfg_section(c, tree, "memory", 0, &s) < 0) return -1;
     if (!s.map) return 0;
     if (cfg_check_keys(&s, memory_keys, NK(memory_keys)) < 0) return -1;
+    if (memory_flags(c, &s, r) < 0) return -1;
     const Node *v;
     int got = sec_val(&s, "cap", 1, "a size such as 2GiB, 512MB, 1.5G or bytes, or none", &v);
     if (got <= 0 || cfg_is_null(v)) return got;

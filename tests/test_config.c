@@ -356,6 +356,19 @@ static void test_dataset_and_training_options(void) {
         EXPECT_NAME(&ex, 1, "wasi-ak2x3x4-seed233");
         cfg_free(&ex);
     }
+    // memory: the float16 saving of GELU and attention, swept
+    p = write_yaml("opts4.yaml", MODEL DATA TRAIN "memory:\n  gelu_f16: true\n  softmax_f16: [false, true]\n" VAN);
+    if (load_ok(&ex, p) == 0) {
+        EXPECT(ex.n == 2, "%d runs", ex.n);
+        for (int i = 0; i < ex.n && i < 2; i++) {
+            const ViTConfig *v = &ex.runs[i].model.vit;
+            EXPECT(v->gelu_f16 == 1 && v->softmax_f16 == i, "run %d: gelu_f16 %d softmax_f16 %d", i, v->gelu_f16, v->softmax_f16);
+            EXPECT(strstr(ex.runs[i].resolved_yaml, "\nmemory:\n  gelu_f16: true") != NULL, "resolved YAML:\n%s", ex.runs[i].resolved_yaml);
+            EXPECT((strstr(ex.runs[i].resolved_yaml, "softmax_f16: true") != NULL) == i, "run %d softmax_f16 in its YAML", i);
+        }
+        if (ex.n == 2) EXPECT(strcmp(ex.runs[0].name, ex.runs[1].name), "the axis names the runs: %s", ex.runs[0].name);
+        cfg_free(&ex);
+    }
     p = write_yaml("opts3.yaml", MODEL DATA "training:\n  epochs: 2\n  batch_size: 4\n  lr: 0.1\n  momentum: 0.9\n  nesterov: true\n" VAN);
     if (load_ok(&ex, p) == 0) {
         EXPECT(ex.n == 1 && ex.runs[0].opt.nesterov == 1 && ex.runs[0].opt.momentum == 0.9f, "nesterov");
@@ -468,6 +481,9 @@ static void test_errors(void) {
         {"missing epochs and batch", MODEL DATA "training:\n  lr: 0.1\n" VAN, {"err.yaml:6:3:", "'epochs', 'batch_size'"}},
         {"missing training", MODEL DATA VAN, {"err.yaml:1:1: missing required section 'training'"}},
         {"section not a map", MODEL DATA "training: 3\n" VAN, {"err.yaml:5:11: training: expected a mapping"}},
+        {"gelu_f16 not a bool", MODEL DATA TRAIN "memory:\n  gelu_f16: 2\n" VAN, {"err.yaml:10:13:", "gelu_f16", "true or false"}},
+        {"softmax_f16 on swin", "model: {preset: swin_micro}\ndataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
+         "memory:\n  softmax_f16: true\n" VAN, {"err.yaml:", "memory.softmax_f16: only the ViT models"}},
         {"hosvd without epsilon", MODEL DATA TRAIN "methods:\n  - name: hosvd\n", {"err.yaml:10:5:", "methods[0]", "missing required key 'epsilon'"}},
         {"lora without rank", MODEL DATA TRAIN "methods:\n  - name: lora\n", {"err.yaml:10:5:", "missing required key 'rank'"}},
         {"unknown optimizer", MODEL DATA TRAIN "  optimizer: adam\n" VAN, {"err.yaml:9:14: training.optimizer: unknown value 'adam'; valid: sgd, adamw"}},
@@ -658,6 +674,7 @@ static void test_resolved_yaml_roundtrip(void) {
     roundtrip_file(tmp_path("budget.yaml"));
     roundtrip_file(tmp_path("opts.yaml"));
     roundtrip_file(tmp_path("opts2.yaml"));
+    roundtrip_file(tmp_path("opts4.yaml"));
     roundtrip_file(tmp_path("lists.yaml"));
     roundtrip_file(tmp_path("custom.yaml"));
     // Swin activations have 4 modes: all 4 fixed ranks must be written back.

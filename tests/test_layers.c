@@ -5,8 +5,10 @@
 // take the OpenMP paths, accumulation (+= into preexisting values, twice
 // doubles) and NULL gradient outputs. Plus forward against naive loops,
 // cross-entropy by hand, count_correct, the FLOPs the layers charge, and the
-// accuracy of vecmath.h (exp, erfc) and GELU against double precision.
+// accuracy of vecmath.h (exp, erfc) and GELU against double precision; the
+// float16 conversions (half.h) and GELU with its derivative saved as float16.
 #include "core/linalg/blas.h"
+#include "core/linalg/half.h"
 #include "core/runtime/counters.h"
 #include "core/nn/layers.h"
 #include "core/runtime/memory.h"
@@ -662,6 +664,86 @@ static void test_no_leaks(void) {
     EXPECT(s.current[MEM_WORKSPACE] == 0, "workspace bytes still allocated: %zu", s.current[MEM_WORKSPACE]);
 }
 
+// half.h: f16 -> f32 for every pattern against the IEEE formula (m 2^(e-25)
+// or subnormal m 2^-24), the round trip f16 -> f32 -> f16 the identity (NaN
+// stays NaN), and f32 -> f16 equal to the compiler's _Float16 conversion on
+// every float in [2^-26, 2^17) of both signs (strided under WB_QUICK):
+// rounding to nearest even, subnormals, overflow.
+static void test_half_conversions(void) {
+    long bad = 0, bad_rt = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
+        double want = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? (double)NAN : (double)INFINITY) : ldexp(m + 1024.0, (int)e - 25);
+        if (h & 0x8000) want = -want;
+        float got = f16_to_f32((uint16_t)h);
+        if (isnan(want) ? !isnan(got) : got != (float)want) bad++;
+        uint16_t back = f32_to_f16(got);
+        if (isnan(want) ? ((back & 0x7c00) != 0x7c00 || !(back & 0x3ff)) : back != h) bad_rt++;
+    }
+    EXPECT(bad == 0, "%ld f16 patterns convert wrongly", bad);
+    EXPECT(bad_rt == 0, "%ld f16 patterns do not round-trip", bad_rt);
+#ifdef __FLT16_MAX__
+    long bad_rn = 0, n = 0;
+    const uint32_t step = quick ? 97 : 1;
+    for (uint32_t sign = 0; sign < 2; sign++)
+        for (uint32_t b = 0x32800000u; b < 0x48000000u; b += (sign ? 1013 : step)) {
+            uint32_t bits = b | (sign << 31);
+            float x;
+            memcpy(&x, &bits, 4);
+            _Float16 r = (_Float16)x;
+            uint16_t want;
+            memcpy(&want, &r, 2);
+            bad_rn += f32_to_f16(x) != want;
+            n++;
+        }
+    printf("  f32 -> f16 on %ld floats: %ld differ from _Float16\n", n, bad_rn);
+    EXPECT(bad_rn == 0, "%ld of %ld floats round differently from _Float16", bad_rn, n);
+#else
+    printf("  (no _Float16 in this compiler: the rounding is checked by the round trip only)\n");
+#endif
+    float src[7] = {0.0f, -1.5f, 65504.0f, 1e-7f, 3.14159f, 70000.0f, -2.5e-5f}, dst[7];
+    uint16_t p[7];
+    half_pack(p, src, 7);
+    half_unpack(dst, p, 7);
+    for (int i = 0; i < 7; i++) EXPECT(p[i] == f32_to_f16(src[i]) && dst[i] == f16_to_f32(p[i]), "bulk %d", i);
+}
+
+// memory.gelu_f16: the forward is bit-identical to gelu_forward, and the
+// input gradient from the float16 derivative is within binary16's rounding
+// (2^-11 relative per element, 2^-25 absolute in the subnormal range, times
+// dout) of gelu_backward's.
+static void test_gelu_f16grad(void) {
+    const long n = 100003;
+    Rng r;
+    rng_seed(&r, 11);
+    float *x = mem_alloc_floats(n, MEM_WORKSPACE), *dy = mem_alloc_floats(n, MEM_WORKSPACE);
+    float *y0 = mem_alloc_floats(n, MEM_WORKSPACE), *y1 = mem_alloc_floats(n, MEM_WORKSPACE);
+    float *g0 = mem_alloc_floats(n, MEM_WORKSPACE), *g1 = mem_alloc_floats(n, MEM_WORKSPACE);
+    uint16_t *d16 = mem_alloc(sizeof(uint16_t) * (size_t)n, MEM_WORKSPACE);
+    rng_fill_normal(&r, x, n, 0, 3);
+    rng_fill_normal(&r, dy, n, 0, 1);
+    memset(g0, 0, sizeof(float) * (size_t)n);
+    memset(g1, 0, sizeof(float) * (size_t)n);
+    gelu_forward(y0, x, n);
+    gelu_forward_f16grad(y1, d16, x, n);
+    gelu_backward(g0, x, dy, n);
+    gelu_backward_f16grad(g1, d16, dy, n);
+    EXPECT_CLOSE("gelu_f16 forward", y1, y0, (size_t)n, 0, 0);
+    double worst = 0;
+    long bad = 0;
+    for (long i = 0; i < n; i++) {
+        // relative 2^-11 in float16's normal range; below 2^-14 the subnormal spacing 2^-24 (half of it at most)
+        double e = fabs((double)g1[i] - (double)g0[i]), ad = fabs((double)dy[i]);
+        double lim = (1.0 / 2048 + 2e-7) * fabs((double)g0[i]) + ldexp(1.0, -25) * ad;
+        if (fabs((double)g0[i]) > ldexp(1.0, -14) * ad) worst = fmax(worst, e / fabs((double)g0[i]));
+        bad += e > lim;
+    }
+    printf("  gelu_f16: input gradient max relative error %.3g (binary16 rounding 2^-11 = %.3g)\n", worst, 1.0 / 2048);
+    EXPECT(bad == 0, "%ld of %ld gradients beyond 2^-11 relative", bad, n);
+    EXPECT(worst > 0, "the float16 derivative changed nothing: not exercised");
+    mem_free(x); mem_free(dy); mem_free(y0); mem_free(y1); mem_free(g0); mem_free(g1); mem_free(d16);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     const char *q = getenv("WB_QUICK");
@@ -680,6 +762,8 @@ int main(int argc, char **argv) {
     RUN(test_fwd_layernorm_naive);
     RUN(test_fwd_gelu_values);
     RUN(test_vecmath_gelu_accuracy);
+    RUN(test_half_conversions);
+    RUN(test_gelu_f16grad);
     RUN(test_fwd_attention_naive);
     RUN(test_fwd_patch_embed_naive);
     RUN(test_fwd_tokens_residual);

@@ -53,7 +53,7 @@
 
 #define REF "tests/data/ref"
 
-static ViTConfig tiny_cfg(void) { ViTConfig c = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f}; return c; }
+static ViTConfig tiny_cfg(void) { ViTConfig c = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f, 0, 0}; return c; }
 
 // tl_random_batch for a model config
 static void random_batch(float *img, int *y, int B, const ViTConfig *c, uint64_t seed) {
@@ -709,7 +709,7 @@ static void test_lora_vs_pytorch(void) {
     SafeTensors ref;
     WbError err;
     if (st_open(&ref, REF "/lora_ref.safetensors", &err) < 0) { EXPECT(0, "%s (run tests/make_reference.sh)", err.msg); return; }
-    ViTConfig cfg = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f};   // must match ref_lora.py
+    ViTConfig cfg = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f, 0, 0};   // must match ref_lora.py
     size_t nx, ny, n1;
     float *x = tl_read_tensor(&ref, "input", &nx), *yf = tl_read_tensor(&ref, "labels", &ny), *loss = tl_read_tensor(&ref, "loss", &n1);
     int B = (int)ny, y[8];
@@ -1212,7 +1212,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 // and a hash of every weight afterwards (linears through export: wasi's L R).
 static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int threads, float *loss) {
     threads_set(threads);
-    ViTConfig cfg = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f};
+    ViTConfig cfg = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f, 0, 0};
     const int B = 16;
     ViTBinding bind;
     memset(&bind, 0, sizeof bind);

@@ -22,7 +22,7 @@
 #include <string.h>
 
 static ViTConfig micro_cfg(void) {   // must match CONFIGS["micro"] in ref_vit.py
-    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f};
+    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0};
     return c;
 }
 static ViTConfig b32_cfg(void) { ViTConfig c; vit_preset("vit_b_32", &c); return c; }
@@ -71,6 +71,21 @@ static void reference_case(const char *tag, ViTConfig cfg, double logit_tol, dou
 }
 
 static void test_micro_vs_pytorch(void) { reference_case("micro", micro_cfg(), 2e-5, 1e-4, 1e-3); }
+
+// memory.gelu_f16 / softmax_f16 (approximate): the same reference pair, the
+// forward unchanged (logits and loss as tight as exact), every gradient
+// within a looser bound against torch's exact ones; the printed max|diff| /
+// max|ref| is the option's gradient error.
+static void test_f16_saving_vs_pytorch(void) {
+    const char *names[3] = {"gelu_f16", "softmax_f16", "gelu_f16+softmax_f16"};
+    for (int o = 0; o < 3; o++) {
+        ViTConfig c = micro_cfg();
+        c.gelu_f16 = o != 1;
+        c.softmax_f16 = o != 0;
+        printf("  %s:\n", names[o]);
+        reference_case("micro", c, 2e-5, 1e-3, 1e-2);
+    }
+}
 
 static void test_vit_b_32_vs_pytorch(void) {
     if (getenv("WB_QUICK")) { printf("  (WB_QUICK: vit_b_32 reference runs in the normal build)\n"); return; }
@@ -191,6 +206,7 @@ int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(0);
     RUN(test_micro_vs_pytorch);
+    RUN(test_f16_saving_vs_pytorch);
     RUN(test_checkpoint_roundtrip);
     RUN(test_partial_finetune_grads);
     RUN(test_fused_update_bit_identical);

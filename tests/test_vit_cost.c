@@ -46,9 +46,11 @@ static void check_config(ViTConfig c, int B) {
 }
 
 static void test_closed_form_equals_counters(void) {
-    ViTConfig a = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f};
+    ViTConfig a = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0};
     check_config(a, 3);
-    ViTConfig b = {24, 6, 1, 36, 2, 3, 100, 7, 1e-6f};   // 1 channel, odd sizes
+    ViTConfig b = {24, 6, 1, 36, 2, 3, 100, 7, 1e-6f, 0, 0};   // 1 channel, odd sizes
+    check_config(b, 5);
+    b.gelu_f16 = b.softmax_f16 = 1;   // memory.gelu_f16: the derivative is computed in forward
     check_config(b, 5);
 }
 
@@ -67,8 +69,9 @@ static void test_vit_b_32_numbers(void) {
 // Weights, gradients, optimizer state and activations must agree exactly;
 // the workspace up to what the plan leaves out (the methods' private state
 // structs and LAPACK's queried work arrays).
-static void check_memory(const char *method, int all_linear, int factored, float momentum) {
-    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f};
+// f16: 1 = memory.gelu_f16, 2 = memory.softmax_f16, 3 = both.
+static void check_memory(const char *method, int all_linear, int factored, float momentum, int f16) {
+    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, f16 & 1, (f16 >> 1) & 1};
     const int B = 4, S = c.image_size;
     ViTBinding bind = {0};
     bind.method = method_by_name(method);
@@ -100,7 +103,8 @@ static void check_memory(const char *method, int all_linear, int factored, float
         for (int w = 0; w < VIT_NLIN; w++)
             if (vit_is_counted(m, l, w)) ranks[n++] = (bind.method->flags & METHOD_WEIGHT_LOWRANK) ? wasi_weight_rank(&m->lin[l * VIT_NLIN + w]) : 0;
     MemPlan p = vit_memory_plan(&c, B, &bind, ranks, optim_state_buffers(&oc));
-    printf("  %-7s %-10s %-8s momentum %.1f:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "", (double)momentum);
+    printf("  %-7s %-10s %-8s momentum %.1f%s%s:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "",
+           (double)momentum, c.gelu_f16 ? " gelu_f16" : "", c.softmax_f16 ? " softmax_f16" : "");
     for (int k = 0; k < MEM_NCAT; k++) {
         double got = (double)(s1.current[k] - s0.current[k]);
         printf(" %s %.0f/%.0f", mem_category_name((MemCategory)k), got, p.bytes[k]);
@@ -123,17 +127,21 @@ static void check_memory(const char *method, int all_linear, int factored, float
 }
 
 static void test_memory_plan_equals_allocator(void) {
-    check_memory("vanilla", 0, 0, 0.0f);
-    check_memory("vanilla", 1, 0, 0.9f);
-    check_memory("lora", 0, 0, 0.9f);
-    check_memory("asi", 0, 0, 0.0f);
-    check_memory("asi", 1, 0, 0.9f);
-    check_memory("wasi", 0, 0, 0.9f);
-    check_memory("wasi", 1, 0, 0.0f);
-    check_memory("wasi", 0, 1, 0.0f);
-    check_memory("wasi", 1, 1, 0.0f);
-    check_memory("wsi", 0, 0, 0.9f);
-    check_memory("wsi", 1, 0, 0.0f);
+    check_memory("vanilla", 0, 0, 0.0f, 0);
+    check_memory("vanilla", 1, 0, 0.9f, 0);
+    check_memory("lora", 0, 0, 0.9f, 0);
+    check_memory("asi", 0, 0, 0.0f, 0);
+    check_memory("asi", 1, 0, 0.9f, 0);
+    check_memory("wasi", 0, 0, 0.9f, 0);
+    check_memory("wasi", 1, 0, 0.0f, 0);
+    check_memory("wasi", 0, 1, 0.0f, 0);
+    check_memory("wasi", 1, 1, 0.0f, 0);
+    check_memory("wsi", 0, 0, 0.9f, 0);
+    check_memory("wsi", 1, 0, 0.0f, 0);
+    // the approximate saving: GELU derivative and attention probabilities in 2 bytes
+    check_memory("vanilla", 0, 0, 0.0f, 3);
+    check_memory("asi", 1, 0, 0.9f, 1);
+    check_memory("wasi", 0, 1, 0.0f, 2);
 }
 
 // vit_b_32 at the paper's batch: the counted part of the plan is the
@@ -152,6 +160,13 @@ static void test_memory_plan_vit_b_32(void) {
     EXPECT(p.act_counted == 12.0 * 6400 * (768 + 3072) * 4, "counted activations %.0f", p.act_counted);
     EXPECT(fabs(p.act_counted / 1048576.0 - 1125.0) < 1e-9, "counted %.3f MB", p.act_counted / 1048576.0);
     EXPECT(p.act_other == 12.0 * 6400 * 4 * 768 * 4, "other linears %.0f", p.act_other);
+    // memory.gelu_f16 + softmax_f16: h (B,N,3072) and att (B,12,N,N) of 12 blocks in 2 bytes instead of 4
+    c.gelu_f16 = c.softmax_f16 = 1;
+    MemPlan q = vit_memory_plan(&c, 128, &bind, NULL, 0);
+    double saved = p.act_shared - q.act_shared, want = 12.0 * 2 * (6400.0 * 3072 + 128.0 * 12 * 50 * 50);
+    printf("  ... with gelu_f16 + softmax_f16: shared %.1f MB (-%.1f MB), total %.1f MB\n", q.act_shared / 1048576.0,
+           saved / 1048576.0, q.total / 1048576.0);
+    EXPECT(saved == want, "f16 saving %.0f B, expected %.0f", saved, want);
 }
 
 int main(int argc, char **argv) {

@@ -1,6 +1,7 @@
 // safetensors.c: the safetensors reader (header parsed with cJSON, tensors
 // read on demand with fseeko/fread) and the atomic writer (see safetensors.h).
 #include "core/io/safetensors.h"
+#include "core/linalg/half.h"
 #include "core/runtime/memory.h"
 
 #include <cJSON.h>
@@ -452,20 +453,7 @@ float st_bf16_to_f32(uint16_t h) {
     return x;
 }
 
-float st_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
-    if (e == 0x1f) bits = sign | 0x7f800000u | (m << 13);          // inf, NaN (payload kept, not quieted)
-    else if (e) bits = sign | ((e + 112u) << 23) | (m << 13);       // rebias 15 -> 127
-    else if (!m) bits = sign;                                        // +-0
-    else {                                                           // subnormal m * 2^-24: normalise
-        uint32_t k = 0;
-        while (!(m & 0x400u)) { m <<= 1; k++; }
-        bits = sign | ((113u - k) << 23) | ((m & 0x3ffu) << 13);
-    }
-    float x;
-    memcpy(&x, &bits, 4);
-    return x;
-}
+float st_f16_to_f32(uint16_t h) { return f16_to_f32(h); }   // exact (core/linalg/half.h)
 
 // Widen n 16-bit values stored at the start of dst into n floats, in place:
 // from the last down, float i (bytes 4i..) never overwrites an unread value.

@@ -10,6 +10,7 @@
 // backward ("active"); it needs to produce its input gradient only if
 // p > p0; parameters at p >= p0 are trainable (the head always is).
 #include "core/models/vit.h"
+#include "core/linalg/half.h"
 #include "core/nn/layers.h"
 #include "core/nn/linear_dense.h"
 #include "core/runtime/memory.h"
@@ -28,14 +29,14 @@ static const char *lin_suffix[VIT_NLIN] = {"self_attention.q", "self_attention.k
 
 typedef struct { const char *name; ViTConfig c; } Preset;
 static const Preset presets[] = {
-    {"vit_b_32", {224, 32, 3, 768, 12, 12, 3072, 1000, 1e-6f}},
-    {"vit_b_16", {224, 16, 3, 768, 12, 12, 3072, 1000, 1e-6f}},
-    {"vit_l_32", {224, 32, 3, 1024, 24, 16, 4096, 1000, 1e-6f}},
-    {"vit_small_32", {224, 32, 3, 384, 12, 6, 1536, 1000, 1e-6f}},
-    {"vit_small_16", {224, 16, 3, 384, 12, 6, 1536, 1000, 1e-6f}},
-    {"vit_tiny_32", {224, 32, 3, 192, 12, 3, 768, 1000, 1e-6f}},
-    {"vit_tiny_16", {224, 16, 3, 192, 12, 3, 768, 1000, 1e-6f}},
-    {"vit_micro", {32, 8, 3, 64, 4, 4, 128, 10, 1e-6f}},
+    {"vit_b_32", {224, 32, 3, 768, 12, 12, 3072, 1000, 1e-6f, 0, 0}},
+    {"vit_b_16", {224, 16, 3, 768, 12, 12, 3072, 1000, 1e-6f, 0, 0}},
+    {"vit_l_32", {224, 32, 3, 1024, 24, 16, 4096, 1000, 1e-6f, 0, 0}},
+    {"vit_small_32", {224, 32, 3, 384, 12, 6, 1536, 1000, 1e-6f, 0, 0}},
+    {"vit_small_16", {224, 16, 3, 384, 12, 6, 1536, 1000, 1e-6f, 0, 0}},
+    {"vit_tiny_32", {224, 32, 3, 192, 12, 3, 768, 1000, 1e-6f, 0, 0}},
+    {"vit_tiny_16", {224, 16, 3, 192, 12, 3, 768, 1000, 1e-6f, 0, 0}},
+    {"vit_micro", {32, 8, 3, 64, 4, 4, 128, 10, 1e-6f, 0, 0}},
 };
 
 int vit_preset(const char *name, ViTConfig *cfg) {
@@ -153,10 +154,12 @@ void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
         if (base + 4 > m->p0) {   // attention core must pass gradients back to q, k or v
             a->q = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->k = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
             a->v = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
-            a->att = mem_alloc_floats((size_t)B * NH * N * N, MEM_ACTIVATIONS);
+            if (cfg->softmax_f16) a->att16 = mem_alloc(sizeof(uint16_t) * (size_t)B * NH * N * N, MEM_ACTIVATIONS);
+            else a->att = mem_alloc_floats((size_t)B * NH * N * N, MEM_ACTIVATIONS);
         }
         if (base + 6 >= m->p0) { a->x_mid = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->ln2_mean = mem_alloc_floats(BN, MEM_ACTIVATIONS); a->ln2_rstd = mem_alloc_floats(BN, MEM_ACTIVATIONS); }
-        if (base + 8 > m->p0) a->h = mem_alloc_floats(BN * (size_t)M, MEM_ACTIVATIONS);
+        if (base + 8 > m->p0 && cfg->gelu_f16) a->dgelu16 = mem_alloc(sizeof(uint16_t) * BN * (size_t)M, MEM_ACTIVATIONS);
+        else if (base + 8 > m->p0) a->h = mem_alloc_floats(BN * (size_t)M, MEM_ACTIVATIONS);
     }
     m->cls_tok = mem_alloc_floats((size_t)B * C, MEM_ACTIVATIONS);
     m->cls_ln = mem_alloc_floats((size_t)B * C, MEM_ACTIVATIONS);
@@ -195,6 +198,8 @@ void vit_free(ViT *m) {
         ViTBlockActs *a = &m->acts[l];
         float *bufs[] = {a->x_in, a->ln1_mean, a->ln1_rstd, a->q, a->k, a->v, a->att, a->x_mid, a->ln2_mean, a->ln2_rstd, a->h};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
+        mem_free(a->dgelu16);
+        mem_free(a->att16);
     }
     mem_free(m->acts);
     float *bufs[] = {m->cls_tok, m->cls_ln, m->lnf_mean, m->lnf_rstd, m->probs, m->logits, m->col, m->patches,
@@ -425,6 +430,7 @@ float vit_forward(ViT *m, const float *img, const int *targets, int B, int train
             L->method->forward(L, qkv[w], m->ln_out, dims3, 3, training);
         }
         attention_forward(m->att_out, ACT(l, att, m->ws_att), q, k, v, B, N, C, NH);
+        if (training && a->att16) half_pack(a->att16, m->ws_att, (long)B * NH * N * N);
         LinearLayer *Lo = LIN(m, l, VIT_OUT);
         Lo->method->forward(Lo, m->tmp, m->att_out, dims3, 3, training);
         float *xm = ACT(l, x_mid, (x == m->xa) ? m->xb : m->xa);
@@ -436,12 +442,12 @@ float vit_forward(ViT *m, const float *img, const int *targets, int B, int train
         float *h = ACT(l, h, m->ws_h);
         LinearLayer *L1 = LIN(m, l, VIT_FC1), *L2 = LIN(m, l, VIT_FC2);
         L1->method->forward(L1, h, m->ln_out, dims3, 3, training);
-        gelu_forward(m->g, h, (long)BN * M);
+        if (training && a->dgelu16) gelu_forward_f16grad(m->g, a->dgelu16, h, (long)BN * M);
+        else gelu_forward(m->g, h, (long)BN * M);
         L2->method->forward(L2, m->tmp, m->g, dims3m, 3, training);
         float *xn = (l + 1 < D) ? ACT(l + 1, x_in, (xm == m->xa) ? m->xb : m->xa) : ((xm == m->xa) ? m->xb : m->xa);
         residual_forward(xn, xm, m->tmp, (long)BN * C);
         x = xn;
-        (void)a;
     }
     #undef ACT
     take_class_token_forward(m->cls_tok, x, B, N, C);
@@ -487,7 +493,8 @@ void vit_backward(ViT *m) {
         L2->method->backward(L2, need ? m->dg : NULL, m->dres);
         if (!need) break;
         memset(m->dh, 0, sizeof(float) * (size_t)BN * M);
-        gelu_backward(m->dh, a->h, m->dg, (long)BN * M);
+        if (a->dgelu16) gelu_backward_f16grad(m->dh, a->dgelu16, m->dg, (long)BN * M);
+        else gelu_backward(m->dh, a->h, m->dg, (long)BN * M);
         need = base + 7 > p0;
         if (need) memset(m->dln, 0, sizeof(float) * BNC);
         L1->method->backward(L1, need ? m->dln : NULL, m->dh);
@@ -505,8 +512,10 @@ void vit_backward(ViT *m) {
         memset(m->dq, 0, sizeof(float) * BNC);
         memset(m->dk, 0, sizeof(float) * BNC);
         memset(m->dv, 0, sizeof(float) * BNC);
+        const float *att = a->att;
+        if (a->att16) { half_unpack(m->ws_att, a->att16, (long)B * NH * N * N); att = m->ws_att; }
         attention_backward(base + 1 >= p0 ? m->dq : NULL, base + 2 >= p0 ? m->dk : NULL, m->dv, m->datt,
-                           m->datt_out, a->q, a->k, a->v, a->att, B, N, C, NH);
+                           m->datt_out, a->q, a->k, a->v, att, B, N, C, NH);
         need = base + 1 > p0;   // does ln_1 (and anything before) need d(ln_out)?
         if (need) memset(m->dln, 0, sizeof(float) * BNC);
         float *dqkv[3] = {m->dq, m->dk, m->dv};

@@ -22,6 +22,9 @@ typedef struct {
     int mlp_dim;      // hidden size of the MLP (4C in the presets)
     int num_classes;  // K
     float ln_eps;     // 1e-6 as torchvision
+    // memory section, approximate (0 = exact float32): GELU saves its derivative,
+    // attention its probabilities, as float16 (ARCHITECTURE.md "Memory")
+    int gelu_f16, softmax_f16;
 } ViTConfig;
 
 // Presets: vit_b_32, vit_b_16, vit_l_32 (torchvision), vit_small_32/16
@@ -50,6 +53,7 @@ typedef struct {
     float *q, *k, *v, *att;              // (B,N,C) x3, (B,NH,N,N)
     float *x_mid, *ln2_mean, *ln2_rstd;  // (B,N,C), (B,N), (B,N)  ln_2 input and stats
     float *h;                            // (B,N,M) fc1 output = GELU input
+    uint16_t *dgelu16, *att16;           // gelu_f16: gelu'(h) instead of h; softmax_f16: att as float16
 } ViTBlockActs;
 
 typedef struct {

@@ -28,10 +28,10 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
         f.forward += 4 * BN * n * C;                            // q k^T and att v GEMMs
         f.forward += 5 * b * NH * n * n + b * NH * n;           // softmax
         f.forward += 2 * BN * C;                                // two residual adds
-        f.forward += 5 * BN * M;                                // GELU
+        f.forward += (c->gelu_f16 ? 11 : 5) * BN * M;           // GELU (gelu_f16: and its derivative)
         f.backward += 2 * (19 * BN * C + 2 * BN);               // ln_1, ln_2 (dx, dw, db)
         f.backward += 8 * BN * n * C + 4 * b * NH * n * n;      // attention core
-        f.backward += 12 * BN * M;                              // GELU
+        f.backward += (c->gelu_f16 ? 2 : 12) * BN * M;          // GELU
         for (int w = 0; w < VIT_NLIN; w++) {
             int I = (w == VIT_FC2) ? c->mlp_dim : c->dim, O = (w == VIT_FC1) ? c->mlp_dim : c->dim;
             FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1) : dense_linear_cost(rows, I, O, 1);
@@ -49,7 +49,9 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
 }
 
 double vit_inference_flops(const ViTConfig *c, int B) {
-    return vit_step_flops(c, B, NULL, NULL).forward;
+    ViTConfig inf = *c;
+    inf.gelu_f16 = 0;   // an inference forward saves nothing: plain GELU
+    return vit_step_flops(&inf, B, NULL, NULL).forward;
 }
 
 // --- memory plan (see vit_cost.h) -------------------------------------------------
@@ -96,7 +98,9 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     p.bytes[MEM_WORKSPACE] += D * VIT_NLIN * sizeof(LinearLayer) + D * sizeof(ViTBlockActs);
     // saved for backward by the shared layers: x_in, ln_1 stats, q, k, v, att, x_mid, ln_2 stats, h per block;
     // class token, its LayerNorm output and stats, softmax probabilities
-    p.act_shared = 4 * (D * (5 * BNC + 4 * BN + att + BN * M) + 2 * b * C + 2 * b + b * K);
+    // (gelu_f16, softmax_f16: h and att in 2 bytes)
+    p.act_shared = D * (4 * (5 * BNC + 4 * BN) + (c->softmax_f16 ? 2 : 4) * att + (c->gelu_f16 ? 2 : 4) * BN * M) +
+                   4 * (2 * b * C + 2 * b + b * K);
     // workspace: logits, im2col, patches, 14 (B,N,C), 4 (B,N,M), 2 (B,N), 2 attention, dpatches, dcls x2, dlogits
     p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + 2 * b * nP * C + 14 * BNC + 4 * BN * M + 2 * BN + 2 * att +
                                    2 * b * C + b * K) + b * sizeof(int);

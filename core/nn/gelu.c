@@ -6,6 +6,7 @@
 #include "core/nn/layers.h"
 #include "core/runtime/common.h"
 #include "core/runtime/counters.h"
+#include "core/linalg/half.h"
 #include "core/linalg/vecmath.h"
 
 #define PAR_MIN_ELEMS (1L << 15)
@@ -37,4 +38,28 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
     }
     // per element: cdf 4, pdf 4 (x*x, *-0.5, exp, mul), x*pdf, +cdf, *dout, += : 12
     flops_add(12.0 * (double)n);
+}
+
+// The memory section's gelu_f16: forward also keeps gelu'(inp) as float16
+// (dgrad, n: 2 bytes per element instead of the 4 of the fc1 output), and
+// backward reads it back. Approximate: each saved derivative carries a
+// relative rounding error <= 2^-11 (binary16 round to nearest), so dinp
+// does too; gelu' lies in [-0.17, 1.13], far inside float16's range.
+void gelu_forward_f16grad(float *out, uint16_t *dgrad, const float *inp, long n) {
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
+    for (long i = 0; i < n; i++) {
+        float x = inp[i], cdf = normal_cdf(x);
+        out[i] = x * cdf;
+        dgrad[i] = f32_to_f16(cdf + x * INV_SQRT_2PI * exp_vec(-0.5f * x * x));
+    }
+    // the forward's 5, plus the derivative as in gelu_backward without its *dout and += (cdf reused): 6
+    flops_add(11.0 * (double)n);
+}
+
+// dinp (n) += f32(dgrad) dout
+void gelu_backward_f16grad(float *dinp, const uint16_t *dgrad, const float *dout, long n) {
+    if (!dinp) return;
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
+    for (long i = 0; i < n; i++) dinp[i] += f16_to_f32(dgrad[i]) * dout[i];
+    flops_add(2.0 * (double)n);
 }

@@ -10,6 +10,8 @@
 #ifndef WB_LAYERS_H
 #define WB_LAYERS_H
 
+#include <stdint.h>
+
 // --- linear.c: out = inp w^T + b -------------------------------------------
 // inp (BN,I), w (O,I), b (O) or NULL, out (BN,O)
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int BN, int I, int O);
@@ -34,6 +36,9 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // inp (n), out (n)
 void gelu_forward(float *out, const float *inp, long n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, long n);
+// memory.gelu_f16: forward keeps gelu'(inp) as float16 in dgrad (n), backward uses it (approximate).
+void gelu_forward_f16grad(float *out, uint16_t *dgrad, const float *inp, long n);
+void gelu_backward_f16grad(float *dinp, const uint16_t *dgrad, const float *dout, long n);
 
 // --- attention.c: multi-head scaled dot-product self-attention core
 // (torch.nn.MultiheadAttention between in_proj and out_proj, no mask, no dropout).
