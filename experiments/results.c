@@ -188,6 +188,10 @@ static int check_result(Ctx *c, const RunResult *r) {
         return FAIL(c, "run '%s': a table has rows but a NULL pointer", s->name);
     if (r->n_rank_epochs && (!r->rank_epochs || !r->layer_ranks || r->n_layers == 0))
         return FAIL(c, "run '%s': rank history needs rank_epochs, layer_ranks and layers", s->name);
+    if (r->n_subspace < 0 || (r->n_subspace && !r->subspace)) return FAIL(c, "run '%s': subspace log has rows but a NULL pointer", s->name);
+    for (int i = 0; i < r->n_subspace; i++)
+        if (r->subspace[i].layer < 0 || r->subspace[i].layer >= r->n_layers)
+            return FAIL(c, "run '%s': subspace row %d names layer %d of %d", s->name, i, (int)r->subspace[i].layer, r->n_layers);
     for (int i = 0; i < r->n_layers; i++)
         if (strnlen(r->layers[i].name, RES_LAYER_NAME_MAX) >= RES_LAYER_NAME_MAX)
             return FAIL(c, "run '%s': layer %d name is not NUL-terminated", s->name, i);
@@ -276,6 +280,9 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (k->energy && write_typed_table(c, g, RES_ENERGY.dataset, table_type(c, &RES_ENERGY), PHASE_NCOUNT, en)) return -1;
     if (write_typed_table(c, g, RES_INFERENCE.dataset, table_type(c, &RES_INFERENCE), 1, &r->inference)) return -1;
     if (r->n_rank_epochs > 0 && write_rank_history(c, g, r)) return -1;
+    if (r->n_subspace > 0 &&
+        write_typed_table(c, g, RES_SUBSPACE.dataset, table_type(c, &RES_SUBSPACE), r->n_subspace, r->subspace))
+        return -1;
     kill_point(5);
     return c->failed ? -1 : 0;
 }

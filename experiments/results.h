@@ -21,6 +21,7 @@
 #include "core/runtime/common.h"
 #include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
+#include "core/compress/subspace_track.h"
 
 #define RES_SCHEMA_VERSION 1
 #define RES_NAME_MAX 256      // run name incl. '/' separators (stage/run)
@@ -127,6 +128,9 @@ typedef struct {
     // ints per row {weight_rank, k1, k2, k3, k4}, layers in `layers` order;
     // rank_epochs (n_rank_epochs) are the epoch numbers. NULL/0 = none.
     const int32_t *rank_epochs; const int32_t *layer_ranks; int n_rank_epochs;
+    // Optional subspace-stability log (core/compress/subspace_track.h): rows
+    // ordered by epoch then layer, layer = row of `layers`. NULL/0 = none.
+    const SubspaceRow *subspace; int n_subspace;
     int replace_complete;     // 1: a complete run of this name may be replaced (run --rerun-changed)
     MemStats mem;             // mem_stats() at the end of the run (peaks since the run's mem_reset_peaks)
     Counters counters;        // counters_get() at the end (since the run's counters_reset)

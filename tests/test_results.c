@@ -7,6 +7,7 @@
 // process and from another one; released, taken over after a kill; a folder
 // that takes no new files refused even when a stale lock file opens there).
 #include "experiments/results.h"
+#include "experiments/results_schema.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -31,6 +32,7 @@ typedef struct {
     StepRow *steps;
     LayerRow *layers;
     int32_t *rank_epochs, *ranks;
+    SubspaceRow *subspace;   // even variants (wasi) only
     char yaml[256];
 } Fixture;
 
@@ -102,6 +104,14 @@ static void fixture_make(Fixture *fx, const char *name, RunStatus st, int varian
     r->steps = fx->steps; r->n_steps = n_steps;
     r->layers = fx->layers; r->n_layers = L;
     r->rank_epochs = fx->rank_epochs; r->layer_ranks = fx->ranks; r->n_rank_epochs = E;
+    fx->subspace = NULL;
+    if (variant % 2 == 0) {   // epochs 0..E, every layer
+        fx->subspace = mem_alloc((size_t)(E + 1) * L * sizeof(SubspaceRow), MEM_WORKSPACE);
+        for (int e = 0; e <= E; e++)
+            for (int l = 0; l < L; l++)
+                fx->subspace[e * L + l] = (SubspaceRow){e, l, 10 + l + e, 10 + l, 0.125 * e + 0.01 * l + 0.001 * variant};
+        r->subspace = fx->subspace; r->n_subspace = (E + 1) * L;
+    }
     for (int c = 0; c < MEM_NCAT; c++) { r->mem.current[c] = 1000u * (size_t)(c + 1); r->mem.peak[c] = 5000u * (size_t)(c + 1) + (size_t)variant; }
     r->mem.total_current = 21000;
     r->mem.total_peak = (50u << 20) + (size_t)variant;
@@ -112,6 +122,7 @@ static void fixture_make(Fixture *fx, const char *name, RunStatus st, int varian
 
 static void fixture_free(Fixture *fx) {
     mem_free(fx->epochs); mem_free(fx->steps); mem_free(fx->layers); mem_free(fx->rank_epochs); mem_free(fx->ranks);
+    mem_free(fx->subspace);
 }
 
 static void tmp_path(char *buf, size_t cap, const char *name) {
@@ -799,6 +810,42 @@ static void test_merge_shards(void) {
     fixture_free(&a1); fixture_free(&b1); fixture_free(&b2); fixture_free(&c2); fixture_free(&a2);
 }
 
+// The subspace table: written, read back by results_read_tables, carried by
+// merge; absent for a run without the log; a row naming a missing layer refused.
+static int subspace_equal(const char *path, const char *run, const Fixture *fx) {
+    RunTables t;
+    WbError e = {{0}};
+    if (results_read_tables(path, run, &t, &e) < 0) { EXPECT(0, "reading %s of %s: %s", run, path, e.msg); return 0; }
+    int ok = t.n_subspace == fx->r.n_subspace;
+    for (int i = 0; ok && i < t.n_subspace; i++) ok = !memcmp(&t.subspace[i], &fx->subspace[i], sizeof(SubspaceRow));
+    results_tables_free(&t);
+    return ok;
+}
+
+static void test_subspace_table(void) {
+    char s1[512], s2[512], out[512];
+    tmp_path(s1, sizeof s1, "sub1.h5");
+    tmp_path(s2, sizeof s2, "sub2.h5");
+    tmp_path(out, sizeof out, "sub_merged.h5");
+    Fixture a, b, c;
+    fixture_make(&a, "ft/a", RUN_COMPLETE, 0, 10);   // with the log
+    fixture_make(&b, "ft/b", RUN_COMPLETE, 1, 10);   // without
+    fixture_make(&c, "ft/c", RUN_COMPLETE, 2, 10);   // with, other values
+    EXPECT(a.r.n_subspace == 16 && b.r.n_subspace == 0, "fixture: %d and %d rows", a.r.n_subspace, b.r.n_subspace);
+    write_ok(s1, &a); write_ok(s1, &b); write_ok(s2, &c);
+    EXPECT(subspace_equal(s1, "ft/a", &a), "ft/a's subspace rows round-trip");
+    EXPECT(subspace_equal(s1, "ft/b", &b), "ft/b has no subspace table");
+    EXPECT(subspace_equal(s2, "ft/c", &c), "ft/c's subspace rows round-trip");
+    const char *in[] = {s1, s2};
+    WbError e = {{0}};
+    EXPECT(results_merge(out, in, 2, NULL, &e) == 0, "merge: %s", e.msg);
+    EXPECT(subspace_equal(out, "ft/a", &a) && subspace_equal(out, "ft/b", &b) && subspace_equal(out, "ft/c", &c),
+           "merge carries the subspace tables");
+    a.subspace[3].layer = 4;   // the fixture has 4 layers
+    EXPECT(results_write_run(s1, &a.r, &e) == -1 && strstr(e.msg, "layer 4"), "a row naming a missing layer is refused: %s", e.msg);
+    fixture_free(&a); fixture_free(&b); fixture_free(&c);
+}
+
 static void test_info_table(void) {
     char path[512];
     tmp_path(path, sizeof path, "info.h5");
@@ -921,6 +968,7 @@ int main(int argc, char **argv) {
     RUN(test_corrupt_and_foreign_files);
     RUN(test_missing_file_and_bad_names);
     RUN(test_merge_shards);
+    RUN(test_subspace_table);
     RUN(test_info_table);
     RUN(test_one_writer_lock);
     return tl_finish();
