@@ -52,6 +52,8 @@ typedef struct {
     uint64_t seed;                   // data order, augmentation, method randomness
     long max_steps;                  // 0 = no limit (per run, for smoke tests)
     int eval_every;                  // epochs between val evaluations (1)
+    int log_subspace;                // training.log_subspace: -1 unset (on for methods with a weight rank), 0, 1
+    float subspace_epsilon;          // training.subspace_epsilon: 0 unset (the method's epsilon, else 0.8)
 
     // method:
     char method[16];                 // vanilla | lora | hosvd | asi | wasi

@@ -26,7 +26,8 @@ static const char *const dataset_keys[] = {"format", "path", "image_size", "chan
                                            "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val"};
 static const char *const training_keys[] = {"epochs", "batch_size", "optimizer", "lr", "momentum", "dampening", "nesterov",
                                             "weight_decay", "betas", "eps", "schedule", "warmup_epochs", "warmup_start",
-                                            "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every"};
+                                            "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every",
+                                            "log_subspace", "subspace_epsilon"};
 static const char *const layers_names[] = {"mlp", "all_linear"};
 static const char *const optim_names[] = {"sgd", "adamw"};
 static const char *const sched_names[] = {"cosine", "constant"};
@@ -334,6 +335,9 @@ int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x) {
     }
     if (rd_long(&s, "max_steps", 0, LONG_MAX, &r->max_steps) < 0) return -1;
     if (rd_int(&s, "eval_every", 1, 1000000, &r->eval_every) < 0) return -1;
+    // the stable-subspace log (core/compress/subspace_track.h)
+    if (rd_bool(&s, "log_subspace", &r->log_subspace) < 0) return -1;
+    if (rd_num(&s, "subspace_epsilon", R_UNIT, &r->subspace_epsilon) < 0) return -1;
     return 0;
 }
 

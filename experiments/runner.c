@@ -12,6 +12,7 @@
 #include "fs.h"
 #include "maxbatch.h"
 #include "results.h"
+#include "subspace_log.h"
 #include "baselines/registry.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"
@@ -155,6 +156,7 @@ typedef struct {
     LayerRow *layers;
     int32_t *rank_epochs, *layer_ranks;
     DataParallel dp;   // the gradient all-reduce (a no-op with one rank)
+    SubspaceLog sub;   // the stable-subspace log (experiments/subspace_log.h)
 } RunState;
 
 static void run_state_free(RunState *st) {
@@ -165,6 +167,7 @@ static void run_state_free(RunState *st) {
     mem_free(st->epochs); mem_free(st->steps); mem_free(st->layers);
     mem_free(st->rank_epochs); mem_free(st->layer_ranks);
     dp_free(&st->dp);
+    subspace_log_free(&st->sub);
     memset(st, 0, sizeof *st);
 }
 
@@ -397,6 +400,8 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     res->epochs = st->epochs; res->steps = st->steps; res->layers = st->layers;
     res->rank_epochs = st->rank_epochs; res->layer_ranks = st->layer_ranks;
     res->inference.batch_size = B;
+    subspace_log_begin(&st->sub, rs, method, &bind.mcfg, &st->model);   // epoch 0: the starting weights
+    res->subspace = st->sub.rows; res->n_subspace = st->sub.n_rows;
     *pl = (RunPlan){.B = B, .n_train = n_train, .n_val = n_val, .n_counted_max = n_counted_max,
                     .steps_per_epoch = steps_per_epoch, .total_steps = total_steps, .sched = sched};
     return RUN_COMPLETE;
@@ -496,6 +501,8 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
             for (int d = 0; d < 4; d++) rr[1 + d] = st->layers[i].act_ranks[d];
         }
         res->n_rank_epochs++;
+        subspace_log_epoch(&st->sub, epoch);
+        res->n_subspace = st->sub.n_rows;
         progress_note(pg, "epoch %d/%d: train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.3g  %.1f s",
                       epoch, rs->epochs, er->train_loss, 100 * er->train_acc, er->val_loss, 100 * er->val_acc, er->lr, er->seconds);
     }
