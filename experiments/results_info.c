@@ -1,6 +1,7 @@
 // results_info.c: `wasibench info`, the table of the runs in a results file
 // (see results.h), read through results_list.
 #include "experiments/results.h"
+#include "experiments/results_schema.h"
 #include "baselines/registry.h"
 #include "core/runtime/common.h"
 
@@ -38,6 +39,42 @@ static int print_maxbatch(const char *path, FILE *out, WbError *err) {
         fprintf(out, "\n");
     }
     mem_free(r);
+    return 0;
+}
+
+// The subspace log of each run that has one (the 'subspace' table): at the
+// last logged epoch, the largest principal angle to the starting top-K right
+// singular subspace over the layers (and which), their mean, and how many
+// layers' epsilon rank differs from epoch 0.
+static int print_subspace(const char *path, const RunList *l, FILE *out, WbError *err) {
+    int header = 0;
+    for (int i = 0; i < l->n; i++) {
+        RunTables t;
+        if (results_read_tables(path, l->runs[i].name, &t, err) < 0) {
+            if (l->runs[i].status == RUN_COMPLETE) return -1;
+            continue;   // a failed run may have stopped before its tables
+        }
+        if (t.n_subspace > 0) {
+            const SubspaceRow *last = &t.subspace[t.n_subspace - 1];
+            int e = last->epoch, nl = 0, changed = 0, worst = -1;
+            double sum = 0;
+            for (int j = 0; j < t.n_subspace; j++) {
+                const SubspaceRow *r = &t.subspace[j];
+                if (r->epoch != e) continue;
+                nl++;
+                sum += r->max_angle;
+                if (worst < 0 || r->max_angle > t.subspace[worst].max_angle) worst = j;
+                for (int k = 0; k < t.n_subspace; k++)   // the same layer at epoch 0
+                    if (t.subspace[k].epoch == 0 && t.subspace[k].layer == r->layer) changed += t.subspace[k].eps_rank != r->eps_rank;
+            }
+            if (!header++) fprintf(out, "\nsubspace stability (largest principal angle to the starting top-K right singular subspace, deg; rank at epsilon):\n");
+            const double deg = 90.0 / acos(0.0);
+            fprintf(out, "  %-40s epoch %3d: max %6.2f (%s)  mean %6.2f over %d layers; epsilon rank changed in %d of them\n",
+                    l->runs[i].name, e, t.subspace[worst].max_angle * deg, t.layers[t.subspace[worst].layer].name, sum / nl * deg,
+                    nl, changed);
+        }
+        results_tables_free(&t);
+    }
     return 0;
 }
 
@@ -90,7 +127,8 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
             fprintf(out, "budget!: the method could not fit the budget asked for; its cheapest setting ran\n");
             break;
         }
+    int rc = print_subspace(path, &l, out, err);
     results_list_free(&l);
-    return print_maxbatch(path, out, err);
+    return rc < 0 ? -1 : print_maxbatch(path, out, err);
 }
 

@@ -862,6 +862,9 @@ static void test_info_table(void) {
     fclose(mf);
     printf("%s", buf);
     EXPECT(strstr(buf, "2 runs (1 complete, 0 diverged, 0 interrupted, 1 failed)") != NULL, "status counts");
+    // the fixture's subspace rows at epoch 3: angles 0.375 + 0.01 l rad, every eps rank 3 above epoch 0's
+    EXPECT(strstr(buf, "epoch   3: max  23.20 (encoder.layers.encoder_layer_1.mlp.3)  mean  22.35 over 4 layers; epsilon rank changed in 4")
+           != NULL, "info shows the subspace summary of the wasi run");
     char la[512] = "", lb[512] = "";
     const char *pa = strstr(buf, "finetune/wasi-eps0.7-seed233"), *pb = strstr(buf, "finetune/lora-r8");
     if (pa) snprintf(la, sizeof la, "%.*s", (int)strcspn(pa, "\n"), pa);
