@@ -38,6 +38,8 @@ typedef struct {
     // dataset: (train split; val = same config with split val)
     DataConfig data;
     int limit_train, limit_val;      // 0 = all items; >0 = first n of the (shuffled-once) split, for quick runs
+    int eval_split;                  // dataset.eval_split: 0 val (per epoch, the default), 1 test (train on the whole
+                                     // official training set, evaluate on its test set), 2 both (val per epoch, test at the end)
 
     // training:
     int epochs;

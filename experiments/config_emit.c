@@ -130,6 +130,7 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
               data_cache_name(d->cache));
     if (d->format == DATA_CIFAR100) sb_printf(b, "  coarse_labels: %s\n", d->coarse_labels ? "true" : "false");
     sb_printf(b, "  limit_train: %d\n  limit_val: %d\n", r->limit_train, r->limit_val);
+    if (r->eval_split) sb_printf(b, "  eval_split: %s\n", r->eval_split == 1 ? "test" : "both");   // only when set: older files keep their config hashes
     const OptimConfig *o = &r->opt;
     sb_printf(b, "training:\n  epochs: %d\n  batch_size: %d\n  optimizer: %s\n  lr: ", r->epochs, r->batch_size, o->kind == OPT_SGD ? "sgd" : "adamw");
     sb_float(b, r->sched.lr);

@@ -50,6 +50,7 @@ void results_init(RunResult *r) {
     s->paper_act_mb = s->paper_weight_mb = s->paper_total_mb = nan;
     s->budget_used_mb = nan;
     s->train_joules_per_step = s->inference_joules_per_batch = nan;
+    s->final_test_loss = s->final_test_acc = nan;
     r->inference.mean_s = r->inference.min_s = r->inference.max_s = nan;
     r->config_yaml = "";
 }
@@ -228,6 +229,11 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
         attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget) ||
         attr_write(c, g, "skipped_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.skipped_items))
         return -1;
+    // Test accuracy only where the run evaluated on the test set (dataset.eval_split)
+    if (s.test_items > 0 && (attr_write(c, g, "final_test_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.final_test_loss) ||
+                             attr_write(c, g, "final_test_acc", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.final_test_acc) ||
+                             attr_write(c, g, "test_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.test_items)))
+        return -1;
     // Energy only where a meter measured it: absent attributes and table mean "not measured".
     if (k->energy) {
         double tj = k->joules[PHASE_FORWARD] + k->joules[PHASE_BACKWARD] + k->joules[PHASE_DECOMPOSITION] + k->joules[PHASE_UPDATE]
@@ -354,7 +360,7 @@ done:
 // Attributes newer than schema version 1 (files written before them still
 // read): config_hash (else the hash of the stored config_yaml),
 // experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0),
-// skipped_items (else -1), energy_source (else ""), train_joules_per_step and
+// skipped_items (else -1), final_test_loss/acc and test_items (else NaN, 0), energy_source (else ""), train_joules_per_step and
 // inference_joules_per_batch (else NaN: also in new files without a meter).
 static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     htri_t has = H5Aexists(g, "config_hash");
@@ -377,6 +383,13 @@ static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     s->skipped_items = -1;
     if (H5CK(c, has = H5Aexists(g, "skipped_items"), "reading attributes")) return -1;
     if (has && attr_read_num(c, g, what, "skipped_items", H5T_NATIVE_INT32, &s->skipped_items)) return -1;
+    s->final_test_loss = s->final_test_acc = (double)NAN;
+    s->test_items = 0;
+    if (H5CK(c, has = H5Aexists(g, "test_items"), "reading attributes")) return -1;
+    if (has && (attr_read_num(c, g, what, "test_items", H5T_NATIVE_INT32, &s->test_items) ||
+                attr_read_num(c, g, what, "final_test_loss", H5T_NATIVE_DOUBLE, &s->final_test_loss) ||
+                attr_read_num(c, g, what, "final_test_acc", H5T_NATIVE_DOUBLE, &s->final_test_acc)))
+        return -1;
     s->train_joules_per_step = s->inference_joules_per_batch = (double)NAN;
     if (H5CK(c, has = H5Aexists(g, "energy_source"), "reading attributes")) return -1;
     if (has && attr_read_str(c, g, what, "energy_source", s->energy_source, sizeof s->energy_source)) return -1;

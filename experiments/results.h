@@ -82,6 +82,10 @@ typedef struct {
     char energy_source[512];  // the meter that measured the run's energy (core/runtime/energy.h), "" = none (no energy table)
     double train_joules_per_step;      // host energy of the training phases per step; NaN without a meter
     double inference_joules_per_batch; // per validation batch; NaN without a meter
+    // dataset.eval_split test | both: the trained model on the format's official test set
+    // (optional attributes: NaN / 0 when not evaluated, and in older files)
+    double final_test_loss, final_test_acc;
+    int32_t test_items;
     uint64_t seed;
     char layers[16];          // "mlp" | "all_linear"
     int32_t num_of_finetune;  // -1 = all

@@ -13,6 +13,7 @@
 #include "maxbatch.h"
 #include "results.h"
 #include "subspace_log.h"
+#include "runner_fill.h"
 #include "baselines/registry.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"
@@ -101,46 +102,6 @@ static void fill_provenance(RunSummary *s) {
     s->threads = threads_get();
     if (gethostname(s->host, sizeof s->host) != 0) snprintf(s->host, sizeof s->host, "unknown");
     s->host[sizeof s->host - 1] = 0;
-}
-
-// The method's settings a summary reports, found through its declared keys.
-static void fill_method_settings(RunSummary *s, const LinearMethod *m, const MethodConfig *mc) {
-    s->epsilon = method_key_of(m, offsetof(MethodConfig, epsilon)) ? (double)mc->epsilon : (double)NAN;
-    s->lora_rank = method_key_of(m, offsetof(MethodConfig, lora_rank)) ? mc->lora_rank : 0;
-    const MethodKey *st = method_key_of(m, offsetof(MethodConfig, factored));
-    if (st) method_key_value(st, mc, s->storage, sizeof s->storage);
-}
-
-static void fill_settings(RunSummary *s, const RunSpec *rs) {
-    snprintf(s->name, sizeof s->name, "%s", rs->name);
-    snprintf(s->method, sizeof s->method, "%s", rs->method);
-    fill_method_settings(s, method_by_name(rs->method), &rs->mcfg);
-    s->budget_mb = rs->budget_mb;
-    s->seed = rs->seed;
-    snprintf(s->layers, sizeof s->layers, "%s", rs->all_linear ? "all_linear" : "mlp");
-    s->num_of_finetune = rs->num_finetune;
-    snprintf(s->model, sizeof s->model, "%s", rs->model_preset);
-    snprintf(s->dataset, sizeof s->dataset, "%s", data_format_name(rs->data.format));
-}
-
-// Per counted linear: name, sizes, ranks in use, paper measure.
-static int collect_layers(const Model *m, LayerRow *rows, int max) {
-    LinearLayer *lin[1024];
-    int n = model_counted_linears(m, lin, max < 1024 ? max : 1024);
-    for (int i = 0; i < n; i++) {
-        const LinearLayer *L = lin[i];
-        LinearAccount acc;
-        L->method->account(L, &acc);
-        LayerRow *r = &rows[i];
-        memset(r, 0, sizeof *r);
-        snprintf(r->name, sizeof r->name, "%s", L->name);
-        r->in_features = L->I; r->out_features = L->O;
-        r->weight_rank = acc.weight_rank;
-        for (int d = 0; d < 4; d++) r->act_ranks[d] = acc.act_ranks[d];
-        r->paper_act_mb = acc.paper_act_elems * 4.0 / 1048576.0;
-        r->paper_weight_mb = acc.paper_weight_elems * 4.0 / 1048576.0;
-    }
-    return n;
 }
 
 // Everything one run owns while it trains.
@@ -276,7 +237,7 @@ int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFi
 static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *out, ProgressMode pm, RunResult *res,
                            RunState *st, RunPlan *pl, WbError *err) {
     memset(st, 0, sizeof *st);
-    fill_settings(&res->s, rs);
+    runner_fill_settings(&res->s, rs);
     res->config_yaml = rs->resolved_yaml ? rs->resolved_yaml : "";
     mem_reset_peaks();
     counters_reset();
@@ -368,7 +329,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();
     }
-    fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
+    runner_fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
     if (rs->budget_mb > 0 && rs->strict_budget) {   // an unequal "equal-budget" comparison is an error, not a note
         ModelPaperMemory need = model_paper_memory(&st->model);
         double used = need.paper_act_mb + need.paper_weight_mb;
@@ -461,7 +422,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
             // The paper measure at a full batch (the last batch may be short).
             if (got == B) {
                 pmem = model_paper_memory(&st->model);
-                res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
+                res->n_layers = runner_collect_layers(&st->model, st->layers, n_counted_max);
             }
             loss_sum += (double)r.loss * got;
             correct += r.correct;
@@ -492,7 +453,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
         er->seconds = wall_seconds() - t_epoch;
         res->n_epochs++;
         // Ranks in use at the epoch's last full batch (rank stability).
-        if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
+        if (res->n_layers == 0) res->n_layers = runner_collect_layers(&st->model, st->layers, n_counted_max);
         int nl = res->n_layers;
         st->rank_epochs[res->n_rank_epochs] = epoch;
         for (int i = 0; i < nl; i++) {
@@ -518,7 +479,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
 static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char *out, const RunPlan *pl, RunStatus status,
                             RunResult *res, RunState *st, Progress *pg, WbError *err) {
     ModelPaperMemory pmem = pl->pmem;
-    if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, pl->n_counted_max);
+    if (res->n_layers == 0) res->n_layers = runner_collect_layers(&st->model, st->layers, pl->n_counted_max);
     if (pmem.n_counted == 0) pmem = model_paper_memory(&st->model);
     res->s.skipped_items = (st->train_open ? st->train.n_skipped : 0) + (st->val_open ? st->val.n_skipped : 0);
     res->s.paper_act_mb = pmem.paper_act_mb;
