@@ -95,25 +95,26 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
             counts[RUN_COMPLETE], counts[RUN_DIVERGED], counts[RUN_INTERRUPTED], counts[RUN_FAILED]);
     if (counts[RUN_OVER_CAP]) fprintf(out, ", %d over memory.cap", counts[RUN_OVER_CAP]);
     fprintf(out, ")\n");
-    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
-            "rank", "budget", "val_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
+    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %8s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
+            "rank", "budget", "val_acc", "test_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
     const double MB = 1024.0 * 1024.0;
     for (int i = 0; i < l.n; i++) {
         const RunSummary *s = &l.runs[i];
         int uses_eps = method_shows_epsilon(s->method);
-        char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
+        char eps[16], rank[16], budget[16], acc[16], tacc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
         fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
         fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
         fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, s->over_budget ? "%.3g!" : "%.3g");
         fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
+        fmt_num(tacc, sizeof tacc, s->test_items > 0 ? 100.0 * s->final_test_acc : (double)NAN, "%.2f%%");   // dataset.eval_split
         fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
         fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
         fmt_num(rss, sizeof rss, s->peak_rss_bytes ? (double)s->peak_rss_bytes / MB : (double)NAN, "%.1f");
         fmt_num(gf, sizeof gf, s->train_flops_per_step / 1e9, "%.3f");
         fmt_num(sps, sizeof sps, s->train_seconds_per_step, "%.4f");
         fmt_time(tt, sizeof tt, s->wall_seconds);
-        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
-                s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
+        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %8s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
+                s->method, eps, rank, budget, acc, tacc, paper, peak, rss, gf, sps, tt);
         if (s->over_budget) fprintf(out, "  (over budget: %.3f MB used of %.3f MB asked)", s->budget_used_mb, s->budget_mb);
         if (s->skipped_items > 0) fprintf(out, "  (%d corrupt or missing images skipped)", (int)s->skipped_items);
         if (s->energy_source[0])

@@ -71,6 +71,7 @@ static void fixture_make(Fixture *fx, const char *name, RunStatus st, int varian
     s->paper_weight_mb = 0.5 + variant;
     s->peak_rss_bytes = 300u << 20;
     s->trainable_params = 123456 + (uint64_t)variant;
+    if (variant % 2 == 0) { s->test_items = 50 + variant; s->final_test_loss = 0.4375; s->final_test_acc = 0.75 + 0.0625 * variant; }
     // the settings depend on the run's name only: copies of a run in two
     // shards agree on config_hash (merge refuses them otherwise)
     snprintf(fx->yaml, sizeof fx->yaml, "experiment: demo\nrun: %s\n", name);
@@ -836,8 +837,16 @@ static void test_subspace_table(void) {
     EXPECT(subspace_equal(s1, "ft/a", &a), "ft/a's subspace rows round-trip");
     EXPECT(subspace_equal(s1, "ft/b", &b), "ft/b has no subspace table");
     EXPECT(subspace_equal(s2, "ft/c", &c), "ft/c's subspace rows round-trip");
-    const char *in[] = {s1, s2};
+    // the optional test-split attributes (dataset.eval_split) ride along in the summary
+    RunList l;
     WbError e = {{0}};
+    if (results_list(s1, &l, &e) == 0) {
+        const RunSummary *x = results_find(&l, "ft/a"), *y = results_find(&l, "ft/b");
+        EXPECT(x && x->test_items == 50 && x->final_test_acc == 0.75 && x->final_test_loss == 0.4375, "ft/a's test accuracy round-trips");
+        EXPECT(y && y->test_items == 0 && isnan(y->final_test_acc), "ft/b was not tested: NaN, 0 items");
+        results_list_free(&l);
+    } else EXPECT(0, "list: %s", e.msg);
+    const char *in[] = {s1, s2};
     EXPECT(results_merge(out, in, 2, NULL, &e) == 0, "merge: %s", e.msg);
     EXPECT(subspace_equal(out, "ft/a", &a) && subspace_equal(out, "ft/b", &b) && subspace_equal(out, "ft/c", &c),
            "merge carries the subspace tables");
@@ -865,6 +874,7 @@ static void test_info_table(void) {
     // the fixture's subspace rows at epoch 3: angles 0.375 + 0.01 l rad, every eps rank 3 above epoch 0's
     EXPECT(strstr(buf, "epoch   3: max  23.20 (encoder.layers.encoder_layer_1.mlp.3)  mean  22.35 over 4 layers; epsilon rank changed in 4")
            != NULL, "info shows the subspace summary of the wasi run");
+    EXPECT(strstr(buf, "81.25%   75.00%") != NULL, "info shows val_acc then test_acc of the tested run");
     char la[512] = "", lb[512] = "";
     const char *pa = strstr(buf, "finetune/wasi-eps0.7-seed233"), *pb = strstr(buf, "finetune/lora-r8");
     if (pa) snprintf(la, sizeof la, "%.*s", (int)strcspn(pa, "\n"), pa);
