@@ -767,6 +767,61 @@ static void test_subspace_log_on_request(void) {
     mem_free(text);
 }
 
+// dataset.eval_split: val (per epoch only), test (the whole training set,
+// no val, the official t10k test set at the end), both (val per epoch and
+// test at the end); the test counts are t10k's 100 items; a bad value is a config error.
+static void test_eval_split(void) {
+    char yaml[800], out[800], log[800], y[2048];
+    snprintf(yaml, sizeof yaml, "%s/evalsplit.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/evalsplit.h5", g_dir);
+    snprintf(log, sizeof log, "%s/evalsplit.log", g_dir);
+    unlink(out);
+    snprintf(y, sizeof y,
+             "experiment: evalsplit\n"
+             "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+             "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, eval_split: [val, test, both]}\n"
+             "training: {epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.9}\n"
+             "methods: [vanilla]\n",
+             g_dir);
+    rl_write_file(yaml, y);
+    const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", "--threads", "2", NULL};
+    EXPECT(run_bin(args, log) == 0, "wasibench run exits 0 (see %s)", log);
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 3 && count_status(&l, RUN_COMPLETE) == 3, "3 complete runs, got %d", l.n);
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *s = &l.runs[i];
+        int test = strstr(s->name, "test") != NULL, both = strstr(s->name, "both") != NULL;
+        EpochRow *rows; int n;
+        WbError err;
+        EXPECT(results_read_epochs(out, s->name, &rows, &n, &err) == 0 && n == 2, "%s: 2 epochs", s->name);
+        if (both || !test) {
+            EXPECT(!isnan(s->final_val_acc), "%s: a val accuracy", s->name);
+            // train/val 80/20 of the 400 training items: 320 / 50 = 7 steps per epoch
+            EXPECT(s->steps_done == 14, "%s: 14 steps on the 320 train items, got %ld", s->name, (long)s->steps_done);
+        } else {
+            EXPECT(isnan(s->final_val_acc) && n == 2 && isnan(rows[1].val_acc), "%s: no val set, NaN val accuracy", s->name);
+            EXPECT(s->steps_done == 16, "%s: 16 steps on all 400 training items, got %ld", s->name, (long)s->steps_done);
+        }
+        if (test || both)
+            EXPECT(s->test_items == 100 && s->final_test_acc >= 0 && s->final_test_acc <= 1 && isfinite(s->final_test_loss),
+                   "%s: tested on t10k's 100 items (got %d, acc %g)", s->name, (int)s->test_items, s->final_test_acc);
+        else EXPECT(s->test_items == 0 && isnan(s->final_test_acc), "%s: val only, not tested", s->name);
+        mem_free(rows);
+    }
+    results_list_free(&l);
+    snprintf(y, sizeof y, "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s, eval_split: train}\n"
+             "training: {epochs: 1, batch_size: 8, lr: 0.1}\nmethods: [vanilla]\n", g_dir);
+    rl_write_file(yaml, y);
+    const char *dry[] = {g_bin, "run", yaml, "--dry-run", NULL};
+    EXPECT(run_bin(dry, log) != 0, "eval_split: train is a config error");
+    size_t nb;
+    unsigned char *text = rl_slurp(log, &nb);
+    EXPECT(text && strstr((char *)text, "eval_split") && strstr((char *)text, "both"), "the error names the key and the choices: %s",
+           text ? (char *)text : "(no log)");
+    mem_free(text);
+}
+
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
     tmp_in(yaml, sizeof yaml, "div8.yaml");
@@ -812,5 +867,6 @@ int main(int argc, char **argv) {
     RUN(test_documented_keys_exist);
     RUN(test_diverged_not_retrained);
     RUN(test_subspace_log_on_request);
+    RUN(test_eval_split);
     return tl_finish();
 }
