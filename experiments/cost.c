@@ -116,7 +116,8 @@ double cost_measured_flops_per_second(void) {
     for (int r = 0; r < 4; r++) {   // the first call warms up OpenBLAS's threads and buffers
         double t0 = wall_seconds();
         gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        if (r > 0 && wall_seconds() - t0 < best) best = wall_seconds() - t0;
+        double dt = wall_seconds() - t0;
+        if (r > 0 && dt < best) best = dt;
     }
     mem_free(a);
     return 2.0 * n * n * n / best;

@@ -53,6 +53,9 @@ hid_t open_results_file(Ctx *c, const char *fname, unsigned mode, hid_t fapl);
 int is_run(Ctx *c, hid_t obj);
 int open_parent(Ctx *c, hid_t runs, const char *name, int create, hid_t *parent, const char **leaf);
 
+// merge: every input's /maxbatch rows into out (results_maxbatch.c)
+int maxbatch_merge_open(Ctx *c, hid_t out, const hid_t *in, int n_in);
+
 // the atomic file replacement: copy, change the copy, fsync, rename over
 int copy_file(Ctx *c, const char *src, const char *dst);
 int commit_tmp(Ctx *c, const char *tmp);

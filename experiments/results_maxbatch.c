@@ -61,10 +61,56 @@ static int same_key(const MaxBatchRow *a, const MaxBatchRow *b) {
     return !strcmp(a->run, b->run) && fabs(a->cap_bytes - b->cap_bytes) <= 0.5;
 }
 
+// all = old rows (each kept unless a new row has its run and cap) + the new
+// rows; all holds n_old + n. Returns how many.
+static int merge_rows(MaxBatchRow *all, const MaxBatchRow *old, int n_old, const MaxBatchRow *rows, int n) {
+    int m = 0;
+    for (int i = 0; i < n_old; i++) {
+        int replaced = 0;
+        for (int j = 0; j < n && !replaced; j++) replaced = same_key(&old[i], &rows[j]);
+        if (!replaced) all[m++] = old[i];
+    }
+    for (int j = 0; j < n; j++) all[m++] = rows[j];
+    return m;
+}
+
+// Replace the open file's table by rows (n of them).
+static int write_open(Ctx *c, hid_t f, const MaxBatchRow *rows, int n) {
+    hid_t mt = -1;
+    htri_t had = H5Lexists(f, MB_TABLE, H5P_DEFAULT);
+    if (H5CK(c, had, "looking up /maxbatch") || (had && H5CK(c, H5Ldelete(f, MB_TABLE, H5P_DEFAULT), "removing the old /maxbatch")))
+        return -1;
+    if ((mt = res_table_type(&RES_MAXBATCH, NULL)) < 0) return FAIL(c, "cannot build the /maxbatch row type");
+    write_table(c, f, MB_TABLE, mt, n, rows);
+    xclose(c, &mt);
+    return c->failed ? -1 : 0;
+}
+
+// merge: the rows of every input into out, a later input's row replacing an
+// earlier one with the same run and cap (as a later `maxbatch` would).
+int maxbatch_merge_open(Ctx *c, hid_t out, const hid_t *in, int n_in) {
+    MaxBatchRow *all = NULL;
+    int m = 0;
+    for (int i = 0; i < n_in && !c->failed; i++) {
+        MaxBatchRow *rows = NULL, *next = NULL;
+        int n = 0;
+        if (read_open(c, in[i], &rows, &n) == 0 && n > 0) {
+            next = mem_alloc(sizeof(MaxBatchRow) * (size_t)(m + n), MEM_WORKSPACE);
+            m = merge_rows(next, all, m, rows, n);
+            mem_free(all);
+            all = next;
+        }
+        mem_free(rows);
+    }
+    if (!c->failed && m > 0) write_open(c, out, all, m);
+    mem_free(all);
+    return c->failed ? -1 : 0;
+}
+
 int results_write_maxbatch(const char *path, const MaxBatchRow *rows, int n, WbError *err) {
     Ctx c = {err, path, 0};
     char tmp[4096];
-    hid_t fapl = -1, f = -1, mt = -1;
+    hid_t fapl = -1, f = -1;
     MaxBatchRow *old = NULL, *all = NULL;
     int n_old = 0, made_tmp = 0;
     h5_quiet();
@@ -81,24 +127,13 @@ int results_write_maxbatch(const char *path, const MaxBatchRow *rows, int n, WbE
     }
     if (read_open(&c, f, &old, &n_old)) goto done;
     all = mem_alloc(sizeof(MaxBatchRow) * (size_t)(n_old + n + 1), MEM_WORKSPACE);
-    int m = 0;
-    for (int i = 0; i < n_old; i++) {   // kept unless a new row has its run and cap
-        int replaced = 0;
-        for (int j = 0; j < n && !replaced; j++) replaced = same_key(&old[i], &rows[j]);
-        if (!replaced) all[m++] = old[i];
-    }
-    for (int j = 0; j < n; j++) all[m++] = rows[j];
-    htri_t had = H5Lexists(f, MB_TABLE, H5P_DEFAULT);
-    if (H5CK(&c, had, "looking up /maxbatch") || (had && H5CK(&c, H5Ldelete(f, MB_TABLE, H5P_DEFAULT), "removing the old /maxbatch")))
-        goto done;
-    if ((mt = res_table_type(&RES_MAXBATCH, NULL)) < 0) { FAIL(&c, "cannot build the /maxbatch row type"); goto done; }
-    if (write_table(&c, f, MB_TABLE, mt, m, all)) goto done;
+    int m = merge_rows(all, old, n_old, rows, n);
+    if (write_open(&c, f, all, m)) goto done;
     if (H5CK(&c, H5Fflush(f, H5F_SCOPE_GLOBAL), "flushing (disk full?)")) goto done;
     xclose(&c, &f);
     if (c.failed || commit_tmp(&c, tmp)) goto done;
     made_tmp = 0;
 done:
-    xclose(&c, &mt);
     xclose(&c, &f);
     xclose(&c, &fapl);
     mem_free(old);

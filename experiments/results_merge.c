@@ -98,6 +98,7 @@ int results_merge(const char *out, const char *const *inputs, int n_inputs, FILE
         if (c.failed) goto done;
     }
     xclose(&c, &runs_out);
+    if (maxbatch_merge_open(&c, fo, fin, n_inputs)) goto done;   // the file-level /maxbatch rows too
     if (!c.failed && H5CK(&c, H5Fflush(fo, H5F_SCOPE_GLOBAL), "flushing (disk full?)")) goto done;
     xclose(&c, &fo);
     for (int i = 0; i < n_inputs; i++) xclose(&c, &fin[i]);

@@ -600,7 +600,9 @@ static void print_hours(double s) {
 
 // The sweep's wall time from the counted-FLOP cost model (cost.h) at a rate
 // (measured here, or --gflops), on one process and on P ranks.
-static void print_time_estimate(const Experiment *ex, const int *sel, int nsel, const RunList *done, const RunnerOptions *opt) {
+// cost[j]: method_cost of run sel[j] (print_dry_run's table computed it).
+static void print_time_estimate(const Experiment *ex, const int *sel, int nsel, const MethodCost *cost, const RunList *done,
+                                const RunnerOptions *opt) {
     const double eff = 0.6;   // stated: a whole step runs at ~0.6 of the sgemm rate (make bench: 0.5-0.87)
     double rate = opt->gflops > 0 ? opt->gflops * 1e9 : eff * cost_measured_flops_per_second();
     double *sec = mem_alloc(sizeof(double) * (size_t)(nsel + 1), MEM_WORKSPACE), total = 0;
@@ -608,10 +610,8 @@ static void print_time_estimate(const Experiment *ex, const int *sel, int nsel, 
     for (int j = 0; j < nsel; j++) {
         const RunSpec *rs = &ex->runs[sel[j]];
         if (resume_state(rs, results_find(done, rs->name)) == RESUME_DONE) continue;
-        MethodCost c;
-        method_cost(rs, &c);
         int bounded = 0;
-        sec[n] = run_seconds_estimate(rs, &c, rate, &bounded);
+        sec[n] = run_seconds_estimate(rs, &cost[j], rate, &bounded);
         if (isnan(sec[n])) continue;
         n_bounded += bounded;
         total += sec[n];
@@ -648,10 +648,12 @@ static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const 
         }
     if (n_changed) report_changed(out, &ex->runs[first], n_changed, 0);
     printf("%-4s %-44s %-8s %9s %9s %9s %11s %s\n", "#", "run", "method", "act MB", "weight MB", "paper MB", "GFLOP/step", "status");
+    MethodCost *cost = mem_alloc(sizeof(MethodCost) * (size_t)(nsel + 1), MEM_WORKSPACE);
     for (int j = 0; j < nsel; j++) {
         const RunSpec *rs = &ex->runs[sel[j]];
         MethodCost c;
         method_cost(rs, &c);
+        cost[j] = c;
         const RunSummary *prev = results_find(done, rs->name);
         ResumeState rst = resume_state(rs, prev);
         printf("%-4d %-44s %-8s ", rs->index, rs->name, rs->method);
@@ -663,7 +665,8 @@ static void print_dry_run(const Experiment *ex, const int *sel, int nsel, const 
     }
     printf("%d runs. Memory: the paper's measure (saved activations + weights of the counted linears, MB)\n"
            "at each run's batch size; GFLOP/step: forward + backward of one training step.\n", nsel);
-    print_time_estimate(ex, sel, nsel, done, opt);
+    print_time_estimate(ex, sel, nsel, cost, done, opt);
+    mem_free(cost);
 }
 
 // The host's energy meter for the whole sweep (core/runtime/energy.h): RAPL or hwmon

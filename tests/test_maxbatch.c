@@ -5,7 +5,7 @@
 // with a message naming the run, the plan and the cap, is not retried by a
 // resume with the same cap, and runs with a cap above its plan; `maxbatch`
 // finds a batch B whose plan fits while B+1's does not, and the measured
-// step at B stays under the cap.
+// step at B stays under the cap; merge carries every input's /maxbatch rows.
 #include "experiments/config.h"
 #include "experiments/maxbatch.h"
 #include "experiments/results.h"
@@ -204,6 +204,41 @@ static void test_maxbatch_finds_the_largest_batch(void) {
     mem_free(rows);
 }
 
+// merge copies the file-level /maxbatch rows (a --runs-per-rank job or
+// shards merged after `maxbatch` keep them); the later input's row of the
+// same run and cap wins, as a later `maxbatch` would.
+static void test_merge_keeps_maxbatch_rows(void) {
+    char a[700], b[700], out[700];
+    snprintf(a, sizeof a, "%s/mb_a.h5", g_dir);
+    snprintf(b, sizeof b, "%s/mb_b.h5", g_dir);
+    snprintf(out, sizeof out, "%s/mb_merged.h5", g_dir);
+    unlink(a), unlink(b), unlink(out);
+    MaxBatchRow r[3];
+    memset(r, 0, sizeof r);
+    const char *names[3] = {"s/vanilla", "s/wasi", "s/vanilla"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(r[i].run, sizeof r[i].run, "%s", names[i]);
+        snprintf(r[i].method, sizeof r[i].method, "%s", names[i] + 2);
+        r[i].cap_bytes = 2147483648.0;
+        r[i].max_batch = 10 + i;
+        r[i].epsilon = r[i].plan_bytes = r[i].measured_bytes = r[i].error_pct = r[i].build_peak_bytes = NAN;
+    }
+    WbError err = {0};
+    CHECK(results_write_maxbatch(a, r, 2, &err) == 0, "%s", err.msg);
+    CHECK(results_write_maxbatch(b, r + 2, 1, &err) == 0, "%s", err.msg);
+    const char *in[2] = {a, b};
+    CHECK(results_merge(out, in, 2, NULL, &err) >= 0, "merge: %s", err.msg);
+    MaxBatchRow *rows = NULL;
+    int n = 0;
+    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
+    EXPECT(n == 2, "merged rows: %d, expected 2 (one per run and cap)", n);
+    for (int i = 0; i < n; i++) {
+        int want = !strcmp(rows[i].run, "s/vanilla") ? 12 : 11;
+        EXPECT(rows[i].max_batch == want, "%s: max_batch %d, expected %d", rows[i].run, rows[i].max_batch, want);
+    }
+    mem_free(rows);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     snprintf(g_dir, sizeof g_dir, "%s", tl_tmpdir());
@@ -213,5 +248,6 @@ int main(int argc, char **argv) {
     RUN(test_bad_cap_names_file_and_line);
     RUN(test_cap_below_plan_stops_before_allocating);
     RUN(test_maxbatch_finds_the_largest_batch);
+    RUN(test_merge_keeps_maxbatch_rows);
     return tl_finish();
 }
