@@ -718,26 +718,49 @@ static void test_documented_keys_exist(void) {
     EXPECT(probed >= 40, "probed %d table keys (expected the tables of 4 sections)", probed);
 }
 
-// Case 8: a diverged run is a result; rerunning does not train it again.
-// log_subspace: true on vanilla logs its (dense) weights' subspaces at
-// subspace_epsilon; log_subspace: false turns wasi's off; the angle of the
-// trained vanilla weights moves off 0; a bad value is a config error.
-static void test_subspace_log_on_request(void) {
-    char yaml[800], out[800], log[800], y[2048];
-    snprintf(yaml, sizeof yaml, "%s/subspace.yaml", g_dir);
-    snprintf(out, sizeof out, "%s/subspace.h5", g_dir);
-    snprintf(log, sizeof log, "%s/subspace.log", g_dir);
+// A small experiment in <g_dir>/<tag>.yaml (text: one "%s" for the data
+// folder) run into <g_dir>/<tag>.h5 (removed first; its path in out).
+static int run_tagged(const char *tag, const char *text, char *out, size_t cap) {
+    char yaml[800], log[800], y[2048];
+    snprintf(yaml, sizeof yaml, "%s/%s.yaml", g_dir, tag);
+    snprintf(out, cap, "%s/%s.h5", g_dir, tag);
+    snprintf(log, sizeof log, "%s/%s.log", g_dir, tag);
     unlink(out);
-    snprintf(y, sizeof y,
-             "experiment: subspace\n"
-             "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
-             "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 96, limit_val: 32}\n"
-             "training: {epochs: 2, batch_size: 32, lr: 0.5, momentum: 0.9, log_subspace: [true, false], subspace_epsilon: 0.7}\n"
-             "methods: [vanilla, {name: wasi, epsilon: 0.8}]\n",
-             g_dir);
+    snprintf(y, sizeof y, text, g_dir);
     rl_write_file(yaml, y);
     const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", "--threads", "2", NULL};
-    EXPECT(run_bin(args, log) == 0, "wasibench run exits 0 (see %s)", log);
+    int rc = run_bin(args, log);
+    EXPECT(rc == 0, "wasibench run exits 0 (see %s)", log);
+    return rc;
+}
+
+// --dry-run of text (one "%s" for the data folder) fails naming key (and also, when given).
+static void expect_dry_run_error(const char *tag, const char *text, const char *key, const char *also) {
+    char yaml[800], log[800], y[2048];
+    snprintf(yaml, sizeof yaml, "%s/%s_bad.yaml", g_dir, tag);
+    snprintf(log, sizeof log, "%s/%s_bad.log", g_dir, tag);
+    snprintf(y, sizeof y, text, g_dir);
+    rl_write_file(yaml, y);
+    const char *dry[] = {g_bin, "run", yaml, "--dry-run", NULL};
+    EXPECT(run_bin(dry, log) != 0, "%s: a config error", tag);
+    size_t n;
+    unsigned char *t = rl_slurp(log, &n);
+    EXPECT(t && strstr((char *)t, key) && (!also || strstr((char *)t, also)), "%s: the error names %s: %s", tag, key, t ? (char *)t : "(no log)");
+    mem_free(t);
+}
+
+// log_subspace: true on vanilla logs its (dense) weights' subspaces at
+// subspace_epsilon; log_subspace: false turns wasi's off; training moves
+// some angle off 0; a bad value is a config error.
+static void test_subspace_log_on_request(void) {
+    char out[800];
+    if (run_tagged("subspace",
+                   "experiment: subspace\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 96, limit_val: 32}\n"
+                   "training: {epochs: 2, batch_size: 32, lr: 0.5, momentum: 0.9, log_subspace: [true, false], subspace_epsilon: 0.7}\n"
+                   "methods: [vanilla, {name: wasi, epsilon: 0.8}]\n", out, sizeof out))
+        return;
     RunList l;
     if (list_runs(out, &l) < 0) return;
     EXPECT(l.n == 4, "4 runs (2 methods x log_subspace on/off), got %d", l.n);
@@ -756,36 +779,22 @@ static void test_subspace_log_on_request(void) {
     EXPECT(with == 2, "the two log_subspace: true runs log, the false ones do not: %d with rows", with);
     EXPECT(moved > 0, "training at lr 0.5 moves some subspace by more than 1e-3 rad");
     results_list_free(&l);
-    snprintf(y, sizeof y, "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s}\ntraining: {epochs: 1, batch_size: 8, lr: 0.1, "
-             "log_subspace: maybe}\nmethods: [vanilla]\n", g_dir);
-    rl_write_file(yaml, y);
-    const char *dry[] = {g_bin, "run", yaml, "--dry-run", NULL};
-    EXPECT(run_bin(dry, log) != 0, "log_subspace: maybe is a config error");
-    size_t n;
-    unsigned char *text = rl_slurp(log, &n);
-    EXPECT(text && strstr((char *)text, "log_subspace"), "the error names the key: %s", text ? (char *)text : "(no log)");
-    mem_free(text);
+    expect_dry_run_error("subspace", "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s}\n"
+                         "training: {epochs: 1, batch_size: 8, lr: 0.1, log_subspace: maybe}\nmethods: [vanilla]\n", "log_subspace", NULL);
 }
 
 // dataset.eval_split: val (per epoch only), test (the whole training set,
 // no val, the official t10k test set at the end), both (val per epoch and
 // test at the end); the test counts are t10k's 100 items; a bad value is a config error.
 static void test_eval_split(void) {
-    char yaml[800], out[800], log[800], y[2048];
-    snprintf(yaml, sizeof yaml, "%s/evalsplit.yaml", g_dir);
-    snprintf(out, sizeof out, "%s/evalsplit.h5", g_dir);
-    snprintf(log, sizeof log, "%s/evalsplit.log", g_dir);
-    unlink(out);
-    snprintf(y, sizeof y,
-             "experiment: evalsplit\n"
-             "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
-             "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, eval_split: [val, test, both]}\n"
-             "training: {epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.9}\n"
-             "methods: [vanilla]\n",
-             g_dir);
-    rl_write_file(yaml, y);
-    const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", "--threads", "2", NULL};
-    EXPECT(run_bin(args, log) == 0, "wasibench run exits 0 (see %s)", log);
+    char out[800];
+    if (run_tagged("evalsplit",
+                   "experiment: evalsplit\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, eval_split: [val, test, both]}\n"
+                   "training: {epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.9}\n"
+                   "methods: [vanilla]\n", out, sizeof out))
+        return;
     RunList l;
     if (list_runs(out, &l) < 0) return;
     EXPECT(l.n == 3 && count_status(&l, RUN_COMPLETE) == 3, "3 complete runs, got %d", l.n);
@@ -810,18 +819,11 @@ static void test_eval_split(void) {
         mem_free(rows);
     }
     results_list_free(&l);
-    snprintf(y, sizeof y, "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s, eval_split: train}\n"
-             "training: {epochs: 1, batch_size: 8, lr: 0.1}\nmethods: [vanilla]\n", g_dir);
-    rl_write_file(yaml, y);
-    const char *dry[] = {g_bin, "run", yaml, "--dry-run", NULL};
-    EXPECT(run_bin(dry, log) != 0, "eval_split: train is a config error");
-    size_t nb;
-    unsigned char *text = rl_slurp(log, &nb);
-    EXPECT(text && strstr((char *)text, "eval_split") && strstr((char *)text, "both"), "the error names the key and the choices: %s",
-           text ? (char *)text : "(no log)");
-    mem_free(text);
+    expect_dry_run_error("evalsplit", "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s, eval_split: train}\n"
+                         "training: {epochs: 1, batch_size: 8, lr: 0.1}\nmethods: [vanilla]\n", "eval_split", "both");
 }
 
+// Case 8: a diverged run is a result; rerunning does not train it again.
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
     tmp_in(yaml, sizeof yaml, "div8.yaml");
