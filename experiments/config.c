@@ -63,6 +63,7 @@ static void run_defaults(RunSpec *r) {
     data_config_default(&r->data);
     r->opt = optim_sgd(0.0f, 0.0f);
     r->eval_every = 1;
+    r->log_subspace = -1;
     r->eta_min_ratio = 0.1f;
     r->num_finetune = -1;
     r->from_run = -1;

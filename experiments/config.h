@@ -38,6 +38,8 @@ typedef struct {
     // dataset: (train split; val = same config with split val)
     DataConfig data;
     int limit_train, limit_val;      // 0 = all items; >0 = first n of the (shuffled-once) split, for quick runs
+    int eval_split;                  // dataset.eval_split: 0 val (per epoch, the default), 1 test (train on the whole
+                                     // official training set, evaluate on its test set), 2 both (val per epoch, test at the end)
 
     // training:
     int epochs;
@@ -52,6 +54,8 @@ typedef struct {
     uint64_t seed;                   // data order, augmentation, method randomness
     long max_steps;                  // 0 = no limit (per run, for smoke tests)
     int eval_every;                  // epochs between val evaluations (1)
+    int log_subspace;                // training.log_subspace: -1 unset (on for methods with a weight rank), 0, 1
+    float subspace_epsilon;          // training.subspace_epsilon: 0 unset (the method's epsilon, else 0.8)
 
     // method:
     char method[16];                 // vanilla | lora | hosvd | asi | wasi

@@ -135,6 +135,7 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
               data_cache_name(d->cache));
     if (d->format == DATA_CIFAR100) sb_printf(b, "  coarse_labels: %s\n", d->coarse_labels ? "true" : "false");
     sb_printf(b, "  limit_train: %d\n  limit_val: %d\n", r->limit_train, r->limit_val);
+    if (r->eval_split) sb_printf(b, "  eval_split: %s\n", r->eval_split == 1 ? "test" : "both");   // only when set: older files keep their config hashes
     const OptimConfig *o = &r->opt;
     sb_printf(b, "training:\n  epochs: %d\n  batch_size: %d\n  optimizer: %s\n  lr: ", r->epochs, r->batch_size, o->kind == OPT_SGD ? "sgd" : "adamw");
     sb_float(b, r->sched.lr);
@@ -158,6 +159,9 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     sb_printf(b, "\n  grad_clip: ");
     if (r->grad_clip > 0) sb_float(b, r->grad_clip); else sb_printf(b, "none");
     sb_printf(b, "\n  max_steps: %ld\n  eval_every: %d\n", r->max_steps, r->eval_every);
+    // only when set: older files keep their config hashes
+    if (r->log_subspace >= 0) sb_printf(b, "  log_subspace: %s\n", r->log_subspace ? "true" : "false");
+    if (r->subspace_epsilon > 0) { sb_printf(b, "  subspace_epsilon: "); sb_float(b, r->subspace_epsilon); sb_printf(b, "\n"); }
     sb_printf(b, "methods:\n  - name: %s\n", r->method);
     const LinearMethod *m = method_by_name(r->method);
     for (int i = 0; m && i < m->n_keys; i++) {

@@ -438,7 +438,8 @@ static const char *const tok_prefix[][2] = {
     {"max_steps", "steps"}, {"eval_every", "eval"}, {"layers", ""}, {"num_of_finetune", "ft"}, {"rank", "r"},
     {"alpha", "alpha"}, {"epsilon", "eps"}, {"ranks", "k"}, {"candidates", "cand"}, {"storage", ""},
     {"r_update", "rupd_"}, {"activation.ranks", "ak"}, {"activation.epsilon", "aeps"}, {"activation.candidates", "acand"},
-    {"budget_mb", "budget"}, {"seeds", "seed"}, {"rrc_scale", "rrcs"}, {"rrc_ratio", "rrcr"},
+    {"budget_mb", "budget"}, {"seeds", "seed"}, {"rrc_scale", "rrcs"}, {"rrc_ratio", "rrcr"}, {"eval_split", "on_"},
+    {"log_subspace", "subspace_"}, {"subspace_epsilon", "subeps"},
 };
 
 void name_sanitize(char *s) {

@@ -23,10 +23,12 @@ static const char *const model_keys[] = {"preset", "image_size", "patch", "chann
                                          "pretrained", "from_stage", "new_head", "init_seed"};
 static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
                                            "normalize", "resize", "resize_size", "augment", "rrc_scale", "rrc_ratio", "shuffle",
-                                           "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val"};
+                                           "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val",
+                                           "eval_split"};
 static const char *const training_keys[] = {"epochs", "batch_size", "optimizer", "lr", "momentum", "dampening", "nesterov",
                                             "weight_decay", "betas", "eps", "schedule", "warmup_epochs", "warmup_start",
-                                            "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every"};
+                                            "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every",
+                                            "log_subspace", "subspace_epsilon"};
 static const char *const layers_names[] = {"mlp", "all_linear"};
 static const char *const optim_names[] = {"sgd", "adamw"};
 static const char *const sched_names[] = {"cosine", "constant"};
@@ -34,6 +36,7 @@ static const char *const augment_names[] = {"none", "flip", "crop_flip", "random
 static const char *const norm_names[] = {"half", "imagenet", "dataset", "none"};
 static const char *const resize_names[] = {"squash", "short_crop"};
 static const char *const cache_names[] = {"auto", "off", "on"};
+static const char *const eval_split_names[] = {"val", "test", "both"};   // RunSpec.eval_split
 static const char *const activation_keys[] = {"ranks", "epsilon", "budget_mb", "candidates"};
 static const float default_candidates[] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
 
@@ -246,6 +249,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     if ((got = rd_enum(&s, "cache", 1, cache_names, NK(cache_names), &cache)) < 0) return -1;
     if (got) d->cache = (DataCache)cache;
     if (rd_int(&s, "limit_train", 0, INT_MAX, &r->limit_train) < 0 || rd_int(&s, "limit_val", 0, INT_MAX, &r->limit_val) < 0) return -1;
+    if (rd_enum(&s, "eval_split", 1, eval_split_names, NK(eval_split_names), &r->eval_split) < 0) return -1;
     return 0;
 }
 
@@ -334,6 +338,9 @@ int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x) {
     }
     if (rd_long(&s, "max_steps", 0, LONG_MAX, &r->max_steps) < 0) return -1;
     if (rd_int(&s, "eval_every", 1, 1000000, &r->eval_every) < 0) return -1;
+    // the stable-subspace log (core/compress/subspace_track.h)
+    if (rd_bool(&s, "log_subspace", &r->log_subspace) < 0) return -1;
+    if (rd_num(&s, "subspace_epsilon", R_UNIT, &r->subspace_epsilon) < 0) return -1;
     return 0;
 }
 

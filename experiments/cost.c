@@ -76,7 +76,8 @@ double run_seconds_estimate(const RunSpec *rs, const MethodCost *c, double flops
     const DataConfig *d = &rs->data;
     int K = data_format_classes(d->format, d->coarse_labels);
     double records = data_format_train_records(d->format) * (K > 0 && d->n_classes > 0 ? (double)d->n_classes / K : 1.0);
-    double n_val = floor(records * (double)d->val_fraction), n_train = records - n_val;
+    // eval_split test: no val, training on every record (the one test pass at the end is not estimated)
+    double n_val = rs->eval_split == 1 ? 0.0 : floor(records * (double)d->val_fraction), n_train = records - n_val;
     if (rs->limit_train > 0 && rs->limit_train < n_train) n_train = rs->limit_train;
     if (rs->limit_val > 0 && rs->limit_val < n_val) n_val = rs->limit_val;
     double steps = (double)rs->epochs * ceil(n_train / rs->batch_size);

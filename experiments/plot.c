@@ -73,6 +73,7 @@ typedef struct {
     // scripts choose log scales and skip empty panels from these, since
     // gnuplot's own `stats` fails on a column without a valid value.
     Range acc_x, flops, time_train, time_infer, mem_totals, epochs, energy;
+    int stab_angles;                     // 1: a rank-history run has the subspace log (rank_stability.gp's angle row)
 } Plot;
 
 // ---------------------------------------------------------------------------
@@ -605,6 +606,13 @@ static const RunData *rank_run(const Plot *p, const Group *g, int need_history) 
     return NULL;
 }
 
+// The subspace-log row of (epoch, layer), NULL when the run has none.
+static const SubspaceRow *sub_at(const RunTables *t, int epoch, int layer) {
+    for (int i = 0; i < t->n_subspace; i++)
+        if (t->subspace[i].epoch == epoch && t->subspace[i].layer == layer) return &t->subspace[i];
+    return NULL;
+}
+
 // Figure 5: ranks per layer (one block per wasi group) and rank history
 // (one block per wasi group and layer).
 static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups, int *n_stab) {
@@ -637,8 +645,8 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
     p->has_data[FIG_RANKS] = *n_rank > 0;
     if (!*n_rank) snprintf(p->why_empty[FIG_RANKS], 128, "no complete wasi run with a 'layers' table");
 
-    if (out_open(p, &o, fig_data[FIG_STABILITY], "Figure 5b: rank history (layer_ranks_by_epoch) of wasi; one block per (wasi setting, layer), settings in the order of stab_title in info.gp, layers in model order",
-                 "epoch weight_rank k1 k2 k3 k4"))
+    if (out_open(p, &o, fig_data[FIG_STABILITY], "Figure 5b: rank history (layer_ranks_by_epoch) of wasi, with the subspace log (eps_rank, K, largest principal angle in degrees; NaN without one, epoch 0 only from it); one block per (wasi setting, layer), settings in the order of stab_title in info.gp, layers in model order",
+                 "epoch weight_rank k1 k2 k3 k4 eps_rank k max_angle_deg"))
         return -1;
     int blocks = 0;
     for (int gi = 0; gi < p->n_groups; gi++) {
@@ -649,9 +657,15 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
             if (blocks++) fputs("\n\n", o.f);
             short_layer(sh, sizeof sh, rd->tab.layers[l].name);
             fprintf(o.f, "# %s, layer %d %s (run %s)\n", p->groups[gi].label, l, sh, rd->s->name);
+            const SubspaceRow *s0 = sub_at(&rd->tab, 0, l);
+            if (s0) fprintf(o.f, "0 NaN NaN NaN NaN NaN %d %d %.6g\n", (int)s0->eps_rank, (int)s0->k, s0->max_angle * 90.0 / acos(0.0));
             for (int e = 0; e < rd->tab.n_rank_epochs; e++) {
                 const int32_t *k = rd->tab.ranks + ((size_t)e * (size_t)rd->tab.n_layers + (size_t)l) * 5;
-                fprintf(o.f, "%d %d %d %d %d %d\n", (int)rd->tab.rank_epochs[e], (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
+                const SubspaceRow *sr = sub_at(&rd->tab, (int)rd->tab.rank_epochs[e], l);
+                fprintf(o.f, "%d %d %d %d %d %d", (int)rd->tab.rank_epochs[e], (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
+                if (sr) fprintf(o.f, " %d %d %.6g\n", (int)sr->eps_rank, (int)sr->k, sr->max_angle * 90.0 / acos(0.0));
+                else fputs(" NaN NaN NaN\n", o.f);
+                if (sr) p->stab_angles = 1;
             }
         }
     }
@@ -767,7 +781,7 @@ static int write_data(Plot *p) {
         ints[i] = first;
         first += rd->tab.n_layers;
     }
-    fprintf(o.f, "n_stab = %d\n", n_stab);
+    fprintf(o.f, "n_stab = %d\nstab_angles = %d\n", n_stab, p->stab_angles);
     put_gp_array(o.f, "stab_title", n_stab, names);
     put_gp_int_array(o.f, "stab_first", n_stab, ints);
     for (int i = 0; i < n_stab; i++) ints[i] = rank_run(p, &p->groups[stab_groups[i]], 1)->tab.n_layers;

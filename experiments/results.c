@@ -50,6 +50,7 @@ void results_init(RunResult *r) {
     s->paper_act_mb = s->paper_weight_mb = s->paper_total_mb = nan;
     s->budget_used_mb = nan;
     s->train_joules_per_step = s->inference_joules_per_batch = nan;
+    s->final_test_loss = s->final_test_acc = nan;
     r->inference.mean_s = r->inference.min_s = r->inference.max_s = nan;
     r->config_yaml = "";
 }
@@ -188,6 +189,10 @@ static int check_result(Ctx *c, const RunResult *r) {
         return FAIL(c, "run '%s': a table has rows but a NULL pointer", s->name);
     if (r->n_rank_epochs && (!r->rank_epochs || !r->layer_ranks || r->n_layers == 0))
         return FAIL(c, "run '%s': rank history needs rank_epochs, layer_ranks and layers", s->name);
+    if (r->n_subspace < 0 || (r->n_subspace && !r->subspace)) return FAIL(c, "run '%s': subspace log has rows but a NULL pointer", s->name);
+    for (int i = 0; i < r->n_subspace; i++)
+        if (r->subspace[i].layer < 0 || r->subspace[i].layer >= r->n_layers)
+            return FAIL(c, "run '%s': subspace row %d names layer %d of %d", s->name, i, (int)r->subspace[i].layer, r->n_layers);
     for (int i = 0; i < r->n_layers; i++)
         if (strnlen(r->layers[i].name, RES_LAYER_NAME_MAX) >= RES_LAYER_NAME_MAX)
             return FAIL(c, "run '%s': layer %d name is not NUL-terminated", s->name, i);
@@ -223,6 +228,11 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (attr_write(c, g, "budget_used_mb", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.budget_used_mb) ||
         attr_write(c, g, "over_budget", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.over_budget) ||
         attr_write(c, g, "skipped_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.skipped_items))
+        return -1;
+    // Test accuracy only where the run evaluated on the test set (dataset.eval_split)
+    if (s.test_items > 0 && (attr_write(c, g, "final_test_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.final_test_loss) ||
+                             attr_write(c, g, "final_test_acc", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.final_test_acc) ||
+                             attr_write(c, g, "test_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.test_items)))
         return -1;
     // Energy only where a meter measured it: absent attributes and table mean "not measured".
     if (k->energy) {
@@ -276,6 +286,9 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (k->energy && write_typed_table(c, g, RES_ENERGY.dataset, table_type(c, &RES_ENERGY), PHASE_NCOUNT, en)) return -1;
     if (write_typed_table(c, g, RES_INFERENCE.dataset, table_type(c, &RES_INFERENCE), 1, &r->inference)) return -1;
     if (r->n_rank_epochs > 0 && write_rank_history(c, g, r)) return -1;
+    if (r->n_subspace > 0 &&
+        write_typed_table(c, g, RES_SUBSPACE.dataset, table_type(c, &RES_SUBSPACE), r->n_subspace, r->subspace))
+        return -1;
     kill_point(5);
     return c->failed ? -1 : 0;
 }
@@ -347,7 +360,7 @@ done:
 // Attributes newer than schema version 1 (files written before them still
 // read): config_hash (else the hash of the stored config_yaml),
 // experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0),
-// skipped_items (else -1), energy_source (else ""), train_joules_per_step and
+// skipped_items (else -1), final_test_loss/acc and test_items (else NaN, 0), energy_source (else ""), train_joules_per_step and
 // inference_joules_per_batch (else NaN: also in new files without a meter).
 static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     htri_t has = H5Aexists(g, "config_hash");
@@ -370,6 +383,13 @@ static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     s->skipped_items = -1;
     if (H5CK(c, has = H5Aexists(g, "skipped_items"), "reading attributes")) return -1;
     if (has && attr_read_num(c, g, what, "skipped_items", H5T_NATIVE_INT32, &s->skipped_items)) return -1;
+    s->final_test_loss = s->final_test_acc = (double)NAN;
+    s->test_items = 0;
+    if (H5CK(c, has = H5Aexists(g, "test_items"), "reading attributes")) return -1;
+    if (has && (attr_read_num(c, g, what, "test_items", H5T_NATIVE_INT32, &s->test_items) ||
+                attr_read_num(c, g, what, "final_test_loss", H5T_NATIVE_DOUBLE, &s->final_test_loss) ||
+                attr_read_num(c, g, what, "final_test_acc", H5T_NATIVE_DOUBLE, &s->final_test_acc)))
+        return -1;
     s->train_joules_per_step = s->inference_joules_per_batch = (double)NAN;
     if (H5CK(c, has = H5Aexists(g, "energy_source"), "reading attributes")) return -1;
     if (has && attr_read_str(c, g, what, "energy_source", s->energy_source, sizeof s->energy_source)) return -1;

@@ -21,6 +21,7 @@
 #include "core/runtime/common.h"
 #include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
+#include "core/compress/subspace_track.h"
 
 #define RES_SCHEMA_VERSION 1
 #define RES_NAME_MAX 256      // run name incl. '/' separators (stage/run)
@@ -81,6 +82,10 @@ typedef struct {
     char energy_source[512];  // the meter that measured the run's energy (core/runtime/energy.h), "" = none (no energy table)
     double train_joules_per_step;      // host energy of the training phases per step; NaN without a meter
     double inference_joules_per_batch; // per validation batch; NaN without a meter
+    // dataset.eval_split test | both: the trained model on the format's official test set
+    // (optional attributes: NaN / 0 when not evaluated, and in older files)
+    double final_test_loss, final_test_acc;
+    int32_t test_items;
     uint64_t seed;
     char layers[16];          // "mlp" | "all_linear"
     int32_t num_of_finetune;  // -1 = all
@@ -127,6 +132,9 @@ typedef struct {
     // ints per row {weight_rank, k1, k2, k3, k4}, layers in `layers` order;
     // rank_epochs (n_rank_epochs) are the epoch numbers. NULL/0 = none.
     const int32_t *rank_epochs; const int32_t *layer_ranks; int n_rank_epochs;
+    // Optional subspace-stability log (core/compress/subspace_track.h): rows
+    // ordered by epoch then layer, layer = row of `layers`. NULL/0 = none.
+    const SubspaceRow *subspace; int n_subspace;
     int replace_complete;     // 1: a complete run of this name may be replaced (run --rerun-changed)
     MemStats mem;             // mem_stats() at the end of the run (peaks since the run's mem_reset_peaks)
     Counters counters;        // counters_get() at the end (since the run's counters_reset)

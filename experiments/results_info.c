@@ -1,6 +1,7 @@
 // results_info.c: `wasibench info`, the table of the runs in a results file
 // (see results.h), read through results_list.
 #include "experiments/results.h"
+#include "experiments/results_schema.h"
 #include "baselines/registry.h"
 #include "core/runtime/common.h"
 
@@ -41,6 +42,42 @@ static int print_maxbatch(const char *path, FILE *out, WbError *err) {
     return 0;
 }
 
+// The subspace log of each run that has one (the 'subspace' table): at the
+// last logged epoch, the largest principal angle to the starting top-K right
+// singular subspace over the layers (and which), their mean, and how many
+// layers' epsilon rank differs from epoch 0.
+static int print_subspace(const char *path, const RunList *l, FILE *out, WbError *err) {
+    int header = 0;
+    for (int i = 0; i < l->n; i++) {
+        RunTables t;
+        if (results_read_tables(path, l->runs[i].name, &t, err) < 0) {
+            if (l->runs[i].status == RUN_COMPLETE) return -1;
+            continue;   // a failed run may have stopped before its tables
+        }
+        if (t.n_subspace > 0) {
+            const SubspaceRow *last = &t.subspace[t.n_subspace - 1];
+            int e = last->epoch, nl = 0, changed = 0, worst = -1;
+            double sum = 0;
+            for (int j = 0; j < t.n_subspace; j++) {
+                const SubspaceRow *r = &t.subspace[j];
+                if (r->epoch != e) continue;
+                nl++;
+                sum += r->max_angle;
+                if (worst < 0 || r->max_angle > t.subspace[worst].max_angle) worst = j;
+                for (int k = 0; k < t.n_subspace; k++)   // the same layer at epoch 0
+                    if (t.subspace[k].epoch == 0 && t.subspace[k].layer == r->layer) changed += t.subspace[k].eps_rank != r->eps_rank;
+            }
+            if (!header++) fprintf(out, "\nsubspace stability (largest principal angle to the starting top-K right singular subspace, deg; rank at epsilon):\n");
+            const double deg = 90.0 / acos(0.0);
+            fprintf(out, "  %-40s epoch %3d: max %6.2f (%s)  mean %6.2f over %d layers; epsilon rank changed in %d of them\n",
+                    l->runs[i].name, e, t.subspace[worst].max_angle * deg, t.layers[t.subspace[worst].layer].name, sum / nl * deg,
+                    nl, changed);
+        }
+        results_tables_free(&t);
+    }
+    return 0;
+}
+
 int results_print_info(const char *path, FILE *out, WbError *err) {
     RunList l;
     if (results_list(path, &l, err)) return -1;
@@ -58,25 +95,26 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
             counts[RUN_COMPLETE], counts[RUN_DIVERGED], counts[RUN_INTERRUPTED], counts[RUN_FAILED]);
     if (counts[RUN_OVER_CAP]) fprintf(out, ", %d over memory.cap", counts[RUN_OVER_CAP]);
     fprintf(out, ")\n");
-    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
-            "rank", "budget", "val_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
+    fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %8s %9s %9s %9s %10s %8s %7s\n", w, "run", "status", "method", "eps",
+            "rank", "budget", "val_acc", "test_acc", "paper_MB", "peak_MB", "rss_MB", "GFLOP/step", "s/step", "time");
     const double MB = 1024.0 * 1024.0;
     for (int i = 0; i < l.n; i++) {
         const RunSummary *s = &l.runs[i];
         int uses_eps = method_shows_epsilon(s->method);
-        char eps[16], rank[16], budget[16], acc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
+        char eps[16], rank[16], budget[16], acc[16], tacc[16], paper[16], peak[16], rss[16], gf[16], sps[16], tt[16];
         fmt_num(eps, sizeof eps, uses_eps ? s->epsilon : (double)NAN, "%.2f");
         fmt_num(rank, sizeof rank, s->lora_rank > 0 ? (double)s->lora_rank : (double)NAN, "%.0f");
         fmt_num(budget, sizeof budget, s->budget_mb > 0 ? s->budget_mb : (double)NAN, s->over_budget ? "%.3g!" : "%.3g");
         fmt_num(acc, sizeof acc, 100.0 * s->final_val_acc, "%.2f%%");
+        fmt_num(tacc, sizeof tacc, s->test_items > 0 ? 100.0 * s->final_test_acc : (double)NAN, "%.2f%%");   // dataset.eval_split
         fmt_num(paper, sizeof paper, s->paper_total_mb, "%.2f");
         fmt_num(peak, sizeof peak, (double)s->peak_tracked_bytes / MB, "%.1f");
         fmt_num(rss, sizeof rss, s->peak_rss_bytes ? (double)s->peak_rss_bytes / MB : (double)NAN, "%.1f");
         fmt_num(gf, sizeof gf, s->train_flops_per_step / 1e9, "%.3f");
         fmt_num(sps, sizeof sps, s->train_seconds_per_step, "%.4f");
         fmt_time(tt, sizeof tt, s->wall_seconds);
-        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
-                s->method, eps, rank, budget, acc, paper, peak, rss, gf, sps, tt);
+        fprintf(out, "%-*s  %-11s %-7s %5s %4s %7s %7s %8s %9s %9s %9s %10s %8s %7s", w, s->name, run_status_name(s->status),
+                s->method, eps, rank, budget, acc, tacc, paper, peak, rss, gf, sps, tt);
         if (s->over_budget) fprintf(out, "  (over budget: %.3f MB used of %.3f MB asked)", s->budget_used_mb, s->budget_mb);
         if (s->skipped_items > 0) fprintf(out, "  (%d corrupt or missing images skipped)", (int)s->skipped_items);
         if (s->energy_source[0])
@@ -90,7 +128,8 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
             fprintf(out, "budget!: the method could not fit the budget asked for; its cheapest setting ran\n");
             break;
         }
+    int rc = print_subspace(path, &l, out, err);
     results_list_free(&l);
-    return print_maxbatch(path, out, err);
+    return rc < 0 ? -1 : print_maxbatch(path, out, err);
 }
 

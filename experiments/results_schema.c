@@ -39,6 +39,16 @@ static const ResField layer_fields[] = {
 };
 const ResTable RES_LAYERS = {"layers", sizeof(LayerRow), layer_fields, NF(layer_fields)};
 
+// subspace (optional): the stable-subspace log, one row per (epoch, layer)
+static const ResField subspace_fields[] = {
+    {"epoch", offsetof(SubspaceRow, epoch), RF_I32, 0},
+    {"layer", offsetof(SubspaceRow, layer), RF_I32, 0},
+    {"eps_rank", offsetof(SubspaceRow, eps_rank), RF_I32, 0},
+    {"k", offsetof(SubspaceRow, k), RF_I32, 0},
+    {"max_angle", offsetof(SubspaceRow, max_angle), RF_F64, 0},
+};
+const ResTable RES_SUBSPACE = {"subspace", sizeof(SubspaceRow), subspace_fields, NF(subspace_fields)};
+
 static const ResField mem_fields[] = {
     {"category", offsetof(MemRow, category), RF_STR, 16},
     {"current_bytes", offsetof(MemRow, current_bytes), RF_U64, 0},

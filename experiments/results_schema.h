@@ -38,6 +38,8 @@ extern const ResTable RES_EPOCHS, RES_STEPS, RES_LAYERS, RES_MEMORY, RES_FLOPS, 
 extern const ResTable RES_MAXBATCH;   // the file-level /maxbatch table (not in a run group)
 // Optional (runs with an energy meter, core/runtime/energy.h): (phase, joules, joules_per_step, steps).
 extern const ResTable RES_ENERGY;
+// Optional (runs with the subspace log): (epoch, layer, eps_rank, k, max_angle), results.h RunResult.subspace.
+extern const ResTable RES_SUBSPACE;
 
 // The HDF5 compound memory type of t's rows: every column, or only those
 // named in `only` (NULL-terminated; HDF5 matches columns by name, so a
@@ -56,6 +58,7 @@ typedef struct {
     LayerRow *layers; int n_layers;      // (n_layers) rows of the 'layers' table
     int32_t *rank_epochs;                // (n_rank_epochs) epoch of each rank snapshot
     int32_t *ranks; int n_rank_epochs;   // (n_rank_epochs, n_layers, 5) {weight_rank, k1..k4}
+    SubspaceRow *subspace; int n_subspace;   // the optional 'subspace' table (epoch, then layer order)
 } RunTables;
 
 // Read run `run` of results file path: 0, or -1 with err naming the file,

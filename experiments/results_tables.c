@@ -153,6 +153,20 @@ static int read_run(Rd *rp, hid_t runs_g, RunTables *rd) {
     rows = NULL;
     for (int l = 0; l < rd->n_layers; l++) rd->layers[l].name[RES_LAYER_NAME_MAX - 1] = 0;
     read_rank_history(&r, g, rd);
+    if (r.failed) goto done;
+    const htri_t has_sub = H5Lexists(g, RES_SUBSPACE.dataset, H5P_DEFAULT);   // optional: runs with the subspace log
+    if (H5OK(&r, has_sub, "looking up the subspace table")) goto done;
+    if (has_sub > 0) {
+        if (read_table(&r, g, RES_SUBSPACE.dataset, res_table_type(&RES_SUBSPACE, NULL), RES_SUBSPACE.row_size, &rows, &n)) goto done;
+        rd->subspace = rows;
+        rd->n_subspace = n;
+        rows = NULL;
+        for (int j = 0; j < n; j++)   // a damaged file must not index past the layers table
+            if (rd->subspace[j].layer < 0 || rd->subspace[j].layer >= rd->n_layers) {
+                rd_fail(&r, "subspace row %d names layer %d of %d (wrong schema)", j, (int)rd->subspace[j].layer, rd->n_layers);
+                goto done;
+            }
+    }
 done:
     mem_free(rows);
     close_id(&g);
@@ -185,5 +199,6 @@ void results_tables_free(RunTables *t) {
     mem_free(t->layers);
     mem_free(t->rank_epochs);
     mem_free(t->ranks);
+    mem_free(t->subspace);
     memset(t, 0, sizeof *t);
 }

@@ -12,6 +12,8 @@
 #include "fs.h"
 #include "maxbatch.h"
 #include "results.h"
+#include "subspace_log.h"
+#include "runner_fill.h"
 #include "baselines/registry.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"
@@ -102,50 +104,10 @@ static void fill_provenance(RunSummary *s) {
     s->host[sizeof s->host - 1] = 0;
 }
 
-// The method's settings a summary reports, found through its declared keys.
-static void fill_method_settings(RunSummary *s, const LinearMethod *m, const MethodConfig *mc) {
-    s->epsilon = method_key_of(m, offsetof(MethodConfig, epsilon)) ? (double)mc->epsilon : (double)NAN;
-    s->lora_rank = method_key_of(m, offsetof(MethodConfig, lora_rank)) ? mc->lora_rank : 0;
-    const MethodKey *st = method_key_of(m, offsetof(MethodConfig, factored));
-    if (st) method_key_value(st, mc, s->storage, sizeof s->storage);
-}
-
-static void fill_settings(RunSummary *s, const RunSpec *rs) {
-    snprintf(s->name, sizeof s->name, "%s", rs->name);
-    snprintf(s->method, sizeof s->method, "%s", rs->method);
-    fill_method_settings(s, method_by_name(rs->method), &rs->mcfg);
-    s->budget_mb = rs->budget_mb;
-    s->seed = rs->seed;
-    snprintf(s->layers, sizeof s->layers, "%s", rs->all_linear ? "all_linear" : "mlp");
-    s->num_of_finetune = rs->num_finetune;
-    snprintf(s->model, sizeof s->model, "%s", rs->model_preset);
-    snprintf(s->dataset, sizeof s->dataset, "%s", data_format_name(rs->data.format));
-}
-
-// Per counted linear: name, sizes, ranks in use, paper measure.
-static int collect_layers(const Model *m, LayerRow *rows, int max) {
-    LinearLayer *lin[1024];
-    int n = model_counted_linears(m, lin, max < 1024 ? max : 1024);
-    for (int i = 0; i < n; i++) {
-        const LinearLayer *L = lin[i];
-        LinearAccount acc;
-        L->method->account(L, &acc);
-        LayerRow *r = &rows[i];
-        memset(r, 0, sizeof *r);
-        snprintf(r->name, sizeof r->name, "%s", L->name);
-        r->in_features = L->I; r->out_features = L->O;
-        r->weight_rank = acc.weight_rank;
-        for (int d = 0; d < 4; d++) r->act_ranks[d] = acc.act_ranks[d];
-        r->paper_act_mb = acc.paper_act_elems * 4.0 / 1048576.0;
-        r->paper_weight_mb = acc.paper_weight_elems * 4.0 / 1048576.0;
-    }
-    return n;
-}
-
 // Everything one run owns while it trains.
 typedef struct {
-    Dataset train, val;
-    int train_open, val_open;
+    Dataset train, val, test;   // test: dataset.eval_split test | both
+    int train_open, val_open, test_open;
     Model model;
     int model_built;
     float *x;          // (B, Cin, S, S) batch, category data
@@ -155,16 +117,19 @@ typedef struct {
     LayerRow *layers;
     int32_t *rank_epochs, *layer_ranks;
     DataParallel dp;   // the gradient all-reduce (a no-op with one rank)
+    SubspaceLog sub;   // the stable-subspace log (experiments/subspace_log.h)
 } RunState;
 
 static void run_state_free(RunState *st) {
     if (st->model_built) model_free(&st->model);
     if (st->train_open) dataset_close(&st->train);
     if (st->val_open) dataset_close(&st->val);
+    if (st->test_open) dataset_close(&st->test);
     mem_free(st->x); mem_free(st->y); mem_free(st->items); mem_free(st->batch_idx);
     mem_free(st->epochs); mem_free(st->steps); mem_free(st->layers);
     mem_free(st->rank_epochs); mem_free(st->layer_ranks);
     dp_free(&st->dp);
+    subspace_log_free(&st->sub);
     memset(st, 0, sizeof *st);
 }
 
@@ -209,16 +174,16 @@ static const char *dist_ranks_note(void) {
 // Every rank stops at the same step when any rank got the signal.
 static int stop_requested(void) { return dist_first_flagged(g_stop != 0) >= 0; }
 
-// Evaluate on the val items in order; returns mean loss and accuracy, and
+// Evaluate on the first n_items of ds (val or test) in order; returns mean loss and accuracy, and
 // accumulates per-batch latency into inf. Data-parallel: each batch is
 // split over the ranks like a training batch; sums are taken over ranks.
-static int evaluate(RunState *st, int n_items, int B, double *loss, double *acc, InferenceStats *inf, WbError *err) {
+static int evaluate(RunState *st, Dataset *ds, int n_items, int B, double *loss, double *acc, InferenceStats *inf, WbError *err) {
     double sum = 0;
     long correct = 0;
     for (int s = 0; s < n_items; s += B) {
         int b = wb_min(B, n_items - s), got;
         for (int i = 0; i < b; i++) st->batch_idx[i] = s + i;
-        int all = load_slice(st, &st->val, st->batch_idx, b, 0, &got, err);
+        int all = load_slice(st, ds, st->batch_idx, b, 0, &got, err);
         if (all < 0) return -1;
         if (got == 0) continue;
         double t0 = wall_seconds();
@@ -244,7 +209,7 @@ static int evaluate(RunState *st, int n_items, int B, double *loss, double *acc,
 
 // What the phases of one run share: sizes, the schedule, and what training measured.
 typedef struct {
-    int B, n_train, n_val, n_counted_max;
+    int B, n_train, n_val, n_test, n_counted_max;
     long steps_per_epoch, total_steps;
     LrSchedule sched;          // in optimizer steps
     long step;                 // steps done
@@ -273,22 +238,33 @@ int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFi
 static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *out, ProgressMode pm, RunResult *res,
                            RunState *st, RunPlan *pl, WbError *err) {
     memset(st, 0, sizeof *st);
-    fill_settings(&res->s, rs);
+    runner_fill_settings(&res->s, rs);
     res->config_yaml = rs->resolved_yaml ? rs->resolved_yaml : "";
     mem_reset_peaks();
     counters_reset();
     reset_peak_rss();
     phase_set(PHASE_OTHER);
 
-    // Data: the train split and the val split of the same configuration.
-    DataConfig dtrain = rs->data, dval = rs->data;
+    // Data: the train split and the val split of the same configuration;
+    // eval_split test trains on the whole official training set (no val),
+    // test and both add the format's official test set, evaluated at the end.
+    DataConfig dtrain = rs->data, dval = rs->data, dtest;
     dtrain.split = SPLIT_TRAIN;
+    if (rs->eval_split == 1) dtrain.val_fraction = 0;
     dval.split = SPLIT_VAL;
     dval.shuffle = 0; dval.hflip = 0; dval.random_resized_crop = 0;
+    dtest = dval;
+    dtest.split = SPLIT_TEST;
     if (dataset_open(&st->train, &dtrain, err) < 0) return RUN_FAILED;
     st->train_open = 1;
-    if (dataset_open(&st->val, &dval, err) < 0) return RUN_FAILED;
-    st->val_open = 1;
+    if (rs->eval_split != 1) {
+        if (dataset_open(&st->val, &dval, err) < 0) return RUN_FAILED;
+        st->val_open = 1;
+    }
+    if (rs->eval_split) {
+        if (dataset_open(&st->test, &dtest, err) < 0) return RUN_FAILED;
+        st->test_open = 1;
+    }
 
     int S, Cin, K;
     model_config_io(&rs->model, &S, &Cin, &K);
@@ -297,7 +273,8 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     const int P = dist_size(), Bl = (B + P - 1) / P;
     st->items = mem_alloc(sizeof(int) * (size_t)st->train.n, MEM_DATA);
     int n_train = select_items(&st->train, rs->limit_train, rs->data.split_seed, st->items);
-    int n_val = (rs->limit_val > 0 && rs->limit_val < st->val.n) ? rs->limit_val : st->val.n;
+    int n_val = (rs->limit_val > 0 && rs->limit_val < st->val.n) ? rs->limit_val : st->val.n;   // 0 without val
+    int n_test = (rs->limit_val > 0 && rs->limit_val < st->test.n) ? rs->limit_val : st->test.n;
     if (n_train < 1) { wb_error(err, "%s: the training split is empty", rs->name); return RUN_FAILED; }
     st->x = mem_alloc_floats((size_t)Bl * Cin * S * S, MEM_DATA);
     st->y = mem_alloc(sizeof(int) * (size_t)Bl, MEM_DATA);
@@ -365,7 +342,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();
     }
-    fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
+    runner_fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
     if (rs->budget_mb > 0 && rs->strict_budget) {   // an unequal "equal-budget" comparison is an error, not a note
         ModelPaperMemory need = model_paper_memory(&st->model);
         double used = need.paper_act_mb + need.paper_weight_mb;
@@ -397,7 +374,9 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     res->epochs = st->epochs; res->steps = st->steps; res->layers = st->layers;
     res->rank_epochs = st->rank_epochs; res->layer_ranks = st->layer_ranks;
     res->inference.batch_size = B;
-    *pl = (RunPlan){.B = B, .n_train = n_train, .n_val = n_val, .n_counted_max = n_counted_max,
+    subspace_log_begin(&st->sub, rs, method, &bind.mcfg, &st->model);   // epoch 0: the starting weights
+    res->subspace = st->sub.rows; res->n_subspace = st->sub.n_rows;
+    *pl = (RunPlan){.B = B, .n_train = n_train, .n_val = n_val, .n_test = n_test, .n_counted_max = n_counted_max,
                     .steps_per_epoch = steps_per_epoch, .total_steps = total_steps, .sched = sched};
     return RUN_COMPLETE;
 }
@@ -456,7 +435,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
             // The paper measure at a full batch (the last batch may be short).
             if (got == B) {
                 pmem = model_paper_memory(&st->model);
-                res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
+                res->n_layers = runner_collect_layers(&st->model, st->layers, n_counted_max);
             }
             loss_sum += (double)r.loss * got;
             correct += r.correct;
@@ -474,8 +453,8 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
         er->lr = (double)lr;
         er->val_loss = er->val_acc = NAN;
         int last = epoch == rs->epochs || step >= total_steps || status == RUN_INTERRUPTED;
-        if (status == RUN_COMPLETE && (last || (rs->eval_every > 0 && epoch % rs->eval_every == 0))) {
-            if (evaluate(st, n_val, B, &er->val_loss, &er->val_acc, &res->inference, err) < 0) { status = RUN_FAILED; break; }
+        if (st->val_open && status == RUN_COMPLETE && (last || (rs->eval_every > 0 && epoch % rs->eval_every == 0))) {
+            if (evaluate(st, &st->val, n_val, B, &er->val_loss, &er->val_acc, &res->inference, err) < 0) { status = RUN_FAILED; break; }
         }
         // Data-parallel: every rank must hold the same model (data_parallel.h).
         if (dp_check_identical(&st->dp, &st->model) < 0) {
@@ -487,7 +466,7 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
         er->seconds = wall_seconds() - t_epoch;
         res->n_epochs++;
         // Ranks in use at the epoch's last full batch (rank stability).
-        if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, n_counted_max);
+        if (res->n_layers == 0) res->n_layers = runner_collect_layers(&st->model, st->layers, n_counted_max);
         int nl = res->n_layers;
         st->rank_epochs[res->n_rank_epochs] = epoch;
         for (int i = 0; i < nl; i++) {
@@ -496,10 +475,19 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
             for (int d = 0; d < 4; d++) rr[1 + d] = st->layers[i].act_ranks[d];
         }
         res->n_rank_epochs++;
+        subspace_log_epoch(&st->sub, epoch);
+        res->n_subspace = st->sub.n_rows;
         progress_note(pg, "epoch %d/%d: train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.3g  %.1f s",
                       epoch, rs->epochs, er->train_loss, 100 * er->train_acc, er->val_loss, 100 * er->val_acc, er->lr, er->seconds);
     }
     mem_free(order);
+    // The trained model on the official test set; its batches join the
+    // inference phase's per-batch numbers (same batch size, same forward).
+    if (status == RUN_COMPLETE && st->test_open) {
+        if (evaluate(st, &st->test, pl->n_test, B, &res->s.final_test_loss, &res->s.final_test_acc, &res->inference, err) < 0)
+            status = RUN_FAILED;
+        else res->s.test_items = pl->n_test;
+    }
     phase_set(PHASE_OTHER);
     res->train_steps = step;
     pl->step = step;
@@ -511,9 +499,10 @@ static RunStatus run_train(const RunSpec *rs, RunPlan *pl, int pos, int npos, Pr
 static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char *out, const RunPlan *pl, RunStatus status,
                             RunResult *res, RunState *st, Progress *pg, WbError *err) {
     ModelPaperMemory pmem = pl->pmem;
-    if (res->n_layers == 0) res->n_layers = collect_layers(&st->model, st->layers, pl->n_counted_max);
+    if (res->n_layers == 0) res->n_layers = runner_collect_layers(&st->model, st->layers, pl->n_counted_max);
     if (pmem.n_counted == 0) pmem = model_paper_memory(&st->model);
-    res->s.skipped_items = (st->train_open ? st->train.n_skipped : 0) + (st->val_open ? st->val.n_skipped : 0);
+    res->s.skipped_items = (st->train_open ? st->train.n_skipped : 0) + (st->val_open ? st->val.n_skipped : 0)
+                         + (st->test_open ? st->test.n_skipped : 0);
     res->s.paper_act_mb = pmem.paper_act_mb;
     res->s.paper_weight_mb = pmem.paper_weight_mb;
     res->s.paper_total_mb = pmem.paper_act_mb + pmem.paper_weight_mb;

@@ -4,6 +4,7 @@
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"
 #include "core/linalg/linalg.h"
+#include "core/io/safetensors.h"
 #include "core/runtime/memory.h"
 #include "core/runtime/rng.h"
 #include "tests/testlib.h"
@@ -268,6 +269,72 @@ static void test_eig(void) {
     mem_free(Q); mem_free(A);
 }
 
+// Principal angles (linalg.h subspace_max_angle): known cases, then the
+// torch/numpy reference on random subspaces (tests/ref_subspace.py).
+static void test_principal_angle_known(void) {
+    Rng r;
+    rng_seed(&r, 15);
+    const int I = 20, K = 4;
+    // rows of V^T: the transpose of an (I,K) orthonormal basis
+    float *Q = random_orthonormal(&r, I, 2 * K), *V0 = mem_alloc_floats((size_t)K * I, MEM_WORKSPACE),
+          *V1 = mem_alloc_floats((size_t)K * I, MEM_WORKSPACE), *V2 = mem_alloc_floats((size_t)K * I, MEM_WORKSPACE);
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < I; i++) {
+            V0[(size_t)k * I + i] = Q[(size_t)i * 2 * K + k];
+            V1[(size_t)k * I + i] = Q[(size_t)i * 2 * K + K + k];   // the orthogonal complement's directions
+        }
+    double a0 = subspace_max_angle(V0, V0, I, K);
+    EXPECT(a0 < 1e-5, "an unchanged subspace has angle 0: got %g", a0);
+    double a1 = subspace_max_angle(V0, V1, I, K);
+    EXPECT(fabs(a1 - acos(0.0)) < 1e-6, "an orthogonal subspace has angle pi/2: got %.9f", a1);
+    // a reordered, sign-flipped basis of the same subspace: still 0
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < I; i++) V2[(size_t)k * I + i] = (k % 2 ? -1.0f : 1.0f) * V0[(size_t)((k + 1) % K) * I + i];
+    double a2 = subspace_max_angle(V0, V2, I, K);
+    EXPECT(a2 < 1e-5, "another basis of the same subspace has angle 0: got %g", a2);
+    // one direction rotated by theta towards the complement, the others kept: theta
+    const double th[4] = {1e-3, 0.05, 0.7, 1.3};
+    for (int t = 0; t < 4; t++) {
+        memcpy(V2, V0, sizeof(float) * (size_t)K * I);
+        for (int i = 0; i < I; i++) V2[(size_t)2 * I + i] = (float)(cos(th[t]) * (double)V0[(size_t)2 * I + i] + sin(th[t]) * (double)V1[i]);
+        double a = subspace_max_angle(V0, V2, I, K);
+        EXPECT(fabs(a - th[t]) < 2e-6 + 1e-5 * th[t], "a rotation by %g rad in one plane: got %.9f", th[t], a);
+    }
+    // the one-shared-direction case: the largest angle is the orthogonal one
+    memcpy(V2, V1, sizeof(float) * (size_t)K * I);
+    memcpy(V2, V0, sizeof(float) * (size_t)I);
+    double a3 = subspace_max_angle(V0, V2, I, K);
+    EXPECT(fabs(a3 - acos(0.0)) < 1e-6, "a shared direction does not hide an orthogonal one: got %.9f", a3);
+    mem_free(Q); mem_free(V0); mem_free(V1); mem_free(V2);
+}
+
+static void test_principal_angle_reference(void) {
+    SafeTensors st;
+    WbError err;
+    if (st_open(&st, "tests/data/ref/subspace_v1.safetensors", &err) < 0) {
+        EXPECT(0, "%s (generate it with: bash tests/make_reference.sh)", err.msg);
+        return;
+    }
+    int cases = 0;
+    for (int c = 0;; c++) {
+        char n0[32], n1[32], na[32];
+        snprintf(n0, sizeof n0, "case%d/v0", c);
+        snprintf(n1, sizeof n1, "case%d/v", c);
+        snprintf(na, sizeof na, "case%d/angle", c);
+        const StTensor *t = st_find(&st, n0);
+        if (!t) break;
+        int K = (int)t->shape[0], I = (int)t->shape[1];
+        size_t n;
+        float *v0 = tl_read_tensor(&st, n0, &n), *v = tl_read_tensor(&st, n1, &n), *want = tl_read_tensor(&st, na, &n);
+        double a = subspace_max_angle(v0, v, I, K);
+        EXPECT(fabs(a - (double)want[0]) < 1e-5, "case %d (K=%d, I=%d): angle %.9f, torch/numpy %.9f", c, K, I, a, (double)want[0]);
+        mem_free(v0); mem_free(v); mem_free(want);
+        cases++;
+    }
+    EXPECT(cases == 7, "tests/ref_subspace.py writes 7 cases, read %d", cases);
+    st_close(&st);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(1);
@@ -276,5 +343,7 @@ int main(int argc, char **argv) {
     RUN(test_orth);
     RUN(test_eig);
     RUN(test_weight_subspace_iteration);
+    RUN(test_principal_angle_known);
+    RUN(test_principal_angle_reference);
     return tl_finish();
 }

@@ -45,6 +45,7 @@
 #include "core/models/vit.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
+#include "core/compress/subspace_track.h"
 #include "tests/testlib.h"
 
 #include <math.h>
@@ -1287,6 +1288,72 @@ static void test_threads_bit_identical(void) {
     threads_set(2);
 }
 
+// The stable-subspace tracker (core/compress/subspace_track.h) through the
+// method interface: an unchanged weight gives angle 0 and the same rank; W
+// scaled by -2 spans the same subspaces (angle 0, same epsilon rank); wasi's
+// K is its own weight rank; replacing W by a weight whose rows lie in the
+// complement of the starting top-K right subspace gives pi/2.
+static void test_subspace_tracker(void) {
+    const int B = 2, N = 3, I = 24, O = 16;
+    Rng g;
+    rng_seed(&g, 15);
+    float *W = tl_randn(&g, (size_t)O * I, 0.3f), *b = tl_randn(&g, O, 0.1f);
+    MethodConfig c = tl_method_config();
+    c.epsilon = 0.8f;
+    LinearLayer L;
+    layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
+    LinearLayer *lp = &L;
+    SubspaceTrack t;
+    SubspaceRow r0, r1;
+    subspace_track_init(&t, &lp, 1, 0.8f, &r0);
+    EXPECT(r0.epoch == 0 && r0.k == r0.eps_rank && r0.k > 1 && r0.k < O && r0.max_angle == 0, "epoch 0: K %d = eps rank %d",
+           (int)r0.k, (int)r0.eps_rank);
+    subspace_track_epoch(&t, 1, &r1);
+    EXPECT(r1.epoch == 1 && r1.eps_rank == r0.eps_rank && r1.max_angle < 1e-5, "unchanged W: rank %d, angle %g", (int)r1.eps_rank,
+           r1.max_angle);
+    ParamSet *ps[4];
+    int np = L.method->param_sets(&L, ps);
+    float *w = NULL;
+    for (int i = 0; i < np && !w; i++)
+        for (int j = 0; j < ps[i]->n; j++)
+            if (ps[i]->info[j].numel == (size_t)O * I) w = ps[i]->params + ps[i]->info[j].offset;
+    EXPECT(w != NULL, "vanilla exposes its W");
+    if (w) {
+        for (int i = 0; i < O * I; i++) w[i] *= -2.0f;
+        subspace_track_epoch(&t, 2, &r1);
+        EXPECT(r1.eps_rank == r0.eps_rank && r1.max_angle < 1e-5, "-2 W: rank %d, angle %g", (int)r1.eps_rank, r1.max_angle);
+        // rows of W' in the complement of V0's row space: W' = G (I - V0^T V0)
+        float *G = tl_randn(&g, (size_t)O * I, 1.0f);
+        const float *V0 = t.v0[0];
+        int k = t.k[0];
+        for (int o = 0; o < O; o++) {
+            float *row = w + (size_t)o * I;
+            memcpy(row, G + (size_t)o * I, sizeof(float) * (size_t)I);
+            for (int a = 0; a < k; a++) {
+                double d = 0;
+                for (int i = 0; i < I; i++) d += (double)row[i] * (double)V0[(size_t)a * I + i];
+                for (int i = 0; i < I; i++) row[i] -= (float)(d * (double)V0[(size_t)a * I + i]);
+            }
+        }
+        subspace_track_epoch(&t, 3, &r1);
+        EXPECT(fabs(r1.max_angle - acos(0.0)) < 1e-5, "W' orthogonal to the starting subspace: angle %.7f", r1.max_angle);
+        mem_free(G);
+    }
+    subspace_track_free(&t);
+    L.method->free(&L);
+    // wasi: K is its weight rank
+    c.act_epsilon = 0.9f;
+    layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
+    LinearAccount acc;
+    L.method->account(&L, &acc);
+    subspace_track_init(&t, &lp, 1, 0.8f, &r0);
+    EXPECT(acc.weight_rank > 0 && r0.k == acc.weight_rank, "wasi: K %d = its weight rank %d", (int)r0.k, acc.weight_rank);
+    subspace_track_free(&t);
+    L.method->free(&L);
+    mem_free(W);
+    mem_free(b);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(2);
@@ -1305,5 +1372,6 @@ int main(int argc, char **argv) {
     RUN(test_paper_memory);
     RUN(test_rank_calibration);
     RUN(test_threads_bit_identical);
+    RUN(test_subspace_tracker);
     return tl_finish();
 }

@@ -441,7 +441,7 @@ static void test_full_export_and_render(void) {
         }
     }
     if (read_dat("rank_epochs.dat") == 0) {
-        expect_columns("rank_epochs.dat", "epoch weight_rank k1 k2 k3 k4");
+        expect_columns("rank_epochs.dat", "epoch weight_rank k1 k2 k3 k4 eps_rank k max_angle_deg");
         EXPECT(T.nblocks == 3 * L && T.nrows == 3 * L * E, "%d blocks of %d epochs (got %d, %d)", 3 * L, E, T.nblocks, T.nrows);
         static const char *kc[] = {"weight_rank", "k1", "k2", "k3", "k4"};
         for (int r = 0; r < T.nrows && r < 3 * L * E; r++) {
@@ -450,6 +450,7 @@ static void test_full_export_and_render(void) {
             EXPECT(T.block[r] == b, "row %d in block %d", r, T.block[r]);
             expect_val("epoch", r, N(r, "epoch"), fx->rank_epochs[e]);
             for (int m = 0; m < 5; m++) expect_val(kc[m], r, N(r, kc[m]), fx->ranks[(e * L + l) * 5 + m]);
+            EXPECT(isnan(N(r, "eps_rank")) && isnan(N(r, "max_angle_deg")), "row %d: no subspace log, NaN columns", r);
         }
     }
 

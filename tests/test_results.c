@@ -7,6 +7,7 @@
 // process and from another one; released, taken over after a kill; a folder
 // that takes no new files refused even when a stale lock file opens there).
 #include "experiments/results.h"
+#include "experiments/results_schema.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -31,6 +32,7 @@ typedef struct {
     StepRow *steps;
     LayerRow *layers;
     int32_t *rank_epochs, *ranks;
+    SubspaceRow *subspace;   // even variants (wasi) only
     char yaml[256];
 } Fixture;
 
@@ -69,6 +71,7 @@ static void fixture_make(Fixture *fx, const char *name, RunStatus st, int varian
     s->paper_weight_mb = 0.5 + variant;
     s->peak_rss_bytes = 300u << 20;
     s->trainable_params = 123456 + (uint64_t)variant;
+    if (variant % 2 == 0) { s->test_items = 50 + variant; s->final_test_loss = 0.4375; s->final_test_acc = 0.75 + 0.0625 * variant; }
     // the settings depend on the run's name only: copies of a run in two
     // shards agree on config_hash (merge refuses them otherwise)
     snprintf(fx->yaml, sizeof fx->yaml, "experiment: demo\nrun: %s\n", name);
@@ -102,6 +105,14 @@ static void fixture_make(Fixture *fx, const char *name, RunStatus st, int varian
     r->steps = fx->steps; r->n_steps = n_steps;
     r->layers = fx->layers; r->n_layers = L;
     r->rank_epochs = fx->rank_epochs; r->layer_ranks = fx->ranks; r->n_rank_epochs = E;
+    fx->subspace = NULL;
+    if (variant % 2 == 0) {   // epochs 0..E, every layer
+        fx->subspace = mem_alloc((size_t)(E + 1) * L * sizeof(SubspaceRow), MEM_WORKSPACE);
+        for (int e = 0; e <= E; e++)
+            for (int l = 0; l < L; l++)
+                fx->subspace[e * L + l] = (SubspaceRow){e, l, 10 + l + e, 10 + l, 0.125 * e + 0.01 * l + 0.001 * variant};
+        r->subspace = fx->subspace; r->n_subspace = (E + 1) * L;
+    }
     for (int c = 0; c < MEM_NCAT; c++) { r->mem.current[c] = 1000u * (size_t)(c + 1); r->mem.peak[c] = 5000u * (size_t)(c + 1) + (size_t)variant; }
     r->mem.total_current = 21000;
     r->mem.total_peak = (50u << 20) + (size_t)variant;
@@ -112,6 +123,7 @@ static void fixture_make(Fixture *fx, const char *name, RunStatus st, int varian
 
 static void fixture_free(Fixture *fx) {
     mem_free(fx->epochs); mem_free(fx->steps); mem_free(fx->layers); mem_free(fx->rank_epochs); mem_free(fx->ranks);
+    mem_free(fx->subspace);
 }
 
 static void tmp_path(char *buf, size_t cap, const char *name) {
@@ -799,6 +811,50 @@ static void test_merge_shards(void) {
     fixture_free(&a1); fixture_free(&b1); fixture_free(&b2); fixture_free(&c2); fixture_free(&a2);
 }
 
+// The subspace table: written, read back by results_read_tables, carried by
+// merge; absent for a run without the log; a row naming a missing layer refused.
+static int subspace_equal(const char *path, const char *run, const Fixture *fx) {
+    RunTables t;
+    WbError e = {{0}};
+    if (results_read_tables(path, run, &t, &e) < 0) { EXPECT(0, "reading %s of %s: %s", run, path, e.msg); return 0; }
+    int ok = t.n_subspace == fx->r.n_subspace;
+    for (int i = 0; ok && i < t.n_subspace; i++) ok = !memcmp(&t.subspace[i], &fx->subspace[i], sizeof(SubspaceRow));
+    results_tables_free(&t);
+    return ok;
+}
+
+static void test_subspace_table(void) {
+    char s1[512], s2[512], out[512];
+    tmp_path(s1, sizeof s1, "sub1.h5");
+    tmp_path(s2, sizeof s2, "sub2.h5");
+    tmp_path(out, sizeof out, "sub_merged.h5");
+    Fixture a, b, c;
+    fixture_make(&a, "ft/a", RUN_COMPLETE, 0, 10);   // with the log
+    fixture_make(&b, "ft/b", RUN_COMPLETE, 1, 10);   // without
+    fixture_make(&c, "ft/c", RUN_COMPLETE, 2, 10);   // with, other values
+    EXPECT(a.r.n_subspace == 16 && b.r.n_subspace == 0, "fixture: %d and %d rows", a.r.n_subspace, b.r.n_subspace);
+    write_ok(s1, &a); write_ok(s1, &b); write_ok(s2, &c);
+    EXPECT(subspace_equal(s1, "ft/a", &a), "ft/a's subspace rows round-trip");
+    EXPECT(subspace_equal(s1, "ft/b", &b), "ft/b has no subspace table");
+    EXPECT(subspace_equal(s2, "ft/c", &c), "ft/c's subspace rows round-trip");
+    // the optional test-split attributes (dataset.eval_split) ride along in the summary
+    RunList l;
+    WbError e = {{0}};
+    if (results_list(s1, &l, &e) == 0) {
+        const RunSummary *x = results_find(&l, "ft/a"), *y = results_find(&l, "ft/b");
+        EXPECT(x && x->test_items == 50 && x->final_test_acc == 0.75 && x->final_test_loss == 0.4375, "ft/a's test accuracy round-trips");
+        EXPECT(y && y->test_items == 0 && isnan(y->final_test_acc), "ft/b was not tested: NaN, 0 items");
+        results_list_free(&l);
+    } else EXPECT(0, "list: %s", e.msg);
+    const char *in[] = {s1, s2};
+    EXPECT(results_merge(out, in, 2, NULL, &e) == 0, "merge: %s", e.msg);
+    EXPECT(subspace_equal(out, "ft/a", &a) && subspace_equal(out, "ft/b", &b) && subspace_equal(out, "ft/c", &c),
+           "merge carries the subspace tables");
+    a.subspace[3].layer = 4;   // the fixture has 4 layers
+    EXPECT(results_write_run(s1, &a.r, &e) == -1 && strstr(e.msg, "layer 4"), "a row naming a missing layer is refused: %s", e.msg);
+    fixture_free(&a); fixture_free(&b); fixture_free(&c);
+}
+
 static void test_info_table(void) {
     char path[512];
     tmp_path(path, sizeof path, "info.h5");
@@ -815,6 +871,10 @@ static void test_info_table(void) {
     fclose(mf);
     printf("%s", buf);
     EXPECT(strstr(buf, "2 runs (1 complete, 0 diverged, 0 interrupted, 1 failed)") != NULL, "status counts");
+    // the fixture's subspace rows at epoch 3: angles 0.375 + 0.01 l rad, every eps rank 3 above epoch 0's
+    EXPECT(strstr(buf, "epoch   3: max  23.20 (encoder.layers.encoder_layer_1.mlp.3)  mean  22.35 over 4 layers; epsilon rank changed in 4")
+           != NULL, "info shows the subspace summary of the wasi run");
+    EXPECT(strstr(buf, "81.25%   75.00%") != NULL, "info shows val_acc then test_acc of the tested run");
     char la[512] = "", lb[512] = "";
     const char *pa = strstr(buf, "finetune/wasi-eps0.7-seed233"), *pb = strstr(buf, "finetune/lora-r8");
     if (pa) snprintf(la, sizeof la, "%.*s", (int)strcspn(pa, "\n"), pa);
@@ -921,6 +981,7 @@ int main(int argc, char **argv) {
     RUN(test_corrupt_and_foreign_files);
     RUN(test_missing_file_and_bad_names);
     RUN(test_merge_shards);
+    RUN(test_subspace_table);
     RUN(test_info_table);
     RUN(test_one_writer_lock);
     return tl_finish();

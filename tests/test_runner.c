@@ -6,6 +6,7 @@
 // the sweep goes on; a bad YAML exits 2 naming file:line:column.
 #include "experiments/config.h"
 #include "experiments/results.h"
+#include "experiments/results_schema.h"
 #include "core/data/image.h"
 #include "core/runtime/memory.h"
 #include "core/runtime/rng.h"
@@ -124,6 +125,25 @@ static void test_sweep_writes_results(void) {
     if (n == 2) EXPECT(rows[0].epoch == 1 && rows[1].epoch == 2 && rows[1].lr < rows[0].lr, "epochs 1, 2 with cosine lr");
     mem_free(rows);
     results_list_free(&l);
+    // the subspace log: on by default for wasi (a weight rank), off for hosvd
+    RunTables t;
+    if (results_read_tables(g_full, names[2], &t, &err) == 0) {
+        EXPECT(t.n_subspace == 3 * t.n_layers && t.n_layers == 4, "wasi: epochs 0..2 x 4 layers of subspace rows, got %d (%d layers)",
+               t.n_subspace, t.n_layers);
+        for (int i = 0; i < t.n_subspace; i++) {
+            const SubspaceRow *r = &t.subspace[i];
+            EXPECT(r->epoch == i / t.n_layers && r->layer == i % t.n_layers, "row %d: epoch %d layer %d", i, (int)r->epoch, (int)r->layer);
+            EXPECT(r->k == t.layers[r->layer].weight_rank, "row %d: K %d is wasi's weight rank %d", i, (int)r->k,
+                   (int)t.layers[r->layer].weight_rank);
+            EXPECT(r->eps_rank >= 1 && r->max_angle >= 0 && r->max_angle <= acos(0.0) + 1e-9 && (r->epoch > 0 || r->max_angle < 1e-5),
+                   "row %d: rank %d, angle %g (0 at epoch 0)", i, (int)r->eps_rank, r->max_angle);
+        }
+        results_tables_free(&t);
+    } else EXPECT(0, "tables of %s: %s", names[2], err.msg);
+    if (results_read_tables(g_full, names[0], &t, &err) == 0) {
+        EXPECT(t.n_subspace == 0, "hosvd keeps no weight rank: no subspace rows unless asked, got %d", t.n_subspace);
+        results_tables_free(&t);
+    }
     // a second invocation finds everything complete and trains nothing
     EXPECT(run_bin(args, log) == 0, "rerun exits 0");
     RunList l2;
@@ -698,6 +718,111 @@ static void test_documented_keys_exist(void) {
     EXPECT(probed >= 40, "probed %d table keys (expected the tables of 4 sections)", probed);
 }
 
+// A small experiment in <g_dir>/<tag>.yaml (text: one "%s" for the data
+// folder) run into <g_dir>/<tag>.h5 (removed first; its path in out).
+static int run_tagged(const char *tag, const char *text, char *out, size_t cap) {
+    char yaml[800], log[800], y[2048];
+    snprintf(yaml, sizeof yaml, "%s/%s.yaml", g_dir, tag);
+    snprintf(out, cap, "%s/%s.h5", g_dir, tag);
+    snprintf(log, sizeof log, "%s/%s.log", g_dir, tag);
+    unlink(out);
+    snprintf(y, sizeof y, text, g_dir);
+    rl_write_file(yaml, y);
+    const char *args[] = {g_bin, "run", yaml, "--out", out, "--quiet", "--threads", "2", NULL};
+    int rc = run_bin(args, log);
+    EXPECT(rc == 0, "wasibench run exits 0 (see %s)", log);
+    return rc;
+}
+
+// --dry-run of text (one "%s" for the data folder) fails naming key (and also, when given).
+static void expect_dry_run_error(const char *tag, const char *text, const char *key, const char *also) {
+    char yaml[800], log[800], y[2048];
+    snprintf(yaml, sizeof yaml, "%s/%s_bad.yaml", g_dir, tag);
+    snprintf(log, sizeof log, "%s/%s_bad.log", g_dir, tag);
+    snprintf(y, sizeof y, text, g_dir);
+    rl_write_file(yaml, y);
+    const char *dry[] = {g_bin, "run", yaml, "--dry-run", NULL};
+    EXPECT(run_bin(dry, log) != 0, "%s: a config error", tag);
+    size_t n;
+    unsigned char *t = rl_slurp(log, &n);
+    EXPECT(t && strstr((char *)t, key) && (!also || strstr((char *)t, also)), "%s: the error names %s: %s", tag, key, t ? (char *)t : "(no log)");
+    mem_free(t);
+}
+
+// log_subspace: true on vanilla logs its (dense) weights' subspaces at
+// subspace_epsilon; log_subspace: false turns wasi's off; training moves
+// some angle off 0; a bad value is a config error.
+static void test_subspace_log_on_request(void) {
+    char out[800];
+    if (run_tagged("subspace",
+                   "experiment: subspace\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 96, limit_val: 32}\n"
+                   "training: {epochs: 2, batch_size: 32, lr: 0.5, momentum: 0.9, log_subspace: [true, false], subspace_epsilon: 0.7}\n"
+                   "methods: [vanilla, {name: wasi, epsilon: 0.8}]\n", out, sizeof out))
+        return;
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 4, "4 runs (2 methods x log_subspace on/off), got %d", l.n);
+    int with = 0, moved = 0;
+    for (int i = 0; i < l.n; i++) {
+        RunTables t;
+        WbError err;
+        if (results_read_tables(out, l.runs[i].name, &t, &err) < 0) { EXPECT(0, "%s", err.msg); continue; }
+        if (t.n_subspace > 0) {
+            with++;
+            EXPECT(t.n_subspace == 3 * t.n_layers, "%s: %d rows", l.runs[i].name, t.n_subspace);
+            for (int j = t.n_layers * 2; j < t.n_subspace; j++) moved += t.subspace[j].max_angle > 1e-3;
+        }
+        results_tables_free(&t);
+    }
+    EXPECT(with == 2, "the two log_subspace: true runs log, the false ones do not: %d with rows", with);
+    EXPECT(moved > 0, "training at lr 0.5 moves some subspace by more than 1e-3 rad");
+    results_list_free(&l);
+    expect_dry_run_error("subspace", "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s}\n"
+                         "training: {epochs: 1, batch_size: 8, lr: 0.1, log_subspace: maybe}\nmethods: [vanilla]\n", "log_subspace", NULL);
+}
+
+// dataset.eval_split: val (per epoch only), test (the whole training set,
+// no val, the official t10k test set at the end), both (val per epoch and
+// test at the end); the test counts are t10k's 100 items; a bad value is a config error.
+static void test_eval_split(void) {
+    char out[800];
+    if (run_tagged("evalsplit",
+                   "experiment: evalsplit\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, eval_split: [val, test, both]}\n"
+                   "training: {epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.9}\n"
+                   "methods: [vanilla]\n", out, sizeof out))
+        return;
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 3 && count_status(&l, RUN_COMPLETE) == 3, "3 complete runs, got %d", l.n);
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *s = &l.runs[i];
+        int test = strstr(s->name, "test") != NULL, both = strstr(s->name, "both") != NULL;
+        EpochRow *rows; int n;
+        WbError err;
+        EXPECT(results_read_epochs(out, s->name, &rows, &n, &err) == 0 && n == 2, "%s: 2 epochs", s->name);
+        if (both || !test) {
+            EXPECT(!isnan(s->final_val_acc), "%s: a val accuracy", s->name);
+            // train/val 80/20 of the 400 training items: 320 / 50 = 7 steps per epoch
+            EXPECT(s->steps_done == 14, "%s: 14 steps on the 320 train items, got %ld", s->name, (long)s->steps_done);
+        } else {
+            EXPECT(isnan(s->final_val_acc) && n == 2 && isnan(rows[1].val_acc), "%s: no val set, NaN val accuracy", s->name);
+            EXPECT(s->steps_done == 16, "%s: 16 steps on all 400 training items, got %ld", s->name, (long)s->steps_done);
+        }
+        if (test || both)
+            EXPECT(s->test_items == 100 && s->final_test_acc >= 0 && s->final_test_acc <= 1 && isfinite(s->final_test_loss),
+                   "%s: tested on t10k's 100 items (got %d, acc %g)", s->name, (int)s->test_items, s->final_test_acc);
+        else EXPECT(s->test_items == 0 && isnan(s->final_test_acc), "%s: val only, not tested", s->name);
+        mem_free(rows);
+    }
+    results_list_free(&l);
+    expect_dry_run_error("evalsplit", "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s, eval_split: train}\n"
+                         "training: {epochs: 1, batch_size: 8, lr: 0.1}\nmethods: [vanilla]\n", "eval_split", "both");
+}
+
 // Case 8: a diverged run is a result; rerunning does not train it again.
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
@@ -743,5 +868,7 @@ int main(int argc, char **argv) {
     RUN(test_skipped_items_are_recorded);
     RUN(test_documented_keys_exist);
     RUN(test_diverged_not_retrained);
+    RUN(test_subspace_log_on_request);
+    RUN(test_eval_split);
     return tl_finish();
 }

@@ -211,3 +211,33 @@ void weight_subspace_step(float *L, float *R, const float *W, int O, int I, int 
     orth_inplace(L, O, k, &w->orth);
     if (!r_previous) gemm(1, 0, k, I, O, 1.0f, L, k, W, I, 0.0f, R, I); // R (k,I) = L^T W
 }
+
+// --- principal angles -----------------------------------------------------------
+
+double subspace_max_angle(const float *V0, const float *V, int I, int K) {
+    CHECK(K >= 1 && K <= I, "principal angle of K=%d directions in %d dimensions", K, I);
+    // The cosines of the principal angles are the singular values of
+    // M = V0 V^T (Bjorck & Golub 1973); the largest angle has the smallest.
+    // Near 0 the arccos of a float cosine is ill-conditioned (an error of
+    // 1e-7 in c is 5e-4 rad), so below pi/4 the angle comes from its sine:
+    // the largest singular value of the part of V outside V0,
+    // R = V - M^T V0 (K,I) (Knyazev & Argentati 2002).
+    SvdWork wm, wr;
+    svd_work_init(&wm, K, K);
+    svd_work_init(&wr, K, I);
+    float *M = mem_alloc_floats((size_t)K * K, MEM_WORKSPACE), *R = mem_alloc_floats((size_t)K * I, MEM_WORKSPACE);
+    gemm(0, 1, K, K, I, 1.0f, V0, I, V, I, 0.0f, M, K);
+    memcpy(R, V, sizeof(float) * (size_t)K * I);
+    gemm(1, 0, K, I, K, -1.0f, M, K, V0, I, 1.0f, R, I);
+    svd_compute(&wm, M);
+    svd_compute(&wr, R);
+    double c = (double)wm.s[K - 1], s = (double)wr.s[0];
+    mem_free(M);
+    mem_free(R);
+    svd_work_free(&wm);
+    svd_work_free(&wr);
+    if (isnan(c) || isnan(s)) return acos(0.0);   // a diverged (NaN) weight reads as orthogonal (pi/2)
+    c = c < 0 ? 0 : c > 1 ? 1 : c;
+    s = s < 0 ? 0 : s > 1 ? 1 : s;
+    return c < sqrt(0.5) ? acos(c) : asin(s);
+}

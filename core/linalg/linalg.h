@@ -131,4 +131,17 @@ void wsi_work_free(WsiWork *w);
 // FLOPs: 2OIk (Q) + 2OIk (W Q) + QR of (O,k) [+ 2OIk for R when current].
 void weight_subspace_step(float *L, float *R, const float *W, int O, int I, int k, int r_previous, WsiWork *w);
 
+// --- principal angles between subspaces -------------------------------------
+// V0, V (K,I) row-major, each with orthonormal rows (e.g. the first K rows of
+// SvdWork.vt: top-K right singular vectors). Returns the largest principal
+// angle in radians between their row spaces, in [0, pi/2]:
+// acos(smallest singular value of M = V0 V^T (K,K)), clamped to [0,1]. Below
+// pi/4 the same angle is taken as asin(largest singular value of V - M^T V0),
+// which float resolves there (the arccos of a float cosine cannot tell angles
+// below ~5e-4 rad from 0); an unchanged subspace gives ~1e-7.
+// Allocates its SVD workspaces per call (MEM_WORKSPACE): for the per-epoch
+// stability log, not for a step. FLOPs: 4 K^2 I (two gemm) + the SVDs of
+// (K,K) and (K,I) at the textbook count.
+double subspace_max_angle(const float *V0, const float *V, int I, int K);
+
 #endif

@@ -151,6 +151,12 @@ struct LinearMethod {
     void (*account)(const LinearLayer *L, LinearAccount *acc);
     // The effective dense W (O,I) and b (O), for checkpoints and checks.
     void (*export_dense)(const LinearLayer *L, float *W, float *b);
+    // Optional (NULL: export_dense): the (O,I) weight whose rank and right
+    // singular subspace the stability log follows (core/compress/subspace_track.h),
+    // for a method whose dense equivalent mixes in a part that is not its
+    // subspace (svdllm_lora may report its truncated factors' product here).
+    // Its weight rank K is read from account().weight_rank.
+    void (*subspace_weight)(const LinearLayer *L, float *W);
     void (*free)(LinearLayer *L);
 };
 
