@@ -527,6 +527,9 @@ static RunStatus run_record(const Experiment *ex, const RunSpec *rs, const char 
 
 
 // One run: setup, train, record. Returns its status; res is filled for writing either way.
+// noinline: its locals must not become run_guarded's, which setjmp could
+// clobber (-Wclobbered at -O1, the valgrind build).
+__attribute__((noinline))
 static RunStatus run_one(const Experiment *ex, const RunSpec *rs, const char *out, int pos, int npos,
                          ProgressMode pm, RunResult *res, RunState *st, WbError *err) {
     RunPlan pl;
