@@ -162,7 +162,8 @@ static void free_all(Plot *p) {
 static int same_settings(const RunSummary *a, const RunSummary *b) {
     return !strcmp(a->method, b->method) && same_num(a->epsilon, b->epsilon) && a->lora_rank == b->lora_rank &&
            same_num(a->budget_mb, b->budget_mb) && !strcmp(a->model, b->model) && !strcmp(a->dataset, b->dataset) &&
-           !strcmp(a->layers, b->layers) && a->num_of_finetune == b->num_of_finetune && !strcmp(a->storage, b->storage);
+           !strcmp(a->layers, b->layers) && a->num_of_finetune == b->num_of_finetune && !strcmp(a->storage, b->storage) &&
+           !strcmp(a->variant, b->variant);
 }
 
 static int cmp_num(double a, double b) {
@@ -176,7 +177,7 @@ static int cmp_runs(const RunSummary *a, const RunSummary *b) {
     if ((c = method_order(a->method) - method_order(b->method))) return c;
     if ((c = strcmp(a->method, b->method))) return c;
     if ((c = strcmp(a->model, b->model)) || (c = strcmp(a->dataset, b->dataset)) || (c = strcmp(a->layers, b->layers))) return c;
-    if ((c = a->num_of_finetune - b->num_of_finetune) || (c = strcmp(a->storage, b->storage))) return c;
+    if ((c = a->num_of_finetune - b->num_of_finetune) || (c = strcmp(a->storage, b->storage)) || (c = strcmp(a->variant, b->variant))) return c;
     if ((c = cmp_num(a->budget_mb, b->budget_mb)) || (c = a->lora_rank - b->lora_rank) || (c = cmp_num(a->epsilon, b->epsilon))) return c;
     return a->seed < b->seed ? -1 : a->seed > b->seed;
 }
@@ -218,6 +219,7 @@ static void append(char *dst, size_t cap, const char *fmt, ...) {
 }
 
 static void context_suffix(char *dst, size_t cap, const RunSummary *s, const Varying *v) {
+    if (s->variant[0]) append(dst, cap, " %s", s->variant);
     if (v->storage && s->storage[0]) append(dst, cap, " %s", s->storage);
     if (v->budget && s->budget_mb > 0) append(dst, cap, " budget=%gMB", s->budget_mb);
     if (s->over_budget) append(dst, cap, " OVER BUDGET (%.3gMB used of %gMB)", s->budget_used_mb, s->budget_mb);

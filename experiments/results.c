@@ -234,6 +234,7 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
                              attr_write(c, g, "final_test_acc", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s.final_test_acc) ||
                              attr_write(c, g, "test_items", H5T_STD_I32LE, H5T_NATIVE_INT32, &s.test_items)))
         return -1;
+    if (s.variant[0] && attr_str(c, g, "variant", s.variant)) return -1;   // only off the defaults
     // Energy only where a meter measured it: absent attributes and table mean "not measured".
     if (k->energy) {
         double tj = k->joules[PHASE_FORWARD] + k->joules[PHASE_BACKWARD] + k->joules[PHASE_DECOMPOSITION] + k->joules[PHASE_UPDATE]
@@ -360,7 +361,7 @@ done:
 // Attributes newer than schema version 1 (files written before them still
 // read): config_hash (else the hash of the stored config_yaml),
 // experiment_hash (else ""), budget_used_mb (else NaN), over_budget (else 0),
-// skipped_items (else -1), final_test_loss/acc and test_items (else NaN, 0), energy_source (else ""), train_joules_per_step and
+// skipped_items (else -1), variant (else ""), final_test_loss/acc and test_items (else NaN, 0), energy_source (else ""), train_joules_per_step and
 // inference_joules_per_batch (else NaN: also in new files without a meter).
 static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     htri_t has = H5Aexists(g, "config_hash");
@@ -383,6 +384,8 @@ static int read_optional(Ctx *c, hid_t g, const char *what, RunSummary *s) {
     s->skipped_items = -1;
     if (H5CK(c, has = H5Aexists(g, "skipped_items"), "reading attributes")) return -1;
     if (has && attr_read_num(c, g, what, "skipped_items", H5T_NATIVE_INT32, &s->skipped_items)) return -1;
+    if (H5CK(c, has = H5Aexists(g, "variant"), "reading attributes")) return -1;
+    if (has && attr_read_str(c, g, what, "variant", s->variant, sizeof s->variant)) return -1;
     s->final_test_loss = s->final_test_acc = (double)NAN;
     s->test_items = 0;
     if (H5CK(c, has = H5Aexists(g, "test_items"), "reading attributes")) return -1;

@@ -92,6 +92,8 @@ typedef struct {
     char model[64];           // preset name, e.g. "vit_tiny"
     char dataset[64];         // e.g. "fashion-mnist"
     char storage[16];         // wasi: "dense" | "factored"; else ""
+    char variant[64];         // the method's other choices away from their defaults, "key=value"
+                              // separated by spaces (e.g. "weight_update=svd"); "" = defaults
     // identity (confighash.h): config_hash is derived by results_write_run
     // from config_yaml; experiment_hash (the whole expanded experiment) is
     // set by the runner, "" when unknown. Files without them: config_hash is

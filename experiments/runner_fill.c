@@ -14,6 +14,20 @@ void runner_fill_method_settings(RunSummary *s, const LinearMethod *m, const Met
     s->lora_rank = method_key_of(m, offsetof(MethodConfig, lora_rank)) ? mc->lora_rank : 0;
     const MethodKey *st = method_key_of(m, offsetof(MethodConfig, factored));
     if (st) method_key_value(st, mc, s->storage, sizeof s->storage);
+    // Every other choice (an enum key) off its default: runs that differ only
+    // there (wsi vs wsi weight_update svd) are other settings in the figures.
+    s->variant[0] = 0;
+    for (int i = 0; m && i < m->n_keys; i++) {
+        const MethodKey *k = &m->keys[i];
+        int v;
+        if (k->type != MKEY_ENUM || k == st) continue;
+        memcpy(&v, (const char *)mc + k->field, sizeof v);
+        if (v == 0) continue;
+        char val[64];
+        method_key_value(k, mc, val, sizeof val);
+        size_t n = strlen(s->variant);
+        snprintf(s->variant + n, sizeof s->variant - n, "%s%s=%s", n ? " " : "", k->key, val);
+    }
 }
 
 void runner_fill_settings(RunSummary *s, const RunSpec *rs) {

@@ -823,6 +823,29 @@ static void test_eval_split(void) {
                          "training: {epochs: 1, batch_size: 8, lr: 0.1}\nmethods: [vanilla]\n", "eval_split", "both");
 }
 
+// A method's enum choices off their defaults are the run's `variant`: wsi
+// with weight_update svd and with iteration are two settings, not two seeds.
+static void test_variant_recorded(void) {
+    char out[800];
+    if (run_tagged("variant",
+                   "experiment: variant\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 1, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 64, limit_val: 32}\n"
+                   "training: {epochs: 1, batch_size: 32, lr: 0.05}\n"
+                   "methods: [{name: wsi, epsilon: 0.8, weight_update: [iteration, svd], r_update: previous}]\n", out, sizeof out))
+        return;
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 2, "2 runs, got %d", l.n);
+    int svd = 0, iter = 0;
+    for (int i = 0; i < l.n; i++) {
+        svd += !strcmp(l.runs[i].variant, "r_update=previous weight_update=svd");
+        iter += !strcmp(l.runs[i].variant, "r_update=previous");
+    }
+    EXPECT(svd == 1 && iter == 1, "variants '%s' and '%s'", l.runs[0].variant, l.n > 1 ? l.runs[1].variant : "");
+    results_list_free(&l);
+}
+
 // Case 8: a diverged run is a result; rerunning does not train it again.
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
@@ -870,5 +893,6 @@ int main(int argc, char **argv) {
     RUN(test_diverged_not_retrained);
     RUN(test_subspace_log_on_request);
     RUN(test_eval_split);
+    RUN(test_variant_recorded);
     return tl_finish();
 }
