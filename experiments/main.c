@@ -109,13 +109,19 @@ static const char *usage_merge =
     "line is wrong, 3 on a file error or inputs of different experiments.\n";
 
 static const char *usage_plot =
-    "usage: wasibench plot RESULTS.h5 [--out DIR] [--no-svg]\n"
+    "usage: wasibench plot RESULTS.h5 [--out DIR] [--no-svg] [--paper]\n"
     "\n"
     "Exports the runs of a results file to plain data files in DIR (default plots/NAME for\n"
     "results/NAME.h5) and renders each figure with gnuplot as PNG and SVG: accuracy vs memory,\n"
     "FLOPs, time by phase, memory by category, ranks per layer and over epochs, training curves.\n"
     "Restyle a figure by editing DIR/<figure>.gp and running DIR/render.sh. The figures show the\n"
     "last stage of the file (WASIBENCH_PLOT_STAGE=NAME picks another); plots/README.md lists them.\n"
+    "\n"
+    "  --paper   the paper's figures instead, in its layout (plots/paper_fig*.gp): 3a ranks and\n"
+    "            principal angles over epochs at eps 0.8, 3b WSI vs SVD every step, 5 accuracy vs\n"
+    "            training/inference memory and FLOPs, 6 Swin per data set, 8 time per step vs eps,\n"
+    "            9 seeds with error bars. A figure whose runs are missing is not drawn (or drawn\n"
+    "            partial) and DIR/<figure>_missing.txt says which runs it needs.\n"
     "Exit 0, or 3 when the file cannot be read or a figure cannot be drawn.\n";
 
 static const char *usage_version = "usage: wasibench version\n\nPrints the build, the BLAS library and the thread count.\n";
@@ -252,10 +258,11 @@ static void ensure_passive_openmp(char **argv) {
 static int cmd_plot(int argc, char **argv) {
     if (wants_help(argc, argv)) { fputs(usage_plot, stdout); return 0; }
     const char *h5 = NULL, *out = NULL;
-    int svg = 1;
+    int svg = 1, paper = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--no-svg")) svg = 0;
+        else if (!strcmp(argv[i], "--paper")) paper = 1;
         else if (argv[i][0] == '-') { fprintf(stderr, "wasibench plot: unknown or incomplete option '%s'\n\n%s", argv[i], usage_plot); return EXIT_USAGE; }
         else if (!h5) h5 = argv[i];
         else { fprintf(stderr, "wasibench plot: more than one results file\n"); return EXIT_USAGE; }
@@ -270,7 +277,7 @@ static int cmd_plot(int argc, char **argv) {
         out = dir;
     }
     WbError err;
-    if (plot_results(h5, out, svg, stderr, &err) < 0) { fprintf(stderr, "wasibench plot: %s\n", err.msg); return EXIT_RESULTS; }
+    if ((paper ? plot_paper : plot_results)(h5, out, svg, stderr, &err) < 0) { fprintf(stderr, "wasibench plot: %s\n", err.msg); return EXIT_RESULTS; }
     fprintf(stderr, "figures in %s/\n", out);
     return 0;
 }

@@ -25,56 +25,13 @@
 #include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
 #include "experiments/results.h"
+#include "experiments/plot_data.h"
 
-#define PATH_CAP 4096
-#define LABEL_CAP 192
+const char *const plot_fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves", "energy",
+                                         "paper_fig3a", "paper_fig3b", "paper_fig4", "paper_fig5", "paper_fig6", "paper_fig7", "paper_fig8", "paper_fig9"};
+static const char *fig_data[FIG_GENERIC_N] = {"accuracy_memory.dat", "flops.dat", "time.dat", "memory.dat", "ranks_layers.dat",
+                                              "rank_epochs.dat", "curves.dat", "energy.dat"};
 
-// The figures, in the order they are rendered. Each has plots/<name>.gp,
-// writes <name>.dat (rank_stability: rank_epochs.dat) and <name>.png/.svg.
-typedef enum { FIG_ACC_MEM = 0, FIG_FLOPS, FIG_TIME, FIG_MEMORY, FIG_RANKS, FIG_STABILITY, FIG_CURVES, FIG_ENERGY, FIG_N } FigId;
-static const char *fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves", "energy"};
-static const char *fig_data[FIG_N] = {"accuracy_memory.dat", "flops.dat", "time.dat", "memory.dat", "ranks_layers.dat",
-                                      "rank_epochs.dat", "curves.dat", "energy.dat"};
-
-// Everything one run contributes to the figures.
-typedef struct {
-    const RunSummary *s;
-    char stage[RES_NAME_MAX];            // run name before the last '/', "" when none
-    RunTables tab;                       // memory, flops, time, layers, rank history (results reader)
-    EpochRow *epochs; int n_epochs;
-} RunData;
-
-// Smallest and largest finite value seen (n = how many); lo_pos: smallest > 0.
-typedef struct { double lo, hi, lo_pos; int n; } Range;
-
-// Runs of one setting (all seeds): a contiguous range of the sorted index.
-typedef struct {
-    int start, n;                        // order[start .. start+n)
-    char label[LABEL_CAP];               // "wasi eps=0.7", "lora r=8", "vanilla" (+ varying context)
-    char series[LABEL_CAP];              // accuracy figure series: method (+ varying context)
-    char point[64];                      // accuracy figure point label: "eps=0.7", "r=8", ""
-} Group;
-
-typedef struct {
-    const char *h5path, *outdir;
-    WbError *err;
-    FILE *log;
-    RunList list;
-    RunData *runs;                       // (list.n)
-    int n_runs_read;                     // of them allocated (to free)
-    char stage[RES_NAME_MAX];            // the stage shown
-    int *order; int n_order;             // complete runs of the stage, sorted by setting then seed
-    Group *groups; int n_groups;
-    int *curve_runs; int n_curves;       // runs of the stage (any status) with epochs
-    char footnote[1024];
-    int has_data[FIG_N];
-    char why_empty[FIG_N][128];
-    // Ranges of what the scripts plot (finite values only), for info.gp: the
-    // scripts choose log scales and skip empty panels from these, since
-    // gnuplot's own `stats` fails on a column without a valid value.
-    Range acc_x, flops, time_train, time_infer, mem_totals, epochs, energy;
-    int stab_angles;                     // 1: a rank-history run has the subspace log (rank_stability.gp's angle row)
-} Plot;
 
 // ---------------------------------------------------------------------------
 // small helpers
@@ -92,11 +49,9 @@ static void stage_of(const char *name, char *stage, size_t cap) {
     else snprintf(stage, cap, "%.*s", (int)(slash - name), name);
 }
 
-// Mean and sample standard deviation over the finite values added.
-typedef struct { double sum, sum2; int n; } Acc;
-static void acc_add(Acc *a, double v) { if (isfinite(v)) { a->sum += v; a->sum2 += v * v; a->n++; } }
-static double acc_mean(const Acc *a) { return a->n ? a->sum / a->n : (double)NAN; }
-static void range_add(Range *r, double v) {
+void pl_acc_add(Acc *a, double v) { if (isfinite(v)) { a->sum += v; a->sum2 += v * v; a->n++; } }
+double pl_acc_mean(const Acc *a) { return a->n ? a->sum / a->n : (double)NAN; }
+void pl_range_add(Range *r, double v) {
     if (!isfinite(v)) return;
     if (!r->n || v < r->lo) r->lo = v;
     if (!r->n || v > r->hi) r->hi = v;
@@ -104,7 +59,7 @@ static void range_add(Range *r, double v) {
     r->n++;
 }
 
-static double acc_std(const Acc *a) {
+double pl_acc_std(const Acc *a) {
     if (a->n < 2) return a->n ? 0.0 : (double)NAN;
     double m = a->sum / a->n, var = (a->sum2 - a->n * m * m) / (a->n - 1);
     return var > 0 ? sqrt(var) : 0.0;
@@ -204,12 +159,7 @@ static Varying varying(const Plot *p) {
     return v;
 }
 
-static void append(char *dst, size_t cap, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void append(char *dst, size_t cap, const char *fmt, ...) {
+void pl_append(char *dst, size_t cap, const char *fmt, ...) {
     size_t n = strlen(dst);
     if (n + 1 >= cap) return;
     va_list ap;
@@ -219,30 +169,30 @@ static void append(char *dst, size_t cap, const char *fmt, ...) {
 }
 
 static void context_suffix(char *dst, size_t cap, const RunSummary *s, const Varying *v) {
-    if (s->variant[0]) append(dst, cap, " %s", s->variant);
-    if (v->storage && s->storage[0]) append(dst, cap, " %s", s->storage);
-    if (v->budget && s->budget_mb > 0) append(dst, cap, " budget=%gMB", s->budget_mb);
-    if (s->over_budget) append(dst, cap, " OVER BUDGET (%.3gMB used of %gMB)", s->budget_used_mb, s->budget_mb);
-    if (v->layers) append(dst, cap, " %s", s->layers);
+    if (s->variant[0]) pl_append(dst, cap, " %s", s->variant);
+    if (v->storage && s->storage[0]) pl_append(dst, cap, " %s", s->storage);
+    if (v->budget && s->budget_mb > 0) pl_append(dst, cap, " budget=%gMB", s->budget_mb);
+    if (s->over_budget) pl_append(dst, cap, " OVER BUDGET (%.3gMB used of %gMB)", s->budget_used_mb, s->budget_mb);
+    if (v->layers) pl_append(dst, cap, " %s", s->layers);
     if (v->nft) {
-        if (s->num_of_finetune < 0) append(dst, cap, " nft=all");
-        else append(dst, cap, " nft=%d", (int)s->num_of_finetune);
+        if (s->num_of_finetune < 0) pl_append(dst, cap, " nft=all");
+        else pl_append(dst, cap, " nft=%d", (int)s->num_of_finetune);
     }
-    if (v->model) append(dst, cap, " %s", s->model);
-    if (v->dataset) append(dst, cap, " %s", s->dataset);
+    if (v->model) pl_append(dst, cap, " %s", s->model);
+    if (v->dataset) pl_append(dst, cap, " %s", s->dataset);
 }
 
 static void make_labels(Group *g, const RunSummary *s, const Varying *v) {
     g->label[0] = g->series[0] = g->point[0] = 0;
-    append(g->series, sizeof g->series, "%s", s->method);
+    pl_append(g->series, sizeof g->series, "%s", s->method);
     context_suffix(g->series, sizeof g->series, s, v);
-    append(g->label, sizeof g->label, "%s", s->method);
+    pl_append(g->label, sizeof g->label, "%s", s->method);
     const LinearMethod *m = method_by_name(s->method);
     if (method_key_of(m, offsetof(MethodConfig, lora_rank))) {
-        append(g->label, sizeof g->label, " r=%d", (int)s->lora_rank);
+        pl_append(g->label, sizeof g->label, " r=%d", (int)s->lora_rank);
         snprintf(g->point, sizeof g->point, "r=%d", (int)s->lora_rank);
     } else if (uses_eps(s) && !isnan(s->epsilon)) {
-        append(g->label, sizeof g->label, " eps=%g", s->epsilon);
+        pl_append(g->label, sizeof g->label, " eps=%g", s->epsilon);
         snprintf(g->point, sizeof g->point, "eps=%g", s->epsilon);
     }
     context_suffix(g->label, sizeof g->label, s, v);
@@ -262,7 +212,7 @@ static int select_runs(Plot *p) {
         char stages[512] = "", quoted[RES_NAME_MAX + 4];
         for (int i = 0; i < n; i++) {
             snprintf(quoted, sizeof quoted, "'%s'", p->runs[i].stage);
-            if (!strstr(stages, quoted)) append(stages, sizeof stages, "%s%s", stages[0] ? ", " : "", quoted);
+            if (!strstr(stages, quoted)) pl_append(stages, sizeof stages, "%s%s", stages[0] ? ", " : "", quoted);
         }
         return wb_error(p->err, "%s: WASIBENCH_PLOT_STAGE=%s: no such stage (the file has %s)", p->h5path, want, stages);
     }
@@ -278,12 +228,12 @@ static int select_runs(Plot *p) {
             other_stage++;
             char quoted[RES_NAME_MAX + 4];
             snprintf(quoted, sizeof quoted, "'%s'", rd->stage);
-            if (!strstr(other_stages, quoted)) append(other_stages, sizeof other_stages, "%s%s", other_stages[0] ? ", " : "", quoted);
+            if (!strstr(other_stages, quoted)) pl_append(other_stages, sizeof other_stages, "%s%s", other_stages[0] ? ", " : "", quoted);
             continue;
         }
         if (rd->n_epochs > 0) p->curve_runs[p->n_curves++] = i;
         if (rd->s->status != RUN_COMPLETE) {
-            if (skipped < 3) append(skipped_names, sizeof skipped_names, "%s%s (%s)", skipped ? ", " : "", rd->s->name, run_status_name(rd->s->status));
+            if (skipped < 3) pl_append(skipped_names, sizeof skipped_names, "%s%s (%s)", skipped ? ", " : "", rd->s->name, run_status_name(rd->s->status));
             skipped++;
             continue;
         }
@@ -306,14 +256,14 @@ static int select_runs(Plot *p) {
     char *fn = p->footnote;
     size_t cap = sizeof p->footnote;
     fn[0] = 0;
-    if (p->stage[0]) append(fn, cap, "Stage '%s'", p->stage);
-    else append(fn, cap, "All runs");
-    append(fn, cap, " of %s. Summary figures: complete runs, mean over seeds (error bars: std over seeds).", p->h5path);
-    if (other_stage) append(fn, cap, "\nNot shown: stage %s (%d run%s).", other_stages, other_stage, other_stage > 1 ? "s" : "");
+    if (p->stage[0]) pl_append(fn, cap, "Stage '%s'", p->stage);
+    else pl_append(fn, cap, "All runs");
+    pl_append(fn, cap, " of %s. Summary figures: complete runs, mean over seeds (error bars: std over seeds).", p->h5path);
+    if (other_stage) pl_append(fn, cap, "\nNot shown: stage %s (%d run%s).", other_stages, other_stage, other_stage > 1 ? "s" : "");
     if (skipped) {
-        append(fn, cap, "\nNot in the summaries (status not complete): %s", skipped_names);
-        if (skipped > 3) append(fn, cap, " and %d more", skipped - 3);
-        append(fn, cap, ".");
+        pl_append(fn, cap, "\nNot in the summaries (status not complete): %s", skipped_names);
+        if (skipped > 3) pl_append(fn, cap, " and %d more", skipped - 3);
+        pl_append(fn, cap, ".");
     }
     if (p->log) {
         fprintf(p->log, "plot: %s: %d runs; stage '%s': %d complete in %d settings", p->h5path, n, p->stage, p->n_order, p->n_groups);
@@ -327,9 +277,7 @@ static int select_runs(Plot *p) {
 // ---------------------------------------------------------------------------
 // writing the data files
 
-typedef struct { Plot *p; FILE *f; char path[PATH_CAP]; } Out;
-
-static int out_open(Plot *p, Out *o, const char *name, const char *comment, const char *columns) {
+int pl_open(Plot *p, Out *o, const char *name, const char *comment, const char *columns) {
     o->p = p;
     o->f = NULL;
     if (join(p, o->path, p->outdir, name)) return -1;
@@ -340,7 +288,7 @@ static int out_open(Plot *p, Out *o, const char *name, const char *comment, cons
     return 0;
 }
 
-static int out_close(Out *o) {
+int pl_close(Out *o) {
     if (!o->f) return -1;
     int bad = ferror(o->f);
     if (fclose(o->f) != 0 || bad) { o->f = NULL; return wb_error(o->p->err, "%s: write failed (disk full?)", o->path); }
@@ -349,14 +297,14 @@ static int out_close(Out *o) {
 }
 
 // A number: NaN is written "NaN" (gnuplot skips it), integers exactly.
-static void put_num(FILE *f, double v) {
+void pl_num(FILE *f, double v) {
     if (isnan(v)) fputs(" NaN", f);
     else if (isinf(v)) fputs(v > 0 ? " Inf" : " -Inf", f);
     else fprintf(f, " %.10g", v);
 }
 
 // A quoted string for gnuplot's data parser (no escapes exist: '"' becomes '\'').
-static void put_str(FILE *f, const char *s, int first) {
+void pl_str(FILE *f, const char *s, int first) {
     if (!first) fputc(' ', f);
     fputc('"', f);
     for (; *s; s++) fputc(*s == '"' ? '\'' : ((unsigned char)*s < 32 ? ' ' : *s), f);
@@ -364,7 +312,7 @@ static void put_str(FILE *f, const char *s, int first) {
 }
 
 // A gnuplot string literal for info.gp (a newline becomes the escape \n).
-static void put_gp_str(FILE *f, const char *s) {
+void pl_gp_str(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
         if (*s == '\n') { fputs("\\n", f); continue; }
@@ -391,16 +339,16 @@ static int wrap_lines(char *s, int width) {
     return lines;
 }
 
-static const RunData *member(const Plot *p, const Group *g, int k) { return &p->runs[p->order[g->start + k]]; }
+const RunData *pl_member(const Plot *p, const Group *g, int k) { return &p->runs[p->order[g->start + k]]; }
 
 // Columns shared by the bar files.
 static void put_group_head(FILE *f, const Plot *p, const Group *g) {
-    const RunSummary *s = member(p, g, 0)->s;
-    put_str(f, g->label, 1);
-    put_str(f, s->method, 0);
-    put_num(f, uses_eps(s) ? s->epsilon : (double)NAN);
-    put_num(f, (double)s->lora_rank);
-    put_num(f, (double)g->n);
+    const RunSummary *s = pl_member(p, g, 0)->s;
+    pl_str(f, g->label, 1);
+    pl_str(f, s->method, 0);
+    pl_num(f, uses_eps(s) ? s->epsilon : (double)NAN);
+    pl_num(f, (double)s->lora_rank);
+    pl_num(f, (double)g->n);
 }
 #define GROUP_COLS "label method epsilon lora_rank n_seeds"
 
@@ -411,7 +359,7 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
     Out o;
     int *idx = mem_alloc((size_t)(p->n_groups + 1) * sizeof(int), MEM_WORKSPACE);
     double *mem = mem_alloc((size_t)(p->n_groups + 1) * sizeof(double), MEM_WORKSPACE);
-    if (out_open(p, &o, fig_data[FIG_ACC_MEM], "Figure 1: final validation accuracy vs training memory (paper measure); one block (two blank lines) per series, in the order of acc_series in info.gp",
+    if (pl_open(p, &o, fig_data[FIG_ACC_MEM], "Figure 1: final validation accuracy vs training memory (paper measure); one block (two blank lines) per series, in the order of acc_series in info.gp",
                  "series point_label " GROUP_COLS " paper_total_mb paper_total_mb_std paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct")) {
         mem_free(idx);
         mem_free(mem);
@@ -431,11 +379,11 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
             const Group *g = &p->groups[gj];
             if (strcmp(g->series, g0->series)) continue;
             Acc m = {0, 0, 0};
-            for (int k = 0; k < g->n; k++) acc_add(&m, member(p, g, k)->s->paper_act_mb + member(p, g, k)->s->paper_weight_mb);
+            for (int k = 0; k < g->n; k++) pl_acc_add(&m, pl_member(p, g, k)->s->paper_act_mb + pl_member(p, g, k)->s->paper_weight_mb);
             int j = n++;
-            while (j > 0 && cmp_num(mem[j - 1], acc_mean(&m)) > 0) { idx[j] = idx[j - 1]; mem[j] = mem[j - 1]; j--; }
+            while (j > 0 && cmp_num(mem[j - 1], pl_acc_mean(&m)) > 0) { idx[j] = idx[j - 1]; mem[j] = mem[j - 1]; j--; }
             idx[j] = gj;
-            mem[j] = acc_mean(&m);
+            mem[j] = pl_acc_mean(&m);
         }
         if (*n_series > 1) fputs("\n\n", o.f);
         fprintf(o.f, "# series: %s\n", g0->series);
@@ -443,34 +391,34 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
             const Group *g = &p->groups[idx[j]];
             Acc tot = {0, 0, 0}, act = {0, 0, 0}, wt = {0, 0, 0}, acc = {0, 0, 0};
             for (int k = 0; k < g->n; k++) {
-                const RunSummary *s = member(p, g, k)->s;
-                acc_add(&tot, s->paper_act_mb + s->paper_weight_mb);
-                acc_add(&act, s->paper_act_mb);
-                acc_add(&wt, s->paper_weight_mb);
-                acc_add(&acc, 100.0 * s->final_val_acc);
+                const RunSummary *s = pl_member(p, g, k)->s;
+                pl_acc_add(&tot, s->paper_act_mb + s->paper_weight_mb);
+                pl_acc_add(&act, s->paper_act_mb);
+                pl_acc_add(&wt, s->paper_weight_mb);
+                pl_acc_add(&acc, 100.0 * s->final_val_acc);
             }
-            put_str(o.f, g->series, 1);
-            put_str(o.f, g->point, 0);
+            pl_str(o.f, g->series, 1);
+            pl_str(o.f, g->point, 0);
             fputc(' ', o.f);
             put_group_head(o.f, p, g);
-            put_num(o.f, acc_mean(&tot));
-            put_num(o.f, acc_std(&tot));
-            put_num(o.f, acc_mean(&act));
-            put_num(o.f, acc_mean(&wt));
-            put_num(o.f, acc_mean(&acc));
-            put_num(o.f, acc_std(&acc));
+            pl_num(o.f, pl_acc_mean(&tot));
+            pl_num(o.f, pl_acc_std(&tot));
+            pl_num(o.f, pl_acc_mean(&act));
+            pl_num(o.f, pl_acc_mean(&wt));
+            pl_num(o.f, pl_acc_mean(&acc));
+            pl_num(o.f, pl_acc_std(&acc));
             fputc('\n', o.f);
-            if (acc.n && tot.n && acc_mean(&tot) > 0) {
+            if (acc.n && tot.n && pl_acc_mean(&tot) > 0) {
                 n_points++;
-                range_add(&p->acc_x, acc_mean(&tot));
+                pl_range_add(&p->acc_x, pl_acc_mean(&tot));
             }
         }
     }
     mem_free(idx);
     mem_free(mem);
     p->has_data[FIG_ACC_MEM] = n_points > 0;
-    if (!n_points) snprintf(p->why_empty[FIG_ACC_MEM], 128, "no complete run with a validation accuracy and a paper memory measure");
-    return out_close(&o);
+    if (!n_points) snprintf(p->why_empty[FIG_ACC_MEM], sizeof p->why_empty[0], "no complete run with a validation accuracy and a paper memory measure");
+    return pl_close(&o);
 }
 
 // Figures 3 and 7: one row per group of a per-phase, per-step quantity of
@@ -484,58 +432,58 @@ static int write_phase_bars(Plot *p, FigId fig, const char *title, const char *u
     snprintf(cols, sizeof cols, GROUP_COLS " forward_%s backward_%s decomposition_%s update_%s other_%s train_%s train_%s_std infer_%s infer_%s_std",
              unit, unit, unit, unit, unit, unit, unit, unit, unit);
     Out o;
-    if (out_open(p, &o, fig_data[fig], title, cols)) return -1;
+    if (pl_open(p, &o, fig_data[fig], title, cols)) return -1;
     for (int gi = 0; gi < p->n_groups; gi++) {
         const Group *g = &p->groups[gi];
         Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
         for (int k = 0; k < g->n; k++) {
-            const double *v = (const double *)((const char *)&member(p, g, k)->tab + off);
+            const double *v = (const double *)((const char *)&pl_member(p, g, k)->tab + off);
             double t = 0;
-            for (int q = 0; q < 5; q++) { t += v[phases[q]]; acc_add(&ph[q], scale * v[phases[q]]); }
-            acc_add(&tr, scale * t);
-            acc_add(&inf, scale * v[PHASE_INFERENCE]);
+            for (int q = 0; q < 5; q++) { t += v[phases[q]]; pl_acc_add(&ph[q], scale * v[phases[q]]); }
+            pl_acc_add(&tr, scale * t);
+            pl_acc_add(&inf, scale * v[PHASE_INFERENCE]);
         }
-        range_add(train_range, acc_mean(&tr));
-        range_add(infer_range, acc_mean(&inf));
+        pl_range_add(train_range, pl_acc_mean(&tr));
+        pl_range_add(infer_range, pl_acc_mean(&inf));
         put_group_head(o.f, p, g);
-        for (int q = 0; q < 5; q++) put_num(o.f, acc_mean(&ph[q]));
-        put_num(o.f, acc_mean(&tr));
-        put_num(o.f, acc_std(&tr));
-        put_num(o.f, acc_mean(&inf));
-        put_num(o.f, acc_std(&inf));
+        for (int q = 0; q < 5; q++) pl_num(o.f, pl_acc_mean(&ph[q]));
+        pl_num(o.f, pl_acc_mean(&tr));
+        pl_num(o.f, pl_acc_std(&tr));
+        pl_num(o.f, pl_acc_mean(&inf));
+        pl_num(o.f, pl_acc_std(&inf));
         fputc('\n', o.f);
     }
-    return out_close(&o);
+    return pl_close(&o);
 }
 
 // Figures 2-4: one row per group.
 static int write_bars(Plot *p) {
     Out o;
     int rc = 0;
-    if (out_open(p, &o, fig_data[FIG_FLOPS], "Figure 2: counted FLOPs per training step (by phase) and per inference batch, GFLOP = 1e9 FLOPs; mean over seeds",
+    if (pl_open(p, &o, fig_data[FIG_FLOPS], "Figure 2: counted FLOPs per training step (by phase) and per inference batch, GFLOP = 1e9 FLOPs; mean over seeds",
                  GROUP_COLS " train_gflop train_gflop_std forward_gflop backward_gflop decomposition_gflop update_gflop infer_gflop infer_gflop_std"))
         return -1;
     for (int gi = 0; gi < p->n_groups; gi++) {
         const Group *g = &p->groups[gi];
         Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[4] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
         for (int k = 0; k < g->n; k++) {
-            const RunData *rd = member(p, g, k);
+            const RunData *rd = pl_member(p, g, k);
             double t = 0;
-            for (int q = 0; q < 4; q++) { t += rd->tab.flops_ps[q]; acc_add(&ph[q], rd->tab.flops_ps[q] / 1e9); }
-            acc_add(&tr, t / 1e9);
-            acc_add(&inf, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
+            for (int q = 0; q < 4; q++) { t += rd->tab.flops_ps[q]; pl_acc_add(&ph[q], rd->tab.flops_ps[q] / 1e9); }
+            pl_acc_add(&tr, t / 1e9);
+            pl_acc_add(&inf, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
         }
-        range_add(&p->flops, acc_mean(&tr));
-        range_add(&p->flops, acc_mean(&inf));
+        pl_range_add(&p->flops, pl_acc_mean(&tr));
+        pl_range_add(&p->flops, pl_acc_mean(&inf));
         put_group_head(o.f, p, g);
-        put_num(o.f, acc_mean(&tr));
-        put_num(o.f, acc_std(&tr));
-        for (int q = 0; q < 4; q++) put_num(o.f, acc_mean(&ph[q]));
-        put_num(o.f, acc_mean(&inf));
-        put_num(o.f, acc_std(&inf));
+        pl_num(o.f, pl_acc_mean(&tr));
+        pl_num(o.f, pl_acc_std(&tr));
+        for (int q = 0; q < 4; q++) pl_num(o.f, pl_acc_mean(&ph[q]));
+        pl_num(o.f, pl_acc_mean(&inf));
+        pl_num(o.f, pl_acc_std(&inf));
         fputc('\n', o.f);
     }
-    if (out_close(&o)) return -1;
+    if (pl_close(&o)) return -1;
 
     if (write_phase_bars(p, FIG_TIME, "Figure 3: wall time per training step by phase and per inference batch, milliseconds; mean over seeds",
                          "ms", offsetof(RunTables, sec_ps), 1e3, &p->time_train, &p->time_infer))
@@ -545,9 +493,9 @@ static int write_bars(Plot *p) {
         return -1;
     p->has_data[FIG_ENERGY] = p->energy.n > 0;
     if (!p->has_data[FIG_ENERGY])
-        snprintf(p->why_empty[FIG_ENERGY], 128, p->n_groups ? "no run measured energy (no RAPL or hwmon meter; see README)" : "no complete run in the stage");
+        snprintf(p->why_empty[FIG_ENERGY], sizeof p->why_empty[0], p->n_groups ? "no run measured energy (no RAPL or hwmon meter; see README)" : "no complete run in the stage");
 
-    if (out_open(p, &o, fig_data[FIG_MEMORY], "Figure 4: peak tracked memory by category (each its own peak), peak of the tracked total, process peak RSS and the paper's measure, MB = 2^20 bytes; mean over seeds",
+    if (pl_open(p, &o, fig_data[FIG_MEMORY], "Figure 4: peak tracked memory by category (each its own peak), peak of the tracked total, process peak RSS and the paper's measure, MB = 2^20 bytes; mean over seeds",
                  GROUP_COLS " weights_mb gradients_mb optimizer_mb activations_mb workspace_mb data_mb tracked_peak_mb rss_peak_mb paper_total_mb"))
         return -1;
     for (int gi = 0; gi < p->n_groups; gi++) {
@@ -555,31 +503,31 @@ static int write_bars(Plot *p) {
         Acc c[MEM_NCAT + 1], rss = {0, 0, 0}, paper = {0, 0, 0};
         memset(c, 0, sizeof c);
         for (int k = 0; k < g->n; k++) {
-            const RunData *rd = member(p, g, k);
-            for (int q = 0; q <= MEM_NCAT; q++) acc_add(&c[q], rd->tab.mem_peak[q] / MB);
-            acc_add(&rss, rd->s->peak_rss_bytes ? (double)rd->s->peak_rss_bytes / MB : (double)NAN);
-            acc_add(&paper, rd->s->paper_act_mb + rd->s->paper_weight_mb);
+            const RunData *rd = pl_member(p, g, k);
+            for (int q = 0; q <= MEM_NCAT; q++) pl_acc_add(&c[q], rd->tab.mem_peak[q] / MB);
+            pl_acc_add(&rss, rd->s->peak_rss_bytes ? (double)rd->s->peak_rss_bytes / MB : (double)NAN);
+            pl_acc_add(&paper, rd->s->paper_act_mb + rd->s->paper_weight_mb);
         }
-        range_add(&p->mem_totals, acc_mean(&c[MEM_NCAT]));
-        range_add(&p->mem_totals, acc_mean(&rss));
-        range_add(&p->mem_totals, acc_mean(&paper));
+        pl_range_add(&p->mem_totals, pl_acc_mean(&c[MEM_NCAT]));
+        pl_range_add(&p->mem_totals, pl_acc_mean(&rss));
+        pl_range_add(&p->mem_totals, pl_acc_mean(&paper));
         put_group_head(o.f, p, g);
-        for (int q = 0; q <= MEM_NCAT; q++) put_num(o.f, acc_mean(&c[q]));
-        put_num(o.f, acc_mean(&rss));
-        put_num(o.f, acc_mean(&paper));
+        for (int q = 0; q <= MEM_NCAT; q++) pl_num(o.f, pl_acc_mean(&c[q]));
+        pl_num(o.f, pl_acc_mean(&rss));
+        pl_num(o.f, pl_acc_mean(&paper));
         fputc('\n', o.f);
     }
-    rc = out_close(&o);
+    rc = pl_close(&o);
     p->has_data[FIG_FLOPS] = p->flops.n > 0;
     p->has_data[FIG_TIME] = p->time_train.n + p->time_infer.n > 0;
     p->has_data[FIG_MEMORY] = p->mem_totals.n > 0;
     for (int f = FIG_FLOPS; f <= FIG_MEMORY; f++)
-        if (!p->has_data[f]) snprintf(p->why_empty[f], 128, p->n_groups ? "no measured value in the complete runs" : "no complete run in the stage");
+        if (!p->has_data[f]) snprintf(p->why_empty[f], sizeof p->why_empty[0], p->n_groups ? "no measured value in the complete runs" : "no complete run in the stage");
     return rc;
 }
 
 // "encoder.layers.encoder_layer_3.mlp.0" -> "3.fc1"
-static void short_layer(char *dst, size_t cap, const char *name) {
+void pl_short_layer(char *dst, size_t cap, const char *name) {
     const char *pre = "encoder.layers.encoder_layer_";
     if (!strncmp(name, pre, strlen(pre))) name += strlen(pre);
     char buf[RES_LAYER_NAME_MAX];
@@ -592,24 +540,24 @@ static void short_layer(char *dst, size_t cap, const char *name) {
         char tail[RES_LAYER_NAME_MAX];
         snprintf(tail, sizeof tail, "%s", at + strlen(from[i]));
         *at = 0;
-        append(buf, sizeof buf, "%s%s", to[i], tail);
+        pl_append(buf, sizeof buf, "%s%s", to[i], tail);
     }
     snprintf(dst, cap, "%s", buf);
 }
 
 // The member of a wasi group the rank figures show: the first (lowest seed) with layers.
-static const RunData *rank_run(const Plot *p, const Group *g, int need_history) {
-    const LinearMethod *m = method_by_name(member(p, g, 0)->s->method);
+const RunData *pl_rank_run(const Plot *p, const Group *g, int need_history) {
+    const LinearMethod *m = method_by_name(pl_member(p, g, 0)->s->method);
     if (!m || !(m->flags & METHOD_WEIGHT_LOWRANK)) return NULL;
     for (int k = 0; k < g->n; k++) {
-        const RunData *rd = member(p, g, k);
+        const RunData *rd = pl_member(p, g, k);
         if (rd->tab.n_layers > 0 && (!need_history || rd->tab.n_rank_epochs > 0)) return rd;
     }
     return NULL;
 }
 
 // The subspace-log row of (epoch, layer), NULL when the run has none.
-static const SubspaceRow *sub_at(const RunTables *t, int epoch, int layer) {
+const SubspaceRow *pl_sub_at(const RunTables *t, int epoch, int layer) {
     for (int i = 0; i < t->n_subspace; i++)
         if (t->subspace[i].epoch == epoch && t->subspace[i].layer == layer) return &t->subspace[i];
     return NULL;
@@ -621,49 +569,49 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
     Out o;
     char sh[RES_LAYER_NAME_MAX];
     *n_rank = *n_stab = 0;
-    if (out_open(p, &o, fig_data[FIG_RANKS], "Figure 5a: per-layer weight rank k and activation ranks k1..k4 (0 = dense / no such mode) of wasi; one block per wasi setting (ranks_series in info.gp), from its first seed",
+    if (pl_open(p, &o, fig_data[FIG_RANKS], "Figure 5a: per-layer weight rank k and activation ranks k1..k4 (0 = dense / no such mode) of wasi; one block per wasi setting (ranks_series in info.gp), from its first seed",
                  "layer short_name name in_features out_features full_rank weight_rank k1 k2 k3 k4 paper_act_mb paper_weight_mb"))
         return -1;
     for (int gi = 0; gi < p->n_groups; gi++) {
-        const RunData *rd = rank_run(p, &p->groups[gi], 0);
+        const RunData *rd = pl_rank_run(p, &p->groups[gi], 0);
         if (!rd) continue;
         if ((*n_rank)++) fputs("\n\n", o.f);
         fprintf(o.f, "# %s (run %s)\n", p->groups[gi].label, rd->s->name);
         rank_groups[*n_rank - 1] = gi;
         for (int l = 0; l < rd->tab.n_layers; l++) {
             const LayerRow *y = &rd->tab.layers[l];
-            short_layer(sh, sizeof sh, y->name);
+            pl_short_layer(sh, sizeof sh, y->name);
             fprintf(o.f, "%d", l);
-            put_str(o.f, sh, 0);
-            put_str(o.f, y->name, 0);
+            pl_str(o.f, sh, 0);
+            pl_str(o.f, y->name, 0);
             fprintf(o.f, " %d %d %d %d %d %d %d %d", (int)y->in_features, (int)y->out_features, wb_min(y->in_features, y->out_features),
                     (int)y->weight_rank, (int)y->act_ranks[0], (int)y->act_ranks[1], (int)y->act_ranks[2], (int)y->act_ranks[3]);
-            put_num(o.f, y->paper_act_mb);
-            put_num(o.f, y->paper_weight_mb);
+            pl_num(o.f, y->paper_act_mb);
+            pl_num(o.f, y->paper_weight_mb);
             fputc('\n', o.f);
         }
     }
-    if (out_close(&o)) return -1;
+    if (pl_close(&o)) return -1;
     p->has_data[FIG_RANKS] = *n_rank > 0;
-    if (!*n_rank) snprintf(p->why_empty[FIG_RANKS], 128, "no complete wasi run with a 'layers' table");
+    if (!*n_rank) snprintf(p->why_empty[FIG_RANKS], sizeof p->why_empty[0], "no complete wasi run with a 'layers' table");
 
-    if (out_open(p, &o, fig_data[FIG_STABILITY], "Figure 5b: rank history (layer_ranks_by_epoch) of wasi, with the subspace log (eps_rank, K, largest principal angle in degrees; NaN without one, epoch 0 only from it); one block per (wasi setting, layer), settings in the order of stab_title in info.gp, layers in model order",
+    if (pl_open(p, &o, fig_data[FIG_STABILITY], "Figure 5b: rank history (layer_ranks_by_epoch) of wasi, with the subspace log (eps_rank, K, largest principal angle in degrees; NaN without one, epoch 0 only from it); one block per (wasi setting, layer), settings in the order of stab_title in info.gp, layers in model order",
                  "epoch weight_rank k1 k2 k3 k4 eps_rank k max_angle_deg"))
         return -1;
     int blocks = 0;
     for (int gi = 0; gi < p->n_groups; gi++) {
-        const RunData *rd = rank_run(p, &p->groups[gi], 1);
+        const RunData *rd = pl_rank_run(p, &p->groups[gi], 1);
         if (!rd) continue;
         stab_groups[(*n_stab)++] = gi;
         for (int l = 0; l < rd->tab.n_layers; l++) {
             if (blocks++) fputs("\n\n", o.f);
-            short_layer(sh, sizeof sh, rd->tab.layers[l].name);
+            pl_short_layer(sh, sizeof sh, rd->tab.layers[l].name);
             fprintf(o.f, "# %s, layer %d %s (run %s)\n", p->groups[gi].label, l, sh, rd->s->name);
-            const SubspaceRow *s0 = sub_at(&rd->tab, 0, l);
+            const SubspaceRow *s0 = pl_sub_at(&rd->tab, 0, l);
             if (s0) fprintf(o.f, "0 NaN NaN NaN NaN NaN %d %d %.6g\n", (int)s0->eps_rank, (int)s0->k, s0->max_angle * 90.0 / acos(0.0));
             for (int e = 0; e < rd->tab.n_rank_epochs; e++) {
                 const int32_t *k = rd->tab.ranks + ((size_t)e * (size_t)rd->tab.n_layers + (size_t)l) * 5;
-                const SubspaceRow *sr = sub_at(&rd->tab, (int)rd->tab.rank_epochs[e], l);
+                const SubspaceRow *sr = pl_sub_at(&rd->tab, (int)rd->tab.rank_epochs[e], l);
                 fprintf(o.f, "%d %d %d %d %d %d", (int)rd->tab.rank_epochs[e], (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
                 if (sr) fprintf(o.f, " %d %d %.6g\n", (int)sr->eps_rank, (int)sr->k, sr->max_angle * 90.0 / acos(0.0));
                 else fputs(" NaN NaN NaN\n", o.f);
@@ -671,9 +619,9 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
             }
         }
     }
-    if (out_close(&o)) return -1;
+    if (pl_close(&o)) return -1;
     p->has_data[FIG_STABILITY] = *n_stab > 0;
-    if (!*n_stab) snprintf(p->why_empty[FIG_STABILITY], 128, "no complete wasi run with layer_ranks_by_epoch");
+    if (!*n_stab) snprintf(p->why_empty[FIG_STABILITY], sizeof p->why_empty[0], "no complete wasi run with layer_ranks_by_epoch");
     return 0;
 }
 
@@ -686,14 +634,14 @@ static void curve_title(const Plot *p, int run, char *dst, size_t cap) {
     snprintf(dst, cap, "%s", g.label);
     int seeds = 0;
     for (int i = 0; i < p->n_curves; i++) seeds += same_settings(p->runs[p->curve_runs[i]].s, s);
-    if (seeds > 1) append(dst, cap, " seed=%llu", (unsigned long long)s->seed);
-    if (s->status != RUN_COMPLETE) append(dst, cap, " (%s)", run_status_name(s->status));
+    if (seeds > 1) pl_append(dst, cap, " seed=%llu", (unsigned long long)s->seed);
+    if (s->status != RUN_COMPLETE) pl_append(dst, cap, " (%s)", run_status_name(s->status));
 }
 
 // Figure 6: one block per run of the stage.
 static int write_curves(Plot *p) {
     Out o;
-    if (out_open(p, &o, fig_data[FIG_CURVES], "Figure 6: training curves, one block per run of the stage (curve_title in info.gp); accuracies in %, NaN = not evaluated that epoch",
+    if (pl_open(p, &o, fig_data[FIG_CURVES], "Figure 6: training curves, one block per run of the stage (curve_title in info.gp); accuracies in %, NaN = not evaluated that epoch",
                  "epoch train_loss train_acc_pct val_loss val_acc_pct lr seconds"))
         return -1;
     int with_val = 0;
@@ -704,34 +652,34 @@ static int write_curves(Plot *p) {
         for (int e = 0; e < rd->n_epochs; e++) {
             const EpochRow *r = &rd->epochs[e];
             fprintf(o.f, "%d", (int)r->epoch);
-            put_num(o.f, r->train_loss);
-            put_num(o.f, 100.0 * r->train_acc);
-            put_num(o.f, r->val_loss);
-            put_num(o.f, 100.0 * r->val_acc);
-            put_num(o.f, r->lr);
-            put_num(o.f, r->seconds);
+            pl_num(o.f, r->train_loss);
+            pl_num(o.f, 100.0 * r->train_acc);
+            pl_num(o.f, r->val_loss);
+            pl_num(o.f, 100.0 * r->val_acc);
+            pl_num(o.f, r->lr);
+            pl_num(o.f, r->seconds);
             fputc('\n', o.f);
             with_val |= isfinite(r->val_acc);
-            range_add(&p->epochs, (double)r->epoch);
+            pl_range_add(&p->epochs, (double)r->epoch);
         }
     }
-    if (out_close(&o)) return -1;
+    if (pl_close(&o)) return -1;
     p->has_data[FIG_CURVES] = with_val;
-    if (!with_val) snprintf(p->why_empty[FIG_CURVES], 128, "no run of the stage has an evaluated epoch");
+    if (!with_val) snprintf(p->why_empty[FIG_CURVES], sizeof p->why_empty[0], "no run of the stage has an evaluated epoch");
     return 0;
 }
 
-static void put_gp_array(FILE *f, const char *name, int n, const char *const *items) {
+void pl_gp_array(FILE *f, const char *name, int n, const char *const *items) {
     fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
     if (n == 0) fputs("\"\"", f);
     for (int i = 0; i < n; i++) {
         if (i) fputs(", ", f);
-        put_gp_str(f, items[i]);
+        pl_gp_str(f, items[i]);
     }
     fputs("]\n", f);
 }
 
-static void put_gp_int_array(FILE *f, const char *name, int n, const int *v) {
+void pl_gp_int_array(FILE *f, const char *name, int n, const int *v) {
     fprintf(f, "array %s[%d] = [", name, n > 0 ? n : 1);
     if (n == 0) fputs("0", f);
     for (int i = 0; i < n; i++) fprintf(f, "%s%d", i ? ", " : "", v[i]);
@@ -741,11 +689,11 @@ static void put_gp_int_array(FILE *f, const char *name, int n, const int *v) {
 // name_lo, name_hi, name_lo_pos (smallest > 0), name_n; NaN when not seen.
 static void put_gp_range(FILE *f, const char *name, const Range *r) {
     fprintf(f, "%s_n = %d; %s_lo = ", name, r->n, name);
-    put_num(f, r->n ? r->lo : (double)NAN);
+    pl_num(f, r->n ? r->lo : (double)NAN);
     fprintf(f, "; %s_hi = ", name);
-    put_num(f, r->n ? r->hi : (double)NAN);
+    pl_num(f, r->n ? r->hi : (double)NAN);
     fprintf(f, "; %s_lo_pos = ", name);
-    put_num(f, r->lo_pos > 0 ? r->lo_pos : (double)NAN);
+    pl_num(f, r->lo_pos > 0 ? r->lo_pos : (double)NAN);
     fputc('\n', f);
 }
 
@@ -762,53 +710,53 @@ static int write_data(Plot *p) {
     Out o = {p, NULL, ""};
     if (write_acc_mem(p, series, &n_series) || write_bars(p) || write_ranks(p, rank_groups, &n_rank, stab_groups, &n_stab) || write_curves(p)) goto done;
 
-    if (out_open(p, &o, "info.gp", "gnuplot variables the figure scripts load: stage, footnote, series names and counts", "")) goto done;
-    fputs("source_file = ", o.f); put_gp_str(o.f, p->h5path); fputc('\n', o.f);
-    fputs("stage = ", o.f); put_gp_str(o.f, p->stage); fputc('\n', o.f);
+    if (pl_open(p, &o, "info.gp", "gnuplot variables the figure scripts load: stage, footnote, series names and counts", "")) goto done;
+    fputs("source_file = ", o.f); pl_gp_str(o.f, p->h5path); fputc('\n', o.f);
+    fputs("stage = ", o.f); pl_gp_str(o.f, p->stage); fputc('\n', o.f);
     int foot_lines = wrap_lines(p->footnote, 150);
-    fputs("footnote = ", o.f); put_gp_str(o.f, p->footnote); fputc('\n', o.f);
+    fputs("footnote = ", o.f); pl_gp_str(o.f, p->footnote); fputc('\n', o.f);
     fprintf(o.f, "footnote_lines = %d\n", foot_lines);
     fprintf(o.f, "n_groups = %d\n", p->n_groups);
     for (int i = 0; i < n_series; i++) names[i] = series[i];
     fprintf(o.f, "n_acc_series = %d\n", n_series);
-    put_gp_array(o.f, "acc_series", n_series, names);
+    pl_gp_array(o.f, "acc_series", n_series, names);
     for (int i = 0; i < n_rank; i++) names[i] = p->groups[rank_groups[i]].label;
     fprintf(o.f, "n_ranks_series = %d\n", n_rank);
-    put_gp_array(o.f, "ranks_series", n_rank, names);
+    pl_gp_array(o.f, "ranks_series", n_rank, names);
     // rank history: block of (setting s, layer l) = stab_first[s] + l
     int first = 0, n_modes = 0;
     for (int i = 0; i < n_stab; i++) {
-        const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
+        const RunData *rd = pl_rank_run(p, &p->groups[stab_groups[i]], 1);
         names[i] = p->groups[stab_groups[i]].label;
         ints[i] = first;
         first += rd->tab.n_layers;
     }
     fprintf(o.f, "n_stab = %d\nstab_angles = %d\n", n_stab, p->stab_angles);
-    put_gp_array(o.f, "stab_title", n_stab, names);
-    put_gp_int_array(o.f, "stab_first", n_stab, ints);
-    for (int i = 0; i < n_stab; i++) ints[i] = rank_run(p, &p->groups[stab_groups[i]], 1)->tab.n_layers;
-    put_gp_int_array(o.f, "stab_nlayers", n_stab, ints);
+    pl_gp_array(o.f, "stab_title", n_stab, names);
+    pl_gp_int_array(o.f, "stab_first", n_stab, ints);
+    for (int i = 0; i < n_stab; i++) ints[i] = pl_rank_run(p, &p->groups[stab_groups[i]], 1)->tab.n_layers;
+    pl_gp_int_array(o.f, "stab_nlayers", n_stab, ints);
     // short layer name of every block of rank_epochs.dat
     {
         char (*lay)[RES_LAYER_NAME_MAX] = mem_alloc((size_t)(first > 0 ? first : 1) * RES_LAYER_NAME_MAX, MEM_WORKSPACE);
         const char **lp = mem_alloc((size_t)(first > 0 ? first : 1) * sizeof(char *), MEM_WORKSPACE);
         int b = 0;
         for (int i = 0; i < n_stab; i++) {
-            const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
+            const RunData *rd = pl_rank_run(p, &p->groups[stab_groups[i]], 1);
             for (int l = 0; l < rd->tab.n_layers; l++, b++) {
                 char sh[RES_LAYER_NAME_MAX];
-                short_layer(sh, sizeof sh, rd->tab.layers[l].name);
+                pl_short_layer(sh, sizeof sh, rd->tab.layers[l].name);
                 memcpy(lay[b], sh, sizeof sh);
                 lp[b] = lay[b];
             }
         }
-        put_gp_array(o.f, "stab_layer", b, lp);
+        pl_gp_array(o.f, "stab_layer", b, lp);
         mem_free(lp);
         mem_free(lay);
     }
     // activation modes in use (k_m > 0 somewhere in the rank figures): the scripts draw only those
     for (int i = 0; i < n_rank; i++) {
-        const RunData *rd = rank_run(p, &p->groups[rank_groups[i]], 0);
+        const RunData *rd = pl_rank_run(p, &p->groups[rank_groups[i]], 0);
         for (int l = 0; l < rd->tab.n_layers; l++)
             for (int m = 0; m < 4; m++)
                 if (rd->tab.layers[l].act_ranks[m] > 0) n_modes = wb_max(n_modes, m + 1);
@@ -816,7 +764,7 @@ static int write_data(Plot *p) {
     fprintf(o.f, "n_act_modes = %d\n", n_modes);
     int max_layers = 0, max_act = 0;
     for (int i = 0; i < n_rank; i++) {
-        const RunData *rd = rank_run(p, &p->groups[rank_groups[i]], 0);
+        const RunData *rd = pl_rank_run(p, &p->groups[rank_groups[i]], 0);
         max_layers = wb_max(max_layers, rd->tab.n_layers);
         for (int l = 0; l < rd->tab.n_layers; l++)
             for (int m = 0; m < 4; m++) max_act = wb_max(max_act, rd->tab.layers[l].act_ranks[m]);
@@ -827,8 +775,8 @@ static int write_data(Plot *p) {
         names[i] = titles[i];
     }
     for (int i = 0; i < n_stab; i++) {
-        const RunData *rd = rank_run(p, &p->groups[stab_groups[i]], 1);
-        for (int e = 0; e < rd->tab.n_rank_epochs; e++) range_add(&p->epochs, (double)rd->tab.rank_epochs[e]);
+        const RunData *rd = pl_rank_run(p, &p->groups[stab_groups[i]], 1);
+        for (int e = 0; e < rd->tab.n_rank_epochs; e++) pl_range_add(&p->epochs, (double)rd->tab.rank_epochs[e]);
     }
     // ranges (NaN when empty): log scales and empty panels are decided from these
     put_gp_range(o.f, "acc_x", &p->acc_x);
@@ -839,7 +787,7 @@ static int write_data(Plot *p) {
     put_gp_range(o.f, "mem_totals", &p->mem_totals);
     put_gp_range(o.f, "epochs", &p->epochs);
     fprintf(o.f, "n_curves = %d\n", p->n_curves);
-    put_gp_array(o.f, "curve_title", p->n_curves, names);
+    pl_gp_array(o.f, "curve_title", p->n_curves, names);
     // curve_setting: 0-based index of the run's setting (a colour), curve_rep: 1-based seed ordinal within it (a dash type)
     int *set_idx = mem_alloc((size_t)(p->n_curves + 1) * sizeof(int), MEM_WORKSPACE);
     int *rep = mem_alloc((size_t)(p->n_curves + 1) * sizeof(int), MEM_WORKSPACE);
@@ -855,11 +803,12 @@ static int write_data(Plot *p) {
             }
         if (set_idx[i] < 0) set_idx[i] = n_settings++;
     }
-    put_gp_int_array(o.f, "curve_setting", p->n_curves, set_idx);
-    put_gp_int_array(o.f, "curve_rep", p->n_curves, rep);
+    pl_gp_int_array(o.f, "curve_setting", p->n_curves, set_idx);
+    pl_gp_int_array(o.f, "curve_rep", p->n_curves, rep);
     mem_free(rep);
     mem_free(set_idx);
-    rc = out_close(&o);
+    if (p->paper && plot_paper_write(p, o.f)) goto done;
+    rc = pl_close(&o);
 done:
     if (o.f) fclose(o.f);
     mem_free(titles);
@@ -909,12 +858,19 @@ static int copy_file(Plot *p, const char *src, const char *dst) {
     return fs_copy_file(src, dst, 0, NULL, p->err);
 }
 
-// Copy the scripts, write render.sh, run gnuplot for every figure with data.
+// Copy the scripts, write render.sh, run gnuplot for every figure with data
+// (the generic ones, or with --paper the paper's: a paper figure without its
+// runs gets DIR/<fig>_missing.txt saying which runs it needs instead).
 static int render(Plot *p, int svg_too) {
     char scripts[PATH_CAP], src[PATH_CAP], dst[PATH_CAP], out[PATH_CAP], log_path[PATH_CAP], name[128];
+    const int lo = p->paper ? FIG_GENERIC_N : 0, hi = p->paper ? FIG_N : FIG_GENERIC_N;
     if (find_scripts(p, scripts)) return -1;
-    for (int f = 0; f < FIG_N; f++) {
-        snprintf(name, sizeof name, "%s.gp", fig_name[f]);
+    static const char *shared[] = {"paper_style.gp"};   // loaded by the paper scripts
+    for (int i = 0; p->paper && i < 1; i++)
+        if (join(p, src, scripts, shared[i]) || join(p, dst, p->outdir, shared[i]) || copy_file(p, src, dst)) return -1;
+    for (int f = lo; f < hi; f++) {
+        if (p->paper && !p->has_data[f]) continue;   // a paper figure without data may have no script yet (4, 7)
+        snprintf(name, sizeof name, "%s.gp", plot_fig_name[f]);
         if (join(p, src, scripts, name) || join(p, dst, p->outdir, name) || copy_file(p, src, dst)) return -1;
     }
     if (join(p, out, p->outdir, "render.sh")) return -1;
@@ -922,10 +878,10 @@ static int render(Plot *p, int svg_too) {
     if (!sh) return wb_error(p->err, "%s: cannot write: %s", out, strerror(errno));
     fprintf(sh, "#!/bin/sh\n# Re-render the figures from the data files here (written by wasibench plot from %s).\n"
                 "# Edit a .gp file to restyle its figure; term may be pngcairo or svg.\nset -e\ncd \"$(dirname \"$0\")\"\n", p->h5path);
-    for (int f = 0; f < FIG_N; f++) {
+    for (int f = lo; f < hi; f++) {
         if (!p->has_data[f]) continue;
-        fprintf(sh, "gnuplot -e \"datadir='.'; outfile='%s.png'; term='pngcairo'\" %s.gp\n", fig_name[f], fig_name[f]);
-        if (svg_too) fprintf(sh, "gnuplot -e \"datadir='.'; outfile='%s.svg'; term='svg'\" %s.gp\n", fig_name[f], fig_name[f]);
+        fprintf(sh, "gnuplot -e \"datadir='.'; outfile='%s.png'; term='pngcairo'\" %s.gp\n", plot_fig_name[f], plot_fig_name[f]);
+        if (svg_too) fprintf(sh, "gnuplot -e \"datadir='.'; outfile='%s.svg'; term='svg'\" %s.gp\n", plot_fig_name[f], plot_fig_name[f]);
     }
     if (fclose(sh) != 0) return wb_error(p->err, "%s: write failed", out);
     chmod(out, 0755);
@@ -933,11 +889,11 @@ static int render(Plot *p, int svg_too) {
     if (join(p, log_path, p->outdir, "gnuplot.log")) return -1;
     unlink(log_path);
     int written = 0;
-    for (int f = 0; f < FIG_N; f++) {
-        snprintf(name, sizeof name, "%s.gp", fig_name[f]);
+    for (int f = lo; f < hi; f++) {
+        snprintf(name, sizeof name, "%s.gp", plot_fig_name[f]);
         if (join(p, dst, p->outdir, name)) return -1;
         for (int t = 0; t < 1 + (svg_too != 0); t++) {
-            snprintf(name, sizeof name, "%s.%s", fig_name[f], t ? "svg" : "png");
+            snprintf(name, sizeof name, "%s.%s", plot_fig_name[f], t ? "svg" : "png");
             if (join(p, out, p->outdir, name)) return -1;
             unlink(out);  // a stale figure must not pass for a new one
             if (!p->has_data[f]) continue;
@@ -945,19 +901,32 @@ static int render(Plot *p, int svg_too) {
             if (p->log) fprintf(p->log, "plot: wrote %s\n", out);
             written++;
         }
-        if (!p->has_data[f] && p->log) fprintf(p->log, "plot: skipped %s: %s\n", fig_name[f], p->why_empty[f]);
+        if (!p->has_data[f] && p->log) fprintf(p->log, "plot: skipped %s: %s\n", plot_fig_name[f], p->why_empty[f]);
+        if (p->paper) {   // <fig>_missing.txt: what is missing (a partial figure too), removed when nothing is
+            snprintf(name, sizeof name, "%s_missing.txt", plot_fig_name[f]);
+            if (join(p, out, p->outdir, name)) return -1;
+            unlink(out);
+            if (p->why_empty[f][0]) {
+                FILE *m = fopen(out, "w");
+                if (!m) return wb_error(p->err, "%s: cannot write: %s", out, strerror(errno));
+                fprintf(m, "%s: %s%s\n", plot_fig_name[f], p->has_data[f] ? "drawn without " : "not drawn: ", p->why_empty[f]);
+                if (fclose(m) != 0) return wb_error(p->err, "%s: write failed", out);
+                if (p->has_data[f] && p->log) fprintf(p->log, "plot: %s is partial: %s\n", plot_fig_name[f], p->why_empty[f]);
+            }
+        }
     }
     if (!written) return wb_error(p->err, "%s: no figure has data (%d runs, %d complete in stage '%s')", p->h5path, p->list.n, p->n_order, p->stage);
     return 0;
 }
 
-int plot_results(const char *h5path, const char *outdir, int svg_too, FILE *log, WbError *err) {
+static int plot_run(const char *h5path, const char *outdir, int svg_too, int paper, FILE *log, WbError *err) {
     Plot p;
     memset(&p, 0, sizeof p);
     p.h5path = h5path;
     p.outdir = outdir;
     p.err = err;
     p.log = log;
+    p.paper = paper;
     int rc = -1;
     if (!h5path || !h5path[0] || !outdir || !outdir[0]) return wb_error(err, "plot: a results file and an output directory are required");
     if (read_all(&p)) goto done;
@@ -967,4 +936,12 @@ int plot_results(const char *h5path, const char *outdir, int svg_too, FILE *log,
 done:
     free_all(&p);
     return rc;
+}
+
+int plot_results(const char *h5path, const char *outdir, int svg_too, FILE *log, WbError *err) {
+    return plot_run(h5path, outdir, svg_too, 0, log, err);
+}
+
+int plot_paper(const char *h5path, const char *outdir, int svg_too, FILE *log, WbError *err) {
+    return plot_run(h5path, outdir, svg_too, 1, log, err);
 }

@@ -35,4 +35,11 @@
 // gnuplot is missing.
 int plot_results(const char *h5path, const char *outdir, int svg_too, FILE *log, WbError *err);
 
+// `wasibench plot --paper`: the same export, then the paper's figures instead
+// of the generic ones (plots/paper_fig*.gp; plots/README.md "The paper's
+// figures"). A figure whose runs are missing is not drawn (or drawn partial)
+// and DIR/<fig>_missing.txt says which runs it needs. Fails only when no
+// paper figure has data.
+int plot_paper(const char *h5path, const char *outdir, int svg_too, FILE *log, WbError *err);
+
 #endif

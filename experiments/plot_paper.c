@@ -1,0 +1,283 @@
+// plot_paper.c: the data of `wasibench plot --paper` (see plot.h): the
+// paper's figures drawn from the groups plot.c selected (complete runs of one
+// stage, seeds averaged). Two files:
+//   paper.dat        one row per setting, one block per (curve, data set): a
+//                    curve is a method with its variant, storage, layers and
+//                    model, its points the epsilons (or LoRA ranks); columns
+//                    in PAPER_COLS. Figures 3b, 5, 6, 8 and 9 draw from it.
+//   paper_fig3a.dat  the per-layer rank and principal angle of the MLP
+//                    layers across epochs, for the weight-rank run at the
+//                    epsilon closest to 0.8 (the paper's Figure 3a).
+// A figure whose runs are missing gets why_empty (which runs it needs); the
+// scripts are plots/paper_fig*.gp with the shared plots/paper_style.gp.
+#include "experiments/plot_data.h"
+#include "baselines/registry.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/runtime/memory.h"
+
+#define PAPER_COLS "curve dataset label method variant epsilon lora_rank n_seeds train_mem_mb train_mem_mb_std " \
+                   "infer_mem_mb train_gflop infer_gflop train_ms train_ms_std infer_ms infer_ms_std "     \
+                   "val_acc_pct val_acc_std_pct test_acc_pct test_acc_std_pct acc_pct acc_std_pct"
+
+enum { MAX_CURVES = 64, MAX_DS = 16, MAX_BLOCKS = 256 };
+
+typedef struct {
+    char curve[MAX_CURVES][LABEL_CAP]; int n_curves;
+    char ds[MAX_DS][64]; int n_ds;
+    int block_curve[MAX_BLOCKS], block_ds[MAX_BLOCKS], n_blocks;   // 1-based indices
+    int use_test;                        // every complete run was tested: accuracy = test, else validation
+} PaperIndex;
+
+static int index_of(char (*names)[LABEL_CAP], int *n, int cap, const char *name) {
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(names[i], name)) return i + 1;
+    if (*n >= cap) return 0;
+    snprintf(names[*n], LABEL_CAP, "%s", name);
+    return ++*n;
+}
+
+static int ds_index(PaperIndex *x, const char *name) {
+    for (int i = 0; i < x->n_ds; i++)
+        if (!strcmp(x->ds[i], name)) return i + 1;
+    if (x->n_ds >= MAX_DS) return 0;
+    snprintf(x->ds[x->n_ds], sizeof x->ds[0], "%s", name);
+    return ++x->n_ds;
+}
+
+// The curve a setting belongs to: everything but epsilon, rank, seed and data set.
+static void curve_name(char *dst, size_t cap, const RunSummary *s) {
+    dst[0] = 0;
+    pl_append(dst, cap, "%s", s->method);
+    if (s->variant[0]) pl_append(dst, cap, " %s", s->variant);
+    if (s->storage[0] && strcmp(s->storage, "dense")) pl_append(dst, cap, " %s", s->storage);
+    if (s->budget_mb > 0) pl_append(dst, cap, " budget=%gMB", s->budget_mb);
+    pl_append(dst, cap, " (%s, %s", s->model, s->layers);
+    if (s->num_of_finetune >= 0) pl_append(dst, cap, ", nft=%d", (int)s->num_of_finetune);
+    pl_append(dst, cap, ")");
+}
+
+static int is_weight_rank(const char *method) {
+    const LinearMethod *m = method_by_name(method);
+    return m && (m->flags & METHOD_WEIGHT_LOWRANK);
+}
+
+// Methods present (by name) among the groups, with how many epsilons each.
+static int count_eps(const Plot *p, const char *method, const char *variant) {
+    int n = 0;
+    for (int g = 0; g < p->n_groups; g++) {
+        const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
+        n += !strcmp(s->method, method) && (!variant || !strcmp(s->variant, variant)) && isfinite(s->epsilon);
+    }
+    return n;
+}
+static int has_method(const Plot *p, const char *method) {
+    for (int g = 0; g < p->n_groups; g++)
+        if (!strcmp(pl_member(p, &p->groups[g], 0)->s->method, method)) return 1;
+    return 0;
+}
+
+// A training step's wall time, ms: the phases of time.dat's train_ms (forward,
+// backward, decomposition, update, other).
+static double train_ms(const RunData *rd) {
+    static const Phase ph[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
+    double t = 0;
+    for (int q = 0; q < 5; q++) t += rd->tab.sec_ps[ph[q]];
+    return 1e3 * t;
+}
+
+static int write_table(Plot *p, PaperIndex *x) {
+    Out o;
+    if (pl_open(p, &o, "paper.dat", "the paper's figures: one row per setting (complete runs, mean and std over seeds), one block per (curve, data set) as in info.gp paper_block_curve / paper_block_ds; memory = the paper measure (training: counted linears' activations + weights; inference: their weights), MB = 2^20 bytes; GFLOP per training step / per inference batch; ms likewise; accuracies in %", PAPER_COLS))
+        return -1;
+    int tested = 0, all = 0;
+    for (int g = 0; g < p->n_groups; g++)
+        for (int k = 0; k < p->groups[g].n; k++) { all++; tested += pl_member(p, &p->groups[g], k)->s->test_items > 0; }
+    x->use_test = all > 0 && tested == all;
+    char cur[LABEL_CAP], prev[LABEL_CAP] = "";
+    const char *prev_ds = "";
+    for (int g = 0; g < p->n_groups; g++) {
+        const Group *G = &p->groups[g];
+        const RunSummary *s0 = pl_member(p, G, 0)->s;
+        curve_name(cur, sizeof cur, s0);
+        if (!x->n_blocks || strcmp(cur, prev) || strcmp(s0->dataset, prev_ds)) {
+            if (x->n_blocks >= MAX_BLOCKS) break;
+            int c = index_of(x->curve, &x->n_curves, MAX_CURVES, cur), d = ds_index(x, s0->dataset);
+            if (!c || !d) break;
+            if (x->n_blocks) fputs("\n\n", o.f);
+            fprintf(o.f, "# %s on %s\n", cur, s0->dataset);
+            x->block_curve[x->n_blocks] = c;
+            x->block_ds[x->n_blocks] = d;
+            x->n_blocks++;
+            snprintf(prev, sizeof prev, "%s", cur);
+            prev_ds = s0->dataset;
+        }
+        Acc tm = {0, 0, 0}, im = {0, 0, 0}, tf = {0, 0, 0}, inf = {0, 0, 0}, ts = {0, 0, 0}, is = {0, 0, 0}, va = {0, 0, 0}, te = {0, 0, 0};
+        for (int k = 0; k < G->n; k++) {
+            const RunData *rd = pl_member(p, G, k);
+            const RunSummary *s = rd->s;
+            double f = 0;
+            for (int q = 0; q < 4; q++) f += rd->tab.flops_ps[q];
+            pl_acc_add(&tm, s->paper_act_mb + s->paper_weight_mb);
+            pl_acc_add(&im, s->paper_weight_mb);
+            pl_acc_add(&tf, f / 1e9);
+            pl_acc_add(&inf, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
+            pl_acc_add(&ts, train_ms(rd));
+            pl_acc_add(&is, 1e3 * rd->tab.sec_ps[PHASE_INFERENCE]);
+            pl_acc_add(&va, 100.0 * s->final_val_acc);
+            pl_acc_add(&te, s->test_items > 0 ? 100.0 * s->final_test_acc : (double)NAN);
+        }
+        pl_str(o.f, cur, 1);
+        pl_str(o.f, s0->dataset, 0);
+        pl_str(o.f, G->label, 0);
+        pl_str(o.f, s0->method, 0);
+        pl_str(o.f, s0->variant, 0);
+        pl_num(o.f, method_shows_epsilon(s0->method) ? s0->epsilon : (double)NAN);
+        pl_num(o.f, (double)s0->lora_rank);
+        pl_num(o.f, (double)G->n);
+        const Acc *acc = x->use_test ? &te : &va;
+        double v[] = {pl_acc_mean(&tm), pl_acc_std(&tm), pl_acc_mean(&im), pl_acc_mean(&tf), pl_acc_mean(&inf), pl_acc_mean(&ts), pl_acc_std(&ts),
+                      pl_acc_mean(&is), pl_acc_std(&is), pl_acc_mean(&va), pl_acc_std(&va), pl_acc_mean(&te), pl_acc_std(&te),
+                      pl_acc_mean(acc), pl_acc_std(acc)};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) pl_num(o.f, v[i]);
+        fputc('\n', o.f);
+    }
+    return pl_close(&o);
+}
+
+// Figure 3a: the weight-rank group with a rank history at the epsilon closest to 0.8.
+static int write_fig3a(Plot *p, FILE *info) {
+    int best = -1;
+    double dist = 1e9;
+    for (int g = 0; g < p->n_groups; g++) {
+        const RunData *rd = pl_rank_run(p, &p->groups[g], 1);
+        if (!rd || rd->s->variant[0] || !isfinite(rd->s->epsilon)) continue;
+        double d = fabs(rd->s->epsilon - 0.8);
+        if (d < dist - 1e-12) { dist = d; best = g; }
+    }
+    Out o;
+    if (pl_open(p, &o, "paper_fig3a.dat", "Figure 3a: per MLP layer (fc1, fc2; every layer when none is named so), one block each in model order: the weight rank K in use, the rank epsilon gives on the current weight and the largest principal angle (deg) to the starting top-K right singular subspace (NaN without training.log_subspace), per epoch",
+                "epoch weight_rank eps_rank max_angle_deg"))
+        return -1;
+    const char *names[1024];
+    char (*lay)[RES_LAYER_NAME_MAX] = mem_alloc(1024 * RES_LAYER_NAME_MAX, MEM_WORKSPACE);
+    int n = 0, angles = 0;
+    if (best >= 0) {
+        const RunData *rd = pl_rank_run(p, &p->groups[best], 1);
+        int any_mlp = 0;
+        for (int l = 0; l < rd->tab.n_layers; l++) {
+            pl_short_layer(lay[0], RES_LAYER_NAME_MAX, rd->tab.layers[l].name);
+            any_mlp |= strstr(lay[0], "fc") != NULL || strstr(rd->tab.layers[l].name, "mlp") != NULL;
+        }
+        for (int l = 0; l < rd->tab.n_layers && n < 1024; l++) {
+            pl_short_layer(lay[n], RES_LAYER_NAME_MAX, rd->tab.layers[l].name);
+            if (any_mlp && !strstr(lay[n], "fc") && !strstr(rd->tab.layers[l].name, "mlp")) continue;
+            if (n) fputs("\n\n", o.f);
+            fprintf(o.f, "# layer %d %s (run %s, eps %g)\n", l, lay[n], rd->s->name, rd->s->epsilon);
+            for (int e = 0; e < rd->tab.n_rank_epochs; e++) {
+                int ep = (int)rd->tab.rank_epochs[e];
+                const int32_t *k = rd->tab.ranks + ((size_t)e * (size_t)rd->tab.n_layers + (size_t)l) * 5;
+                const SubspaceRow *sr = pl_sub_at(&rd->tab, ep, l);
+                fprintf(o.f, "%d %d", ep, (int)k[0]);
+                pl_num(o.f, sr ? (double)sr->eps_rank : (double)NAN);
+                pl_num(o.f, sr ? sr->max_angle * 90.0 / acos(0.0) : (double)NAN);
+                fputc('\n', o.f);
+                angles |= sr != NULL;
+            }
+            names[n] = lay[n];
+            n++;
+        }
+        fprintf(info, "p3a_title = ");
+        char t[256];
+        snprintf(t, sizeof t, "%s eps=%g, %s on %s", rd->s->method, rd->s->epsilon, rd->s->model, rd->s->dataset);
+        pl_gp_str(info, t);
+        fputc('\n', info);
+    } else {
+        fprintf(info, "p3a_title = \"\"\n");
+    }
+    fprintf(info, "p3a_n = %d\np3a_angles = %d\n", n, angles);
+    pl_gp_array(info, "p3a_layer", n, names);
+    mem_free(lay);
+    p->has_data[FIG_P3A] = n > 0;
+    if (!n) snprintf(p->why_empty[FIG_P3A], sizeof p->why_empty[0], "needs a complete wasi or wsi run (weight_update iteration) at epsilon 0.8 with layer_ranks_by_epoch; add training.log_subspace: true for the principal angles");
+    else if (dist > 1e-9) snprintf(p->why_empty[FIG_P3A], sizeof p->why_empty[0], "a run at epsilon 0.8 (the closest, %g, is drawn)", 0.8 + dist);
+    else if (!angles) snprintf(p->why_empty[FIG_P3A], sizeof p->why_empty[0], "the principal angles (the run has no subspace log: training.log_subspace: true)");
+    return pl_close(&o);
+}
+
+int plot_paper_write(Plot *p, FILE *info) {
+    PaperIndex *x = mem_alloc(sizeof *x, MEM_WORKSPACE);
+    memset(x, 0, sizeof *x);
+    int rc = write_table(p, x);
+    if (!rc) rc = write_fig3a(p, info);
+    if (!rc) {
+        const char *names[MAX_CURVES > MAX_DS ? MAX_CURVES : MAX_DS];
+        for (int i = 0; i < x->n_curves; i++) names[i] = x->curve[i];
+        fprintf(info, "paper_n_curves = %d\n", x->n_curves);
+        pl_gp_array(info, "paper_curve", x->n_curves, names);
+        for (int i = 0; i < x->n_ds; i++) names[i] = x->ds[i];
+        fprintf(info, "paper_n_ds = %d\n", x->n_ds);
+        pl_gp_array(info, "paper_ds", x->n_ds, names);
+        fprintf(info, "paper_n_blocks = %d\n", x->n_blocks);
+        pl_gp_int_array(info, "paper_block_curve", x->n_blocks, x->block_curve);
+        pl_gp_int_array(info, "paper_block_ds", x->n_blocks, x->block_ds);
+        fprintf(info, "paper_acc_kind = \"%s\"\n", x->use_test ? "test" : "validation");
+    }
+    // What each figure needs, checked against the settings present.
+    char *w;
+    const size_t cap = sizeof p->why_empty[0];
+    int wsi_it = count_eps(p, "wsi", ""), wsi_svd = count_eps(p, "wsi", "weight_update=svd");
+    p->has_data[FIG_P3B] = wsi_it >= 2 && wsi_svd >= 2;
+    w = p->why_empty[FIG_P3B];
+    if (!p->has_data[FIG_P3B])
+        snprintf(w, cap, "needs complete wsi runs with weight_update iteration and svd at 2 or more epsilons each (paper: 0.4 ... 0.9); found %d and %d", wsi_it, wsi_svd);
+    p->has_data[FIG_P4] = 0;
+    snprintf(p->why_empty[FIG_P4], cap, "needs the explained variance per mode of the MLP inputs (activation spectrum), which this version does not record");
+    static const char *f5[] = {"vanilla", "svdllm_lora", "asi", "wasi"};
+    int n5 = 0;
+    w = p->why_empty[FIG_P5];
+    w[0] = 0;
+    for (int i = 0; i < 4; i++) {
+        if (has_method(p, f5[i])) n5++;
+        else pl_append(w, cap, "%s%s", w[0] ? ", " : "runs of ", f5[i]);
+    }
+    p->has_data[FIG_P5] = n5 >= 2 && count_eps(p, "wasi", NULL) >= 1;
+    if (!p->has_data[FIG_P5] && !w[0]) snprintf(w, cap, "needs wasi over epsilon beside vanilla, svdllm_lora and asi");
+    int swin = 0;
+    for (int g = 0; g < p->n_groups; g++) swin += strstr(pl_member(p, &p->groups[g], 0)->s->model, "swin") != NULL && isfinite(pl_member(p, &p->groups[g], 0)->s->epsilon);
+    p->has_data[FIG_P6] = swin > 0;
+    if (!swin) snprintf(p->why_empty[FIG_P6], cap, "needs complete Swin runs (model preset swin_*) over epsilon, one data set per panel (paper: Pets, Flowers102, CUB, CIFAR-10, CIFAR-100)");
+    p->has_data[FIG_P7] = 0;
+    snprintf(p->why_empty[FIG_P7], cap, "the TinyLlama figure needs the decoder language model, not in this version");
+    double van_train = NAN, van_infer = NAN;
+    for (int g = 0; g < p->n_groups && isnan(van_train); g++) {
+        const RunData *rd = pl_member(p, &p->groups[g], 0);
+        if (strcmp(rd->s->method, "vanilla")) continue;
+        Acc tr = {0, 0, 0}, in = {0, 0, 0};
+        for (int k = 0; k < p->groups[g].n; k++) {
+            const RunData *r = pl_member(p, &p->groups[g], k);
+            pl_acc_add(&tr, train_ms(r));
+            pl_acc_add(&in, 1e3 * r->tab.sec_ps[PHASE_INFERENCE]);
+        }
+        van_train = pl_acc_mean(&tr);
+        van_infer = pl_acc_mean(&in);
+    }
+    fputs("p8_vanilla_train_ms =", info); pl_num(info, van_train);
+    fputs("\np8_vanilla_infer_ms =", info); pl_num(info, van_infer);
+    fputc('\n', info);
+    int timed = 0;
+    for (int g = 0; g < p->n_groups; g++) {
+        const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
+        timed += is_weight_rank(s->method) && isfinite(s->epsilon) && isfinite(s->train_seconds_per_step);
+    }
+    p->has_data[FIG_P8] = timed >= 2 && has_method(p, "vanilla");
+    if (!p->has_data[FIG_P8]) snprintf(p->why_empty[FIG_P8], cap, "needs vanilla and wasi (or wsi) at 2 or more epsilons with timed steps; found %d timed weight-rank settings%s", timed, has_method(p, "vanilla") ? "" : ", no vanilla");
+    int seeded = 0;
+    for (int g = 0; g < p->n_groups; g++) seeded += p->groups[g].n >= 2;
+    p->has_data[FIG_P9] = seeded > 0;
+    if (!seeded) snprintf(p->why_empty[FIG_P9], cap, "needs settings run with several seeds (paper: 3)");
+    mem_free(x);
+    return rc;
+}
