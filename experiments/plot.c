@@ -113,9 +113,16 @@ static void free_all(Plot *p) {
 // ---------------------------------------------------------------------------
 // stage, grouping over seeds, labels
 
+// The stage part of two run names is equal (several stages can be shown).
+static int same_stage(const RunSummary *a, const RunSummary *b) {
+    const char *sa = strrchr(a->name, '/'), *sb = strrchr(b->name, '/');
+    size_t la = sa ? (size_t)(sa - a->name) : 0, lb = sb ? (size_t)(sb - b->name) : 0;
+    return la == lb && !strncmp(a->name, b->name, la);
+}
+
 // Settings that make two runs the same group (everything but the seed).
 static int same_settings(const RunSummary *a, const RunSummary *b) {
-    return !strcmp(a->method, b->method) && same_num(a->epsilon, b->epsilon) && a->lora_rank == b->lora_rank &&
+    return same_stage(a, b) && !strcmp(a->method, b->method) && same_num(a->epsilon, b->epsilon) && a->lora_rank == b->lora_rank &&
            same_num(a->budget_mb, b->budget_mb) && !strcmp(a->model, b->model) && !strcmp(a->dataset, b->dataset) &&
            !strcmp(a->layers, b->layers) && a->num_of_finetune == b->num_of_finetune && !strcmp(a->storage, b->storage) &&
            !strcmp(a->variant, b->variant);
@@ -132,22 +139,24 @@ static int cmp_runs(const RunSummary *a, const RunSummary *b) {
     if ((c = method_order(a->method) - method_order(b->method))) return c;
     if ((c = strcmp(a->method, b->method))) return c;
     if ((c = strcmp(a->model, b->model)) || (c = strcmp(a->dataset, b->dataset)) || (c = strcmp(a->layers, b->layers))) return c;
+    if (!same_stage(a, b)) return strcmp(a->name, b->name);   // several stages shown: one's settings together
     if ((c = a->num_of_finetune - b->num_of_finetune) || (c = strcmp(a->storage, b->storage)) || (c = strcmp(a->variant, b->variant))) return c;
     if ((c = cmp_num(a->budget_mb, b->budget_mb)) || (c = a->lora_rank - b->lora_rank) || (c = cmp_num(a->epsilon, b->epsilon))) return c;
     return a->seed < b->seed ? -1 : a->seed > b->seed;
 }
 
 // Which context settings differ between runs of the stage (they go into labels).
-typedef struct { int model, dataset, layers, nft, storage, budget; } Varying;
+typedef struct { int model, dataset, layers, nft, storage, budget, stage; } Varying;
 
 static Varying varying(const Plot *p) {
-    Varying v = {0, 0, 0, 0, 0, 0};
+    Varying v = {0, 0, 0, 0, 0, 0, 0};
     const RunSummary *a = NULL, *w = NULL;
     for (int i = 0; i < p->n_order; i++) {
         const RunSummary *s = p->runs[p->order[i]].s;
         if (!a) a = s;
         v.model |= strcmp(a->model, s->model) != 0;
         v.dataset |= strcmp(a->dataset, s->dataset) != 0;
+        v.stage |= !same_stage(a, s);
         v.layers |= strcmp(a->layers, s->layers) != 0;
         v.nft |= a->num_of_finetune != s->num_of_finetune;
         v.budget |= !same_num(a->budget_mb, s->budget_mb);
@@ -180,6 +189,8 @@ static void context_suffix(char *dst, size_t cap, const RunSummary *s, const Var
     }
     if (v->model) pl_append(dst, cap, " %s", s->model);
     if (v->dataset) pl_append(dst, cap, " %s", s->dataset);
+    const char *slash = strrchr(s->name, '/');
+    if (v->stage && slash) pl_append(dst, cap, " [%.*s]", (int)(slash - s->name), s->name);
 }
 
 static void make_labels(Group *g, const RunSummary *s, const Varying *v) {
@@ -198,14 +209,35 @@ static void make_labels(Group *g, const RunSummary *s, const Varying *v) {
     context_suffix(g->label, sizeof g->label, s, v);
 }
 
-// Pick the stage, sort its complete runs, cut them into groups, write the footnote.
+// Whether stage is one of the comma-separated names of list.
+static int stage_in(const char *list, const char *stage) {
+    size_t n = strlen(stage);
+    for (const char *q = list; q;) {
+        const char *comma = strchr(q, ',');
+        size_t len = comma ? (size_t)(comma - q) : strlen(q);
+        if (len == n && !strncmp(q, stage, n)) return 1;
+        q = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+// Pick the stage(s), sort their complete runs, cut them into groups, write the footnote.
 static int select_runs(Plot *p) {
     const char *want = getenv("WASIBENCH_PLOT_STAGE");
     int n = p->list.n;
     p->stage[0] = 0;
     int found = 0;
-    if (want && want[0]) {
-        for (int i = 0; i < n && !found; i++) found = !strcmp(p->runs[i].stage, want);
+    if (want && want[0]) {   // every name of the list must be a stage of the file
+        found = 1;
+        for (const char *q = want; q && found;) {
+            const char *comma = strchr(q, ',');
+            char one[RES_NAME_MAX];
+            snprintf(one, sizeof one, "%.*s", (int)(comma ? (size_t)(comma - q) : strlen(q)), q);
+            int here = 0;
+            for (int i = 0; i < n && !here; i++) here = !strcmp(p->runs[i].stage, one);
+            found = here;
+            q = comma ? comma + 1 : NULL;
+        }
         snprintf(p->stage, sizeof p->stage, "%s", want);
     }
     if (want && want[0] && !found) {
@@ -224,7 +256,7 @@ static int select_runs(Plot *p) {
     char skipped_names[512] = "", other_stages[256] = "";
     for (int i = 0; i < n; i++) {
         const RunData *rd = &p->runs[i];
-        if (strcmp(rd->stage, p->stage)) {
+        if (!stage_in(p->stage, rd->stage)) {
             other_stage++;
             char quoted[RES_NAME_MAX + 4];
             snprintf(quoted, sizeof quoted, "'%s'", rd->stage);

@@ -592,6 +592,25 @@ static void test_stage_and_skipped_figures(void) {
     if (gp) EXPECT(rc == 0, "plot_results: %s", err.msg);
     if (read_dat("memory.dat") == 0)
         EXPECT(T.nrows == 2 && !strcmp(S(0, "label"), "vanilla") && N(0, "n_seeds") == 2 && !strcmp(S(1, "label"), "lora r=8"), "finetune: vanilla (2 seeds), lora");
+
+    // several stages: their runs are never pooled (pretrain's vanilla is its own setting)
+    out_dir("small3");
+    setenv("WASIBENCH_PLOT_STAGE", "pretrain,finetune", 1);
+    rc = plot_results(H5, OUT, 0, NULL, &err);
+    unsetenv("WASIBENCH_PLOT_STAGE");
+    if (gp) EXPECT(rc == 0, "plot_results: %s", err.msg);
+    if (read_dat("memory.dat") == 0) {
+        int one = 0, two = 0;
+        for (int r = 0; r < T.nrows; r++) {
+            one += !strcmp(S(r, "label"), "vanilla [pretrain]") && N(r, "n_seeds") == 1;
+            two += !strcmp(S(r, "label"), "vanilla [finetune]") && N(r, "n_seeds") == 2;
+        }
+        EXPECT(T.nrows == 3 && one == 1 && two == 1, "pretrain,finetune: vanilla (1 seed), vanilla (2 seeds), lora (got %d rows)", T.nrows);
+    }
+    setenv("WASIBENCH_PLOT_STAGE", "pretrain,fientune", 1);
+    rc = plot_results(H5, OUT, 0, NULL, &err);
+    unsetenv("WASIBENCH_PLOT_STAGE");
+    EXPECT(rc == -1 && strstr(err.msg, "fientune"), "a list with an unknown stage: %s", err.msg);
 }
 
 // Values not measured (NaN accuracy, no inference batches, no RSS): the
