@@ -58,7 +58,7 @@ TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Test helpers: every tests/*.c that is not a test_*.c program (testlib.c, ...).
 TEST_HELP = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
-.PHONY: all deps check-libs test test-bin test-san demo bench bench-mpi clean help fuzz fuzz-bin fuzz-targets valgrind-bin
+.PHONY: all deps check-libs test test-bin test-san demo paper-mini paper bench bench-mpi clean help fuzz fuzz-bin fuzz-targets valgrind-bin
 all: check-libs $(BUILD)/wasibench
 
 help:
@@ -67,6 +67,8 @@ help:
 	@echo "make test      deps + build + every test (normal and ASan/UBSan), the fuzzers, valgrind; ends with 'N passed, M failed'"
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
+	@echo "make paper-mini the paper's figures scaled to Fashion-MNIST and the micro models (~8 min), plots/paper-mini/"
+	@echo "make paper FIG=5|6|table1  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
 	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"
 
@@ -172,6 +174,35 @@ demo: deps
 	./$(BUILD)/wasibench plot $(DEMO_OUT) --out plots/demo && \
 	echo && ./$(BUILD)/wasibench info $(DEMO_OUT) && \
 	echo && echo "figures: plots/demo/*.png (and .svg); results: $(DEMO_OUT) (h5dump -A $(DEMO_OUT)); $$(( $$(date +%s) - start )) s"
+
+# make paper-mini: the paper's figures (wasibench plot --paper) on the mini
+# task, a real run (experiments/paper/mini/*.yaml), resumable like the demo.
+# The ViT file gives 3a, 3b, 5, 8, 9; the Swin file Fig. 6 (copied beside them).
+PAPER_MINI = results/paper-mini
+paper-mini: deps
+	@$(MAKE) --no-print-directory all
+	@start=$$(date +%s); mkdir -p $(PAPER_MINI) && \
+	./$(BUILD)/wasibench run experiments/paper/mini/vit.yaml --out $(PAPER_MINI)/vit.h5 --threads $(THREADS) && \
+	./$(BUILD)/wasibench run experiments/paper/mini/swin.yaml --out $(PAPER_MINI)/swin.h5 --threads $(THREADS) && \
+	./$(BUILD)/wasibench plot $(PAPER_MINI)/vit.h5 --paper --out plots/paper-mini && \
+	./$(BUILD)/wasibench plot $(PAPER_MINI)/swin.h5 --paper --out plots/paper-mini/swin && \
+	cp plots/paper-mini/swin/paper_fig6.png plots/paper-mini/swin/paper_fig6.svg plots/paper-mini/ && \
+	rm -f plots/paper-mini/paper_fig6_missing.txt && \
+	echo && ./$(BUILD)/wasibench info $(PAPER_MINI)/vit.h5 | head -3 && \
+	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; $$(( $$(date +%s) - start )) s"
+
+# make paper FIG=...: one paper figure at full size (experiments/paper/, the
+# weights and data sets the user supplies: experiments/paper/README.md).
+PAPER_YAML_5 = experiments/paper/vit_b_32_mlp.yaml
+PAPER_YAML_table1 = experiments/paper/vit_b_32_all_linear.yaml
+PAPER_YAML_6 = experiments/paper/swin_t_mlp.yaml
+paper: deps
+	@$(MAKE) --no-print-directory all
+	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=5, 6 or table1 (the others: make paper-mini, or a YAML of your own; experiments/paper/README.md)"; exit 2; }
+	@name=$$(basename $(PAPER_YAML_$(FIG)) .yaml); \
+	./$(BUILD)/wasibench run $(PAPER_YAML_$(FIG)) --out results/paper_$$name.h5 --threads $(THREADS) && \
+	stages=$$(./$(BUILD)/wasibench info results/paper_$$name.h5 | awk 'NR>2 && $$1 ~ /\// {split($$1, a, "/"); print a[1]}' | sort -u | paste -sd, -) && \
+	WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench plot results/paper_$$name.h5 --paper --out plots/paper_$$name
 
 # make bench: speed and memory side by side with PyTorch, one table in
 # results/bench/latest.txt (experiments/bench/README.md). Not a test: timings

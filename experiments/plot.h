@@ -9,7 +9,8 @@
 // Which runs: the figures show one stage of the file (the run name's prefix
 // before the last '/', e.g. "finetune"): the last stage written (the
 // fine-tuning stage of a pretrain -> finetune file), or the stage named by
-// the environment variable WASIBENCH_PLOT_STAGE. Summary figures (accuracy
+// the environment variable WASIBENCH_PLOT_STAGE (a comma list shows several
+// stages; their runs are never averaged together). Summary figures (accuracy
 // vs memory, FLOPs, time, memory, ranks) use only runs with status complete
 // and average runs of the same settings over seeds (error bars: standard
 // deviation over seeds); the training curves show every run of the stage.
