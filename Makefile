@@ -188,8 +188,11 @@ paper-mini: deps
 	./$(BUILD)/wasibench plot $(PAPER_MINI)/swin.h5 --paper --out plots/paper-mini/swin && \
 	cp plots/paper-mini/swin/paper_fig6.png plots/paper-mini/swin/paper_fig6.svg plots/paper-mini/ && \
 	rm -f plots/paper-mini/paper_fig6_missing.txt && \
+	for f in md csv tex; do ./$(BUILD)/wasibench table $(PAPER_MINI)/vit.h5 --format $$f --out $(PAPER_MINI)/table1.$$f || exit 1; done && \
+	./$(BUILD)/wasibench table $(PAPER_MINI)/swin.h5 --out $(PAPER_MINI)/table1_swin.md && \
 	echo && ./$(BUILD)/wasibench info $(PAPER_MINI)/vit.h5 | head -3 && \
-	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; $$(( $$(date +%s) - start )) s"
+	echo && cat $(PAPER_MINI)/table1.md && \
+	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; Table 1: $(PAPER_MINI)/table1.{md,csv,tex}; $$(( $$(date +%s) - start )) s"
 
 # make paper FIG=...: one paper figure at full size (experiments/paper/, the
 # weights and data sets the user supplies: experiments/paper/README.md).
@@ -202,7 +205,8 @@ paper: deps
 	@name=$$(basename $(PAPER_YAML_$(FIG)) .yaml); \
 	./$(BUILD)/wasibench run $(PAPER_YAML_$(FIG)) --out results/paper_$$name.h5 --threads $(THREADS) && \
 	stages=$$(./$(BUILD)/wasibench info results/paper_$$name.h5 | awk 'NR>2 && $$1 ~ /\// {split($$1, a, "/"); print a[1]}' | sort -u | paste -sd, -) && \
-	WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench plot results/paper_$$name.h5 --paper --out plots/paper_$$name
+	WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench plot results/paper_$$name.h5 --paper --out plots/paper_$$name && \
+	for f in md csv tex; do WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench table results/paper_$$name.h5 --format $$f --out results/paper_$$name.table.$$f || exit 1; done
 
 # make bench: speed and memory side by side with PyTorch, one table in
 # results/bench/latest.txt (experiments/bench/README.md). Not a test: timings

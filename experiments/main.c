@@ -2,6 +2,7 @@
 // the runner (run), the results module (info, merge) or the figures (plot).
 #include "maxbatch.h"
 #include "plot.h"
+#include "table.h"
 #include "results.h"
 #include "runner.h"
 #include "baselines/registry.h"
@@ -24,7 +25,8 @@ static const char *usage_main =
     "  run EXPERIMENT.yaml   expand an experiment into runs, train them, log to HDF5 (resumable)\n"
     "  info RESULTS.h5       table of the runs in a results file\n"
     "  merge OUT.h5 IN.h5... join shard result files into one\n"
-    "  plot RESULTS.h5       the figures (gnuplot PNG/SVG) of a results file\n"
+    "  plot RESULTS.h5       the figures (gnuplot PNG/SVG) of a results file (--paper: the paper's)\n"
+    "  table RESULTS.h5      the paper's Table 1 columns per setting (Markdown, CSV or LaTeX)\n"
     "  maxbatch EXPERIMENT.yaml --cap SIZE  largest batch per run under a memory cap\n"
     "  version               build, BLAS and threads\n"
     "  help [COMMAND]        this text, or a command's options\n"
@@ -124,6 +126,17 @@ static const char *usage_plot =
     "            9 seeds with error bars. A figure whose runs are missing is not drawn (or drawn\n"
     "            partial) and DIR/<figure>_missing.txt says which runs it needs.\n"
     "Exit 0, or 3 when the file cannot be read or a figure cannot be drawn.\n";
+
+static const char *usage_table =
+    "usage: wasibench table RESULTS.h5 [--format md|csv|tex] [--out FILE]\n"
+    "\n"
+    "One row per setting (complete runs of the last stage, or WASIBENCH_PLOT_STAGE=NAME[,NAME..];\n"
+    "seeds averaged, mean +- std) in the paper's Table 1 columns: method, epsilon, rank, seeds,\n"
+    "training and inference memory (the paper's measure, MB), training GFLOP per step and inference\n"
+    "GFLOP per batch (counted), final accuracy (test when every run was tested, else validation).\n"
+    "  --format   md (default, Markdown), csv (RFC 4180 quoting, libcsv), tex (a LaTeX tabular)\n"
+    "  --out      write to FILE instead of standard output\n"
+    "Exit 0, 2 on a wrong command line, 3 when the file cannot be read or written.\n";
 
 static const char *usage_version = "usage: wasibench version\n\nPrints the build, the BLAS library and the thread count.\n";
 
@@ -305,6 +318,29 @@ static int cmd_maxbatch(int argc, char **argv) {
     return maxbatch_run(yaml, out, cap, confirm);
 }
 
+static int cmd_table(int argc, char **argv) {
+    if (wants_help(argc, argv)) { fputs(usage_table, stdout); return 0; }
+    const char *h5 = NULL, *out = NULL;
+    TableFormat fmt = TABLE_MD;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            if (table_format_parse(argv[++i], &fmt)) { fprintf(stderr, "wasibench table: --format %s: expected md, csv or tex\n", argv[i]); return EXIT_USAGE; }
+        }
+        else if (argv[i][0] == '-') { fprintf(stderr, "wasibench table: unknown or incomplete option '%s'\n\n%s", argv[i], usage_table); return EXIT_USAGE; }
+        else if (!h5) h5 = argv[i];
+        else { fprintf(stderr, "wasibench table: more than one results file\n"); return EXIT_USAGE; }
+    }
+    if (!h5) { fputs(usage_table, stderr); return EXIT_USAGE; }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) { fprintf(stderr, "wasibench table: %s: cannot write: %s\n", out, strerror(errno)); return EXIT_RESULTS; }
+    WbError err;
+    int rc = table_write(h5, fmt, f, &err);
+    if (out && fclose(f) != 0 && rc == 0) { snprintf(err.msg, sizeof err.msg, "%s: write failed (disk full?)", out); rc = -1; }
+    if (rc < 0) { fprintf(stderr, "wasibench table: %s\n", err.msg); if (out) unlink(out); return EXIT_RESULTS; }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     ensure_passive_openmp(argv);
     // Over a file size limit (ulimit -f) write() then fails with EFBIG and
@@ -318,7 +354,7 @@ int main(int argc, char **argv) {
         const char *topic = argc > 2 ? argv[2] : "";
         if (!strcmp(topic, "methods")) { methods_help(stdout); return 0; }
         fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "info") ? usage_info
-              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "maxbatch") ? usage_maxbatch : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
+              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "table") ? usage_table : !strcmp(topic, "maxbatch") ? usage_maxbatch : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
         return 0;
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
@@ -326,6 +362,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "merge")) return cmd_merge(argc, argv);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc, argv);
     if (!strcmp(cmd, "maxbatch")) return cmd_maxbatch(argc, argv);
+    if (!strcmp(cmd, "table")) return cmd_table(argc, argv);
     if (!strcmp(cmd, "version")) {
         if (wants_help(argc, argv)) { fputs(usage_version, stdout); return 0; }
         threads_set(0);

@@ -951,6 +951,21 @@ static int render(Plot *p, int svg_too) {
     return 0;
 }
 
+int pl_load(Plot *p, const char *h5path, WbError *err) {
+    memset(p, 0, sizeof *p);
+    p->h5path = h5path;
+    p->err = err;
+    if (!h5path || !h5path[0]) return wb_error(err, "a results file is required");
+    if (read_all(p) || select_runs(p)) {
+        free_all(p);
+        memset(p, 0, sizeof *p);   // pl_free is then a no-op
+        return -1;
+    }
+    return 0;
+}
+
+void pl_free(Plot *p) { free_all(p); }
+
 static int plot_run(const char *h5path, const char *outdir, int svg_too, int paper, FILE *log, WbError *err) {
     Plot p;
     memset(&p, 0, sizeof p);

@@ -1,6 +1,7 @@
 // plot_data.h: what the figure exporters share (experiments/plot.c: the
 // run selection, the generic figures, rendering; plot_paper.c: the paper's
-// figures). Internal to `wasibench plot`; the command is plot.h.
+// figures; table.c: the paper-column tables). Internal; the commands are
+// plot.h and table.h.
 #ifndef WB_PLOT_DATA_H
 #define WB_PLOT_DATA_H
 
@@ -92,6 +93,20 @@ void pl_short_layer(char *dst, size_t cap, const char *name);    // "3.fc1"
 // first seed with a layers table (and a rank history when need_history); NULL.
 const RunData *pl_rank_run(const Plot *p, const Group *g, int need_history);
 const SubspaceRow *pl_sub_at(const RunTables *t, int epoch, int layer);
+
+// The paper's quantities of one group, over its seeds: memory (the paper's
+// measure, MB: training = counted linears' activations + weights, inference
+// = their weights), GFLOP per training step / inference batch, ms likewise,
+// final validation / test accuracy in % (test: NaN for an untested run).
+typedef struct { Acc train_mem, infer_mem, train_gflop, infer_gflop, train_ms, infer_ms, val_acc, test_acc; } GroupStats;
+void pl_group_stats(const Plot *p, const Group *g, GroupStats *st);
+int pl_all_tested(const Plot *p);   // every complete run shown has a test accuracy
+
+// Read a results file and select its runs as `wasibench plot` does (the
+// stage(s), complete runs grouped over seeds), writing nothing: for other
+// views of the same groups (experiments/table.c). pl_free after either result.
+int pl_load(Plot *p, const char *h5path, WbError *err);
+void pl_free(Plot *p);
 
 // plot_paper.c: the paper figures' data files (paper.dat, paper_fig3a.dat),
 // their info.gp lines (appended to f), has_data and the reasons for the

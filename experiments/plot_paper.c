@@ -88,14 +88,36 @@ static double train_ms(const RunData *rd) {
     return 1e3 * t;
 }
 
+void pl_group_stats(const Plot *p, const Group *G, GroupStats *st) {
+    memset(st, 0, sizeof *st);
+    for (int k = 0; k < G->n; k++) {
+        const RunData *rd = pl_member(p, G, k);
+        const RunSummary *s = rd->s;
+        double f = 0;
+        for (int q = 0; q < 4; q++) f += rd->tab.flops_ps[q];   // forward, backward, decomposition, update
+        pl_acc_add(&st->train_mem, s->paper_act_mb + s->paper_weight_mb);
+        pl_acc_add(&st->infer_mem, s->paper_weight_mb);
+        pl_acc_add(&st->train_gflop, f / 1e9);
+        pl_acc_add(&st->infer_gflop, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
+        pl_acc_add(&st->train_ms, train_ms(rd));
+        pl_acc_add(&st->infer_ms, 1e3 * rd->tab.sec_ps[PHASE_INFERENCE]);
+        pl_acc_add(&st->val_acc, 100.0 * s->final_val_acc);
+        pl_acc_add(&st->test_acc, s->test_items > 0 ? 100.0 * s->final_test_acc : (double)NAN);
+    }
+}
+
+int pl_all_tested(const Plot *p) {
+    int tested = 0, all = 0;
+    for (int g = 0; g < p->n_groups; g++)
+        for (int k = 0; k < p->groups[g].n; k++) { all++; tested += pl_member(p, &p->groups[g], k)->s->test_items > 0; }
+    return all > 0 && tested == all;
+}
+
 static int write_table(Plot *p, PaperIndex *x) {
     Out o;
     if (pl_open(p, &o, "paper.dat", "the paper's figures: one row per setting (complete runs, mean and std over seeds), one block per (curve, data set) as in info.gp paper_block_curve / paper_block_ds; memory = the paper measure (training: counted linears' activations + weights; inference: their weights), MB = 2^20 bytes; GFLOP per training step / per inference batch; ms likewise; accuracies in %", PAPER_COLS))
         return -1;
-    int tested = 0, all = 0;
-    for (int g = 0; g < p->n_groups; g++)
-        for (int k = 0; k < p->groups[g].n; k++) { all++; tested += pl_member(p, &p->groups[g], k)->s->test_items > 0; }
-    x->use_test = all > 0 && tested == all;
+    x->use_test = pl_all_tested(p);
     char cur[LABEL_CAP], prev[LABEL_CAP] = "";
     const char *prev_ds = "";
     for (int g = 0; g < p->n_groups; g++) {
@@ -114,21 +136,8 @@ static int write_table(Plot *p, PaperIndex *x) {
             snprintf(prev, sizeof prev, "%s", cur);
             prev_ds = s0->dataset;
         }
-        Acc tm = {0, 0, 0}, im = {0, 0, 0}, tf = {0, 0, 0}, inf = {0, 0, 0}, ts = {0, 0, 0}, is = {0, 0, 0}, va = {0, 0, 0}, te = {0, 0, 0};
-        for (int k = 0; k < G->n; k++) {
-            const RunData *rd = pl_member(p, G, k);
-            const RunSummary *s = rd->s;
-            double f = 0;
-            for (int q = 0; q < 4; q++) f += rd->tab.flops_ps[q];
-            pl_acc_add(&tm, s->paper_act_mb + s->paper_weight_mb);
-            pl_acc_add(&im, s->paper_weight_mb);
-            pl_acc_add(&tf, f / 1e9);
-            pl_acc_add(&inf, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
-            pl_acc_add(&ts, train_ms(rd));
-            pl_acc_add(&is, 1e3 * rd->tab.sec_ps[PHASE_INFERENCE]);
-            pl_acc_add(&va, 100.0 * s->final_val_acc);
-            pl_acc_add(&te, s->test_items > 0 ? 100.0 * s->final_test_acc : (double)NAN);
-        }
+        GroupStats st;
+        pl_group_stats(p, G, &st);
         pl_str(o.f, cur, 1);
         pl_str(o.f, s0->dataset, 0);
         pl_str(o.f, G->label, 0);
@@ -137,10 +146,11 @@ static int write_table(Plot *p, PaperIndex *x) {
         pl_num(o.f, method_shows_epsilon(s0->method) ? s0->epsilon : (double)NAN);
         pl_num(o.f, (double)s0->lora_rank);
         pl_num(o.f, (double)G->n);
-        const Acc *acc = x->use_test ? &te : &va;
-        double v[] = {pl_acc_mean(&tm), pl_acc_std(&tm), pl_acc_mean(&im), pl_acc_mean(&tf), pl_acc_mean(&inf), pl_acc_mean(&ts), pl_acc_std(&ts),
-                      pl_acc_mean(&is), pl_acc_std(&is), pl_acc_mean(&va), pl_acc_std(&va), pl_acc_mean(&te), pl_acc_std(&te),
-                      pl_acc_mean(acc), pl_acc_std(acc)};
+        const Acc *acc = x->use_test ? &st.test_acc : &st.val_acc;
+        double v[] = {pl_acc_mean(&st.train_mem), pl_acc_std(&st.train_mem), pl_acc_mean(&st.infer_mem), pl_acc_mean(&st.train_gflop),
+                      pl_acc_mean(&st.infer_gflop), pl_acc_mean(&st.train_ms), pl_acc_std(&st.train_ms), pl_acc_mean(&st.infer_ms),
+                      pl_acc_std(&st.infer_ms), pl_acc_mean(&st.val_acc), pl_acc_std(&st.val_acc), pl_acc_mean(&st.test_acc),
+                      pl_acc_std(&st.test_acc), pl_acc_mean(acc), pl_acc_std(acc)};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) pl_num(o.f, v[i]);
         fputc('\n', o.f);
     }
@@ -256,16 +266,11 @@ int plot_paper_write(Plot *p, FILE *info) {
     snprintf(p->why_empty[FIG_P7], cap, "the TinyLlama figure needs the decoder language model, not in this version");
     double van_train = NAN, van_infer = NAN;
     for (int g = 0; g < p->n_groups && isnan(van_train); g++) {
-        const RunData *rd = pl_member(p, &p->groups[g], 0);
-        if (strcmp(rd->s->method, "vanilla")) continue;
-        Acc tr = {0, 0, 0}, in = {0, 0, 0};
-        for (int k = 0; k < p->groups[g].n; k++) {
-            const RunData *r = pl_member(p, &p->groups[g], k);
-            pl_acc_add(&tr, train_ms(r));
-            pl_acc_add(&in, 1e3 * r->tab.sec_ps[PHASE_INFERENCE]);
-        }
-        van_train = pl_acc_mean(&tr);
-        van_infer = pl_acc_mean(&in);
+        if (strcmp(pl_member(p, &p->groups[g], 0)->s->method, "vanilla")) continue;
+        GroupStats st;
+        pl_group_stats(p, &p->groups[g], &st);
+        van_train = pl_acc_mean(&st.train_ms);
+        van_infer = pl_acc_mean(&st.infer_ms);
     }
     fputs("p8_vanilla_train_ms =", info); pl_num(info, van_train);
     fputs("\np8_vanilla_infer_ms =", info); pl_num(info, van_infer);

@@ -8,6 +8,9 @@
 // gnuplot and bad input files give clear errors.
 #include "experiments/plot.h"
 #include "experiments/results.h"
+#include "experiments/table.h"
+
+#include <csv.h>
 
 #include <hdf5.h>
 #include <math.h>
@@ -556,6 +559,76 @@ static void test_paper_figures(void) {
         EXPECT(T.nblocks == L && T.nrows == L * E, "3a: %d MLP layers x %d epochs (got %d blocks, %d rows)", L, E, T.nblocks, T.nrows);
 }
 
+// libcsv callbacks: count fields and rows, keep row 1 (vanilla).
+typedef struct { int fields, rows, max_fields; char vanilla[9][64]; } CsvCount;
+static void csv_field(void *f, size_t n, void *u) {
+    CsvCount *c = u;
+    if (c->rows == 1 && c->fields < 9) snprintf(c->vanilla[c->fields], 64, "%.*s", (int)n, (const char *)f);
+    c->fields++;
+}
+static void csv_row(int ch, void *u) {
+    (void)ch;
+    CsvCount *c = u;
+    if (c->fields > c->max_fields) c->max_fields = c->fields;
+    c->fields = 0;
+    c->rows++;
+}
+
+// wasibench table: one row per setting in each format; vanilla's row holds
+// the values written (2 seeds averaged); the CSV parses back with libcsv; the
+// LaTeX escapes the characters TeX would read as commands.
+static void test_table(void) {
+    write_file("plot_table.h5", NULL);
+    static const TableFormat fmts[3] = {TABLE_MD, TABLE_CSV, TABLE_TEX};
+    char *buf = NULL;
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        FILE *f = open_memstream(&buf, &len);
+        WbError err = {""};
+        int rc = table_write(H5, fmts[i], f, &err);
+        fclose(f);
+        EXPECT(rc == 0, "table_write: %s", err.msg);
+        char want[128];
+        double mem = (FX[1].r.s.paper_act_mb + FX[1].r.s.paper_weight_mb + FX[2].r.s.paper_act_mb + FX[2].r.s.paper_weight_mb) / 2;
+        double acc = 100 * (FX[1].r.s.final_val_acc + FX[2].r.s.final_val_acc) / 2;
+        if (fmts[i] == TABLE_MD) {
+            int rows = 0;
+            for (char *q = buf; (q = strstr(q, "\n| ")); q++) rows++;
+            EXPECT(rows == 8, "markdown: header, rule and 6 settings (got %d rows)", rows);
+            snprintf(want, sizeof want, "| vanilla | - | - | 2 | %.2f ± ", mem);
+            EXPECT(strstr(buf, want) != NULL, "markdown vanilla row starts '%s':\n%s", want, buf);
+            snprintf(want, sizeof want, "%.2f ± %.2f |\n", acc, 100 * fabs(FX[1].r.s.final_val_acc - FX[2].r.s.final_val_acc) / sqrt(2.0));
+            EXPECT(strstr(buf, want) != NULL, "markdown vanilla accuracy '%s'", want);
+            EXPECT(strstr(buf, "| wasi | 0.7 | - | 1 |") != NULL, "a wasi eps 0.7 row");
+        } else if (fmts[i] == TABLE_CSV) {
+            struct csv_parser cp;
+            CsvCount c;
+            memset(&c, 0, sizeof c);
+            EXPECT(csv_init(&cp, CSV_STRICT) == 0, "csv_init");
+            EXPECT(csv_parse(&cp, buf, len, csv_field, csv_row, &c) == len, "CSV parses: %s", csv_strerror(csv_error(&cp)));
+            csv_fini(&cp, csv_field, csv_row, &c);
+            csv_free(&cp);
+            EXPECT(c.rows == 7 && c.max_fields == 9, "CSV: 7 rows of 9 fields (got %d, %d)", c.rows, c.max_fields);
+            snprintf(want, sizeof want, "%.2f +- ", mem);
+            EXPECT(!strcmp(c.vanilla[0], "vanilla") && !strncmp(c.vanilla[4], want, strlen(want)), "CSV vanilla: '%s' '%s'", c.vanilla[0], c.vanilla[4]);
+        } else {
+            EXPECT(strstr(buf, "\\begin{tabular}{lrrrrrrrr}") && strstr(buf, "accuracy (\\%)") && strstr(buf, "2\\textasciicircum{}20") &&
+                   strstr(buf, " $\\pm$ ") && strstr(buf, "\\end{tabular}"), "LaTeX tabular with escapes:\n%s", buf);
+            int rows = 0;
+            for (char *q = buf; (q = strstr(q, " \\\\\n")); q++) rows++;
+            EXPECT(rows == 7, "LaTeX: header + 6 rows (got %d)", rows);
+        }
+        free(buf);
+        buf = NULL;
+    }
+    TableFormat f;
+    EXPECT(table_format_parse("xlsx", &f) == -1 && table_format_parse("tex", &f) == 0 && f == TABLE_TEX, "format names");
+    WbError err = {""};
+    FILE *devnull = fopen("/dev/null", "w");
+    EXPECT(table_write("/nonexistent/none.h5", TABLE_MD, devnull, &err) == -1 && strstr(err.msg, "none.h5"), "missing file named: %s", err.msg);
+    fclose(devnull);
+}
+
 static void test_stage_and_skipped_figures(void) {
     int use[NSPECS] = {1, 1, 1, 1, 0, 0, 0, 0, 0};  // pretrain + vanilla x2 + lora
     write_file("plot_small.h5", use);
@@ -698,6 +771,7 @@ int main(int argc, char **argv) {
     tl_init(argc, argv);
     RUN(test_full_export_and_render);
     RUN(test_paper_figures);
+    RUN(test_table);
     RUN(test_stage_and_skipped_figures);
     RUN(test_unmeasured_values);
     RUN(test_missing_gnuplot);

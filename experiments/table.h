@@ -1,0 +1,22 @@
+// table.h: `wasibench table RESULTS.h5 [--format md|csv|tex] [--out FILE]`:
+// the paper's Table 1 columns for every setting of a results file: training
+// and inference memory (the paper's measure), training and inference FLOPs,
+// accuracy (test when every run was tested, else validation), mean and
+// standard deviation over seeds. The runs are those `wasibench plot` shows
+// (the last stage, or WASIBENCH_PLOT_STAGE; complete runs, grouped over
+// seeds); the groups and their order are plot's (experiments/plot_data.h).
+#ifndef WB_TABLE_H
+#define WB_TABLE_H
+
+#include <stdio.h>
+
+#include "core/runtime/common.h"
+
+typedef enum { TABLE_MD = 0, TABLE_CSV, TABLE_TEX } TableFormat;
+
+// 0 on success; -1 with err (unreadable or empty file, unknown stage, write error).
+int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err);
+// "md" | "csv" | "tex" -> 0 and *fmt; -1 for another name.
+int table_format_parse(const char *name, TableFormat *fmt);
+
+#endif
