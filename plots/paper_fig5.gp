@@ -10,13 +10,11 @@ set format x "%g"
 set ylabel acc_label
 array XC[4] = [9, 12, 11, 13]
 array XL[4] = ["training memory (MB, paper measure)", "training GFLOP per step", "inference memory (MB, weights)", "inference GFLOP per batch"]
-# the paper's methods (the WSI ablation is Fig. 3b)
-in5(b) = curve_method(b) ne "wsi"
 do for [panel=1:4] {
     set xlabel XL[panel]
     if (panel == 2) { set key at screen 0.99, screen 0.9 right top vertical box opaque font ",10" } else { unset key }
     xc = XC[panel]
-    plot for [b=1:paper_n_blocks] dat index (b-1) using (in5(b) ? column(xc) : NaN):22 with linespoints lc rgb mcolor(curve_method(b)) dt curve_dash(b) pt (curve_method(b) eq "vanilla" ? 5 : 7) ps (curve_method(b) eq "vanilla" ? 1.8 : 1.3) lw 2 title (in5(b) ? curve_title(b) : ""), \
-         for [b=1:paper_n_blocks] dat index (b-1) using (in5(b) ? column(xc) : NaN):22:(eps_label($6)) with labels offset char 0.6, 0.6 font ",8" tc rgb mcolor(curve_method(b)) notitle
+    plot for [b=1:paper_n_blocks] dat index (b-1) using (paper_method(b) ? column(xc) : NaN):22 with linespoints lc rgb mcolor(curve_method(b)) dt curve_dash(b) pt (curve_method(b) eq "vanilla" ? 5 : 7) ps (curve_method(b) eq "vanilla" ? 1.8 : 1.3) lw 2 title (paper_method(b) ? curve_title(b) : ""), \
+         for [b=1:paper_n_blocks] dat index (b-1) using (paper_method(b) ? column(xc) : NaN):22:(eps_label($6)) with labels offset char 0.6, 0.6 font ",8" tc rgb mcolor(curve_method(b)) notitle
 }
 unset multiplot

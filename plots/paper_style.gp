@@ -23,6 +23,8 @@ mcolor(m) = m eq "vanilla" ? "#000000" : m eq "lora" ? "#e69f00" : m eq "svdllm_
 curve_method(b) = word(paper_curve[paper_block_curve[b]], 1)
 curve_dash(b) = strstrt(paper_curve[paper_block_curve[b]], "=svd") ? 2 : (strstrt(paper_curve[paper_block_curve[b]], "factored") ? 3 : 1)
 curve_title(b) = paper_curve[paper_block_curve[b]] . (paper_n_ds > 1 ? " on " . paper_ds[paper_block_ds[b]] : "")
+# the paper's comparison (Fig. 5, 9): every method but the WSI ablation (its own Fig. 3b)
+paper_method(b) = curve_method(b) ne "wsi"
 eps_label(e) = (e == e) ? sprintf("%g", e) : ""
 stage_txt = strlen(stage) ? ", stage " . stage : ""
 acc_label = "final " . paper_acc_kind . " accuracy (%)"

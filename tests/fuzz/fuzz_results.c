@@ -23,6 +23,7 @@
 // WB_FUZZ_SEEDS=DIR WB_FUZZ_RAW=1 writes results files.
 #include "experiments/plot.h"
 #include "experiments/results.h"
+#include "experiments/table.h"
 #include "core/data/image.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -440,6 +441,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     results_print_info(in, g_null, &err);
     plot_results(in, plotdir, 0, NULL, &err);
+    plot_paper(in, plotdir, 0, NULL, &err);
+    table_write(in, TABLE_TEX, g_null, &err);
     fz_unlink("merged.h5");
     fz_end("results readers");
     return 0;
