@@ -170,11 +170,34 @@ static void test_base_is_not_an_experiment(void) {
     if (rc == 0) cfg_free(&ex);
 }
 
+// make paper-mini's files: the run counts every figure needs (vit: 1 pretrain +
+// 3 seeds x (vanilla, lora, asi, 6 wasi, 6 wsi, 6 wsi svd); swin: 1 + 9),
+// wsi svd runs carrying weight_update svd, the 0.8 run that Fig. 3a draws.
+static void test_paper_mini(void) {
+    Experiment ex;
+    if (load(&ex, "experiments/paper/mini/vit.yaml") == 0) {
+        EXPECT(ex.n == 1 + 3 * 21, "mini vit: %d runs, expected 64", ex.n);
+        int svd = 0, eps08 = 0;
+        for (int i = 0; i < ex.n; i++) {
+            const RunSpec *r = &ex.runs[i];
+            svd += !strcmp(r->method, "wsi") && r->mcfg.weight_update_svd;
+            eps08 += !strcmp(r->method, "wasi") && fabsf(r->mcfg.epsilon - 0.8f) < 1e-6f;
+        }
+        EXPECT(svd == 18 && eps08 == 3, "wsi svd runs %d (18), wasi eps 0.8 runs %d (3)", svd, eps08);
+        cfg_free(&ex);
+    }
+    if (load(&ex, "experiments/paper/mini/swin.yaml") == 0) {
+        EXPECT(ex.n == 10 && ex.runs[0].model.kind == MODEL_SWIN, "mini swin: %d runs, expected 10 Swin runs", ex.n);
+        cfg_free(&ex);
+    }
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     RUN(test_vit_b_32_mlp);
     RUN(test_vit_b_32_all_linear);
     RUN(test_swin_t);
     RUN(test_base_is_not_an_experiment);
+    RUN(test_paper_mini);
     return tl_finish();
 }
