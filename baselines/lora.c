@@ -30,6 +30,30 @@ static uint64_t name_hash(const char *s) {   // FNV-1a
     return h;
 }
 
+void lora_adapter_init(ParamSet *ad, int trainable, int r, int I, int O, uint64_t seed, const char *layer_name) {
+    params_init(ad, trainable);
+    params_declare(ad, "lora_A", 2, (int[]){r, I});
+    params_declare(ad, "lora_B", 2, (int[]){O, r});
+    params_alloc(ad);   // B = 0 from the allocator
+    Rng rng;
+    rng_seed(&rng, seed ^ name_hash(layer_name));
+    rng_fill_normal(&rng, params_get(ad, "lora_A"), (long)r * I, 0.0f, (float)(1.0 / sqrt((double)r)));
+}
+
+void lora_adapter_forward(int R, int I, int O, int r, float s, const float *x, const float *A, const float *B, float *u,
+                          float *out) {
+    gemm(0, 1, R, r, I, 1.0f, x, I, A, I, 0.0f, u, r);       // u = x A^T
+    gemm(0, 1, R, O, r, s, u, r, B, r, 1.0f, out, O);        // y += s u B^T
+}
+
+void lora_adapter_backward(int R, int I, int O, int r, float s, const float *dy, const float *x, const float *u, const float *A,
+                           const float *B, float *du, float *dA, float *dB, float *dx) {
+    if (dB) gemm(1, 0, O, r, R, s, dy, O, u, r, 1.0f, dB, r);      // dB += s dy^T u
+    gemm(0, 0, R, r, O, s, dy, O, B, r, 0.0f, du, r);              // du = s dy B
+    if (dA) gemm(1, 0, r, I, R, 1.0f, du, r, x, I, 1.0f, dA, I);   // dA += du^T x
+    if (dx) gemm(0, 0, R, I, r, 1.0f, du, r, A, I, 1.0f, dx, I);   // dx += du A
+}
+
 static void lora_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
     int r = cfg->lora_rank;
@@ -41,19 +65,13 @@ static void lora_init(LinearLayer *L, const float *W, const float *b, const Meth
     params_declare(&d->frozen, "weight", 2, (int[]){L->O, L->I});
     params_declare(&d->frozen, "bias", 1, (int[]){L->O});
     params_alloc(&d->frozen);
-    params_init(&d->ad, L->trainable);
-    params_declare(&d->ad, "lora_A", 2, (int[]){r, L->I});
-    params_declare(&d->ad, "lora_B", 2, (int[]){L->O, r});
-    params_alloc(&d->ad);
+    lora_adapter_init(&d->ad, L->trainable, r, L->I, L->O, cfg->seed, L->name);
     d->w = params_get(&d->frozen, "weight");
     d->b = params_get(&d->frozen, "bias");
     d->A = params_get(&d->ad, "lora_A");
-    d->B = params_get(&d->ad, "lora_B");   // zero from the allocator
+    d->B = params_get(&d->ad, "lora_B");
     memcpy(d->w, W, sizeof(float) * (size_t)L->O * L->I);
     memcpy(d->b, b, sizeof(float) * (size_t)L->O);
-    Rng rng;
-    rng_seed(&rng, cfg->seed ^ name_hash(L->name));
-    rng_fill_normal(&rng, d->A, (long)r * L->I, 0.0f, (float)(1.0 / sqrt((double)r)));
     if (L->trainable) {
         d->x = mem_alloc_floats((size_t)L->max_rows * L->I, MEM_ACTIVATIONS);
         d->u = mem_alloc_floats((size_t)L->max_rows * r, MEM_ACTIVATIONS);
@@ -71,28 +89,17 @@ static void lora_forward(LinearLayer *L, float *out, const float *inp, const int
     d->saved = training && L->trainable;
     linear_forward(out, inp, d->w, d->b, R, I, O);
     float *u = d->saved ? d->u : d->du;   // not saving: the scratch holds u
-    gemm(0, 1, R, r, I, 1.0f, inp, I, d->A, I, 0.0f, u, r);       // u = x A^T
-    gemm(0, 1, R, O, r, d->s, u, r, d->B, r, 1.0f, out, O);       // y += s u B^T
+    lora_adapter_forward(R, I, O, r, d->s, inp, d->A, d->B, u, out);
     if (d->saved) memcpy(d->x, inp, sizeof(float) * (size_t)R * I);
 }
 
 static void lora_backward(LinearLayer *L, float *dinp, const float *dout) {
     Lora *d = L->state;
     const int R = (int)L->rows, I = L->I, O = L->O, r = d->r;
-    if (L->trainable) {
-        CHECK(d->saved, "%s: backward without a training forward", L->name);
-        float *dB = params_grad(&d->ad, "lora_B");
-        gemm(1, 0, O, r, R, d->s, dout, O, d->u, r, 1.0f, dB, r);  // dB += s dy^T u
-    }
-    gemm(0, 0, R, r, O, d->s, dout, O, d->B, r, 0.0f, d->du, r);  // du = s dy B
-    if (L->trainable) {
-        float *dA = params_grad(&d->ad, "lora_A");
-        gemm(1, 0, r, I, R, 1.0f, d->du, r, d->x, I, 1.0f, dA, I); // dA += du^T x
-    }
-    if (dinp) {
-        gemm(0, 0, R, I, O, 1.0f, dout, O, d->w, I, 1.0f, dinp, I);   // dx += dy W
-        gemm(0, 0, R, I, r, 1.0f, d->du, r, d->A, I, 1.0f, dinp, I);  // dx += du A
-    }
+    if (L->trainable) CHECK(d->saved, "%s: backward without a training forward", L->name);
+    if (dinp) gemm(0, 0, R, I, O, 1.0f, dout, O, d->w, I, 1.0f, dinp, I);   // dx += dy W
+    lora_adapter_backward(R, I, O, r, d->s, dout, d->x, d->u, d->A, d->B, d->du, L->trainable ? params_grad(&d->ad, "lora_A") : NULL,
+                          L->trainable ? params_grad(&d->ad, "lora_B") : NULL, dinp);
 }
 
 static int lora_param_sets(LinearLayer *L, ParamSet **out) {

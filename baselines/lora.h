@@ -18,4 +18,16 @@
 
 extern const LinearMethod method_lora;
 
+// The adapter path, shared with svdllm_lora (baselines/svdllm_lora.h).
+// Declare "lora_A" (r,I) and "lora_B" (O,r) in ad (trainable as given) and
+// draw A ~ N(0, 1/r) from seed mixed with the layer name; B = 0.
+void lora_adapter_init(ParamSet *ad, int trainable, int r, int I, int O, uint64_t seed, const char *layer_name);
+// u (R,r) = x A^T; out (R,O) += s u B^T.
+void lora_adapter_forward(int R, int I, int O, int r, float s, const float *x, const float *A, const float *B, float *u,
+                          float *out);
+// dB += s dy^T u and dA += du^T x (when ad is trainable: dA, dB not NULL);
+// du (R,r) = s dy B; dx += du A (dx NULL: not wanted).
+void lora_adapter_backward(int R, int I, int O, int r, float s, const float *dy, const float *x, const float *u, const float *A,
+                           const float *B, float *du, float *dA, float *dB, float *dx);
+
 #endif

@@ -4,6 +4,7 @@
 #include "baselines/asi.h"
 #include "baselines/hosvd.h"
 #include "baselines/lora.h"
+#include "baselines/svdllm_lora.h"
 #include "baselines/vanilla.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
@@ -15,7 +16,7 @@
 #include <string.h>
 
 // The list of declarations: the order of help, figures and legends.
-static const LinearMethod *const builtin[] = {&method_vanilla, &method_lora, &method_hosvd, &method_asi, &method_wsi, &method_wasi};
+static const LinearMethod *const builtin[] = {&method_vanilla, &method_lora, &method_svdllm_lora, &method_hosvd, &method_asi, &method_wsi, &method_wasi};
 #define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 #define MAX_EXTRA 8
 static const LinearMethod *extra[MAX_EXTRA];

@@ -64,6 +64,7 @@ int run_memory_plan(const RunSpec *rs, const ViTBinding *bind_in, int B, const i
     if (rs->model.kind != MODEL_VIT) return why_fail(why, why_cap, "no memory plan for %s models (vit only)", model_kind_name(rs->model.kind));
     if (rs->num_finetune >= 0) return why_fail(why, why_cap, "no memory plan with num_of_finetune set (%s only)", "all");
     if (m->flags & METHOD_ACT_ENERGY) return why_fail(why, why_cap, "no memory plan for %s: its activation ranks come from the data", m->name);
+    if (m->flags & METHOD_DATA_CALIB) return why_fail(why, why_cap, "no memory plan for %s: its truncation rank comes from calibration data", m->name);
     if (bind_in->mcfg.weight_update_svd) return why_fail(why, why_cap, "no memory plan for %s with weight_update svd", m->name);
     ViTBinding bind = *bind_in;
     *exact = 1;

@@ -13,6 +13,7 @@
 #include "maxbatch.h"
 #include "results.h"
 #include "subspace_log.h"
+#include "data_calib.h"
 #include "runner_fill.h"
 #include "baselines/registry.h"
 #include "core/linalg/blas.h"
@@ -341,6 +342,11 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         rank_calib_free(&rc);
         mem_reset_peaks();   // calibration is not part of the run's training memory
         counters_reset();
+    }
+    if (method->flags & METHOD_DATA_CALIB) {   // svdllm_lora's whitening: training batches, inference mode (data_calib.h)
+        if (data_calib_run(&st->model, &st->train, st->items, n_train, Bl, wb_max(1, bind.mcfg.calib_batches), st->x, st->y, err) < 0)
+            return RUN_FAILED;
+        mem_reset_peaks();   // the Gram transients are not the training peak; the FLOPs stay (decomposition)
     }
     runner_fill_method_settings(&res->s, method, &bind.mcfg);   // as fitted to the budget
     if (rs->budget_mb > 0 && rs->strict_budget) {   // an unequal "equal-budget" comparison is an error, not a note

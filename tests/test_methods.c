@@ -79,19 +79,6 @@ static double compare_model_grads(ViT *a, ViT *b, const char *tag) {
 }
 
 // A standalone layer with activation dims (B, N, I).
-static void layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
-                       const float *W, const float *b, const MethodConfig *cfg) {
-    memset(L, 0, sizeof *L);
-    L->method = m;
-    snprintf(L->name, sizeof L->name, "%s", name);
-    L->I = I; L->O = O;
-    L->trainable = 1;
-    L->max_rows = (long)B * N;
-    L->rows = L->max_rows;
-    L->ndim = 3;
-    L->dims[0] = B; L->dims[1] = N; L->dims[2] = I;
-    m->init(L, W, b, cfg);
-}
 
 // --- 1. full rank = vanilla ---------------------------------------------------------
 
@@ -188,7 +175,7 @@ static void test_full_rank_layer_dx(void) {
     const int dims[3] = {B, N, I};
     MethodConfig vc = tl_method_config();
     LinearLayer L0;
-    layer_make(&L0, &method_vanilla, "vanilla", B, N, I, O, W, b, &vc);
+    tl_layer_make(&L0, &method_vanilla, "vanilla", B, N, I, O, W, b, &vc);
     L0.method->forward(&L0, y0, x, dims, 3, 1);
     L0.method->backward(&L0, dx0, dy);
     EXPECT_NONZERO("vanilla dx", dx0, (size_t)R * I);
@@ -196,7 +183,7 @@ static void test_full_rank_layer_dx(void) {
     int nv = full_variants(v);
     for (int i = 0; i < nv; i++) {
         LinearLayer L1;
-        layer_make(&L1, v[i].m, v[i].tag, B, N, I, O, W, b, &v[i].c);
+        tl_layer_make(&L1, v[i].m, v[i].tag, B, N, I, O, W, b, &v[i].c);
         memset(dx1, 0, sizeof(float) * (size_t)R * I);
         L1.method->forward(&L1, y1, x, dims, 3, 1);
         L1.method->backward(&L1, dx1, dy);
@@ -234,7 +221,7 @@ static void test_svd_update_rank_follows_w(void) {
         c.epsilon = eps; c.weight_update_svd = 1;
         c.act_ranks[0] = B; c.act_ranks[1] = N; c.act_ranks[2] = I;   // wasi: full activation ranks
         LinearLayer L;
-        layer_make(&L, w ? &method_wsi : &method_wasi, w ? "wsi" : "wasi", B, N, I, O, W, b, &c);
+        tl_layer_make(&L, w ? &method_wsi : &method_wasi, w ? "wsi" : "wasi", B, N, I, O, W, b, &c);
         const int k0 = wasi_weight_rank(&L);
         EXPECT(k0 <= r0, "%s: k %d on a rank-%d W", L.name, k0, r0);
         L.method->forward(&L, y, x, dims, 3, 1);
@@ -281,7 +268,7 @@ static void test_wasi_forward_is_LR(void) {
     int k = svd_energy_rank(sw.s, sw.mn, 0.7f);
     svd_work_free(&sw);
     LinearLayer L;
-    layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
     EXPECT(wasi_weight_rank(&L) == k && k > 1 && k < wb_min(O, I), "weight rank %d (energy rule: %d)", wasi_weight_rank(&L), k);
     float *WL = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE), *bL = mem_alloc_floats(O, MEM_WORKSPACE);
     L.method->export_dense(&L, WL, bL);
@@ -346,7 +333,7 @@ static void test_wasi_storages_agree_first_update(void) {
             c.act_ranks[0] = 3; c.act_ranks[1] = 5; c.act_ranks[2] = 12;
             c.factored = f;
             c.r_update_previous = prev;
-            layer_make(&Ls[f], &method_wasi, f ? "factored" : "dense", B, N, I, O, W, b, &c);
+            tl_layer_make(&Ls[f], &method_wasi, f ? "factored" : "dense", B, N, I, O, W, b, &c);
             EXPECT(wasi_weight_rank(&Ls[f]) == k, "k = %d (W has rank %d)", wasi_weight_rank(&Ls[f]), k);
             EXPECT(!strcmp(wasi_storage(&Ls[f]), f ? "factored" : "dense"), "storage %s", wasi_storage(&Ls[f]));
         }
@@ -489,7 +476,7 @@ static void test_wasi_tracks_rank_k(void) {
         for (int prev = 0; prev < 2; prev++) {
             MethodConfig c = sign_mcfg(f, prev);
             LinearLayer L;
-            layer_make(&L, &method_wasi, "wasi", B, N, I, O, p.W, p.b, &c);
+            tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, p.W, p.b, &c);
             const int k = wasi_weight_rank(&L);
             EXPECT(k == kw, "k = %d (W is rank %d plus a small tail)", k, kw);
             double worst = 0, loss[21], rise = 0;
@@ -540,7 +527,7 @@ static void test_wasi_step_on_unchanged_w(void) {
     for (int prev = 0; prev < 2; prev++) {
         MethodConfig c = sign_mcfg(0, prev);
         LinearLayer L;
-        layer_make(&L, &method_wasi, "wasi", B, N, I, O, p.W, p.b, &c);
+        tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, p.W, p.b, &c);
         const int k = wasi_weight_rank(&L);
         const float *Lf, *Rf;
         wasi_factors(&L, &Lf, &Rf);
@@ -585,7 +572,7 @@ static void test_wasi_signs_thread_independent(void) {
                 threads_set(init_threaded ? t + 1 : 1);
                 MethodConfig c = sign_mcfg(f, 1);
                 LinearLayer L;
-                layer_make(&L, &method_wasi, "wasi", B, N, I, O, p.W, p.b, &c);
+                tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, p.W, p.b, &c);
                 k = wasi_weight_rank(&L);
                 threads_set(t + 1);
                 for (int s = 0; s < 20; s++) {
@@ -637,7 +624,7 @@ static void test_wasi_factored_memory(void) {
     c.act_ranks[0] = 2; c.act_ranks[1] = 4; c.act_ranks[2] = 16;
     OptimConfig oc = optim_sgd(0.0f, 0.0f);
     LinearLayer L;
-    layer_make(&L, &method_wasi, "factored", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_wasi, "factored", B, N, I, O, W, b, &c);
     // first step warms everything up (the cold first subspace step)
     L.method->forward(&L, y, x, dims, 3, 1);
     L.method->backward(&L, dx, dy);
@@ -797,8 +784,8 @@ static void test_lora_init(void) {
     MethodConfig c = tl_method_config();
     c.lora_rank = r; c.lora_alpha = 16.0f;
     LinearLayer L, D;
-    layer_make(&L, &method_lora, "lora", B, N, I, O, W, b, &c);
-    layer_make(&D, &method_vanilla, "dense", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_lora, "lora", B, N, I, O, W, b, &c);
+    tl_layer_make(&D, &method_vanilla, "dense", B, N, I, O, W, b, &c);
     const float *A = params_get(adapters(&L), "lora_A");
     double s2 = 0;
     for (int i = 0; i < r * I; i++) s2 += (double)A[i] * (double)A[i];
@@ -931,14 +918,14 @@ static void test_flops_closed_form(void) {
     MethodConfig c = tl_method_config();
     LinearLayer L;
     // vanilla: y = x W^T + b; dx, dW, db; SGD on O I + O
-    layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
     expect_flops("vanilla", run_counted(&L, x, dy, y, dx, dims, &oc),
                  (PhaseFlops){2 * Rd * I * O + Rd * O, 2 * Rd * O * I + 2 * O * Rd * I + Rd * O, 0, 2.0 * (O * I + O)});
     L.method->free(&L);
     // lora r
     const int r = 5;
     c.lora_rank = r; c.lora_alpha = 10;
-    layer_make(&L, &method_lora, "lora", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_lora, "lora", B, N, I, O, W, b, &c);
     expect_flops("lora r=5", run_counted(&L, x, dy, y, dx, dims, &oc),
                  (PhaseFlops){2 * Rd * I * O + Rd * O + 2 * Rd * I * r + 2 * Rd * r * O,
                               2 * O * r * Rd + 2 * Rd * r * O + 2 * r * I * Rd + 2 * Rd * O * I + 2 * Rd * r * I, 0,
@@ -946,7 +933,7 @@ static void test_flops_closed_form(void) {
     L.method->free(&L);
     // hosvd at epsilon 0.8: ranks read back from the layer
     c = tl_method_config(); c.epsilon = 0.8f;
-    layer_make(&L, &method_hosvd, "hosvd", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_hosvd, "hosvd", B, N, I, O, W, b, &c);
     PhaseFlops got = run_counted(&L, x, dy, y, dx, dims, &oc);
     LinearAccount acc;
     L.method->account(&L, &acc);
@@ -958,7 +945,7 @@ static void test_flops_closed_form(void) {
     // asi (2,3,7): cold first step, then warm
     int k[3] = {2, 3, 7};
     c = tl_method_config(); memcpy(c.act_ranks, k, sizeof k);
-    layer_make(&L, &method_asi, "asi", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_asi, "asi", B, N, I, O, W, b, &c);
     PhaseFlops asi_want = {2 * Rd * I * O + Rd * O, 2 * Rd * O * I + Rd * O + dw_flops(dims, 3, O, k),
                            subspace_flops(dims, 3, k, 0), 2.0 * (O * I + O)};
     expect_flops("asi cold", run_counted(&L, x, dy, y, dx, dims, &oc), asi_want);
@@ -972,7 +959,7 @@ static void test_flops_closed_form(void) {
             c.factored = f; c.r_update_previous = prev;
             Counters c0 = counters_get();
             Phase ph = phase_set(PHASE_OTHER);
-            layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
+            tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
             phase_set(ph);
             Counters d0 = counters_diff(counters_get(), c0);
             const double K = wasi_weight_rank(&L), mx = wb_max(O, I), mn = wb_min(O, I), kl = k[2];
@@ -999,7 +986,7 @@ static void test_flops_closed_form(void) {
     // wsi (x dense): wasi dense's forward and update, dW exact (2 R O I), nothing compressed
     for (int prev = 0; prev < 2; prev++) {
         c = tl_method_config(); c.epsilon = 0.6f; c.r_update_previous = prev;
-        layer_make(&L, &method_wsi, "wsi", B, N, I, O, W, b, &c);
+        tl_layer_make(&L, &method_wsi, "wsi", B, N, I, O, W, b, &c);
         const double K = wasi_weight_rank(&L);
         PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + Rd * O, 2 * Rd * O * K + 2 * Rd * K * I + Rd * O + 2 * Rd * O * I, 0,
                            2.0 * (O * I + O) + 4 * O * I * K + orth_flops(O, K) + (prev ? 0 : 2 * O * I * K)};
@@ -1013,7 +1000,7 @@ static void test_flops_closed_form(void) {
     // K' the rank the new SVD gives
     for (int w = 0; w < 2; w++) {
         c = tl_method_config(); c.epsilon = 0.6f; memcpy(c.act_ranks, k, sizeof k); c.weight_update_svd = 1;
-        layer_make(&L, w ? &method_wsi : &method_wasi, "svd", B, N, I, O, W, b, &c);
+        tl_layer_make(&L, w ? &method_wsi : &method_wasi, "svd", B, N, I, O, W, b, &c);
         const double K = wasi_weight_rank(&L), mx = wb_max(O, I), mn = wb_min(O, I);
         PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + Rd * O, 2 * Rd * O * K + 2 * Rd * K * I + Rd * O, 0,
                            2.0 * (O * I + O) + rnd(6 * mx * mn * mn + 20 * mn * mn * mn)};
@@ -1305,7 +1292,7 @@ static void test_subspace_tracker(void) {
     MethodConfig c = tl_method_config();
     c.epsilon = 0.8f;
     LinearLayer L;
-    layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
     LinearLayer *lp = &L;
     SubspaceTrack t;
     SubspaceRow r0, r1;
@@ -1347,7 +1334,7 @@ static void test_subspace_tracker(void) {
     L.method->free(&L);
     // wasi: K is its weight rank
     c.act_epsilon = 0.9f;
-    layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
     LinearAccount acc;
     L.method->account(&L, &acc);
     subspace_track_init(&t, &lp, 1, 0.8f, &r0);

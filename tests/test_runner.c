@@ -846,6 +846,44 @@ static void test_variant_recorded(void) {
     results_list_free(&l);
 }
 
+// svdllm_lora through the runner: the calibration pass runs (its FLOPs in the
+// decomposition phase, K = full at epsilon 1) and at epsilon 1 the run trains
+// as lora does on the same data (final losses within rounding); at 0.5 K drops.
+static void test_svdllm_lora_run(void) {
+    char out[800];
+    if (run_tagged("svdllm",
+                   "experiment: svdllm\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 1, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 96, limit_val: 32}\n"
+                   "training: {epochs: 2, batch_size: 32, lr: 0.05}\n"
+                   "methods: [{name: lora, rank: 4}, {name: svdllm_lora, rank: 4, epsilon: [1.0, 0.5], calib_batches: 2}]\n", out, sizeof out))
+        return;
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 3 && count_status(&l, RUN_COMPLETE) == 3, "3 complete runs, got %d", l.n);
+    const RunSummary *lo = NULL, *full = NULL, *half = NULL;
+    for (int i = 0; i < l.n; i++) {
+        const RunSummary *s = &l.runs[i];
+        if (!strcmp(s->method, "lora")) lo = s;
+        else if (s->epsilon > 0.99) full = s;
+        else half = s;
+    }
+    if (lo && full && half) {
+        EXPECT(fabs(full->final_train_loss - lo->final_train_loss) <= 1e-4 * fabs(lo->final_train_loss),
+               "eps 1 trains as lora: final train loss %.7f vs %.7f", full->final_train_loss, lo->final_train_loss);
+        EXPECT(half->paper_weight_mb < full->paper_weight_mb, "eps 0.5 keeps fewer weights: %.4f vs %.4f MB", half->paper_weight_mb,
+               full->paper_weight_mb);
+        RunTables t;
+        WbError err;
+        if (results_read_tables(out, full->name, &t, &err) == 0) {
+            EXPECT(t.n_layers == 2 && t.layers[0].weight_rank == 32 && t.layers[1].weight_rank == 32, "full rank K = 32 per layer");
+            EXPECT(t.flops_ps[PHASE_DECOMPOSITION] > 0, "the calibration's FLOPs are counted (decomposition)");
+            results_tables_free(&t);
+        } else EXPECT(0, "%s", err.msg);
+    } else EXPECT(0, "lora, svdllm_lora eps 1 and 0.5 runs");
+    results_list_free(&l);
+}
+
 // Case 8: a diverged run is a result; rerunning does not train it again.
 static void test_diverged_not_retrained(void) {
     char yaml[800], out[800], log[800];
@@ -894,5 +932,6 @@ int main(int argc, char **argv) {
     RUN(test_subspace_log_on_request);
     RUN(test_eval_split);
     RUN(test_variant_recorded);
+    RUN(test_svdllm_lora_run);
     return tl_finish();
 }

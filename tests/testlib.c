@@ -158,6 +158,20 @@ float *tl_read_tensor(const SafeTensors *st, const char *name, size_t *numel) {
     return x;
 }
 
+void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
+                   const float *W, const float *b, const MethodConfig *cfg) {
+    memset(L, 0, sizeof *L);
+    L->method = m;
+    snprintf(L->name, sizeof L->name, "%s", name);
+    L->I = I; L->O = O;
+    L->trainable = 1;
+    L->max_rows = (long)B * N;
+    L->rows = L->max_rows;
+    L->ndim = 3;
+    L->dims[0] = B; L->dims[1] = N; L->dims[2] = I;
+    m->init(L, W, b, cfg);
+}
+
 MethodConfig tl_method_config(void) {
     MethodConfig c;
     memset(&c, 0, sizeof c);

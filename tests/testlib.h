@@ -74,6 +74,9 @@ int tl_blas_threads_invariant(char *why, size_t cap);
 
 // The settings the method tests start from: all zero but epsilon = 1 and seed 17.
 MethodConfig tl_method_config(void);
+// A trainable layer of method m for activations (B,N,I) -> O, initialised from W (O,I), b (O).
+void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
+                   const float *W, const float *b, const MethodConfig *cfg);
 // dW (O,I) and db (O) of one linear as dense gradients, whatever its method
 // (wasi's dW assembled from its factors).
 void tl_linear_grads(const LinearLayer *L, float *dW, float *db);

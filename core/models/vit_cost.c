@@ -90,6 +90,7 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     int is_lora = (fl & METHOD_ADAPTER) != 0, is_tucker = (fl & METHOD_ACT_TUCKER) != 0;
     int is_wasi = (fl & METHOD_WEIGHT_LOWRANK) != 0, is_asi = is_tucker && !is_wasi;
     CHECK(!(fl & METHOD_ACT_ENERGY), "vit_memory_plan: method %s has data-dependent buffers (not predicted)", meth);
+    CHECK(!(fl & METHOD_DATA_CALIB), "vit_memory_plan: method %s takes its ranks from calibration data (not predicted)", meth);
 
     // vit_build: the model's own trainable set (all trainable), the linears' and acts' tables
     double own = pad16(C * PP) + pad16(C) + pad16(C) + pad16((double)N * C) + 4 * D * pad16(C) + 2 * pad16(C) +

@@ -27,6 +27,8 @@ typedef struct {
     int r_update_previous;  // wasi: R = L_prev^T W (authors' code) instead of L^T W
     int factored;           // wasi: keep only L, R (no dense master)
     int weight_update_svd;  // wasi, wsi: a fresh truncated SVD at epsilon every step (K may change)
+    int trunc_rank;         // svdllm_lora: the truncation rank K (0 = from epsilon)
+    int calib_batches;      // svdllm_lora: training batches of the whitening calibration
     uint64_t seed;          // method-private randomness (lora init, asi first step)
 } MethodConfig;
 
@@ -85,6 +87,7 @@ enum {
     METHOD_WEIGHT_LOWRANK = 8, // W kept at a rank k (reported per layer, shown in the rank figures)
     METHOD_CALIBRATES = 16,    // activation ranks by the DP on a calibration batch when not given
     METHOD_NO_BUDGET = 32,     // the budget axis does not apply (the full-memory reference)
+    METHOD_DATA_CALIB = 64,    // needs calib_batches inference forwards on training data, then calib_end, before training
 };
 
 // A memory budget to fit (experiments/budget.c fills it from the run).
@@ -157,6 +160,10 @@ struct LinearMethod {
     // subspace (svdllm_lora may report its truncated factors' product here).
     // Its weight rank K is read from account().weight_rank.
     void (*subspace_weight)(const LinearLayer *L, float *W);
+    // METHOD_DATA_CALIB: called once after the runner's calibration forwards
+    // (training = 0, MethodConfig.calib_batches training batches); the
+    // method fixes its structure from what those forwards showed it.
+    void (*calib_end)(LinearLayer *L);
     void (*free)(LinearLayer *L);
 };
 
