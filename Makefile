@@ -67,7 +67,7 @@ help:
 	@echo "make test      deps + build + every test (normal and ASan/UBSan), the fuzzers, valgrind; ends with 'N passed, M failed'"
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
-	@echo "make paper-mini the paper's figures scaled to Fashion-MNIST and the micro models (~8 min), plots/paper-mini/"
+	@echo "make paper-mini the paper's figures scaled to Fashion-MNIST and the micro models (~7 min), plots/paper-mini/"
 	@echo "make paper FIG=5|6|table1  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
 	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"

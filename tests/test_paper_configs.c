@@ -171,12 +171,12 @@ static void test_base_is_not_an_experiment(void) {
 }
 
 // make paper-mini's files: the run counts every figure needs (vit: 1 pretrain +
-// 3 seeds x (vanilla, lora, asi, 6 wasi, 6 wsi, 6 wsi svd); swin: 1 + 9),
+// 3 seeds x (vanilla, lora, 6 svdllm_lora, asi, 6 wasi, 6 wsi, 6 wsi svd); swin: 1 + 9),
 // wsi svd runs carrying weight_update svd, the 0.8 run that Fig. 3a draws.
 static void test_paper_mini(void) {
     Experiment ex;
     if (load(&ex, "experiments/paper/mini/vit.yaml") == 0) {
-        EXPECT(ex.n == 1 + 3 * 21, "mini vit: %d runs, expected 64", ex.n);
+        EXPECT(ex.n == 1 + 3 * 27, "mini vit: %d runs, expected 82", ex.n);
         int svd = 0, eps08 = 0;
         for (int i = 0; i < ex.n; i++) {
             const RunSpec *r = &ex.runs[i];
