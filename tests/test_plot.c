@@ -496,6 +496,19 @@ static void test_full_export_and_render(void) {
 }
 
 // WASIBENCH_PLOT_STAGE picks another stage; a file without wasi skips the rank figures.
+// OUT/<fig>_missing.txt into text ("" when absent, which fails).
+static void read_missing(const char *fig, char *text, size_t cap) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s_missing.txt", OUT, fig);
+    text[0] = 0;
+    FILE *f = fopen(path, "r");
+    EXPECT(f != NULL, "%s written", path);
+    if (!f) return;
+    size_t k = fread(text, 1, cap - 1, f);
+    text[k] = 0;
+    fclose(f);
+}
+
 // --paper on the same file: paper.dat has one row per setting with the
 // values written (vanilla averaged over its 2 seeds), figures 3a (wasi eps 0.7,
 // the nearest to 0.8, partial), 5 (no svdllm_lora: partial), 8 (vanilla + wasi
@@ -538,21 +551,12 @@ static void test_paper_figures(void) {
         char n[64];
         for (int i = 0; i < 4; i++) { snprintf(n, sizeof n, "%s.png", drawn[i]); check_png(n, 1); }
         for (int i = 0; i < 5; i++) { snprintf(n, sizeof n, "%s.png", not_drawn[i]); check_png(n, 0); }
-        char path[800], text[1024] = "";
-        snprintf(path, sizeof path, "%s/paper_fig3b_missing.txt", OUT);
-        FILE *f = fopen(path, "r");
-        EXPECT(f != NULL, "%s written", path);
-        if (f) { size_t k = fread(text, 1, sizeof text - 1, f); text[k] = 0; fclose(f); }
+        char text[1024];
+        read_missing("paper_fig3b", text, sizeof text);
         EXPECT(strstr(text, "wsi") != NULL && strstr(text, "weight_update") != NULL, "3b names the wsi runs it needs: %s", text);
-        snprintf(path, sizeof path, "%s/paper_fig5_missing.txt", OUT);
-        f = fopen(path, "r");
-        text[0] = 0;
-        if (f) { size_t k = fread(text, 1, sizeof text - 1, f); text[k] = 0; fclose(f); }
+        read_missing("paper_fig5", text, sizeof text);
         EXPECT(strstr(text, "drawn without") != NULL && strstr(text, "svdllm_lora") != NULL, "5 is partial without svdllm_lora: %s", text);
-        snprintf(path, sizeof path, "%s/paper_fig3a_missing.txt", OUT);
-        f = fopen(path, "r");
-        text[0] = 0;
-        if (f) { size_t k = fread(text, 1, sizeof text - 1, f); text[k] = 0; fclose(f); }
+        read_missing("paper_fig3a", text, sizeof text);
         EXPECT(strstr(text, "closest, 0.7,") != NULL, "3a says it drew eps 0.7 (0.7 and 0.9 tie: the lower): %s", text);
     }
     if (read_dat("paper_fig3a.dat") == 0)

@@ -46,6 +46,19 @@ static double data_err(const float *W, const float *Wk, const float *x, int rows
     return e;
 }
 
+// A random layer (W, b) and 2R correlated inputs from one seed.
+typedef struct { float *W, *b, *x; } Case;
+static Case case_make(uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    Case c;
+    c.W = tl_randn(&r, (size_t)O * I, 0.2f);
+    c.b = tl_randn(&r, O, 0.1f);
+    c.x = correlated_x(&r, 2 * R);
+    return c;
+}
+static void case_free(Case *c) { mem_free(c->W); mem_free(c->b); mem_free(c->x); }
+
 static MethodConfig cfg_at(float eps, int K) {
     MethodConfig c = tl_method_config();
     c.epsilon = eps;
@@ -66,9 +79,8 @@ static void calibrate(LinearLayer *L, const float *x) {
 }
 
 static void test_whitened_truncation(void) {
-    Rng r;
-    rng_seed(&r, 1);
-    float *W = tl_randn(&r, (size_t)O * I, 0.2f), *b = tl_randn(&r, O, 0.1f), *x = correlated_x(&r, 2 * R);
+    Case cs = case_make(1);
+    float *W = cs.W, *b = cs.b, *x = cs.x;
     int ks[] = {4, 8, 16};
     for (int t = 0; t < 3; t++) {
         MethodConfig c = cfg_at(0.9f, ks[t]);
@@ -100,14 +112,15 @@ static void test_whitened_truncation(void) {
         mem_free(Lf); mem_free(Rf); mem_free(Wk);
         L.method->free(&L);
     }
-    mem_free(W); mem_free(b); mem_free(x);
+    case_free(&cs);
 }
 
 // At epsilon 1, forward, dx, the adapters' gradients and one step's loss agree with lora's.
 static void test_full_rank_equals_lora(void) {
+    Case cs = case_make(2);
+    float *W = cs.W, *b = cs.b, *x = cs.x;
     Rng r;
-    rng_seed(&r, 2);
-    float *W = tl_randn(&r, (size_t)O * I, 0.2f), *b = tl_randn(&r, O, 0.1f), *x = correlated_x(&r, 2 * R);
+    rng_seed(&r, 20);
     float *dy = tl_randn(&r, (size_t)R * O, 1.0f);
     MethodConfig c = cfg_at(1.0f, 0);
     LinearLayer S, Lr;
@@ -150,7 +163,7 @@ static void test_full_rank_equals_lora(void) {
     mem_free(ys); mem_free(yl); mem_free(dxs); mem_free(dxl); mem_free(Wk); mem_free(dy);
     S.method->free(&S);
     Lr.method->free(&Lr);
-    mem_free(W); mem_free(b); mem_free(x);
+    case_free(&cs);
 }
 
 // Inputs that span only 8 of the 32 channels: G is singular, the ridge is used and named.
@@ -200,9 +213,8 @@ static void test_lazy_calibration(void) {
 // forward 2 R I O + R O), then one Cholesky I^3/3, W S 2 O I^2, the SVD's
 // textbook 6 m n^2 + 20 n^3, the solve K I^2.
 static void test_flop_count(void) {
-    Rng r;
-    rng_seed(&r, 5);
-    float *W = tl_randn(&r, (size_t)O * I, 0.2f), *b = tl_randn(&r, O, 0.1f), *x = correlated_x(&r, 2 * R);
+    Case cs = case_make(5);
+    float *W = cs.W, *b = cs.b, *x = cs.x;
     MethodConfig c = cfg_at(0.9f, 10);
     LinearLayer L;
     tl_layer_make(&L, &method_svdllm_lora, "flops", B, N, I, O, W, b, &c);
@@ -216,13 +228,12 @@ static void test_flop_count(void) {
                   (6 * m * n * n + 20 * n * n * n) + K * I * I;
     EXPECT(fabs(got - want) <= 1e-9 * want + 4, "calibration FLOPs %.0f, formula %.0f", got, want);
     L.method->free(&L);
-    mem_free(W); mem_free(b); mem_free(x);
+    case_free(&cs);
 }
 
 static void test_paper_measure(void) {
-    Rng r;
-    rng_seed(&r, 6);
-    float *W = tl_randn(&r, (size_t)O * I, 0.2f), *b = tl_randn(&r, O, 0.1f), *x = correlated_x(&r, 2 * R);
+    Case cs = case_make(6);
+    float *W = cs.W, *b = cs.b, *x = cs.x;
     MethodConfig c = cfg_at(0.8f, 0);
     LinearLayer L;
     tl_layer_make(&L, &method_svdllm_lora, "paper", B, N, I, O, W, b, &c);
@@ -244,7 +255,8 @@ static void test_paper_measure(void) {
     EXPECT(acc.bytes_activations == sizeof(float) * ((size_t)R * I + (size_t)R * 4),
            "tracked activations %zu bytes", acc.bytes_activations);
     L.method->free(&L);
-    mem_free(W); mem_free(b); mem_free(x); mem_free(y);
+    mem_free(y);
+    case_free(&cs);
 }
 
 int main(int argc, char **argv) {
