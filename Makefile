@@ -16,7 +16,7 @@ MPI       ?= auto         # auto = with Open MPI when pkg-config finds ompi-c; 0
 DEB_PKGS  = build-essential pkg-config libopenblas-dev liblapacke-dev libyaml-dev libhdf5-dev hdf5-tools \
             gnuplot-nox libcsv-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev \
             dataset-fashion-mnist python3-torch python3-torchvision python3-numpy \
-            clang libclang-rt-14-dev libomp-14-dev valgrind libopenmpi-dev openmpi-bin
+            clang libclang-rt-14-dev libomp-14-dev valgrind libopenmpi-dev openmpi-bin chromium
 PC_LIBS   = openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib
 
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion
@@ -190,9 +190,10 @@ paper-mini: deps
 	rm -f plots/paper-mini/paper_fig6_missing.txt && \
 	for f in md csv tex; do ./$(BUILD)/wasibench table $(PAPER_MINI)/vit.h5 --format $$f --out $(PAPER_MINI)/table1.$$f || exit 1; done && \
 	./$(BUILD)/wasibench table $(PAPER_MINI)/swin.h5 --out $(PAPER_MINI)/table1_swin.md && \
+	./$(BUILD)/wasibench report $(PAPER_MINI)/vit.h5 --out $(PAPER_MINI) 2>/dev/null && \
 	echo && ./$(BUILD)/wasibench info $(PAPER_MINI)/vit.h5 | head -3 && \
 	echo && cat $(PAPER_MINI)/table1.md && \
-	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; Table 1: $(PAPER_MINI)/table1.{md,csv,tex}; $$(( $$(date +%s) - start )) s"
+	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; Table 1: $(PAPER_MINI)/table1.{md,csv,tex}; the page: $(PAPER_MINI)/index.html; $$(( $$(date +%s) - start )) s"
 
 # make paper FIG=...: one paper figure at full size (experiments/paper/, the
 # weights and data sets the user supplies: experiments/paper/README.md).

@@ -3,6 +3,7 @@
 #include "maxbatch.h"
 #include "plot.h"
 #include "table.h"
+#include "report.h"
 #include "results.h"
 #include "runner.h"
 #include "baselines/registry.h"
@@ -26,7 +27,8 @@ static const char *usage_main =
     "  info RESULTS.h5       table of the runs in a results file\n"
     "  merge OUT.h5 IN.h5... join shard result files into one\n"
     "  plot RESULTS.h5       the figures (gnuplot PNG/SVG) of a results file (--paper: the paper's)\n"
-    "  table RESULTS.h5      the paper's Table 1 columns per setting (Markdown, CSV or LaTeX)\n"
+    "  table RESULTS.h5      the paper's Table 1 columns per setting (Markdown, CSV, LaTeX or HTML)\n"
+    "  report RESULTS.h5     one self-contained HTML page: runs, Table 1, every figure, provenance\n"
     "  maxbatch EXPERIMENT.yaml --cap SIZE  largest batch per run under a memory cap\n"
     "  version               build, BLAS and threads\n"
     "  help [COMMAND]        this text, or a command's options\n"
@@ -134,9 +136,21 @@ static const char *usage_table =
     "seeds averaged, mean +- std) in the paper's Table 1 columns: method, epsilon, rank, seeds,\n"
     "training and inference memory (the paper's measure, MB), training GFLOP per step and inference\n"
     "GFLOP per batch (counted), final accuracy (test when every run was tested, else validation).\n"
-    "  --format   md (default, Markdown), csv (RFC 4180 quoting, libcsv), tex (a LaTeX tabular)\n"
+    "  --format   md (default, Markdown), csv (RFC 4180 quoting, libcsv), tex (a LaTeX tabular),\n"
+    "             html (a <table>)\n"
     "  --out      write to FILE instead of standard output\n"
     "Exit 0, 2 on a wrong command line, 3 when the file cannot be read or written.\n";
+
+static const char *usage_report =
+    "usage: wasibench report RESULTS.h5 [--out DIR]\n"
+    "\n"
+    "Writes DIR/index.html (default reports/NAME for results/NAME.h5): one self-contained page to\n"
+    "open in a browser: every run with its status, accuracy, memory, FLOPs and time; the paper's\n"
+    "Table 1 columns; the paper's figures and all of `wasibench plot`'s, inline as SVG (rendered\n"
+    "into DIR/paper and DIR/figures; a figure without its runs says what it needs); provenance\n"
+    "(code version, host, BLAS, threads of the runs and of this binary). The stage shown follows\n"
+    "WASIBENCH_PLOT_STAGE as for plot. Exit 0, 2 on a wrong command line, 3 when the file cannot\n"
+    "be read or the page cannot be written.\n";
 
 static const char *usage_version = "usage: wasibench version\n\nPrints the build, the BLAS library and the thread count.\n";
 
@@ -325,7 +339,7 @@ static int cmd_table(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-            if (table_format_parse(argv[++i], &fmt)) { fprintf(stderr, "wasibench table: --format %s: expected md, csv or tex\n", argv[i]); return EXIT_USAGE; }
+            if (table_format_parse(argv[++i], &fmt)) { fprintf(stderr, "wasibench table: --format %s: expected md, csv, tex or html\n", argv[i]); return EXIT_USAGE; }
         }
         else if (argv[i][0] == '-') { fprintf(stderr, "wasibench table: unknown or incomplete option '%s'\n\n%s", argv[i], usage_table); return EXIT_USAGE; }
         else if (!h5) h5 = argv[i];
@@ -338,6 +352,30 @@ static int cmd_table(int argc, char **argv) {
     int rc = table_write(h5, fmt, f, &err);
     if (out && fclose(f) != 0 && rc == 0) { snprintf(err.msg, sizeof err.msg, "%s: write failed (disk full?)", out); rc = -1; }
     if (rc < 0) { fprintf(stderr, "wasibench table: %s\n", err.msg); if (out) unlink(out); return EXIT_RESULTS; }
+    return 0;
+}
+
+static int cmd_report(int argc, char **argv) {
+    if (wants_help(argc, argv)) { fputs(usage_report, stdout); return 0; }
+    const char *h5 = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (argv[i][0] == '-') { fprintf(stderr, "wasibench report: unknown or incomplete option '%s'\n\n%s", argv[i], usage_report); return EXIT_USAGE; }
+        else if (!h5) h5 = argv[i];
+        else { fprintf(stderr, "wasibench report: more than one results file\n"); return EXIT_USAGE; }
+    }
+    if (!h5) { fputs(usage_report, stderr); return EXIT_USAGE; }
+    char dir[1024];
+    if (!out) {   // reports/<name> for results/<name>.h5
+        const char *base = strrchr(h5, '/');
+        base = base ? base + 1 : h5;
+        snprintf(dir, sizeof dir, "reports/%.*s", (int)strcspn(base, "."), base);
+        out = dir;
+    }
+    threads_set(0);
+    WbError err;
+    if (report_write(h5, out, WB_VERSION, stderr, &err) < 0) { fprintf(stderr, "wasibench report: %s\n", err.msg); return EXIT_RESULTS; }
+    fprintf(stderr, "report: %s/index.html\n", out);
     return 0;
 }
 
@@ -354,7 +392,7 @@ int main(int argc, char **argv) {
         const char *topic = argc > 2 ? argv[2] : "";
         if (!strcmp(topic, "methods")) { methods_help(stdout); return 0; }
         fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "info") ? usage_info
-              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "table") ? usage_table : !strcmp(topic, "maxbatch") ? usage_maxbatch : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
+              : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "table") ? usage_table : !strcmp(topic, "report") ? usage_report : !strcmp(topic, "maxbatch") ? usage_maxbatch : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
         return 0;
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
@@ -363,6 +401,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return cmd_plot(argc, argv);
     if (!strcmp(cmd, "maxbatch")) return cmd_maxbatch(argc, argv);
     if (!strcmp(cmd, "table")) return cmd_table(argc, argv);
+    if (!strcmp(cmd, "report")) return cmd_report(argc, argv);
     if (!strcmp(cmd, "version")) {
         if (wants_help(argc, argv)) { fputs(usage_version, stdout); return 0; }
         threads_set(0);

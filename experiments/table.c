@@ -12,8 +12,8 @@
 #include <string.h>
 
 int table_format_parse(const char *name, TableFormat *fmt) {
-    static const char *names[] = {"md", "csv", "tex"};
-    for (int i = 0; i < 3; i++)
+    static const char *names[] = {"md", "csv", "tex", "html"};
+    for (int i = 0; i < 4; i++)
         if (!strcmp(name, names[i])) { *fmt = (TableFormat)i; return 0; }
     return -1;
 }
@@ -68,6 +68,18 @@ static void tex_put(FILE *f, const char *s) {
     }
 }
 
+void html_put(FILE *f, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
 // Markdown: a '|' would end the cell.
 static void md_put(FILE *f, const char *s) {
     for (; *s; s++) {
@@ -100,6 +112,12 @@ int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err) {
             csv_fwrite(out, HEAD[c], strlen(HEAD[c]));
         }
         fputc('\n', out);
+    } else if (fmt == TABLE_HTML) {
+        fputs("<table class=\"paper\">\n<caption>", out);
+        html_put(out, caption);
+        fputs("</caption>\n<tr>", out);
+        for (int c = 0; c < NCOL; c++) { fputs("<th>", out); html_put(out, HEAD[c]); fputs("</th>", out); }
+        fputs("</tr>\n", out);
     } else {
         fputs("% ", out);
         tex_put(out, caption);
@@ -109,8 +127,10 @@ int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err) {
     }
     for (int g = 0; g < p.n_groups; g++) {
         row_cells(&p, &p.groups[g], use_test, pm, cell);
+        if (fmt == TABLE_HTML) fputs("<tr>", out);
         for (int c = 0; c < NCOL; c++) {
-            if (fmt == TABLE_MD) { fputs(c ? " " : "| ", out); md_put(out, cell[c]); fputs(" |", out); }
+            if (fmt == TABLE_HTML) { fputs(c ? "<td class=\"num\">" : "<td>", out); html_put(out, cell[c]); fputs("</td>", out); }
+            else if (fmt == TABLE_MD) { fputs(c ? " " : "| ", out); md_put(out, cell[c]); fputs(" |", out); }
             else if (fmt == TABLE_CSV) { if (c) fputc(',', out); csv_fwrite(out, cell[c], strlen(cell[c])); }
             else {
                 if (c) fputs(" & ", out);
@@ -123,9 +143,10 @@ int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err) {
                 } else tex_put(out, cell[c]);
             }
         }
-        fputs(fmt == TABLE_TEX ? " \\\\\n" : "\n", out);
+        fputs(fmt == TABLE_TEX ? " \\\\\n" : fmt == TABLE_HTML ? "</tr>\n" : "\n", out);
     }
     if (fmt == TABLE_TEX) fputs("\\hline\n\\end{tabular}\n", out);
+    if (fmt == TABLE_HTML) fputs("</table>\n", out);
     pl_free(&p);
     if (ferror(out)) return wb_error(err, "writing the table failed: %s", strerror(errno));
     return 0;

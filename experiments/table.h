@@ -12,11 +12,15 @@
 
 #include "core/runtime/common.h"
 
-typedef enum { TABLE_MD = 0, TABLE_CSV, TABLE_TEX } TableFormat;
+// Text with &, <, >, " escaped for HTML.
+void html_put(FILE *f, const char *s);
+
+typedef enum { TABLE_MD = 0, TABLE_CSV, TABLE_TEX, TABLE_HTML } TableFormat;
 
 // 0 on success; -1 with err (unreadable or empty file, unknown stage, write error).
 int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err);
-// "md" | "csv" | "tex" -> 0 and *fmt; -1 for another name.
+// "md" | "csv" | "tex" | "html" -> 0 and *fmt; -1 for another name.
+// html: a <table> with its caption (for wasibench report, or a page of your own).
 int table_format_parse(const char *name, TableFormat *fmt);
 
 #endif

@@ -9,6 +9,7 @@
 #include "experiments/plot.h"
 #include "experiments/results.h"
 #include "experiments/table.h"
+#include "experiments/report.h"
 
 #include <csv.h>
 
@@ -633,6 +634,54 @@ static void test_table(void) {
     fclose(devnull);
 }
 
+// Occurrences of needle in the file at path (-1: unreadable).
+static int count_in_file(const char *path, const char *needle) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    int c = 0;
+    for (const char *q = buf; (q = strstr(q, needle)); q += strlen(needle)) c++;
+    return c;
+}
+
+// wasibench report: index.html holds one row per run, Table 1, every figure
+// drawn (7 of plot's, 4 of the paper's) inline as SVG and the notes of the
+// missing ones; headless Chromium (Debian's chromium, make deps) parses it
+// to a DOM with the same rows and SVGs. Without chromium: SKIP, a failure under CI.
+static void test_report(void) {
+    write_file("plot_report.h5", NULL);
+    out_dir("report");
+    if (!have_gnuplot()) { printf("  note: gnuplot not installed: the report has no figures to check\n"); return; }
+    WbError err = {""};
+    EXPECT(report_write(H5, OUT, "test", NULL, &err) == 0, "report_write: %s", err.msg);
+    char page[800], dom[800], cmd[8192];
+    snprintf(page, sizeof page, "%s/index.html", OUT);
+    int rows = count_in_file(page, "<tr class=\"run"), svgs = count_in_file(page, "<svg");
+    EXPECT(rows == NSPECS, "one row per run: %d of %d", rows, NSPECS);
+    EXPECT(svgs == 11, "11 figures inline (7 + 4 paper), got %d", svgs);
+    EXPECT(count_in_file(page, "<table class=\"paper\">") == 1 && count_in_file(page, "paper_fig3b: not drawn") == 1,
+           "Table 1 and fig 3b's note are on the page");
+    const char *chrome = access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : NULL;
+    if (!chrome) {
+        if (getenv("CI")) { EXPECT(0, "CI must render the report: /usr/bin/chromium missing (make deps installs chromium)"); return; }
+        printf("SKIP the Chromium check of test_report: /usr/bin/chromium missing (make deps installs chromium)\n");
+        return;
+    }
+    char abs[4096];
+    if (!realpath(page, abs)) { EXPECT(0, "realpath %s", page); return; }
+    snprintf(dom, sizeof dom, "%s/dom.html", OUT);
+    snprintf(cmd, sizeof cmd, "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir=%s/chrome "
+             "--dump-dom 'file://%s' > '%s' 2> '%s/chromium.log'", chrome, OUT, abs, dom, OUT);
+    int rc = system(cmd);
+    EXPECT(rc == 0, "chromium --dump-dom exit status %d (log: %s/chromium.log)", rc, OUT);
+    int drows = count_in_file(dom, "<tr class=\"run"), dsvgs = count_in_file(dom, "<svg");
+    printf("  chromium DOM: %d run rows, %d svg figures (page: %d, %d)\n", drows, dsvgs, rows, svgs);
+    EXPECT(drows == rows && dsvgs == svgs, "the browser's DOM has every row (%d) and figure (%d)", drows, dsvgs);
+}
+
 static void test_stage_and_skipped_figures(void) {
     int use[NSPECS] = {1, 1, 1, 1, 0, 0, 0, 0, 0};  // pretrain + vanilla x2 + lora
     write_file("plot_small.h5", use);
@@ -776,6 +825,7 @@ int main(int argc, char **argv) {
     RUN(test_full_export_and_render);
     RUN(test_paper_figures);
     RUN(test_table);
+    RUN(test_report);
     RUN(test_stage_and_skipped_figures);
     RUN(test_unmeasured_values);
     RUN(test_missing_gnuplot);
