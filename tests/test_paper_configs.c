@@ -192,6 +192,28 @@ static void test_paper_mini(void) {
     }
 }
 
+// The per-figure files: run counts, one stage each, the methods each figure needs.
+static void test_figure_files(void) {
+    static const struct { const char *path; int runs; const char *stage; const char *needs; } F[] = {
+        {"experiments/paper/vit_b_32_fig3.yaml", 13, "pets/", "wsi"},
+        {"experiments/paper/vit_b_32_fig5.yaml", 14, "cifar10/", "svdllm_lora"},
+        {"experiments/paper/vit_b_32_fig8.yaml", 7, "cifar10/", "wasi"},
+        {"experiments/paper/vit_b_32_fig9.yaml", 24, "pets/", "asi"},
+    };
+    for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+        Experiment ex;
+        if (load(&ex, F[i].path) < 0) continue;
+        int stage = 0, needs = 0;
+        for (int r = 0; r < ex.n; r++) {
+            stage += !strncmp(ex.runs[r].name, F[i].stage, strlen(F[i].stage));
+            needs += !strcmp(ex.runs[r].method, F[i].needs);
+        }
+        EXPECT(ex.n == F[i].runs && stage == ex.n && needs > 0, "%s: %d runs (want %d), %d in stage %s, %d %s runs", F[i].path, ex.n,
+               F[i].runs, stage, F[i].stage, needs, F[i].needs);
+        cfg_free(&ex);
+    }
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     RUN(test_vit_b_32_mlp);
@@ -199,5 +221,6 @@ int main(int argc, char **argv) {
     RUN(test_swin_t);
     RUN(test_base_is_not_an_experiment);
     RUN(test_paper_mini);
+    RUN(test_figure_files);
     return tl_finish();
 }
