@@ -1,4 +1,5 @@
 // test_svdllm.c: svdllm_lora (baselines/svdllm_lora.h).
+//   0. the whitening against torch.linalg (tests/ref_svdllm.py);
 //   1. the whitened truncation: ||(W - B_t A_t) X^T||_F^2 equals the sum of
 //      the dropped whitened sigma_i^2 (SVD-LLM's theorem), and is below the
 //      error of the plain truncated SVD of W on the same data;
@@ -10,6 +11,7 @@
 //   6. the paper measure: account() equals paper_elems at the K found.
 #include "baselines/lora.h"
 #include "baselines/svdllm_lora.h"
+#include "core/io/safetensors.h"
 #include "core/linalg/blas.h"
 #include "core/linalg/linalg.h"
 #include "core/runtime/counters.h"
@@ -113,6 +115,50 @@ static void test_whitened_truncation(void) {
         L.method->free(&L);
     }
     case_free(&cs);
+}
+
+// Against torch.linalg (tests/ref_svdllm.py: float64 Cholesky of X^T X, SVD
+// of W S, U_K Sigma_K V_K^T S^-1): the whitened spectrum, the truncated
+// weight and its error on the data, for K = 4, 8, 16.
+static void test_whitening_vs_torch(void) {
+    SafeTensors st;
+    WbError err;
+    if (st_open(&st, "tests/data/ref/svdllm_v1.safetensors", &err) < 0) {
+        EXPECT(0, "%s (generate it with: bash tests/make_reference.sh)", err.msg);
+        return;
+    }
+    size_t n;
+    float *W = tl_read_tensor(&st, "W", &n), *b = tl_read_tensor(&st, "b", &n), *x = tl_read_tensor(&st, "X", &n);
+    float *sig_ref = tl_read_tensor(&st, "sigma", &n);
+    EXPECT(n == (size_t)(I < O ? I : O), "sigma has min(O, I) values");
+    static const int ks[3] = {4, 8, 16};
+    for (int t = 0; t < 3; t++) {
+        MethodConfig c = cfg_at(0.9f, ks[t]);
+        LinearLayer L;
+        tl_layer_make(&L, &method_svdllm_lora, "torch", B, N, I, O, W, b, &c);
+        calibrate(&L, x);
+        const int K = svdllm_rank(&L);
+        if (t == 0) EXPECT_CLOSE("whitened sigma vs torch", svdllm_sigma(&L), sig_ref, n, 1e-4 * (double)sig_ref[0], 1e-3);
+        char name[16];
+        snprintf(name, sizeof name, "Wk%d", K);
+        float *wk_ref = tl_read_tensor(&st, name, &n);
+        const float *Bt, *At;
+        svdllm_factors(&L, &Bt, &At);
+        float *Wk = mem_alloc_floats((size_t)O * I, MEM_WORKSPACE);
+        gemm(0, 0, O, I, K, 1.0f, Bt, K, At, I, 0.0f, Wk, I);
+        EXPECT_CLOSE("U_K Sigma_K V_K^T S^-1 vs torch", Wk, wk_ref, (size_t)O * I, 1e-3 * tl_max_abs(wk_ref, (size_t)O * I), 0);
+        snprintf(name, sizeof name, "err%d", K);
+        float *e_ref = tl_read_tensor(&st, name, &n);
+        double e = data_err(W, Wk, x, 2 * R), total = 0;
+        for (int i = 0; i < (I < O ? I : O); i++) total += (double)sig_ref[i] * (double)sig_ref[i];
+        EXPECT(fabs(e - (double)e_ref[0]) <= 1e-3 * total, "K=%d: data error %.6g, torch %.6g", K, e, (double)e_ref[0]);
+        printf("  K=%2d vs torch.linalg: sigma_0 %.5g (torch %.5g), error on the data %.5g (torch %.5g)\n", K, (double)svdllm_sigma(&L)[0],
+               (double)sig_ref[0], e, (double)e_ref[0]);
+        mem_free(wk_ref); mem_free(Wk); mem_free(e_ref);
+        L.method->free(&L);
+    }
+    mem_free(W); mem_free(b); mem_free(x); mem_free(sig_ref);
+    st_close(&st);
 }
 
 // At epsilon 1, forward, dx, the adapters' gradients and one step's loss agree with lora's.
@@ -263,6 +309,7 @@ int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(2);
     RUN(test_whitened_truncation);
+    RUN(test_whitening_vs_torch);
     RUN(test_full_rank_equals_lora);
     RUN(test_ridge);
     RUN(test_lazy_calibration);
