@@ -3,6 +3,7 @@
 // (the saved-for-backward size table and the rest) equals what the tracked
 // allocator holds during training, per category and method.
 #include "baselines/registry.h"
+#include "baselines/svdllm_lora.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
@@ -101,7 +102,11 @@ static void check_memory(const char *method, int all_linear, int factored, float
     int ranks[64], n = 0;
     for (int l = 0; l < c.depth; l++)
         for (int w = 0; w < VIT_NLIN; w++)
-            if (vit_is_counted(m, l, w)) ranks[n++] = (bind.method->flags & METHOD_WEIGHT_LOWRANK) ? wasi_weight_rank(&m->lin[l * VIT_NLIN + w]) : 0;
+            if (vit_is_counted(m, l, w)) {
+                const LinearLayer *L = &m->lin[l * VIT_NLIN + w];
+                ranks[n++] = bind.method == &method_svdllm_lora ? svdllm_rank(L)
+                             : (bind.method->flags & METHOD_WEIGHT_LOWRANK) ? wasi_weight_rank(L) : 0;
+            }
     MemPlan p = vit_memory_plan(&c, B, &bind, ranks, optim_state_buffers(&oc));
     printf("  %-7s %-10s %-8s momentum %.1f%s%s:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "",
            (double)momentum, c.gelu_f16 ? " gelu_f16" : "", c.softmax_f16 ? " softmax_f16" : "");
@@ -119,8 +124,11 @@ static void check_memory(const char *method, int all_linear, int factored, float
     EXPECT(p.bytes[MEM_ACTIVATIONS] > 0 && p.act_counted > 0, "empty activation table for %s", method);
     EXPECT(p.act_shared + p.act_counted + p.act_other == p.bytes[MEM_ACTIVATIONS], "activation split does not add up");
     // the paper's activation measure is the counted part, element for element
+    // (svdllm_lora's also counts z = x A_t^T, rows K per layer, which it does not keep)
     ViTPaperMemory pm = vit_paper_memory(m);
-    EXPECT(fabs(pm.paper_act_mb * 1048576.0 - p.act_counted) < 1e-3 * p.act_counted + 1,
+    double z = 0;
+    for (int i = 0; bind.method == &method_svdllm_lora && i < n; i++) z += 4.0 * B * m->N * ranks[i];
+    EXPECT(fabs(pm.paper_act_mb * 1048576.0 - z - p.act_counted) < 1e-3 * p.act_counted + 1,
            "%s: paper activations %.0f B, plan's counted part %.0f B", method, pm.paper_act_mb * 1048576.0, p.act_counted);
     model_free(&mm);
     mem_free(x); mem_free(y);
@@ -130,6 +138,8 @@ static void test_memory_plan_equals_allocator(void) {
     check_memory("vanilla", 0, 0, 0.0f, 0);
     check_memory("vanilla", 1, 0, 0.9f, 0);
     check_memory("lora", 0, 0, 0.9f, 0);
+    check_memory("svdllm_lora", 0, 0, 0.9f, 0);
+    check_memory("svdllm_lora", 1, 0, 0.0f, 0);
     check_memory("asi", 0, 0, 0.0f, 0);
     check_memory("asi", 1, 0, 0.9f, 0);
     check_memory("wasi", 0, 0, 0.9f, 0);

@@ -90,7 +90,6 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     int is_lora = (fl & METHOD_ADAPTER) != 0, is_tucker = (fl & METHOD_ACT_TUCKER) != 0;
     int is_wasi = (fl & METHOD_WEIGHT_LOWRANK) != 0, is_asi = is_tucker && !is_wasi;
     CHECK(!(fl & METHOD_ACT_ENERGY), "vit_memory_plan: method %s has data-dependent buffers (not predicted)", meth);
-    CHECK(!(fl & METHOD_DATA_CALIB), "vit_memory_plan: method %s takes its ranks from calibration data (not predicted)", meth);
 
     // vit_build: the model's own trainable set (all trainable), the linears' and acts' tables
     double own = pad16(C * PP) + pad16(C) + pad16(C) + pad16((double)N * C) + 4 * D * pad16(C) + 2 * pad16(C) +
@@ -121,6 +120,16 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
             const double I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C, rows = BN;
             int counted = vit_is_counted(&probe, l, w);
             int idx = counted ? ci++ : -1;
+            if (counted && (fl & METHOD_DATA_CALIB)) {   // svdllm_lora.c after its calibration (weight_ranks = K)
+                CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: %s needs the truncation rank of counted linear %d",
+                      meth, idx);
+                double kt = weight_ranks[idx], r = bind->mcfg.lora_rank;
+                add_set(&p, pad16(kt * I) + pad16(O * kt) + pad16(O), 3, 0, 0);  // frozen A_t (K,I), B_t (O,K), b
+                add_set(&p, pad16(r * I) + pad16(O * r), 2, 1, opt_state);       // the adapters
+                p.act_counted += 4 * (rows * I + rows * r);                      // x, u saved
+                p.bytes[MEM_WORKSPACE] += 4 * (rows * r + rows * kt + fmin(O, I));  // du, z, the whitened sigma
+                continue;
+            }
             if (counted && is_wasi && !is_tucker) {   // wsi (wasi.c, act_dense): L, R, master W, b; x saved as is
                 CHECK(!bind->mcfg.weight_update_svd, "vit_memory_plan: %s weight_update svd is not predicted", meth);
                 CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: %s needs the weight rank of counted linear %d",
