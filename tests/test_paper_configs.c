@@ -186,6 +186,16 @@ static void test_paper_mini(void) {
         EXPECT(svd == 18 && eps08 == 3, "wsi svd runs %d (18), wasi eps 0.8 runs %d (3)", svd, eps08);
         cfg_free(&ex);
     }
+    if (load(&ex, "experiments/examples/demo_ablations.yaml") == 0) {   // README: the ablations on the demo task
+        int svd = 0, svdllm = 0;
+        for (int i = 0; i < ex.n; i++) {
+            svd += ex.runs[i].mcfg.weight_update_svd;
+            svdllm += !strcmp(ex.runs[i].method, "svdllm_lora");
+        }
+        EXPECT(ex.n == 12 && svd == 4 && svdllm == 2, "demo_ablations: %d runs (12), %d with weight_update svd (4), %d svdllm_lora (2)",
+               ex.n, svd, svdllm);
+        cfg_free(&ex);
+    }
     if (load(&ex, "experiments/paper/mini/swin.yaml") == 0) {
         EXPECT(ex.n == 10 && ex.runs[0].model.kind == MODEL_SWIN, "mini swin: %d runs, expected 10 Swin runs", ex.n);
         cfg_free(&ex);
