@@ -3,6 +3,7 @@
 #include "experiments/results.h"
 #include "experiments/results_schema.h"
 #include "baselines/registry.h"
+#include "core/compress/tucker.h"
 #include "core/runtime/common.h"
 
 #include <math.h>
@@ -42,38 +43,68 @@ static int print_maxbatch(const char *path, FILE *out, WbError *err) {
     return 0;
 }
 
-// The subspace log of each run that has one (the 'subspace' table): at the
+// The subspace log of a run that has one (the 'subspace' table): at the
 // last logged epoch, the largest principal angle to the starting top-K right
 // singular subspace over the layers (and which), their mean, and how many
 // layers' epsilon rank differs from epoch 0.
-static int print_subspace(const char *path, const RunList *l, FILE *out, WbError *err) {
-    int header = 0;
-    for (int i = 0; i < l->n; i++) {
-        RunTables t;
-        if (results_read_tables(path, l->runs[i].name, &t, err) < 0) {
-            if (l->runs[i].status == RUN_COMPLETE) return -1;
-            continue;   // a failed run may have stopped before its tables
-        }
-        if (t.n_subspace > 0) {
-            const SubspaceRow *last = &t.subspace[t.n_subspace - 1];
-            int e = last->epoch, nl = 0, changed = 0, worst = -1;
-            double sum = 0;
-            for (int j = 0; j < t.n_subspace; j++) {
-                const SubspaceRow *r = &t.subspace[j];
-                if (r->epoch != e) continue;
-                nl++;
-                sum += r->max_angle;
-                if (worst < 0 || r->max_angle > t.subspace[worst].max_angle) worst = j;
-                for (int k = 0; k < t.n_subspace; k++)   // the same layer at epoch 0
-                    if (t.subspace[k].epoch == 0 && t.subspace[k].layer == r->layer) changed += t.subspace[k].eps_rank != r->eps_rank;
+static void print_subspace(const char *run, const RunTables *t, FILE *out, int *header) {
+    if (t->n_subspace <= 0) return;
+    const SubspaceRow *s = t->subspace, *last = &s[t->n_subspace - 1];
+    int e = last->epoch, nl = 0, changed = 0, worst = -1;
+    double sum = 0;
+    for (int j = 0; j < t->n_subspace; j++) {
+        const SubspaceRow *r = &s[j];
+        if (r->epoch != e) continue;
+        nl++;
+        sum += r->max_angle;
+        if (worst < 0 || r->max_angle > s[worst].max_angle) worst = j;
+        for (int k = 0; k < t->n_subspace; k++)   // the same layer at epoch 0
+            if (s[k].epoch == 0 && s[k].layer == r->layer) changed += s[k].eps_rank != r->eps_rank;
+    }
+    if (!(*header)++) fprintf(out, "\nsubspace stability (largest principal angle to the starting top-K right singular subspace, deg; rank at epsilon):\n");
+    const double deg = 90.0 / acos(0.0);
+    fprintf(out, "  %-40s epoch %3d: max %6.2f (%s)  mean %6.2f over %d layers; epsilon rank changed in %d of them\n", run, e,
+            s[worst].max_angle * deg, t->layers[s[worst].layer].name, sum / nl * deg, nl, changed);
+}
+
+// The activation spectrum of a run that has one (the 'spectrum' table): per
+// mode, the rank the exact HOSVD keeps at epsilon 0.9 and the mode's size,
+// each averaged over the layers.
+static void print_spectrum(const char *run, const RunTables *t, FILE *out, int *header) {
+    if (t->n_spectrum <= 0) return;
+    double rank[HOSVD_MAX_MODES] = {0}, dim[HOSVD_MAX_MODES] = {0};
+    int nl[HOSVD_MAX_MODES] = {0}, nd = 0, layers = 0;
+    for (int j = 0; j < t->n_spectrum; j += t->spectrum[j].dim) {   // the first row of each (layer, mode)
+        const SpectrumRow *r = &t->spectrum[j];
+        if (r->dim < 1 || r->mode < 0 || r->mode >= HOSVD_MAX_MODES || r->index != 1 || j + r->dim > t->n_spectrum) return;   // not this schema
+        rank[r->mode] += act_spectrum_rank(r, 0.9f);
+        dim[r->mode] += r->dim;
+        nl[r->mode]++;
+        nd = wb_max(nd, r->mode + 1);
+        layers = wb_max(layers, r->layer + 1);
+    }
+    if (!(*header)++) fprintf(out, "\nactivation spectrum (counted layers' inputs, first training batch, starting weights): rank at epsilon 0.9 / mode size, mean over the layers:\n");
+    fprintf(out, "  %-40s", run);
+    for (int n = 0; n < nd; n++) fprintf(out, "  mode %d: %.1f / %.0f", n + 1, nl[n] ? rank[n] / nl[n] : (double)NAN, nl[n] ? dim[n] / nl[n] : (double)NAN);
+    fprintf(out, "  (%d layers)\n", layers);
+}
+
+// Each run's tables once, for the per-layer logs' sections (in that order).
+static int print_layer_logs(const char *path, const RunList *l, FILE *out, WbError *err) {
+    typedef void (*Section)(const char *, const RunTables *, FILE *, int *);
+    static const Section sections[] = {print_subspace, print_spectrum};
+    enum { NSEC = sizeof sections / sizeof sections[0] };
+    for (int s = 0; s < NSEC; s++) {
+        int header = 0;
+        for (int i = 0; i < l->n; i++) {
+            RunTables t;
+            if (results_read_tables(path, l->runs[i].name, &t, err) < 0) {
+                if (l->runs[i].status == RUN_COMPLETE) return -1;
+                continue;   // a failed run may have stopped before its tables
             }
-            if (!header++) fprintf(out, "\nsubspace stability (largest principal angle to the starting top-K right singular subspace, deg; rank at epsilon):\n");
-            const double deg = 90.0 / acos(0.0);
-            fprintf(out, "  %-40s epoch %3d: max %6.2f (%s)  mean %6.2f over %d layers; epsilon rank changed in %d of them\n",
-                    l->runs[i].name, e, t.subspace[worst].max_angle * deg, t.layers[t.subspace[worst].layer].name, sum / nl * deg,
-                    nl, changed);
+            sections[s](l->runs[i].name, &t, out, &header);
+            results_tables_free(&t);
         }
-        results_tables_free(&t);
     }
     return 0;
 }
@@ -128,7 +159,7 @@ int results_print_info(const char *path, FILE *out, WbError *err) {
             fprintf(out, "budget!: the method could not fit the budget asked for; its cheapest setting ran\n");
             break;
         }
-    int rc = print_subspace(path, &l, out, err);
+    int rc = print_layer_logs(path, &l, out, err);
     results_list_free(&l);
     return rc < 0 ? -1 : print_maxbatch(path, out, err);
 }

@@ -49,6 +49,17 @@ static const ResField subspace_fields[] = {
 };
 const ResTable RES_SUBSPACE = {"subspace", sizeof(SubspaceRow), subspace_fields, NF(subspace_fields)};
 
+// spectrum (optional): the activation spectrum, one row per (layer, mode, component)
+static const ResField spectrum_fields[] = {
+    {"layer", offsetof(SpectrumRow, layer), RF_I32, 0},
+    {"mode", offsetof(SpectrumRow, mode), RF_I32, 0},
+    {"dim", offsetof(SpectrumRow, dim), RF_I32, 0},
+    {"index", offsetof(SpectrumRow, index), RF_I32, 0},
+    {"energy", offsetof(SpectrumRow, energy), RF_F64, 0},
+    {"explained", offsetof(SpectrumRow, explained), RF_F64, 0},
+};
+const ResTable RES_SPECTRUM = {"spectrum", sizeof(SpectrumRow), spectrum_fields, NF(spectrum_fields)};
+
 static const ResField mem_fields[] = {
     {"category", offsetof(MemRow, category), RF_STR, 16},
     {"current_bytes", offsetof(MemRow, current_bytes), RF_U64, 0},

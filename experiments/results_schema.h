@@ -40,6 +40,8 @@ extern const ResTable RES_MAXBATCH;   // the file-level /maxbatch table (not in 
 extern const ResTable RES_ENERGY;
 // Optional (runs with the subspace log): (epoch, layer, eps_rank, k, max_angle), results.h RunResult.subspace.
 extern const ResTable RES_SUBSPACE;
+// Optional (runs with training.log_spectrum): (layer, mode, dim, index, energy, explained), RunResult.spectrum.
+extern const ResTable RES_SPECTRUM;
 
 // The HDF5 compound memory type of t's rows: every column, or only those
 // named in `only` (NULL-terminated; HDF5 matches columns by name, so a
@@ -59,6 +61,7 @@ typedef struct {
     int32_t *rank_epochs;                // (n_rank_epochs) epoch of each rank snapshot
     int32_t *ranks; int n_rank_epochs;   // (n_rank_epochs, n_layers, 5) {weight_rank, k1..k4}
     SubspaceRow *subspace; int n_subspace;   // the optional 'subspace' table (epoch, then layer order)
+    SpectrumRow *spectrum; int n_spectrum;   // the optional 'spectrum' table (layer, mode, index order)
 } RunTables;
 
 // Read run `run` of results file path: 0, or -1 with err naming the file,

@@ -114,6 +114,24 @@ done:
     return r->failed ? -1 : 0;
 }
 
+// An optional per-layer log (subspace, spectrum): absent = no rows; each
+// row's int32 layer (at layer_off) must name a row of the layers table, so a
+// damaged file cannot index past it.
+static int read_layer_log(Rd *r, hid_t g, const ResTable *tb, size_t layer_off, int n_layers, void **rows, int *n) {
+    const htri_t has = H5Lexists(g, tb->dataset, H5P_DEFAULT);
+    char what[64];
+    snprintf(what, sizeof what, "looking up the %s table", tb->dataset);
+    if (H5OK(r, has, what)) return -1;
+    if (has <= 0) return 0;
+    if (read_table(r, g, tb->dataset, res_table_type(tb, NULL), tb->row_size, rows, n)) return -1;
+    for (int j = 0; j < *n; j++) {
+        int32_t layer;
+        memcpy(&layer, (const char *)*rows + (size_t)j * tb->row_size + layer_off, sizeof layer);
+        if (layer < 0 || layer >= n_layers) return rd_fail(r, "%s row %d names layer %d of %d (wrong schema)", tb->dataset, j, (int)layer, n_layers);
+    }
+    return 0;
+}
+
 // memory, flops, time, layers (+ rank history) of one run group.
 static int read_run(Rd *rp, hid_t runs_g, RunTables *rd) {
     Rd r = *rp;
@@ -154,19 +172,10 @@ static int read_run(Rd *rp, hid_t runs_g, RunTables *rd) {
     for (int l = 0; l < rd->n_layers; l++) rd->layers[l].name[RES_LAYER_NAME_MAX - 1] = 0;
     read_rank_history(&r, g, rd);
     if (r.failed) goto done;
-    const htri_t has_sub = H5Lexists(g, RES_SUBSPACE.dataset, H5P_DEFAULT);   // optional: runs with the subspace log
-    if (H5OK(&r, has_sub, "looking up the subspace table")) goto done;
-    if (has_sub > 0) {
-        if (read_table(&r, g, RES_SUBSPACE.dataset, res_table_type(&RES_SUBSPACE, NULL), RES_SUBSPACE.row_size, &rows, &n)) goto done;
-        rd->subspace = rows;
-        rd->n_subspace = n;
-        rows = NULL;
-        for (int j = 0; j < n; j++)   // a damaged file must not index past the layers table
-            if (rd->subspace[j].layer < 0 || rd->subspace[j].layer >= rd->n_layers) {
-                rd_fail(&r, "subspace row %d names layer %d of %d (wrong schema)", j, (int)rd->subspace[j].layer, rd->n_layers);
-                goto done;
-            }
-    }
+    if (read_layer_log(&r, g, &RES_SUBSPACE, offsetof(SubspaceRow, layer), rd->n_layers, (void **)&rd->subspace, &rd->n_subspace))
+        goto done;
+    if (read_layer_log(&r, g, &RES_SPECTRUM, offsetof(SpectrumRow, layer), rd->n_layers, (void **)&rd->spectrum, &rd->n_spectrum))
+        goto done;
 done:
     mem_free(rows);
     close_id(&g);
@@ -200,5 +209,6 @@ void results_tables_free(RunTables *t) {
     mem_free(t->rank_epochs);
     mem_free(t->ranks);
     mem_free(t->subspace);
+    mem_free(t->spectrum);
     memset(t, 0, sizeof *t);
 }

@@ -88,6 +88,12 @@ const LinearMethod rank_probe_method = {
     .update = probe_update, .account = probe_account, .export_dense = probe_export, .free = probe_free,
 };
 
+const float *rank_probe_input(const LinearLayer *L) {
+    CHECK(L->method == &rank_probe_method, "%s: rank_probe_input on a %s layer", L->name, L->method->name);
+    const Probe *p = L->state;
+    return p && p->saved ? p->x : NULL;
+}
+
 // --- calibration --------------------------------------------------------------------
 
 static double frob_diff(const float *a, const float *b, size_t n) {

@@ -38,6 +38,9 @@
 #define RC_MAX_CAND 16
 
 extern const LinearMethod rank_probe_method;
+// The input (L->rows, L->I; modes L->dims) a probe layer saved in its last
+// training forward, NULL when it saved none (frozen, or an inference forward).
+const float *rank_probe_input(const LinearLayer *L);
 
 typedef struct RankCalib {
     int n_layers;          // counted trainable linears, forward order

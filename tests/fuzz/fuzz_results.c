@@ -81,7 +81,14 @@ static void add_run(const char *path, const char *name, RunStatus status, int n_
     // name lists above are left as they were so the regression scripts keep their meaning)
     SubspaceRow sub[4 * 2];
     for (int i = 0; i < 8; i++) sub[i] = (SubspaceRow){i / 2, i % 2, 6 + i % 3, 8, 0.05 * (i / 2)};
+    // and the optional spectrum table: 2 layers x modes (4, 3, 5)
+    SpectrumRow spec[2 * 12];
+    for (int i = 0; i < 24; i++) {
+        int l = i / 12, j = i % 12, m = j < 4 ? 0 : j < 7 ? 1 : 2, d = m == 0 ? 4 : m == 1 ? 3 : 5, k = j - (m == 0 ? 0 : m == 1 ? 4 : 7);
+        spec[i] = (SpectrumRow){l, m, d, k + 1, 1.0 / (k + 1), (k + 1.0) / d};
+    }
     if (!strcmp(method, "wasi")) {
+        r.spectrum = spec; r.n_spectrum = 24;
         r.subspace = sub; r.n_subspace = 2 * (n_epochs + 1);
         r.s.test_items = 100; r.s.final_test_loss = 0.7; r.s.final_test_acc = 0.7;
     }
