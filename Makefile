@@ -68,7 +68,7 @@ help:
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make paper-mini the paper's figures scaled to Fashion-MNIST and the micro models (~7 min), plots/paper-mini/"
-	@echo "make paper FIG=3|5|6|8|9|table1  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
+	@echo "make paper FIG=3|4|5|6|8|9|table1  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
 	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"
 
@@ -198,6 +198,7 @@ paper-mini: deps
 # make paper FIG=...: one paper figure at full size (experiments/paper/, the
 # weights and data sets the user supplies: experiments/paper/README.md).
 PAPER_YAML_3 = experiments/paper/vit_b_32_fig3.yaml
+PAPER_YAML_4 = experiments/paper/vit_b_32_fig4.yaml
 PAPER_YAML_5 = experiments/paper/vit_b_32_fig5.yaml
 PAPER_YAML_8 = experiments/paper/vit_b_32_fig8.yaml
 PAPER_YAML_9 = experiments/paper/vit_b_32_fig9.yaml
@@ -205,7 +206,7 @@ PAPER_YAML_table1 = experiments/paper/vit_b_32_all_linear.yaml
 PAPER_YAML_6 = experiments/paper/swin_t_mlp.yaml
 paper: deps
 	@$(MAKE) --no-print-directory all
-	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=3 (3a and 3b), 5, 6, 8, 9 or table1 (Fig. 4 and 7 are not in this version; experiments/paper/README.md)"; exit 2; }
+	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=3 (3a and 3b), 4, 5, 6, 8, 9 or table1 (Fig. 7 is not in this version; experiments/paper/README.md)"; exit 2; }
 	@name=$$(basename $(PAPER_YAML_$(FIG)) .yaml); \
 	./$(BUILD)/wasibench run $(PAPER_YAML_$(FIG)) --out results/paper_$$name.h5 --threads $(THREADS) && \
 	stages=$$(./$(BUILD)/wasibench info results/paper_$$name.h5 | awk 'NR>2 && $$1 ~ /\// {split($$1, a, "/"); print a[1]}' | sort -u | paste -sd, -) && \

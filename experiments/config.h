@@ -56,6 +56,8 @@ typedef struct {
     int eval_every;                  // epochs between val evaluations (1)
     int log_subspace;                // training.log_subspace: -1 unset (on for methods with a weight rank), 0, 1
     float subspace_epsilon;          // training.subspace_epsilon: 0 unset (the method's epsilon, else 0.8)
+    int log_spectrum;                // training.log_spectrum: 1 = the counted layers' input spectrum per mode
+                                     // on the first training batch at the starting weights (paper Fig. 4)
 
     // method:
     char method[16];                 // vanilla | lora | hosvd | asi | wasi

@@ -81,7 +81,7 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     sb_printf(b, "\nsave_checkpoint: %s\nseeds: %llu\nbudget_mb: ", r->save_checkpoint ? "true" : "false", (unsigned long long)r->seed);
     if (x->budget_src == 1) sb_float(b, r->budget_mb); else sb_printf(b, "none");
     if (r->strict_budget) sb_printf(b, "\nstrict_budget: true");   // only when set: older files keep their config hashes
-    if (r->mem_cap > 0 || v->gelu_f16 || v->softmax_f16) {   // the same: only when set
+    if (r->mem_cap > 0 || v->gelu_f16 || v->softmax_f16 || v->recompute) {   // the same: only when set
         sb_printf(b, "\nmemory:");
         if (r->mem_cap > 0) {
             char cb[40];
@@ -90,6 +90,7 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
         }
         if (v->gelu_f16) sb_printf(b, "\n  gelu_f16: true");
         if (v->softmax_f16) sb_printf(b, "\n  softmax_f16: true");
+        if (v->recompute) sb_printf(b, "\n  recompute: true");
     }
     sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", r->all_linear ? "all_linear" : "mlp");
     if (r->num_finetune < 0) sb_printf(b, "all"); else sb_printf(b, "%d", r->num_finetune);
@@ -162,6 +163,7 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     // only when set: older files keep their config hashes
     if (r->log_subspace >= 0) sb_printf(b, "  log_subspace: %s\n", r->log_subspace ? "true" : "false");
     if (r->subspace_epsilon > 0) { sb_printf(b, "  subspace_epsilon: "); sb_float(b, r->subspace_epsilon); sb_printf(b, "\n"); }
+    if (r->log_spectrum > 0) sb_printf(b, "  log_spectrum: true\n");
     sb_printf(b, "methods:\n  - name: %s\n", r->method);
     const LinearMethod *m = method_by_name(r->method);
     for (int i = 0; m && i < m->n_keys; i++) {

@@ -439,7 +439,7 @@ static const char *const tok_prefix[][2] = {
     {"alpha", "alpha"}, {"epsilon", "eps"}, {"ranks", "k"}, {"candidates", "cand"}, {"storage", ""},
     {"r_update", "rupd_"}, {"activation.ranks", "ak"}, {"activation.epsilon", "aeps"}, {"activation.candidates", "acand"},
     {"budget_mb", "budget"}, {"seeds", "seed"}, {"rrc_scale", "rrcs"}, {"rrc_ratio", "rrcr"}, {"eval_split", "on_"},
-    {"log_subspace", "subspace_"}, {"subspace_epsilon", "subeps"},
+    {"log_subspace", "subspace_"}, {"subspace_epsilon", "subeps"}, {"log_spectrum", "spectrum_"},
 };
 
 void name_sanitize(char *s) {

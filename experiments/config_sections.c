@@ -28,7 +28,7 @@ static const char *const dataset_keys[] = {"format", "path", "image_size", "chan
 static const char *const training_keys[] = {"epochs", "batch_size", "optimizer", "lr", "momentum", "dampening", "nesterov",
                                             "weight_decay", "betas", "eps", "schedule", "warmup_epochs", "warmup_start",
                                             "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every",
-                                            "log_subspace", "subspace_epsilon"};
+                                            "log_subspace", "subspace_epsilon", "log_spectrum"};
 static const char *const layers_names[] = {"mlp", "all_linear"};
 static const char *const optim_names[] = {"sgd", "adamw"};
 static const char *const sched_names[] = {"cosine", "constant"};
@@ -341,6 +341,8 @@ int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x) {
     // the stable-subspace log (core/compress/subspace_track.h)
     if (rd_bool(&s, "log_subspace", &r->log_subspace) < 0) return -1;
     if (rd_num(&s, "subspace_epsilon", R_UNIT, &r->subspace_epsilon) < 0) return -1;
+    // the activation spectrum per mode at the starting weights (core/compress/act_spectrum.h)
+    if (rd_bool(&s, "log_spectrum", &r->log_spectrum) < 0) return -1;
     return 0;
 }
 
@@ -366,12 +368,13 @@ int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
 
 // memory: the cap on a run's planned peak (experiments/maxbatch.h) and the
 // approximate saving of the shared layers (gelu_f16, softmax_f16: the model
-// keeps the GELU derivative / attention probabilities as float16).
-static const char *const memory_keys[] = {"cap", "gelu_f16", "softmax_f16"};
+// keeps the GELU derivative / attention probabilities as float16) and the
+// exact recomputation of each block's forward in backward (recompute).
+static const char *const memory_keys[] = {"cap", "gelu_f16", "softmax_f16", "recompute"};
 static int memory_flags(Ctx *c, Sec *s, RunSpec *r) {
-    const char *keys[2] = {"gelu_f16", "softmax_f16"};
-    int *vit[2] = {&r->model.vit.gelu_f16, &r->model.vit.softmax_f16};
-    for (int i = 0; i < 2; i++) {
+    const char *keys[3] = {"gelu_f16", "softmax_f16", "recompute"};
+    int *vit[3] = {&r->model.vit.gelu_f16, &r->model.vit.softmax_f16, &r->model.vit.recompute};
+    for (int i = 0; i < 3; i++) {
         const Node *v;
         int got = sec_val(s, keys[i], 1, "true or false", &v), on = 0;
         if (got < 0) return -1;

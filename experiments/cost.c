@@ -39,7 +39,7 @@ static FlopCount linear_flops(const void *ctx, int block, int which, long rows, 
         counted = vit_is_counted(&probe, block, which);
     }
     if (!counted) return dense_linear_cost(rows, I, O, need_dx);
-    FlopCount c;
+    FlopCount c = {0, 0, 0};
     f->m->layer_flops(f->mc, rows, I, O, need_dx, &c.forward, &c.backward);
     return c;
 }
@@ -61,14 +61,14 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
     c->paper_weight_mb = pm.paper_weight_mb;
     FlopCount d = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, NULL, NULL)
                        : vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
-    c->dense_flops_per_step = d.forward + d.backward;
+    c->dense_flops_per_step = d.forward + d.backward + d.recompute;
     c->eval_flops_per_item = (swin ? swin_inference_flops(&rs->model.swin, 1) : vit_inference_flops(&rs->model.vit, 1));
     // The step's FLOPs in closed form: methods that declare them, all trainable.
     if (m->layer_flops && rs->num_finetune < 0) {
         FlopCtx fc = {m, &rs->mcfg, rs->all_linear, swin};
         FlopCount f = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, linear_flops, &fc)
                            : vit_step_flops(&rs->model.vit, rs->batch_size, linear_flops, &fc);
-        c->train_flops_per_step = f.forward + f.backward;
+        c->train_flops_per_step = f.forward + f.backward + f.recompute;
     }
 }
 

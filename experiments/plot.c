@@ -453,24 +453,31 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
     return pl_close(&o);
 }
 
+double pl_recompute(const double *by_phase) {
+    return isfinite(by_phase[PHASE_RECOMPUTE]) ? by_phase[PHASE_RECOMPUTE] : 0.0;
+}
+
 // Figures 3 and 7: one row per group of a per-phase, per-step quantity of
 // RunTables (the array at byte offset `off`, times scale): the training step
-// by phase (forward, backward, decomposition, update, other), their sum, and
-// the inference batch, means and std over seeds, in columns named <phase>_<unit>.
+// by phase (forward, backward, decomposition, update, other), their sum with
+// recompute, and the inference batch, means and std over seeds, in columns
+// named <phase>_<unit>; recompute comes last so the older columns keep their numbers.
 static int write_phase_bars(Plot *p, FigId fig, const char *title, const char *unit, size_t off, double scale,
                             Range *train_range, Range *infer_range) {
     static const Phase phases[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
     char cols[512];
-    snprintf(cols, sizeof cols, GROUP_COLS " forward_%s backward_%s decomposition_%s update_%s other_%s train_%s train_%s_std infer_%s infer_%s_std",
-             unit, unit, unit, unit, unit, unit, unit, unit, unit);
+    snprintf(cols, sizeof cols,
+             GROUP_COLS " forward_%s backward_%s decomposition_%s update_%s other_%s train_%s train_%s_std infer_%s infer_%s_std recompute_%s",
+             unit, unit, unit, unit, unit, unit, unit, unit, unit, unit);
     Out o;
     if (pl_open(p, &o, fig_data[fig], title, cols)) return -1;
     for (int gi = 0; gi < p->n_groups; gi++) {
         const Group *g = &p->groups[gi];
-        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, rec = {0, 0, 0}, ph[5] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
         for (int k = 0; k < g->n; k++) {
             const double *v = (const double *)((const char *)&pl_member(p, g, k)->tab + off);
-            double t = 0;
+            double t = pl_recompute(v);
+            pl_acc_add(&rec, scale * t);
             for (int q = 0; q < 5; q++) { t += v[phases[q]]; pl_acc_add(&ph[q], scale * v[phases[q]]); }
             pl_acc_add(&tr, scale * t);
             pl_acc_add(&inf, scale * v[PHASE_INFERENCE]);
@@ -483,6 +490,7 @@ static int write_phase_bars(Plot *p, FigId fig, const char *title, const char *u
         pl_num(o.f, pl_acc_std(&tr));
         pl_num(o.f, pl_acc_mean(&inf));
         pl_num(o.f, pl_acc_std(&inf));
+        pl_num(o.f, pl_acc_mean(&rec));
         fputc('\n', o.f);
     }
     return pl_close(&o);
@@ -493,14 +501,15 @@ static int write_bars(Plot *p) {
     Out o;
     int rc = 0;
     if (pl_open(p, &o, fig_data[FIG_FLOPS], "Figure 2: counted FLOPs per training step (by phase) and per inference batch, GFLOP = 1e9 FLOPs; mean over seeds",
-                 GROUP_COLS " train_gflop train_gflop_std forward_gflop backward_gflop decomposition_gflop update_gflop infer_gflop infer_gflop_std"))
+                 GROUP_COLS " train_gflop train_gflop_std forward_gflop backward_gflop decomposition_gflop update_gflop infer_gflop infer_gflop_std recompute_gflop"))
         return -1;
     for (int gi = 0; gi < p->n_groups; gi++) {
         const Group *g = &p->groups[gi];
-        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, ph[4] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+        Acc tr = {0, 0, 0}, inf = {0, 0, 0}, rec = {0, 0, 0}, ph[4] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
         for (int k = 0; k < g->n; k++) {
             const RunData *rd = pl_member(p, g, k);
-            double t = 0;
+            double t = pl_recompute(rd->tab.flops_ps);   // training = the four phases + recompute
+            pl_acc_add(&rec, t / 1e9);
             for (int q = 0; q < 4; q++) { t += rd->tab.flops_ps[q]; pl_acc_add(&ph[q], rd->tab.flops_ps[q] / 1e9); }
             pl_acc_add(&tr, t / 1e9);
             pl_acc_add(&inf, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
@@ -513,6 +522,7 @@ static int write_bars(Plot *p) {
         for (int q = 0; q < 4; q++) pl_num(o.f, pl_acc_mean(&ph[q]));
         pl_num(o.f, pl_acc_mean(&inf));
         pl_num(o.f, pl_acc_std(&inf));
+        pl_num(o.f, pl_acc_mean(&rec));
         fputc('\n', o.f);
     }
     if (pl_close(&o)) return -1;

@@ -72,6 +72,9 @@ void pl_acc_add(Acc *a, double v);
 double pl_acc_mean(const Acc *a);
 double pl_acc_std(const Acc *a);
 void pl_range_add(Range *r, double v);
+// A run's per-step value of PHASE_RECOMPUTE (memory.recompute's re-run
+// forwards), 0 for files written before the phase existed (they read NaN).
+double pl_recompute(const double *by_phase);
 
 // A data file in the output directory: a comment line, a column-names line.
 typedef struct { Plot *p; FILE *f; char path[PATH_CAP]; } Out;

@@ -1,6 +1,6 @@
 // plot_paper.c: the data of `wasibench plot --paper` (see plot.h): the
 // paper's figures drawn from the groups plot.c selected (complete runs of one
-// stage, seeds averaged). Two files:
+// stage, seeds averaged). Three files:
 //   paper.dat        one row per setting, one block per (curve, data set): a
 //                    curve is a method with its variant, storage, layers and
 //                    model, its points the epsilons (or LoRA ranks); columns
@@ -8,6 +8,8 @@
 //   paper_fig3a.dat  the per-layer rank and principal angle of the MLP
 //                    layers across epochs, for the weight-rank run at the
 //                    epsilon closest to 0.8 (the paper's Figure 3a).
+//   paper_fig4.dat   the explained variance per mode of the MLP inputs of a
+//                    run with training.log_spectrum (the paper's Figure 4).
 // A figure whose runs are missing gets why_empty (which runs it needs); the
 // scripts are plots/paper_fig*.gp with the shared plots/paper_style.gp.
 #include "experiments/plot_data.h"
@@ -16,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/compress/tucker.h"
 #include "core/runtime/memory.h"
 
 #define PAPER_COLS "curve dataset label method variant epsilon lora_rank n_seeds train_mem_mb train_mem_mb_std " \
@@ -80,11 +83,12 @@ static int has_method(const Plot *p, const char *method) {
 }
 
 // A training step's wall time, ms: the phases of time.dat's train_ms (forward,
-// backward, decomposition, update, other).
+// backward, decomposition, update, other), and recompute where the file has it.
 static double train_ms(const RunData *rd) {
     static const Phase ph[5] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER};
     double t = 0;
     for (int q = 0; q < 5; q++) t += rd->tab.sec_ps[ph[q]];
+    t += pl_recompute(rd->tab.sec_ps);
     return 1e3 * t;
 }
 
@@ -95,6 +99,7 @@ void pl_group_stats(const Plot *p, const Group *G, GroupStats *st) {
         const RunSummary *s = rd->s;
         double f = 0;
         for (int q = 0; q < 4; q++) f += rd->tab.flops_ps[q];   // forward, backward, decomposition, update
+        f += pl_recompute(rd->tab.flops_ps);
         pl_acc_add(&st->train_mem, s->paper_act_mb + s->paper_weight_mb);
         pl_acc_add(&st->infer_mem, s->paper_weight_mb);
         pl_acc_add(&st->train_gflop, f / 1e9);
@@ -157,6 +162,25 @@ static int write_table(Plot *p, PaperIndex *x) {
     return pl_close(&o);
 }
 
+// The layers the MLP figures show (3a, 4): the MLP linears (fc1, fc2) when
+// the run has any, else every counted layer, with their short names.
+enum { MAX_LAYERS = 1024 };
+typedef struct { int n, idx[MAX_LAYERS]; char name[MAX_LAYERS][RES_LAYER_NAME_MAX]; } MlpLayers;
+static int is_mlp(const char *short_name, const char *name) { return strstr(short_name, "fc") || strstr(name, "mlp"); }
+static void mlp_layers(const RunTables *t, MlpLayers *out) {
+    char s[RES_LAYER_NAME_MAX];
+    int any = 0;
+    for (int l = 0; l < t->n_layers; l++) {
+        pl_short_layer(s, sizeof s, t->layers[l].name);
+        any |= is_mlp(s, t->layers[l].name);
+    }
+    out->n = 0;
+    for (int l = 0; l < t->n_layers && out->n < MAX_LAYERS; l++) {
+        pl_short_layer(out->name[out->n], RES_LAYER_NAME_MAX, t->layers[l].name);
+        if (!any || is_mlp(out->name[out->n], t->layers[l].name)) out->idx[out->n++] = l;
+    }
+}
+
 // Figure 3a: the weight-rank group with a rank history at the epsilon closest to 0.8.
 static int write_fig3a(Plot *p, FILE *info) {
     int best = -1;
@@ -174,21 +198,16 @@ static int write_fig3a(Plot *p, FILE *info) {
     if (pl_open(p, &o, "paper_fig3a.dat", "Figure 3a: per MLP layer (fc1, fc2; every layer when none is named so), one block each in model order: the weight rank K in use, the rank epsilon gives on the current weight and the largest principal angle (deg) to the starting top-K right singular subspace (NaN without training.log_subspace), per epoch",
                 "epoch weight_rank eps_rank max_angle_deg"))
         return -1;
-    const char *names[1024];
-    char (*lay)[RES_LAYER_NAME_MAX] = mem_alloc(1024 * RES_LAYER_NAME_MAX, MEM_WORKSPACE);
+    const char *names[MAX_LAYERS];
+    MlpLayers *ml = mem_alloc(sizeof *ml, MEM_WORKSPACE);
     int n = 0, angles = 0;
     if (best >= 0) {
         const RunData *rd = pl_rank_run(p, &p->groups[best], 1);
-        int any_mlp = 0;
-        for (int l = 0; l < rd->tab.n_layers; l++) {
-            pl_short_layer(lay[0], RES_LAYER_NAME_MAX, rd->tab.layers[l].name);
-            any_mlp |= strstr(lay[0], "fc") != NULL || strstr(rd->tab.layers[l].name, "mlp") != NULL;
-        }
-        for (int l = 0; l < rd->tab.n_layers && n < 1024; l++) {
-            pl_short_layer(lay[n], RES_LAYER_NAME_MAX, rd->tab.layers[l].name);
-            if (any_mlp && !strstr(lay[n], "fc") && !strstr(rd->tab.layers[l].name, "mlp")) continue;
+        mlp_layers(&rd->tab, ml);
+        for (n = 0; n < ml->n; n++) {
+            const int l = ml->idx[n];
             if (n) fputs("\n\n", o.f);
-            fprintf(o.f, "# layer %d %s (run %s, eps %g)\n", l, lay[n], rd->s->name, rd->s->epsilon);
+            fprintf(o.f, "# layer %d %s (run %s, eps %g)\n", l, ml->name[n], rd->s->name, rd->s->epsilon);
             for (int e = 0; e < rd->tab.n_rank_epochs; e++) {
                 int ep = (int)rd->tab.rank_epochs[e];
                 const int32_t *k = rd->tab.ranks + ((size_t)e * (size_t)rd->tab.n_layers + (size_t)l) * 5;
@@ -199,8 +218,7 @@ static int write_fig3a(Plot *p, FILE *info) {
                 fputc('\n', o.f);
                 angles |= sr != NULL;
             }
-            names[n] = lay[n];
-            n++;
+            names[n] = ml->name[n];
         }
         fprintf(info, "p3a_title = ");
         char t[256];
@@ -212,11 +230,85 @@ static int write_fig3a(Plot *p, FILE *info) {
     }
     fprintf(info, "p3a_n = %d\np3a_angles = %d\n", n, angles);
     pl_gp_array(info, "p3a_layer", n, names);
-    mem_free(lay);
+    mem_free(ml);
     p->has_data[FIG_P3A] = n > 0;
     if (!n) snprintf(p->why_empty[FIG_P3A], sizeof p->why_empty[0], "needs a complete wasi or wsi run (weight_update iteration) at epsilon 0.8 with layer_ranks_by_epoch; add training.log_subspace: true for the principal angles");
     else if (dist > 1e-6) snprintf(p->why_empty[FIG_P3A], sizeof p->why_empty[0], "a run at epsilon 0.8 (the closest, %g, is drawn)", best_eps);
     else if (!angles) snprintf(p->why_empty[FIG_P3A], sizeof p->why_empty[0], "the principal angles (the run has no subspace log: training.log_subspace: true)");
+    return pl_close(&o);
+}
+
+// The rows of (layer, mode) in a spectrum table (rows of one (layer, mode) are contiguous), or -1.
+static int spectrum_at(const RunTables *t, int layer, int mode) {
+    for (int j = 0; j < t->n_spectrum; j++)
+        if (t->spectrum[j].layer == layer && t->spectrum[j].mode == mode && t->spectrum[j].index == 1 &&
+            j + t->spectrum[j].dim <= t->n_spectrum)
+            return j;
+    return -1;
+}
+
+// Figure 4: the explained variance per mode of the MLP inputs, from one run
+// with a spectrum table (vanilla's when a vanilla run has one: the spectrum
+// is of the starting weights, alike for every method of a stage).
+static int write_fig4(Plot *p, FILE *info) {
+    const RunData *rd = NULL;
+    for (int g = 0; g < p->n_groups; g++)
+        for (int k = 0; k < p->groups[g].n; k++) {
+            const RunData *r = pl_member(p, &p->groups[g], k);
+            if (r->tab.n_spectrum > 0 && (!rd || (!strcmp(r->s->method, "vanilla") && strcmp(rd->s->method, "vanilla")))) rd = r;
+        }
+    Out o;
+    if (pl_open(p, &o, "paper_fig4.dat", "Figure 4: the explained variance per mode of the MLP inputs (the counted linears' inputs on the first training batch at the starting weights; training.log_spectrum): one block per (mode, layer), mode-major, layers in model order as p4_layer in info.gp; the component index, index / mode size, its sigma^2 and the cumulative explained variance",
+                "index fraction energy explained"))
+        return -1;
+    MlpLayers *ml = mem_alloc(sizeof *ml, MEM_WORKSPACE);
+    const char *names[MAX_LAYERS], *modes[HOSVD_MAX_MODES];
+    char mode_label[HOSVD_MAX_MODES][64];
+    int nd = 0, blocks = 0;
+    ml->n = 0;
+    if (rd) {
+        mlp_layers(&rd->tab, ml);
+        for (int j = 0; j < rd->tab.n_spectrum; j++) nd = wb_max(nd, wb_min(rd->tab.spectrum[j].mode + 1, HOSVD_MAX_MODES));
+        static const char *const mode3[3] = {"batch", "token", "channel"}, *const mode4[4] = {"batch", "height", "width", "channel"};
+        for (int m = 0; m < nd; m++) {
+            int dlo = 0, dhi = 0;
+            for (int i = 0; i < ml->n; i++) {
+                const int j = spectrum_at(&rd->tab, ml->idx[i], m);
+                if (blocks++) fputs("\n\n", o.f);
+                fprintf(o.f, "# mode %d, layer %d %s (run %s)\n", m + 1, ml->idx[i], ml->name[i], rd->s->name);
+                if (j < 0) { fputs("NaN NaN NaN NaN\n", o.f); continue; }   // keeps the block numbering
+                const SpectrumRow *r = &rd->tab.spectrum[j];
+                dlo = dlo ? wb_min(dlo, r->dim) : r->dim;
+                dhi = wb_max(dhi, r->dim);
+                for (int c = 0; c < r->dim; c++) {
+                    fprintf(o.f, "%d", r[c].index);
+                    pl_num(o.f, (double)r[c].index / r->dim);
+                    pl_num(o.f, r[c].energy);
+                    pl_num(o.f, r[c].explained);
+                    fputc('\n', o.f);
+                }
+            }
+            const char *what = nd == 3 ? mode3[m] : nd == 4 ? mode4[m] : "mode";
+            if (dlo == dhi) snprintf(mode_label[m], sizeof mode_label[m], "mode %d: %s (size %d)", m + 1, what, dhi);
+            else snprintf(mode_label[m], sizeof mode_label[m], "mode %d: %s (size %d ... %d)", m + 1, what, dlo, dhi);
+            modes[m] = mode_label[m];
+        }
+        for (int i = 0; i < ml->n; i++) names[i] = ml->name[i];
+        char t[640];
+        snprintf(t, sizeof t, "%s on %s, first training batch of %s", rd->s->model, rd->s->dataset, rd->s->name);
+        fprintf(info, "p4_title = ");
+        pl_gp_str(info, t);
+        fputc('\n', info);
+    } else {
+        fprintf(info, "p4_title = \"\"\n");
+    }
+    fprintf(info, "p4_n = %d\np4_nd = %d\n", ml->n, nd);
+    pl_gp_array(info, "p4_layer", ml->n, names);
+    pl_gp_array(info, "p4_mode", nd, modes);
+    p->has_data[FIG_P4] = ml->n > 0 && nd > 0;
+    if (!p->has_data[FIG_P4])
+        snprintf(p->why_empty[FIG_P4], sizeof p->why_empty[0], "needs a complete run with training.log_spectrum: true (the explained variance per mode of the MLP inputs)");
+    mem_free(ml);
     return pl_close(&o);
 }
 
@@ -225,6 +317,7 @@ int plot_paper_write(Plot *p, FILE *info) {
     memset(x, 0, sizeof *x);
     int rc = write_table(p, x);
     if (!rc) rc = write_fig3a(p, info);
+    if (!rc) rc = write_fig4(p, info);
     if (!rc) {
         const char *names[MAX_CURVES > MAX_DS ? MAX_CURVES : MAX_DS];
         for (int i = 0; i < x->n_curves; i++) names[i] = x->curve[i];
@@ -246,8 +339,6 @@ int plot_paper_write(Plot *p, FILE *info) {
     w = p->why_empty[FIG_P3B];
     if (!p->has_data[FIG_P3B])
         snprintf(w, cap, "needs complete wsi runs with weight_update iteration and svd at 2 or more epsilons each (paper: 0.4 ... 0.9); found %d and %d", wsi_it, wsi_svd);
-    p->has_data[FIG_P4] = 0;
-    snprintf(p->why_empty[FIG_P4], cap, "needs the explained variance per mode of the MLP inputs (activation spectrum), which this version does not record");
     static const char *f5[] = {"vanilla", "svdllm_lora", "asi", "wasi"};
     int n5 = 0;
     w = p->why_empty[FIG_P5];

@@ -193,6 +193,10 @@ static int check_result(Ctx *c, const RunResult *r) {
     for (int i = 0; i < r->n_subspace; i++)
         if (r->subspace[i].layer < 0 || r->subspace[i].layer >= r->n_layers)
             return FAIL(c, "run '%s': subspace row %d names layer %d of %d", s->name, i, (int)r->subspace[i].layer, r->n_layers);
+    if (r->n_spectrum < 0 || (r->n_spectrum && !r->spectrum)) return FAIL(c, "run '%s': spectrum has rows but a NULL pointer", s->name);
+    for (int i = 0; i < r->n_spectrum; i++)
+        if (r->spectrum[i].layer < 0 || r->spectrum[i].layer >= r->n_layers)
+            return FAIL(c, "run '%s': spectrum row %d names layer %d of %d", s->name, i, (int)r->spectrum[i].layer, r->n_layers);
     for (int i = 0; i < r->n_layers; i++)
         if (strnlen(r->layers[i].name, RES_LAYER_NAME_MAX) >= RES_LAYER_NAME_MAX)
             return FAIL(c, "run '%s': layer %d name is not NUL-terminated", s->name, i);
@@ -203,9 +207,7 @@ static int check_result(Ctx *c, const RunResult *r) {
 static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     RunSummary s = r->s;  // with the derived fields filled
     const Counters *k = &r->counters;
-    double train_flops = k->flops[PHASE_FORWARD] + k->flops[PHASE_BACKWARD] + k->flops[PHASE_DECOMPOSITION] + k->flops[PHASE_UPDATE];
-    double train_sec = k->seconds[PHASE_FORWARD] + k->seconds[PHASE_BACKWARD] + k->seconds[PHASE_DECOMPOSITION] + k->seconds[PHASE_UPDATE]
-                     + k->seconds[PHASE_ALLREDUCE];
+    double train_flops = counters_train_sum(k->flops, 0), train_sec = counters_train_sum(k->seconds, 1);
     s.paper_total_mb = s.paper_act_mb + s.paper_weight_mb;
     s.peak_tracked_bytes = r->mem.total_peak;
     s.epochs_done = r->n_epochs;
@@ -237,8 +239,7 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (s.variant[0] && attr_str(c, g, "variant", s.variant)) return -1;   // only off the defaults
     // Energy only where a meter measured it: absent attributes and table mean "not measured".
     if (k->energy) {
-        double tj = k->joules[PHASE_FORWARD] + k->joules[PHASE_BACKWARD] + k->joules[PHASE_DECOMPOSITION] + k->joules[PHASE_UPDATE]
-                  + k->joules[PHASE_ALLREDUCE];
+        double tj = counters_train_sum(k->joules, 1);
         s.train_joules_per_step = per(tj, r->train_steps);
         s.inference_joules_per_batch = per(k->joules[PHASE_INFERENCE], (long)r->inference.batches);
         if (attr_str(c, g, "energy_source", s.energy_source[0] ? s.energy_source : "unnamed meter") ||
@@ -289,6 +290,9 @@ static int write_group(Ctx *c, hid_t g, const RunResult *r) {
     if (r->n_rank_epochs > 0 && write_rank_history(c, g, r)) return -1;
     if (r->n_subspace > 0 &&
         write_typed_table(c, g, RES_SUBSPACE.dataset, table_type(c, &RES_SUBSPACE), r->n_subspace, r->subspace))
+        return -1;
+    if (r->n_spectrum > 0 &&
+        write_typed_table(c, g, RES_SPECTRUM.dataset, table_type(c, &RES_SPECTRUM), r->n_spectrum, r->spectrum))
         return -1;
     kill_point(5);
     return c->failed ? -1 : 0;

@@ -22,6 +22,7 @@
 #include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
 #include "core/compress/subspace_track.h"
+#include "core/compress/act_spectrum.h"
 
 #define RES_SCHEMA_VERSION 1
 #define RES_NAME_MAX 256      // run name incl. '/' separators (stage/run)
@@ -137,6 +138,9 @@ typedef struct {
     // Optional subspace-stability log (core/compress/subspace_track.h): rows
     // ordered by epoch then layer, layer = row of `layers`. NULL/0 = none.
     const SubspaceRow *subspace; int n_subspace;
+    // Optional activation spectrum (core/compress/act_spectrum.h; training.log_spectrum):
+    // rows by layer, mode, index; layer = row of `layers`. NULL/0 = none.
+    const SpectrumRow *spectrum; int n_spectrum;
     int replace_complete;     // 1: a complete run of this name may be replaced (run --rerun-changed)
     MemStats mem;             // mem_stats() at the end of the run (peaks since the run's mem_reset_peaks)
     Counters counters;        // counters_get() at the end (since the run's counters_reset)

@@ -13,6 +13,7 @@
 #include "maxbatch.h"
 #include "results.h"
 #include "subspace_log.h"
+#include "spectrum_log.h"
 #include "data_calib.h"
 #include "runner_fill.h"
 #include "baselines/registry.h"
@@ -119,6 +120,7 @@ typedef struct {
     int32_t *rank_epochs, *layer_ranks;
     DataParallel dp;   // the gradient all-reduce (a no-op with one rank)
     SubspaceLog sub;   // the stable-subspace log (experiments/subspace_log.h)
+    SpectrumLog spec;  // the activation spectrum (experiments/spectrum_log.h)
 } RunState;
 
 static void run_state_free(RunState *st) {
@@ -131,6 +133,7 @@ static void run_state_free(RunState *st) {
     mem_free(st->rank_epochs); mem_free(st->layer_ranks);
     dp_free(&st->dp);
     subspace_log_free(&st->sub);
+    spectrum_log_free(&st->spec);
     memset(st, 0, sizeof *st);
 }
 
@@ -233,6 +236,14 @@ int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFi
     return 0;
 }
 
+// The run's starting weights: the file wpath (pretrained or an earlier
+// stage's checkpoint; a new head drawn from init_seed if asked), else random.
+static int load_weights(Model *m, const RunSpec *rs, const char *wpath, WbError *err) {
+    if (wpath[0]) return model_load(m, wpath, rs->new_head, rs->init_seed, err) < 0 ? -1 : 0;
+    model_init_random(m, rs->init_seed);
+    return 0;
+}
+
 // Setup: the data, the method and its settings (budget fitting, then the
 // calibration of activation ranks when it needs the weights), the model with
 // its weights, the schedule and the logs.
@@ -306,6 +317,20 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     } else if (rs->pretrained[0]) {
         snprintf(wpath, sizeof wpath, "%s", rs->pretrained);
     }
+    if (rs->log_spectrum) {   // the paper's Fig. 4, on a probe copy of the model (spectrum_log.h)
+        ModelBinding pb = bind;
+        pb.method = &rank_probe_method;
+        ModelConfig pc = rs->model;
+        pc.vit.recompute = 0;   // the probe's inputs are wanted from the forward itself
+        Model probe;
+        model_build(&probe, &pc, &pb, Bl);
+        int rc = load_weights(&probe, rs, wpath, err);
+        if (rc == 0) rc = spectrum_log_measure(&st->spec, &probe, &st->train, st->items, n_train, Bl, st->x, st->y, err);
+        model_free(&probe);
+        if (rc < 0) return RUN_FAILED;
+        res->spectrum = st->spec.rows; res->n_spectrum = st->spec.n_rows;
+        mem_reset_peaks();   // the probe is not part of the run's training memory
+    }
     // Rank selection (asi/wasi activations from a memory budget, ARCHITECTURE.md
     // "Rank selection"):
     // build with the probe method, measure on one training batch, choose by
@@ -315,11 +340,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     if (calibrate) bind.method = &rank_probe_method;
     model_build(&st->model, &rs->model, &bind, Bl);
     st->model_built = 1;
-    if (wpath[0]) {
-        if (model_load(&st->model, wpath, rs->new_head, rs->init_seed, err) < 0) return RUN_FAILED;
-    } else {
-        model_init_random(&st->model, rs->init_seed);
-    }
+    if (load_weights(&st->model, rs, wpath, err) < 0) return RUN_FAILED;
     if (calibrate) {
         // Every rank calibrates on the same first items: the same ranks everywhere.
         int got = dataset_batch(&st->train, st->items, wb_min(Bl, n_train), 0, st->x, st->y, err);
@@ -717,6 +738,9 @@ static int sweep_one(const Experiment *ex, const RunSpec *rs, const char *out, i
     int died;
     RunStatus status = run_guarded(ex, rs, out, pos, todo, pm, &res, &st, &rerr, &died);
     res.s.status = status;
+    // A run that died before its layers table was collected keeps no per-layer
+    // logs: their rows would name layers the file does not have.
+    if (res.n_layers == 0) res.n_subspace = res.n_spectrum = 0;
     if (status != RUN_COMPLETE && dist_rank() == 0) {
         snprintf(res.s.error, sizeof res.s.error, "%s", rerr.msg);
         fprintf(stderr, "  %s: %s: %s\n", rs->name, run_status_name(status), rerr.msg);

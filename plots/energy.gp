@@ -18,7 +18,7 @@ set datafile missing NaN
 dat = datadir . "/energy.dat"
 
 # columns: 1 label, 2 method, 3 epsilon, 4 lora_rank, 5 n_seeds, 6-10 forward/backward/decomposition/update/other J,
-# 11 train_j, 12 train_j_std, 13 infer_j, 14 infer_j_std
+# 11 train_j, 12 train_j_std, 13 infer_j, 14 infer_j_std, 15 recompute_j (part of train_j)
 set title "Energy per training step and per inference batch" . (strlen(stage) ? " (stage " . stage . ")" : "") font ",14"
 set style data histograms
 set style histogram errorbars gap 1 lw 1

@@ -16,7 +16,8 @@ set datafile missing NaN
 dat = datadir . "/flops.dat"
 
 # columns: 1 label, 2 method, 3 epsilon, 4 lora_rank, 5 n_seeds, 6 train_gflop, 7 train_gflop_std,
-# 8 forward_gflop, 9 backward_gflop, 10 decomposition_gflop, 11 update_gflop, 12 infer_gflop, 13 infer_gflop_std
+# 8 forward_gflop, 9 backward_gflop, 10 decomposition_gflop, 11 update_gflop, 12 infer_gflop, 13 infer_gflop_std,
+# 14 recompute_gflop (memory.recompute's re-run forwards, 0 without it; part of train_gflop)
 # flops_lo_pos, flops_hi: the range of columns 6 and 12, from info.gp
 if (flops_lo_pos > 0 && flops_hi / flops_lo_pos > 50) { set logscale y; set ylabel "GFLOP (10^9 counted FLOPs, log scale)" } \
 else { set yrange [0:*]; set ylabel "GFLOP (10^9 counted FLOPs)" }

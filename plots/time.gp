@@ -16,7 +16,8 @@ set datafile missing NaN
 dat = datadir . "/time.dat"
 
 # columns: 1 label, 2 method, 3 epsilon, 4 lora_rank, 5 n_seeds, 6 forward_ms, 7 backward_ms,
-# 8 decomposition_ms, 9 update_ms, 10 other_ms, 11 train_ms, 12 train_ms_std, 13 infer_ms, 14 infer_ms_std
+# 8 decomposition_ms, 9 update_ms, 10 other_ms, 11 train_ms, 12 train_ms_std, 13 infer_ms, 14 infer_ms_std,
+# 15 recompute_ms (memory.recompute's re-run forwards, 0 without it; part of train_ms)
 # Two panels over the same bars: top the training step by phase, bottom the inference batch.
 bottom = 0.15 + 0.025 * footnote_lines
 split = bottom + (0.88 - bottom) * 0.45
@@ -43,7 +44,8 @@ if (time_train_n > 0) {
          ''  using 7 title "backward" lc rgb "#ff7f0e", \
          ''  using 8 title "decomposition" lc rgb "#2ca02c", \
          ''  using 9 title "update" lc rgb "#d62728", \
-         ''  using 10 title "other (data, bookkeeping)" lc rgb "#9467bd"
+         ''  using 10 title "other (data, bookkeeping)" lc rgb "#9467bd", \
+         ''  using 15 title "recompute" lc rgb "#bcbd22"
 } else {
     set label 98 "no training step was timed" at graph 0.5, 0.5 center
     set key off

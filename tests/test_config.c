@@ -369,6 +369,18 @@ static void test_dataset_and_training_options(void) {
         if (ex.n == 2) EXPECT(strcmp(ex.runs[0].name, ex.runs[1].name), "the axis names the runs: %s", ex.runs[0].name);
         cfg_free(&ex);
     }
+    // memory.recompute: swept, named, written to the resolved YAML only when on
+    p = write_yaml("opts5.yaml", MODEL DATA TRAIN "memory:\n  recompute: [false, true]\n" VAN);
+    if (load_ok(&ex, p) == 0) {
+        EXPECT(ex.n == 2, "%d runs", ex.n);
+        for (int i = 0; i < ex.n && i < 2; i++) {
+            EXPECT(ex.runs[i].model.vit.recompute == i, "run %d: recompute %d", i, ex.runs[i].model.vit.recompute);
+            EXPECT((strstr(ex.runs[i].resolved_yaml, "recompute: true") != NULL) == i, "run %d recompute in its YAML:\n%s", i,
+                   ex.runs[i].resolved_yaml);
+        }
+        if (ex.n == 2) EXPECT(strcmp(ex.runs[0].name, ex.runs[1].name), "the axis names the runs: %s", ex.runs[0].name);
+        cfg_free(&ex);
+    }
     p = write_yaml("opts3.yaml", MODEL DATA "training:\n  epochs: 2\n  batch_size: 4\n  lr: 0.1\n  momentum: 0.9\n  nesterov: true\n" VAN);
     if (load_ok(&ex, p) == 0) {
         EXPECT(ex.n == 1 && ex.runs[0].opt.nesterov == 1 && ex.runs[0].opt.momentum == 0.9f, "nesterov");
@@ -484,6 +496,9 @@ static void test_errors(void) {
         {"gelu_f16 not a bool", MODEL DATA TRAIN "memory:\n  gelu_f16: 2\n" VAN, {"err.yaml:10:13:", "gelu_f16", "true or false"}},
         {"softmax_f16 on swin", "model: {preset: swin_micro}\ndataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
          "memory:\n  softmax_f16: true\n" VAN, {"err.yaml:", "memory.softmax_f16: only the ViT models"}},
+        {"recompute on swin", "model: {preset: swin_micro}\ndataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
+         "memory:\n  recompute: true\n" VAN, {"err.yaml:", "memory.recompute: only the ViT models"}},
+        {"recompute not a bool", MODEL DATA TRAIN "memory:\n  recompute: maybe\n" VAN, {"err.yaml:10:14:", "recompute", "true or false"}},
         {"hosvd without epsilon", MODEL DATA TRAIN "methods:\n  - name: hosvd\n", {"err.yaml:10:5:", "methods[0]", "missing required key 'epsilon'"}},
         {"lora without rank", MODEL DATA TRAIN "methods:\n  - name: lora\n", {"err.yaml:10:5:", "missing required key 'rank'"}},
         {"unknown optimizer", MODEL DATA TRAIN "  optimizer: adam\n" VAN, {"err.yaml:9:14: training.optimizer: unknown value 'adam'; valid: sgd, adamw"}},

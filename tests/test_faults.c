@@ -635,7 +635,7 @@ static void write_inf_grad_checkpoint(const char *path) {
     ModelConfig cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.kind = MODEL_VIT;
-    cfg.vit = (ViTConfig){16, 4, 1, 32, 2, 2, 64, 10, 1e-6f, 0, 0};
+    cfg.vit = (ViTConfig){16, 4, 1, 32, 2, 2, 64, 10, 1e-6f, 0, 0, 0};
     ModelBinding bind = {0};
     bind.num_finetune = -1;
     Model m;

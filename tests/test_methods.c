@@ -54,7 +54,7 @@
 
 #define REF "tests/data/ref"
 
-static ViTConfig tiny_cfg(void) { ViTConfig c = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f, 0, 0}; return c; }
+static ViTConfig tiny_cfg(void) { ViTConfig c = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f, 0, 0, 0}; return c; }
 
 // tl_random_batch for a model config
 static void random_batch(float *img, int *y, int B, const ViTConfig *c, uint64_t seed) {
@@ -697,7 +697,7 @@ static void test_lora_vs_pytorch(void) {
     SafeTensors ref;
     WbError err;
     if (st_open(&ref, REF "/lora_ref.safetensors", &err) < 0) { EXPECT(0, "%s (run tests/make_reference.sh)", err.msg); return; }
-    ViTConfig cfg = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f, 0, 0};   // must match ref_lora.py
+    ViTConfig cfg = {32, 8, 3, 64, 2, 4, 128, 10, 1e-6f, 0, 0, 0};   // must match ref_lora.py
     size_t nx, ny, n1;
     float *x = tl_read_tensor(&ref, "input", &nx), *yf = tl_read_tensor(&ref, "labels", &ny), *loss = tl_read_tensor(&ref, "loss", &n1);
     int B = (int)ny, y[8];
@@ -1198,13 +1198,14 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 // 3 SGD steps (weight decay) of a one-block ViT wide enough that OpenBLAS
 // runs its level-2 kernels on 2 threads (C 256, MLP 1024); the step losses
 // and a hash of every weight afterwards (linears through export: wasi's L R).
-static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int threads, float *loss) {
+// train_hash_cfg: the same for another model (cfg) and num_of_finetune.
+static uint64_t train_hash_cfg(const LinearMethod *meth, const MethodConfig *mc, int threads, ViTConfig cfg, int num_finetune,
+                               float *loss) {
     threads_set(threads);
-    ViTConfig cfg = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f, 0, 0};
     const int B = 16;
     ViTBinding bind;
     memset(&bind, 0, sizeof bind);
-    bind.method = meth; bind.mcfg = *mc; bind.all_linear = 1; bind.num_finetune = -1;
+    bind.method = meth; bind.mcfg = *mc; bind.all_linear = 1; bind.num_finetune = num_finetune;
     ViT m;
     vit_build(&m, &cfg, &bind, B);
     vit_init_random(&m, 4);
@@ -1230,9 +1231,13 @@ static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int
     vit_free(&m);
     return h;
 }
+static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int threads, float *loss) {
+    ViTConfig cfg = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f, 0, 0, 0};
+    return train_hash_cfg(meth, mc, threads, cfg, -1, loss);
+}
 
-static void test_threads_bit_identical(void) {
-    Variant v[10];
+// The methods of the thread test (n returned, <= 10).
+static int hash_variants(Variant *v) {
     int n = 0;
     MethodConfig c = tl_method_config();
     v[n++] = (Variant){"vanilla", &method_vanilla, c};
@@ -1249,6 +1254,38 @@ static void test_threads_bit_identical(void) {
     v[n++] = (Variant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
     c = tl_method_config(); c.epsilon = 0.9f;
     v[n++] = (Variant){"wsi dense eps 0.9", &method_wsi, c};
+    c.weight_update_svd = 1;
+    v[n++] = (Variant){"wsi weight_update svd eps 0.9", &method_wsi, c};
+    return n;
+}
+
+// memory.recompute (each block's forward re-run in backward, vit.c) trains
+// exactly as saving everything: 3 steps of a 3-block ViT give the same step
+// losses and the same weights bit for bit, for every method, with the whole
+// network trained and with num_of_finetune 7 of 18 linears (the first
+// trained linear inside block 1), and with the float16 options on.
+static void test_recompute_bit_identical(void) {
+    Variant v[10];
+    int n = hash_variants(v);
+    const int nft[2] = {-1, 7};
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < 2; f++) {
+            ViTConfig cfg = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, f, f, 0};
+            float l0[3], l1[3];
+            uint64_t h0 = train_hash_cfg(v[i].m, &v[i].c, 2, cfg, nft[f], l0);
+            cfg.recompute = 1;
+            uint64_t h1 = train_hash_cfg(v[i].m, &v[i].c, 2, cfg, nft[f], l1);
+            EXPECT(!memcmp(l0, l1, sizeof l0) && h0 == h1, "%s (num_of_finetune %d%s): recompute losses %.9g %.9g %.9g vs %.9g %.9g %.9g, "
+                   "weights %s", v[i].tag, nft[f], f ? ", f16" : "", (double)l1[0], (double)l1[1], (double)l1[2], (double)l0[0],
+                   (double)l0[1], (double)l0[2], h0 == h1 ? "equal" : "differ");
+            printf("  %-42s nft %2d%s: recompute %s (losses %.7f %.7f %.7f)\n", v[i].tag, nft[f], f ? " f16" : "    ",
+                   h0 == h1 && !memcmp(l0, l1, sizeof l0) ? "bit-identical" : "DIFFERS", (double)l1[0], (double)l1[1], (double)l1[2]);
+        }
+}
+
+static void test_threads_bit_identical(void) {
+    Variant v[10];
+    int n = hash_variants(v) - 1;   // (wsi with the svd update: the recompute test's)
     int differ_parallel_lapack = 0;
     char why[256];
     // gemm() tiles C by shape alone over single-threaded sgemms (core/linalg/blas.h),
@@ -1363,6 +1400,7 @@ int main(int argc, char **argv) {
     RUN(test_paper_memory);
     RUN(test_rank_calibration);
     RUN(test_threads_bit_identical);
+    RUN(test_recompute_bit_identical);
     RUN(test_subspace_tracker);
     return tl_finish();
 }

@@ -355,7 +355,7 @@ static void test_full_export_and_render(void) {
     static const int spec[] = {1, 3, 4, 6, 7, 5};
     if (read_dat("flops.dat") == 0) {
         expect_columns("flops.dat", "label method epsilon lora_rank n_seeds train_gflop train_gflop_std forward_gflop backward_gflop "
-                                    "decomposition_gflop update_gflop infer_gflop infer_gflop_std");
+                                    "decomposition_gflop update_gflop infer_gflop infer_gflop_std recompute_gflop");
         EXPECT(T.nrows == 6 && T.nblocks == 1, "6 rows (got %d)", T.nrows);
         for (int i = 0; i < 6; i++) {
             int r = find_row(labels[i]);
@@ -365,6 +365,10 @@ static void test_full_export_and_render(void) {
             int two = i == 0;
             double ta = 0, tb = 0;
             for (int p = 0; p < 4; p++) { ta += a->counters.flops[p]; tb += b->counters.flops[p]; }
+            ta += a->counters.flops[PHASE_RECOMPUTE];   // training includes memory.recompute's re-run forwards
+            tb += b->counters.flops[PHASE_RECOMPUTE];
+            expect_val("recompute_gflop", r, N(r, "recompute_gflop"),
+                       mean2(a->counters.flops[PHASE_RECOMPUTE], b->counters.flops[PHASE_RECOMPUTE], two) / 1e9 / (double)a->train_steps);
             ta /= 1e9 * (double)a->train_steps;
             tb /= 1e9 * (double)b->train_steps;
             expect_val("train_gflop", r, N(r, "train_gflop"), mean2(ta, tb, two));
@@ -380,7 +384,7 @@ static void test_full_export_and_render(void) {
     }
     if (read_dat("time.dat") == 0) {
         expect_columns("time.dat", "label method epsilon lora_rank n_seeds forward_ms backward_ms decomposition_ms update_ms other_ms "
-                                   "train_ms train_ms_std infer_ms infer_ms_std");
+                                   "train_ms train_ms_std infer_ms infer_ms_std recompute_ms");
         EXPECT(T.nrows == 6, "6 rows (got %d)", T.nrows);
         for (int i = 0; i < 6; i++) {
             int r = find_row(labels[i]);
@@ -390,8 +394,10 @@ static void test_full_export_and_render(void) {
             double steps = (double)a->train_steps;
             double ta = 0, tb = 0;
             for (int p = 0; p < 4; p++) { ta += a->counters.seconds[p]; tb += b->counters.seconds[p]; }
-            ta += a->counters.seconds[PHASE_OTHER];
-            tb += b->counters.seconds[PHASE_OTHER];
+            ta += a->counters.seconds[PHASE_OTHER] + a->counters.seconds[PHASE_RECOMPUTE];
+            tb += b->counters.seconds[PHASE_OTHER] + b->counters.seconds[PHASE_RECOMPUTE];
+            expect_val("recompute_ms", r, N(r, "recompute_ms"),
+                       1e3 * mean2(a->counters.seconds[PHASE_RECOMPUTE], b->counters.seconds[PHASE_RECOMPUTE], two) / steps);
             expect_val("forward_ms", r, N(r, "forward_ms"), 1e3 * mean2(a->counters.seconds[0], b->counters.seconds[0], two) / steps);
             expect_val("update_ms", r, N(r, "update_ms"), 1e3 * mean2(a->counters.seconds[PHASE_UPDATE], b->counters.seconds[PHASE_UPDATE], two) / steps);
             expect_val("other_ms", r, N(r, "other_ms"), 1e3 * mean2(a->counters.seconds[PHASE_OTHER], b->counters.seconds[PHASE_OTHER], two) / steps);
@@ -542,6 +548,7 @@ static void test_paper_figures(void) {
             expect_val("wasi 0.7 epsilon", r, N(r, "epsilon"), 0.7);
             double f = 0;
             for (int q = 0; q < 4; q++) f += FX[7].r.counters.flops[q];
+            f += FX[7].r.counters.flops[PHASE_RECOMPUTE];
             expect_val("wasi 0.7 train_gflop", r, N(r, "train_gflop"), f / 40 / 1e9);
             EXPECT(!strcmp(S(r, "curve"), "wasi (vit_micro, mlp)"), "curve name: %s", S(r, "curve"));
         }

@@ -783,6 +783,85 @@ static void test_subspace_log_on_request(void) {
                          "training: {epochs: 1, batch_size: 8, lr: 0.1, log_subspace: maybe}\nmethods: [vanilla]\n", "log_subspace", NULL);
 }
 
+// training.log_spectrum (the paper's Fig. 4): the runs asking for it store
+// one row per component of each mode of every counted input (B 32, N 17,
+// I 32 for fc1 and 64 for fc2 here); the spectrum is of the starting
+// weights, so vanilla, wasi and lora store the same rows bit for bit; the
+// log does not touch training (epoch losses equal with it off); info shows
+// it and `plot --paper` draws Fig. 4 from it.
+static void test_spectrum_log(void) {
+    char out[800];
+    if (run_tagged("spectrum",
+                   "experiment: spectrum\n"
+                   "model: {image_size: 16, patch: 4, channels: 1, dim: 32, depth: 2, heads: 2, mlp_dim: 64}\n"
+                   "dataset: {format: mnist, path: %s, image_size: 16, channels: 1, limit_train: 96, limit_val: 32}\n"
+                   "training: {epochs: 2, batch_size: 32, lr: 0.1, momentum: 0.9, log_spectrum: [true, false]}\n"
+                   "methods: [vanilla, {name: wasi, epsilon: 0.8}, {name: lora, rank: 4}]\n", out, sizeof out))
+        return;
+    RunList l;
+    if (list_runs(out, &l) < 0) return;
+    EXPECT(l.n == 6 && count_status(&l, RUN_COMPLETE) == 6, "6 complete runs (3 methods x log_spectrum on/off), got %d", l.n);
+    RunTables first = {0};
+    int with = 0;
+    const long want_rows = 2 * ((32 + 17 + 32) + (32 + 17 + 64));   // 2 blocks x (fc1 + fc2)
+    for (int i = 0; i < l.n; i++) {
+        RunTables t;
+        WbError err;
+        if (results_read_tables(out, l.runs[i].name, &t, &err) < 0) { EXPECT(0, "%s", err.msg); continue; }
+        const int on = strstr(l.runs[i].name, "no_log_spectrum") == NULL;   // run names: log_spectrum | no_log_spectrum
+        EXPECT(on ? t.n_spectrum == want_rows : t.n_spectrum == 0, "%s: %d spectrum rows (want %ld)", l.runs[i].name, t.n_spectrum,
+               on ? want_rows : 0L);
+        if (on && t.n_spectrum == want_rows) {
+            with++;
+            double total[4] = {0};   // layer 0's three modes hold the same ||x||^2
+            for (int j = 0; j < t.n_spectrum; j++)
+                if (t.spectrum[j].layer == 0) total[t.spectrum[j].mode] += t.spectrum[j].energy;
+            EXPECT(fabs(total[0] - total[2]) <= 1e-4 * total[2] && fabs(total[1] - total[2]) <= 1e-4 * total[2],
+                   "%s: layer 0's modes sum to one ||x||^2: %.8g %.8g %.8g", l.runs[i].name, total[0], total[1], total[2]);
+            if (!first.n_spectrum) {
+                first = t;
+                continue;
+            }
+            EXPECT(!memcmp(t.spectrum, first.spectrum, sizeof(SpectrumRow) * (size_t)t.n_spectrum),
+                   "%s: the starting weights' spectrum is the same for every method", l.runs[i].name);
+        }
+        results_tables_free(&t);
+    }
+    EXPECT(with == 3, "the 3 log_spectrum: true runs have the table: %d", with);
+    results_tables_free(&first);
+    // the log does not change training: each method's epochs equal with it off
+    for (int i = 0; i < l.n; i++) {
+        const char *nm = l.runs[i].name, *at = strstr(nm, "log_spectrum");
+        if (!at || strstr(nm, "no_log_spectrum")) continue;
+        char off[RES_NAME_MAX];
+        snprintf(off, sizeof off, "%.*sno_%s", (int)(at - nm), nm, at);
+        EpochRow *a = NULL, *b = NULL;
+        int na = 0, nb = 0;
+        WbError err;
+        EXPECT(results_read_epochs(out, nm, &a, &na, &err) == 0 && results_read_epochs(out, off, &b, &nb, &err) == 0 && na == nb && na == 2,
+               "epochs of %s and %s", nm, off);
+        for (int e = 0; a && b && e < na && e < nb; e++)
+            EXPECT(a[e].train_loss == b[e].train_loss && a[e].val_acc == b[e].val_acc, "%s epoch %d: loss %.9g with the log, %.9g without",
+                   nm, e + 1, a[e].train_loss, b[e].train_loss);
+        mem_free(a); mem_free(b);
+    }
+    results_list_free(&l);
+    char log[800], msg[8192], dir[800], png[900], missing[900];
+    snprintf(log, sizeof log, "%s/spectrum_info.log", g_dir);
+    const char *info[] = {g_bin, "info", out, NULL};
+    EXPECT(run_bin(info, log) == 0, "info exits 0");
+    read_text(log, msg, sizeof msg);
+    EXPECT(strstr(msg, "activation spectrum") && strstr(msg, "mode 3:"), "info shows the spectrum:\n%s", msg);
+    snprintf(dir, sizeof dir, "%s/spectrum_plots", g_dir);
+    const char *plot[] = {g_bin, "plot", out, "--paper", "--out", dir, NULL};
+    EXPECT(run_bin(plot, log) == 0, "plot --paper exits 0 (see %s)", log);
+    snprintf(png, sizeof png, "%s/paper_fig4.png", dir);
+    snprintf(missing, sizeof missing, "%s/paper_fig4_missing.txt", dir);
+    EXPECT(access(png, R_OK) == 0 && access(missing, F_OK) != 0, "Fig. 4 drawn (%s), no paper_fig4_missing.txt", png);
+    expect_dry_run_error("spectrum", "model: {preset: vit_micro}\ndataset: {format: mnist, path: %s}\n"
+                         "training: {epochs: 1, batch_size: 8, lr: 0.1, log_spectrum: 3}\nmethods: [vanilla]\n", "log_spectrum", NULL);
+}
+
 // dataset.eval_split: val (per epoch only), test (the whole training set,
 // no val, the official t10k test set at the end), both (val per epoch and
 // test at the end); the test counts are t10k's 100 items; a bad value is a config error.
@@ -930,6 +1009,7 @@ int main(int argc, char **argv) {
     RUN(test_documented_keys_exist);
     RUN(test_diverged_not_retrained);
     RUN(test_subspace_log_on_request);
+    RUN(test_spectrum_log);
     RUN(test_eval_split);
     RUN(test_variant_recorded);
     RUN(test_svdllm_lora_run);

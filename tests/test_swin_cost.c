@@ -105,7 +105,7 @@ static FlopCount price_lora(const void *ctx, int block, int which, long rows, in
     if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx);
     const double R = (double)rows, r = p->lora_rank;
     FlopCount f = {2 * R * I * O + R * O + 2 * R * I * r + 2 * R * r * O,
-                   2 * O * r * R + 2 * R * r * O + 2 * r * I * R + 2 * R * O * I + 2 * R * r * I};
+                   2 * O * r * R + 2 * R * r * O + 2 * r * I * R + 2 * R * O * I + 2 * R * r * I, 0};
     return f;
 }
 
@@ -115,7 +115,7 @@ static FlopCount price_recorded(const void *ctx, int block, int which, long rows
     const LinearLayer *L = checked_layer(p, block, which, rows, I, O, need_dx);
     if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx);
     Wrapped *w = find(L);
-    FlopCount f = {w->fwd, w->bwd};
+    FlopCount f = {w->fwd, w->bwd, 0};
     return f;
 }
 

@@ -22,7 +22,7 @@
 #include <string.h>
 
 static ViTConfig micro_cfg(void) {   // must match CONFIGS["micro"] in ref_vit.py
-    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0};
+    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0, 0};
     return c;
 }
 static ViTConfig b32_cfg(void) { ViTConfig c; vit_preset("vit_b_32", &c); return c; }

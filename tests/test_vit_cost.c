@@ -37,6 +37,9 @@ static void check_config(ViTConfig c, int B) {
            k.flops[PHASE_FORWARD], want.forward, k.flops[PHASE_FORWARD] - want.forward);
     EXPECT(k.flops[PHASE_BACKWARD] == want.backward, "backward counted %.0f, closed form %.0f (diff %.0f)",
            k.flops[PHASE_BACKWARD], want.backward, k.flops[PHASE_BACKWARD] - want.backward);
+    EXPECT(k.flops[PHASE_RECOMPUTE] == want.recompute, "recompute counted %.0f, closed form %.0f (diff %.0f)",
+           k.flops[PHASE_RECOMPUTE], want.recompute, k.flops[PHASE_RECOMPUTE] - want.recompute);
+    EXPECT(c.recompute ? want.recompute > 0 : want.recompute == 0, "recompute FLOPs %.0f with recompute %d", want.recompute, c.recompute);
     counters_reset();
     eval_batch(&mm, x, y, B);
     k = counters_get();
@@ -47,12 +50,16 @@ static void check_config(ViTConfig c, int B) {
 }
 
 static void test_closed_form_equals_counters(void) {
-    ViTConfig a = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0};
+    ViTConfig a = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0, 0};
     check_config(a, 3);
-    ViTConfig b = {24, 6, 1, 36, 2, 3, 100, 7, 1e-6f, 0, 0};   // 1 channel, odd sizes
+    ViTConfig b = {24, 6, 1, 36, 2, 3, 100, 7, 1e-6f, 0, 0, 0};   // 1 channel, odd sizes
     check_config(b, 5);
     b.gelu_f16 = b.softmax_f16 = 1;   // memory.gelu_f16: the derivative is computed in forward
     check_config(b, 5);
+    b.recompute = 1;                  // memory.recompute: backward's re-runs in their own phase
+    check_config(b, 5);
+    a.recompute = 1;
+    check_config(a, 3);
 }
 
 static void test_vit_b_32_numbers(void) {
@@ -70,9 +77,9 @@ static void test_vit_b_32_numbers(void) {
 // Weights, gradients, optimizer state and activations must agree exactly;
 // the workspace up to what the plan leaves out (the methods' private state
 // structs and LAPACK's queried work arrays).
-// f16: 1 = memory.gelu_f16, 2 = memory.softmax_f16, 3 = both.
+// f16: 1 = memory.gelu_f16, 2 = memory.softmax_f16, 3 = both; + 4 = memory.recompute.
 static void check_memory(const char *method, int all_linear, int factored, float momentum, int f16) {
-    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, f16 & 1, (f16 >> 1) & 1};
+    ViTConfig c = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, f16 & 1, (f16 >> 1) & 1, (f16 >> 2) & 1};
     const int B = 4, S = c.image_size;
     ViTBinding bind = {0};
     bind.method = method_by_name(method);
@@ -108,8 +115,8 @@ static void check_memory(const char *method, int all_linear, int factored, float
                              : (bind.method->flags & METHOD_WEIGHT_LOWRANK) ? wasi_weight_rank(L) : 0;
             }
     MemPlan p = vit_memory_plan(&c, B, &bind, ranks, optim_state_buffers(&oc));
-    printf("  %-7s %-10s %-8s momentum %.1f%s%s:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "",
-           (double)momentum, c.gelu_f16 ? " gelu_f16" : "", c.softmax_f16 ? " softmax_f16" : "");
+    printf("  %-7s %-10s %-8s momentum %.1f%s%s%s:", method, all_linear ? "all_linear" : "mlp", factored ? "factored" : "",
+           (double)momentum, c.gelu_f16 ? " gelu_f16" : "", c.softmax_f16 ? " softmax_f16" : "", c.recompute ? " recompute" : "");
     for (int k = 0; k < MEM_NCAT; k++) {
         double got = (double)(s1.current[k] - s0.current[k]);
         printf(" %s %.0f/%.0f", mem_category_name((MemCategory)k), got, p.bytes[k]);
@@ -152,6 +159,12 @@ static void test_memory_plan_equals_allocator(void) {
     check_memory("vanilla", 0, 0, 0.0f, 3);
     check_memory("asi", 1, 0, 0.9f, 1);
     check_memory("wasi", 0, 1, 0.0f, 2);
+    // recomputation: each block's input kept, the rest once
+    check_memory("vanilla", 0, 0, 0.0f, 4);
+    check_memory("lora", 1, 0, 0.9f, 4);
+    check_memory("asi", 0, 0, 0.0f, 4);
+    check_memory("wasi", 1, 1, 0.0f, 4);
+    check_memory("wasi", 0, 0, 0.9f, 7);
 }
 
 // vit_b_32 at the paper's batch: the counted part of the plan is the
@@ -177,6 +190,15 @@ static void test_memory_plan_vit_b_32(void) {
     printf("  ... with gelu_f16 + softmax_f16: shared %.1f MB (-%.1f MB), total %.1f MB\n", q.act_shared / 1048576.0,
            saved / 1048576.0, q.total / 1048576.0);
     EXPECT(saved == want, "f16 saving %.0f B, expected %.0f", saved, want);
+    // memory.recompute: of the 12 blocks' sets one is kept, plus every block's input (B,N,768)
+    c.gelu_f16 = c.softmax_f16 = 0;
+    c.recompute = 1;
+    MemPlan r = vit_memory_plan(&c, 128, &bind, NULL, 0);
+    const double BNC = 6400.0 * 768, rest = 4 * (4 * BNC + 4 * 6400.0) + 4 * 128.0 * 12 * 50 * 50 + 4 * 6400.0 * 3072;
+    printf("  ... with recompute: shared %.1f MB (-%.1f MB), total %.1f MB (vanilla %.1f MB)\n", r.act_shared / 1048576.0,
+           (p.act_shared - r.act_shared) / 1048576.0, r.total / 1048576.0, p.total / 1048576.0);
+    EXPECT(p.act_shared - r.act_shared == 11 * rest, "recompute saves 11 blocks' sets: %.0f B, expected %.0f", p.act_shared - r.act_shared,
+           11 * rest);
 }
 
 int main(int argc, char **argv) {

@@ -16,7 +16,7 @@ static FlopCount swin_flops(const SwinConfig *c, int B, LinearCostFn lin, const 
     const double b = B, T = (double)ws * ws, PP = (double)c->channels * c->patch * c->patch;
     int H = c->image_size / c->patch, W = H, nblocks = 0;
     for (int s = 0; s < S; s++) nblocks += c->depths[s];
-    FlopCount f = {0, 0};
+    FlopCount f = {0, 0, 0};
     // features.0: conv as im2col + linear (bias), LayerNorm; backward: LayerNorm, conv dw + db (no dx)
     const double rows0 = b * H * W;
     f.forward += 2 * rows0 * PP * C0 + rows0 * C0 + ln_fwd(rows0, C0);

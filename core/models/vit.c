@@ -13,6 +13,7 @@
 #include "core/linalg/half.h"
 #include "core/nn/layers.h"
 #include "core/nn/linear_dense.h"
+#include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
 #include "core/models/model_params.h"
 #include "core/runtime/rng.h"
@@ -29,14 +30,14 @@ static const char *lin_suffix[VIT_NLIN] = {"self_attention.q", "self_attention.k
 
 typedef struct { const char *name; ViTConfig c; } Preset;
 static const Preset presets[] = {
-    {"vit_b_32", {224, 32, 3, 768, 12, 12, 3072, 1000, 1e-6f, 0, 0}},
-    {"vit_b_16", {224, 16, 3, 768, 12, 12, 3072, 1000, 1e-6f, 0, 0}},
-    {"vit_l_32", {224, 32, 3, 1024, 24, 16, 4096, 1000, 1e-6f, 0, 0}},
-    {"vit_small_32", {224, 32, 3, 384, 12, 6, 1536, 1000, 1e-6f, 0, 0}},
-    {"vit_small_16", {224, 16, 3, 384, 12, 6, 1536, 1000, 1e-6f, 0, 0}},
-    {"vit_tiny_32", {224, 32, 3, 192, 12, 3, 768, 1000, 1e-6f, 0, 0}},
-    {"vit_tiny_16", {224, 16, 3, 192, 12, 3, 768, 1000, 1e-6f, 0, 0}},
-    {"vit_micro", {32, 8, 3, 64, 4, 4, 128, 10, 1e-6f, 0, 0}},
+    {"vit_b_32", {224, 32, 3, 768, 12, 12, 3072, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_b_16", {224, 16, 3, 768, 12, 12, 3072, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_l_32", {224, 32, 3, 1024, 24, 16, 4096, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_small_32", {224, 32, 3, 384, 12, 6, 1536, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_small_16", {224, 16, 3, 384, 12, 6, 1536, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_tiny_32", {224, 32, 3, 192, 12, 3, 768, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_tiny_16", {224, 16, 3, 192, 12, 3, 768, 1000, 1e-6f, 0, 0, 0}},
+    {"vit_micro", {32, 8, 3, 64, 4, 4, 128, 10, 1e-6f, 0, 0, 0}},
 };
 
 int vit_preset(const char *name, ViTConfig *cfg) {
@@ -93,6 +94,33 @@ static void block_name(char *dst, size_t n, int l, const char *suffix) {
     snprintf(dst, n, "encoder.layers.encoder_layer_%d.%s", l, suffix);
 }
 
+// What the block at position base saves for backward when p0 is the first
+// trainable position (x_in only when with_x_in), category activations.
+static void alloc_block_acts(ViTBlockActs *a, const ViTConfig *cfg, int base, int p0, int with_x_in, int B, int N) {
+    const size_t BNC = (size_t)B * N * cfg->dim, BN = (size_t)B * N, M = (size_t)cfg->mlp_dim;
+    if (base + 0 >= p0) {
+        if (with_x_in) a->x_in = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
+        a->ln1_mean = mem_alloc_floats(BN, MEM_ACTIVATIONS); a->ln1_rstd = mem_alloc_floats(BN, MEM_ACTIVATIONS);
+    }
+    if (base + 4 > p0) {   // attention core must pass gradients back to q, k or v
+        a->q = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->k = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
+        a->v = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
+        size_t att = (size_t)B * cfg->heads * N * N;
+        if (cfg->softmax_f16) a->att16 = mem_alloc(sizeof(uint16_t) * att, MEM_ACTIVATIONS);
+        else a->att = mem_alloc_floats(att, MEM_ACTIVATIONS);
+    }
+    if (base + 6 >= p0) { a->x_mid = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->ln2_mean = mem_alloc_floats(BN, MEM_ACTIVATIONS); a->ln2_rstd = mem_alloc_floats(BN, MEM_ACTIVATIONS); }
+    if (base + 8 > p0 && cfg->gelu_f16) a->dgelu16 = mem_alloc(sizeof(uint16_t) * BN * M, MEM_ACTIVATIONS);
+    else if (base + 8 > p0) a->h = mem_alloc_floats(BN * M, MEM_ACTIVATIONS);
+}
+
+static void free_block_acts(ViTBlockActs *a) {
+    float *bufs[] = {a->x_in, a->ln1_mean, a->ln1_rstd, a->q, a->k, a->v, a->att, a->x_mid, a->ln2_mean, a->ln2_rstd, a->h};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
+    mem_free(a->dgelu16);
+    mem_free(a->att16);
+}
+
 void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -144,23 +172,16 @@ void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
             L->dims[0] = B; L->dims[1] = N; L->dims[2] = L->I;
         }
 
-    // Saved-for-backward table: only what active operations need.
+    // Saved-for-backward table: only what active operations need. With
+    // recompute, each active block keeps its input and the rest lives in one
+    // shared set (racts), sized by the last block (the most active).
     size_t BNC = (size_t)B * N * C, BN = (size_t)B * N;
     m->acts = mem_alloc(sizeof(ViTBlockActs) * (size_t)D, MEM_WORKSPACE);
     for (int l = 0; l < D; l++) {
-        ViTBlockActs *a = &m->acts[l];
-        int base = POS_BLOCK(l);
-        if (base + 0 >= m->p0) { a->x_in = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->ln1_mean = mem_alloc_floats(BN, MEM_ACTIVATIONS); a->ln1_rstd = mem_alloc_floats(BN, MEM_ACTIVATIONS); }
-        if (base + 4 > m->p0) {   // attention core must pass gradients back to q, k or v
-            a->q = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->k = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
-            a->v = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
-            if (cfg->softmax_f16) a->att16 = mem_alloc(sizeof(uint16_t) * (size_t)B * NH * N * N, MEM_ACTIVATIONS);
-            else a->att = mem_alloc_floats((size_t)B * NH * N * N, MEM_ACTIVATIONS);
-        }
-        if (base + 6 >= m->p0) { a->x_mid = mem_alloc_floats(BNC, MEM_ACTIVATIONS); a->ln2_mean = mem_alloc_floats(BN, MEM_ACTIVATIONS); a->ln2_rstd = mem_alloc_floats(BN, MEM_ACTIVATIONS); }
-        if (base + 8 > m->p0 && cfg->gelu_f16) a->dgelu16 = mem_alloc(sizeof(uint16_t) * BN * (size_t)M, MEM_ACTIVATIONS);
-        else if (base + 8 > m->p0) a->h = mem_alloc_floats(BN * (size_t)M, MEM_ACTIVATIONS);
+        if (!cfg->recompute) alloc_block_acts(&m->acts[l], cfg, POS_BLOCK(l), m->p0, 1, B, N);
+        else if (POS_BLOCK(l) + 9 >= m->p0) m->acts[l].x_in = mem_alloc_floats(BNC, MEM_ACTIVATIONS);
     }
+    if (cfg->recompute) alloc_block_acts(&m->racts, cfg, POS_BLOCK(D - 1), m->p0, 0, B, N);
     m->cls_tok = mem_alloc_floats((size_t)B * C, MEM_ACTIVATIONS);
     m->cls_ln = mem_alloc_floats((size_t)B * C, MEM_ACTIVATIONS);
     m->lnf_mean = mem_alloc_floats(B, MEM_ACTIVATIONS);
@@ -194,13 +215,8 @@ void vit_free(ViT *m) {
     for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++)
         if (m->lin[i].state) m->lin[i].method->free(&m->lin[i]);
     mem_free(m->lin);
-    for (int l = 0; l < m->cfg.depth; l++) {
-        ViTBlockActs *a = &m->acts[l];
-        float *bufs[] = {a->x_in, a->ln1_mean, a->ln1_rstd, a->q, a->k, a->v, a->att, a->x_mid, a->ln2_mean, a->ln2_rstd, a->h};
-        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
-        mem_free(a->dgelu16);
-        mem_free(a->att16);
-    }
+    for (int l = 0; l < m->cfg.depth; l++) free_block_acts(&m->acts[l]);
+    free_block_acts(&m->racts);
     mem_free(m->acts);
     float *bufs[] = {m->cls_tok, m->cls_ln, m->lnf_mean, m->lnf_rstd, m->probs, m->logits, m->col, m->patches,
                      m->ln_out, m->att_out, m->tmp, m->xa, m->xb, m->ws_q, m->ws_k, m->ws_v, m->dres, m->dln,
@@ -402,54 +418,68 @@ int vit_save(const ViT *m, const char *path, WbError *err) {
 
 // --- forward --------------------------------------------------------------------
 
+// Block l: x (B,N,C) -> the block output, returned (NULL when need_out is
+// 0: backward's re-run, which only refills a). a: the buffers that keep
+// what backward needs (NULL fields: the forward scratch); save: keep them;
+// lin_training: the linears keep theirs. xn_keep: where the output goes when
+// the next block keeps its input (NULL: a scratch buffer).
+static float *block_forward(ViT *m, int l, const ViTBlockActs *a, const float *x, float *xn_keep, int B, int save,
+                            int lin_training, int need_out) {
+    const ViTConfig *c = &m->cfg;
+    const int C = c->dim, M = c->mlp_dim, NH = c->heads, N = m->N, BN = B * N;
+    const int dims3[3] = {B, N, C}, dims3m[3] = {B, N, M};
+    #define ACT(field, ws) ((save && a->field) ? a->field : (ws))
+    char nm[PARAM_NAME_MAX], nb[PARAM_NAME_MAX];
+    float *mean = ACT(ln1_mean, m->ws_mean), *rstd = ACT(ln1_rstd, m->ws_rstd);
+    block_name(nm, sizeof nm, l, "ln_1.weight"); block_name(nb, sizeof nb, l, "ln_1.bias");
+    layernorm_forward(m->ln_out, mean, rstd, x, P(m, nm), P(m, nb), BN, C, c->ln_eps);
+    float *q = ACT(q, m->ws_q), *k = ACT(k, m->ws_k), *v = ACT(v, m->ws_v);
+    float *qkv[3] = {q, k, v};
+    for (int w = VIT_Q; w <= VIT_V; w++) {
+        LinearLayer *L = LIN(m, l, w);
+        L->method->forward(L, qkv[w], m->ln_out, dims3, 3, lin_training);
+    }
+    attention_forward(m->att_out, ACT(att, m->ws_att), q, k, v, B, N, C, NH);
+    if (save && a->att16) half_pack(a->att16, m->ws_att, (long)B * NH * N * N);
+    LinearLayer *Lo = LIN(m, l, VIT_OUT);
+    Lo->method->forward(Lo, m->tmp, m->att_out, dims3, 3, lin_training);
+    float *xm = ACT(x_mid, (x == m->xa) ? m->xb : m->xa);
+    residual_forward(xm, x, m->tmp, (long)BN * C);
+
+    mean = ACT(ln2_mean, m->ws_mean); rstd = ACT(ln2_rstd, m->ws_rstd);
+    block_name(nm, sizeof nm, l, "ln_2.weight"); block_name(nb, sizeof nb, l, "ln_2.bias");
+    layernorm_forward(m->ln_out, mean, rstd, xm, P(m, nm), P(m, nb), BN, C, c->ln_eps);
+    float *h = ACT(h, m->ws_h);
+    LinearLayer *L1 = LIN(m, l, VIT_FC1), *L2 = LIN(m, l, VIT_FC2);
+    L1->method->forward(L1, h, m->ln_out, dims3, 3, lin_training);
+    if (save && a->dgelu16) gelu_forward_f16grad(m->g, a->dgelu16, h, (long)BN * M);
+    else gelu_forward(m->g, h, (long)BN * M);
+    L2->method->forward(L2, m->tmp, m->g, dims3m, 3, lin_training);
+    #undef ACT
+    if (!need_out) return NULL;
+    float *xn = xn_keep ? xn_keep : (xm == m->xa) ? m->xb : m->xa;
+    residual_forward(xn, xm, m->tmp, (long)BN * C);
+    return xn;
+}
+
 float vit_forward(ViT *m, const float *img, const int *targets, int B, int training) {
     const ViTConfig *c = &m->cfg;
-    const int C = c->dim, M = c->mlp_dim, NH = c->heads, N = m->N, D = c->depth, K = c->num_classes;
+    const int C = c->dim, N = m->N, D = c->depth, K = c->num_classes;
     CHECK(B >= 1 && B <= m->B, "batch %d larger than the model's buffers (%d)", B, m->B);
     m->Bcur = B;
     m->training = training;
     m->img = img;   // the batch is the caller's (data memory); backward reads it again for conv_proj
-    const int BN = B * N;
-    const int dims3[3] = {B, N, C}, dims3m[3] = {B, N, M};
-    #define ACT(l, field, ws) ((training && m->acts[l].field) ? m->acts[l].field : (ws))
 
     patch_embed_forward(m->patches, m->col, img, P(m, "conv_proj.weight"), P(m, "conv_proj.bias"),
                         B, c->channels, c->image_size, c->image_size, c->patch, C);
-    float *x = ACT(0, x_in, m->xa);
+    float *x = (training && m->acts[0].x_in) ? m->acts[0].x_in : m->xa;
     tokens_forward(x, m->patches, P(m, "class_token"), P(m, "encoder.pos_embedding"), B, m->nP, C);
-    char nm[PARAM_NAME_MAX], nb[PARAM_NAME_MAX];
+    // recompute: the linears save nothing now; backward re-runs each block saving
+    const int lin_training = training && !c->recompute;
     for (int l = 0; l < D; l++) {
-        ViTBlockActs *a = &m->acts[l];
-        float *mean = ACT(l, ln1_mean, m->ws_mean), *rstd = ACT(l, ln1_rstd, m->ws_rstd);
-        block_name(nm, sizeof nm, l, "ln_1.weight"); block_name(nb, sizeof nb, l, "ln_1.bias");
-        layernorm_forward(m->ln_out, mean, rstd, x, P(m, nm), P(m, nb), BN, C, c->ln_eps);
-        float *q = ACT(l, q, m->ws_q), *k = ACT(l, k, m->ws_k), *v = ACT(l, v, m->ws_v);
-        float *qkv[3] = {q, k, v};
-        for (int w = VIT_Q; w <= VIT_V; w++) {
-            LinearLayer *L = LIN(m, l, w);
-            L->method->forward(L, qkv[w], m->ln_out, dims3, 3, training);
-        }
-        attention_forward(m->att_out, ACT(l, att, m->ws_att), q, k, v, B, N, C, NH);
-        if (training && a->att16) half_pack(a->att16, m->ws_att, (long)B * NH * N * N);
-        LinearLayer *Lo = LIN(m, l, VIT_OUT);
-        Lo->method->forward(Lo, m->tmp, m->att_out, dims3, 3, training);
-        float *xm = ACT(l, x_mid, (x == m->xa) ? m->xb : m->xa);
-        residual_forward(xm, x, m->tmp, (long)BN * C);
-
-        mean = ACT(l, ln2_mean, m->ws_mean); rstd = ACT(l, ln2_rstd, m->ws_rstd);
-        block_name(nm, sizeof nm, l, "ln_2.weight"); block_name(nb, sizeof nb, l, "ln_2.bias");
-        layernorm_forward(m->ln_out, mean, rstd, xm, P(m, nm), P(m, nb), BN, C, c->ln_eps);
-        float *h = ACT(l, h, m->ws_h);
-        LinearLayer *L1 = LIN(m, l, VIT_FC1), *L2 = LIN(m, l, VIT_FC2);
-        L1->method->forward(L1, h, m->ln_out, dims3, 3, training);
-        if (training && a->dgelu16) gelu_forward_f16grad(m->g, a->dgelu16, h, (long)BN * M);
-        else gelu_forward(m->g, h, (long)BN * M);
-        L2->method->forward(L2, m->tmp, m->g, dims3m, 3, training);
-        float *xn = (l + 1 < D) ? ACT(l + 1, x_in, (xm == m->xa) ? m->xb : m->xa) : ((xm == m->xa) ? m->xb : m->xa);
-        residual_forward(xn, xm, m->tmp, (long)BN * C);
-        x = xn;
+        float *keep = (training && l + 1 < D) ? m->acts[l + 1].x_in : NULL;
+        x = block_forward(m, l, &m->acts[l], x, keep, B, training, lin_training, 1);
     }
-    #undef ACT
     take_class_token_forward(m->cls_tok, x, B, N, C);
     layernorm_forward(m->cls_ln, m->lnf_mean, m->lnf_rstd, m->cls_tok, P(m, "encoder.ln.weight"),
                       P(m, "encoder.ln.bias"), B, C, c->ln_eps);
@@ -483,9 +513,18 @@ void vit_backward(ViT *m) {
 
     char nm[PARAM_NAME_MAX], nb[PARAM_NAME_MAX];
     for (int l = D - 1; l >= 0; l--) {
-        ViTBlockActs *a = &m->acts[l];
+        const ViTBlockActs *a = &m->acts[l];
         const int base = POS_BLOCK(l);
         if (base + 9 < p0) break;
+        ViTBlockActs view;
+        if (c->recompute) {   // re-run the block from its saved input, saving everything into the shared set
+            view = m->racts;
+            view.x_in = m->acts[l].x_in;
+            Phase prev = phase_set(PHASE_RECOMPUTE);
+            block_forward(m, l, &view, view.x_in, NULL, B, 1, 1, 0);
+            phase_set(prev);
+            a = &view;
+        }
         // MLP: x_{l+1} = x_mid + fc2(gelu(fc1(ln_2(x_mid)))); dres holds d x_{l+1}.
         LinearLayer *L2 = LIN(m, l, VIT_FC2), *L1 = LIN(m, l, VIT_FC1);
         int need = base + 9 > p0;

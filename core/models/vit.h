@@ -25,6 +25,10 @@ typedef struct {
     // memory section, approximate (0 = exact float32): GELU saves its derivative,
     // attention its probabilities, as float16 (ARCHITECTURE.md "Memory")
     int gelu_f16, softmax_f16;
+    // memory.recompute (exact): forward keeps only each block's input and
+    // runs the linears without saving; backward re-runs each block's forward
+    // (saving, in PHASE_RECOMPUTE) into one shared set just before its backward
+    int recompute;
 } ViTConfig;
 
 // Presets: vit_b_32, vit_b_16, vit_l_32 (torchvision), vit_small_32/16
@@ -70,7 +74,9 @@ typedef struct {
     ParamSet frozen;   // frozen non-linear parameters
     LinearLayer *lin;  // (depth, VIT_NLIN)
 
-    ViTBlockActs *acts;     // (depth) saved for backward, category activations (NULL parts when inactive)
+    ViTBlockActs *acts;     // (depth) saved for backward, category activations (NULL parts when inactive;
+                            // recompute: only x_in)
+    ViTBlockActs racts;     // recompute: the one block set backward's re-runs fill (x_in unused)
     float *cls_tok, *cls_ln, *lnf_mean, *lnf_rstd, *probs;  // (B,C), (B,C), (B), (B), (B,K)
     float *logits;                                         // (B,K) workspace output
     // workspace (shared across blocks)

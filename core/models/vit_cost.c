@@ -9,7 +9,7 @@
 
 FlopCount dense_linear_cost(long rows, int I, int O, int need_dx) {
     double r = (double)rows, io = (double)I * O;
-    FlopCount f = {2 * r * io + r * O, (need_dx ? 4 : 2) * r * io + r * O};
+    FlopCount f = {2 * r * io + r * O, (need_dx ? 4 : 2) * r * io + r * O, 0};
     return f;
 }
 
@@ -18,17 +18,23 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
     const int nP = (c->image_size / c->patch) * (c->image_size / c->patch), N = nP + 1;
     const double b = B, n = N, BN = b * n, PP = (double)c->channels * c->patch * c->patch;
     const long rows = (long)B * N;
-    FlopCount f = {0, 0};
+    FlopCount f = {0, 0, 0};
     // embedding: im2col + GEMM + bias; tokens add the class token / positions
     f.forward += 2 * b * nP * PP * C + b * nP * C + BN * C;
     // backward: tokens (dpatches, dcls, dpos), conv weight GEMM + bias sum
     f.backward += b * nP * C + b * C + BN * C + 2 * b * nP * PP * C + b * nP * C;
     for (int l = 0; l < c->depth; l++) {
-        f.forward += 2 * (8 * BN * C + 5 * BN);                 // ln_1, ln_2
-        f.forward += 4 * BN * n * C;                            // q k^T and att v GEMMs
-        f.forward += 5 * b * NH * n * n + b * NH * n;           // softmax
-        f.forward += 2 * BN * C;                                // two residual adds
-        f.forward += (c->gelu_f16 ? 11 : 5) * BN * M;           // GELU (gelu_f16: and its derivative)
+        // the block's forward; recompute: once without saving (plain GELU, and
+        // without the last residual add) in backward's re-run
+        double blk = 2 * (8 * BN * C + 5 * BN);                 // ln_1, ln_2
+        blk += 4 * BN * n * C;                                  // q k^T and att v GEMMs
+        blk += 5 * b * NH * n * n + b * NH * n;                 // softmax
+        if (c->recompute) {
+            f.forward += blk + 2 * BN * C + 5 * BN * M;          // two residual adds, plain GELU
+            f.recompute += blk + BN * C + (c->gelu_f16 ? 11 : 5) * BN * M;
+        } else {
+            f.forward += blk + 2 * BN * C + (c->gelu_f16 ? 11 : 5) * BN * M;   // GELU (gelu_f16: and its derivative)
+        }
         f.backward += 2 * (19 * BN * C + 2 * BN);               // ln_1, ln_2 (dx, dw, db)
         f.backward += 8 * BN * n * C + 4 * b * NH * n * n;      // attention core
         f.backward += (c->gelu_f16 ? 2 : 12) * BN * M;          // GELU
@@ -37,6 +43,7 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
             FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1) : dense_linear_cost(rows, I, O, 1);
             f.forward += lf.forward;
             f.backward += lf.backward;
+            if (c->recompute) f.recompute += lf.forward;   // the re-run's linears (their forward again)
         }
     }
     // head: final LayerNorm on the class tokens, head linear, loss
@@ -50,7 +57,7 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
 
 double vit_inference_flops(const ViTConfig *c, int B) {
     ViTConfig inf = *c;
-    inf.gelu_f16 = 0;   // an inference forward saves nothing: plain GELU
+    inf.gelu_f16 = inf.recompute = 0;   // an inference forward saves nothing: plain GELU, no re-run
     return vit_step_flops(&inf, B, NULL, NULL).forward;
 }
 
@@ -98,9 +105,9 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     p.bytes[MEM_WORKSPACE] += D * VIT_NLIN * sizeof(LinearLayer) + D * sizeof(ViTBlockActs);
     // saved for backward by the shared layers: x_in, ln_1 stats, q, k, v, att, x_mid, ln_2 stats, h per block;
     // class token, its LayerNorm output and stats, softmax probabilities
-    // (gelu_f16, softmax_f16: h and att in 2 bytes)
-    p.act_shared = D * (4 * (5 * BNC + 4 * BN) + (c->softmax_f16 ? 2 : 4) * att + (c->gelu_f16 ? 2 : 4) * BN * M) +
-                   4 * (2 * b * C + 2 * b + b * K);
+    // (gelu_f16, softmax_f16: h and att in 2 bytes; recompute: x_in per block, the rest once, vit.c racts)
+    const double block_rest = 4 * (4 * BNC + 4 * BN) + (c->softmax_f16 ? 2 : 4) * att + (c->gelu_f16 ? 2 : 4) * BN * M;
+    p.act_shared = (c->recompute ? D * 4 * BNC + block_rest : D * (4 * BNC + block_rest)) + 4 * (2 * b * C + 2 * b + b * K);
     // workspace: logits, im2col, patches, 14 (B,N,C), 4 (B,N,M), 2 (B,N), 2 attention, dpatches, dcls x2, dlogits
     p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + 2 * b * nP * C + 14 * BNC + 4 * BN * M + 2 * BN + 2 * att +
                                    2 * b * C + b * K) + b * sizeof(int);

@@ -11,7 +11,7 @@
 #include "core/runtime/memory.h"
 #include "core/models/vit.h"
 
-typedef struct { double forward, backward; } FlopCount;
+typedef struct { double forward, backward, recompute; } FlopCount;   // recompute: memory.recompute's re-runs
 
 // FLOPs of one linear layer for `rows` token rows: forward, and backward
 // with (need_dx) or without the input gradient. Dense: 2 rows I O + rows O

@@ -10,8 +10,21 @@ static double (*e_read)(void *);   // energy meter (counters_set_energy), NULL =
 static void *e_ctx;
 static double e_start;       // its joules when the current phase began
 
-static const char *names[PHASE_NCOUNT] = {"forward", "backward", "decomposition", "update", "inference", "other", "allreduce"};
+static const char *names[PHASE_NCOUNT] = {"forward", "backward", "decomposition", "update", "inference", "other", "allreduce",
+                                          "recompute"};
 const char *phase_name(Phase p) { return (p >= 0 && p < PHASE_NCOUNT) ? names[p] : "?"; }
+
+int phase_is_training(Phase p, int with_allreduce) {
+    return p == PHASE_FORWARD || p == PHASE_BACKWARD || p == PHASE_DECOMPOSITION || p == PHASE_UPDATE || p == PHASE_RECOMPUTE ||
+           (with_allreduce && p == PHASE_ALLREDUCE);
+}
+
+double counters_train_sum(const double *by_phase, int with_allreduce) {
+    double s = 0;
+    for (int p = 0; p < PHASE_NCOUNT; p++)
+        if (phase_is_training((Phase)p, with_allreduce)) s += by_phase[p];
+    return s;
+}
 
 double wall_seconds(void) {
     struct timespec ts;

@@ -15,6 +15,7 @@ typedef enum {
     PHASE_INFERENCE,     // evaluation forward
     PHASE_OTHER,         // data loading, bookkeeping
     PHASE_ALLREDUCE,     // data-parallel: summing the gradients over ranks (core/train/data_parallel.h)
+    PHASE_RECOMPUTE,     // memory.recompute: backward's re-run of each block's forward
     PHASE_NCOUNT
 } Phase;
 
@@ -26,6 +27,10 @@ typedef struct {
 } Counters;
 
 const char *phase_name(Phase p);
+// The phases a training step's FLOPs, time and energy per step add up:
+// forward, backward, decomposition, update, recompute (time and energy: and allreduce).
+int phase_is_training(Phase p, int with_allreduce);
+double counters_train_sum(const double *by_phase, int with_allreduce);
 
 // Switch the phase that FLOPs and time are charged to; returns the previous
 // one so nested code (a decomposition inside update) can restore it.
