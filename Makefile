@@ -68,7 +68,7 @@ help:
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make paper-mini the paper's figures scaled to Fashion-MNIST and the micro models (~7 min), plots/paper-mini/"
-	@echo "make paper FIG=3|4|5|6|8|9|table1  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
+	@echo "make paper FIG=3|4|5|6|8|9|table1|table2  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
 	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"
 
@@ -189,11 +189,12 @@ paper-mini: deps
 	cp plots/paper-mini/swin/paper_fig6.png plots/paper-mini/swin/paper_fig6.svg plots/paper-mini/ && \
 	rm -f plots/paper-mini/paper_fig6_missing.txt && \
 	for f in md csv tex; do ./$(BUILD)/wasibench table $(PAPER_MINI)/vit.h5 --format $$f --out $(PAPER_MINI)/table1.$$f || exit 1; done && \
+	for f in md csv tex; do ./$(BUILD)/wasibench table $(PAPER_MINI)/vit.h5 --table 2 --format $$f --out $(PAPER_MINI)/table2.$$f || exit 1; done && \
 	./$(BUILD)/wasibench table $(PAPER_MINI)/swin.h5 --out $(PAPER_MINI)/table1_swin.md && \
 	./$(BUILD)/wasibench report $(PAPER_MINI)/vit.h5 --out $(PAPER_MINI) 2>/dev/null && \
 	echo && ./$(BUILD)/wasibench info $(PAPER_MINI)/vit.h5 | head -3 && \
 	echo && cat $(PAPER_MINI)/table1.md && \
-	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; Table 1: $(PAPER_MINI)/table1.{md,csv,tex}; the page: $(PAPER_MINI)/index.html; $$(( $$(date +%s) - start )) s"
+	echo && echo "paper figures: plots/paper-mini/paper_fig*.png (and .svg); missing ones: plots/paper-mini/*_missing.txt; Tables 1 and 2: $(PAPER_MINI)/table{1,2}.{md,csv,tex}; the page: $(PAPER_MINI)/index.html; $$(( $$(date +%s) - start )) s"
 
 # make paper FIG=...: one paper figure at full size (experiments/paper/, the
 # weights and data sets the user supplies: experiments/paper/README.md).
@@ -203,15 +204,17 @@ PAPER_YAML_5 = experiments/paper/vit_b_32_fig5.yaml
 PAPER_YAML_8 = experiments/paper/vit_b_32_fig8.yaml
 PAPER_YAML_9 = experiments/paper/vit_b_32_fig9.yaml
 PAPER_YAML_table1 = experiments/paper/vit_b_32_all_linear.yaml
+PAPER_YAML_table2 = experiments/paper/vit_b_32_fig8.yaml
 PAPER_YAML_6 = experiments/paper/swin_t_mlp.yaml
 paper: deps
 	@$(MAKE) --no-print-directory all
-	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=3 (3a and 3b), 4, 5, 6, 8, 9 or table1 (Fig. 7 is not in this version; experiments/paper/README.md)"; exit 2; }
+	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=3 (3a and 3b), 4, 5, 6, 8, 9, table1 or table2 (Fig. 7 is not in this version; experiments/paper/README.md)"; exit 2; }
 	@name=$$(basename $(PAPER_YAML_$(FIG)) .yaml); \
 	./$(BUILD)/wasibench run $(PAPER_YAML_$(FIG)) --out results/paper_$$name.h5 --threads $(THREADS) && \
 	stages=$$(./$(BUILD)/wasibench info results/paper_$$name.h5 | awk 'NR>2 && $$1 ~ /\// {split($$1, a, "/"); print a[1]}' | sort -u | paste -sd, -) && \
 	WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench plot results/paper_$$name.h5 --paper --out plots/paper_$$name && \
-	for f in md csv tex; do WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench table results/paper_$$name.h5 --format $$f --out results/paper_$$name.table.$$f || exit 1; done
+	for f in md csv tex; do WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench table results/paper_$$name.h5 --format $$f --out results/paper_$$name.table.$$f || exit 1; done && \
+	for f in md csv tex; do WASIBENCH_PLOT_STAGE=$$stages ./$(BUILD)/wasibench table results/paper_$$name.h5 --table 2 --format $$f --out results/paper_$$name.table2.$$f || exit 1; done
 
 # make bench: speed and memory side by side with PyTorch, one table in
 # results/bench/latest.txt (experiments/bench/README.md). Not a test: timings

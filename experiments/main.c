@@ -130,12 +130,14 @@ static const char *usage_plot =
     "Exit 0, or 3 when the file cannot be read or a figure cannot be drawn.\n";
 
 static const char *usage_table =
-    "usage: wasibench table RESULTS.h5 [--format md|csv|tex] [--out FILE]\n"
+    "usage: wasibench table RESULTS.h5 [--table 1|2] [--format md|csv|tex|html] [--out FILE]\n"
     "\n"
     "One row per setting (complete runs of the last stage, or WASIBENCH_PLOT_STAGE=NAME[,NAME..];\n"
     "seeds averaged, mean +- std) in the paper's Table 1 columns: method, epsilon, rank, seeds,\n"
     "training and inference memory (the paper's measure, MB), training GFLOP per step and inference\n"
     "GFLOP per batch (counted), final accuracy (test when every run was tested, else validation).\n"
+    "  --table    1 (default: the columns above) or 2 (the paper's Table 2: batch, training ms per\n"
+    "             step, inference ms per batch, and each one's speedup over the first vanilla setting)\n"
     "  --format   md (default, Markdown), csv (RFC 4180 quoting, libcsv), tex (a LaTeX tabular),\n"
     "             html (a <table>)\n"
     "  --out      write to FILE instead of standard output\n"
@@ -336,8 +338,14 @@ static int cmd_table(int argc, char **argv) {
     if (wants_help(argc, argv)) { fputs(usage_table, stdout); return 0; }
     const char *h5 = NULL, *out = NULL;
     TableFormat fmt = TABLE_MD;
+    int which = 1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--table") && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "1") && strcmp(argv[i], "2")) { fprintf(stderr, "wasibench table: --table %s: expected 1 or 2\n", argv[i]); return EXIT_USAGE; }
+            which = argv[i][0] - '0';
+        }
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             if (table_format_parse(argv[++i], &fmt)) { fprintf(stderr, "wasibench table: --format %s: expected md, csv, tex or html\n", argv[i]); return EXIT_USAGE; }
         }
@@ -349,7 +357,7 @@ static int cmd_table(int argc, char **argv) {
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) { fprintf(stderr, "wasibench table: %s: cannot write: %s\n", out, strerror(errno)); return EXIT_RESULTS; }
     WbError err;
-    int rc = table_write(h5, fmt, f, &err);
+    int rc = table_write(h5, which, fmt, f, &err);
     if (out && fclose(f) != 0 && rc == 0) { snprintf(err.msg, sizeof err.msg, "%s: write failed (disk full?)", out); rc = -1; }
     if (rc < 0) { fprintf(stderr, "wasibench table: %s\n", err.msg); if (out) unlink(out); return EXIT_RESULTS; }
     return 0;

@@ -147,7 +147,7 @@ int report_write(const char *h5path, const char *outdir, const char *build_versi
 
     fputs("<h2>Table 1 (the paper's columns)</h2>\n", f);
     WbError et = {""};
-    if (table_write(h5path, TABLE_HTML, f, &et) < 0) {
+    if (table_write(h5path, 1, TABLE_HTML, f, &et) < 0) {
         fputs("<p class=\"missing\">", f);
         html_put(f, et.msg);
         fputs("</p>\n", f);

@@ -18,9 +18,12 @@ int table_format_parse(const char *name, TableFormat *fmt) {
     return -1;
 }
 
-enum { NCOL = 9 };
-static const char *HEAD[NCOL] = {"method", "epsilon", "rank", "seeds", "train memory (MB)", "inference memory (MB)",
-                                 "train GFLOP/step", "inference GFLOP/batch", "accuracy (%)"};
+enum { NCOL = 9 };   // the most columns a table has
+static const char *HEAD1[NCOL] = {"method", "epsilon", "rank", "seeds", "train memory (MB)", "inference memory (MB)",
+                                  "train GFLOP/step", "inference GFLOP/batch", "accuracy (%)"};
+// Table 2: the paper's per-iteration times; the speedups divide vanilla's mean by the row's.
+static const char *HEAD2[NCOL] = {"method", "epsilon", "rank", "seeds", "train ms/step", "train speedup",
+                                  "inference ms/batch", "inference speedup", NULL};
 
 // "m" or "m +- s" (s only with several seeds); "-" when not measured.
 static void mean_std(char *dst, size_t cap, const Acc *a, const char *fmt, int n_seeds, const char *pm) {
@@ -34,8 +37,14 @@ static void mean_std(char *dst, size_t cap, const Acc *a, const char *fmt, int n
     }
 }
 
-// The cells of one group's row.
-static void row_cells(const Plot *p, const Group *g, int use_test, const char *pm, char cell[NCOL][96]) {
+// "x.xx x" of vanilla's mean over this one, "-" without a vanilla row or a time.
+static void speedup(char *dst, size_t cap, double vanilla, double mine) {
+    if (isfinite(vanilla) && isfinite(mine) && mine > 0) snprintf(dst, cap, "%.2fx", vanilla / mine);
+    else snprintf(dst, cap, "-");
+}
+
+// The cells of one group's row; van: vanilla's stats (NULL: no vanilla row).
+static void row_cells(const Plot *p, const Group *g, int which, int use_test, const char *pm, const GroupStats *van, char cell[NCOL][96]) {
     const RunSummary *s = pl_member(p, g, 0)->s;
     GroupStats st;
     pl_group_stats(p, g, &st);
@@ -48,6 +57,13 @@ static void row_cells(const Plot *p, const Group *g, int use_test, const char *p
     if (s->lora_rank > 0) snprintf(cell[2], 96, "%d", (int)s->lora_rank);
     else snprintf(cell[2], 96, "-");
     snprintf(cell[3], 96, "%d", g->n);
+    if (which == 2) {
+        mean_std(cell[4], 96, &st.train_ms, "%.1f", g->n, pm);
+        speedup(cell[5], 96, van ? pl_acc_mean(&van->train_ms) : (double)NAN, pl_acc_mean(&st.train_ms));
+        mean_std(cell[6], 96, &st.infer_ms, "%.1f", g->n, pm);
+        speedup(cell[7], 96, van ? pl_acc_mean(&van->infer_ms) : (double)NAN, pl_acc_mean(&st.infer_ms));
+        return;
+    }
     mean_std(cell[4], 96, &st.train_mem, "%.2f", g->n, pm);
     mean_std(cell[5], 96, &st.infer_mem, "%.2f", g->n, pm);
     mean_std(cell[6], 96, &st.train_gflop, "%.3f", g->n, pm);
@@ -88,26 +104,39 @@ static void md_put(FILE *f, const char *s) {
     }
 }
 
-int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err) {
+int table_write(const char *h5path, int which, TableFormat fmt, FILE *out, WbError *err) {
+    if (which != 1 && which != 2) return wb_error(err, "table %d: expected 1 (memory, FLOPs, accuracy) or 2 (time)", which);
     Plot p;
     if (pl_load(&p, h5path, err)) return -1;
     int use_test = pl_all_tested(&p);
+    const char *const *HEAD = which == 2 ? HEAD2 : HEAD1;
+    const int ncol = which == 2 ? 8 : 9;
     char cell[NCOL][96];
     const char *pm = fmt == TABLE_TEX ? " $\\pm$ " : fmt == TABLE_CSV ? " +- " : " ± ";
+    GroupStats van, *vp = NULL;   // Table 2's speedups: against the first vanilla setting
+    for (int g = 0; g < p.n_groups && !vp; g++)
+        if (!strcmp(pl_member(&p, &p.groups[g], 0)->s->method, "vanilla")) { pl_group_stats(&p, &p.groups[g], &van); vp = &van; }
     char caption[1200];
-    snprintf(caption, sizeof caption,
-             "%s, stage '%s': %d settings of %d complete runs. Memory: the paper's measure (training: saved activations + weights "
-             "of the counted linears; inference: their weights), MB = 2^20 bytes. FLOPs counted, per training step and per "
-             "inference batch at the run's batch size. Accuracy: final %s accuracy. Mean +- std over seeds.",
-             h5path, p.stage, p.n_groups, p.n_order, use_test ? "test" : "validation");
+    if (which == 2)
+        snprintf(caption, sizeof caption,
+                 "%s, stage '%s': %d settings of %d complete runs. Wall time per training step (forward, backward, decomposition, "
+                 "update, recompute and data) and per inference batch, ms, at the run's batch size and threads; speedup = vanilla's "
+                 "mean / the row's (%s). Mean +- std over seeds.",
+                 h5path, p.stage, p.n_groups, p.n_order, vp ? "vanilla is the first vanilla setting" : "no vanilla run: -");
+    else
+        snprintf(caption, sizeof caption,
+                 "%s, stage '%s': %d settings of %d complete runs. Memory: the paper's measure (training: saved activations + weights "
+                 "of the counted linears; inference: their weights), MB = 2^20 bytes. FLOPs counted, per training step and per "
+                 "inference batch at the run's batch size. Accuracy: final %s accuracy. Mean +- std over seeds.",
+                 h5path, p.stage, p.n_groups, p.n_order, use_test ? "test" : "validation");
     if (fmt == TABLE_MD) {
         fprintf(out, "%s\n\n|", caption);
-        for (int c = 0; c < NCOL; c++) fprintf(out, " %s |", HEAD[c]);
+        for (int c = 0; c < ncol; c++) fprintf(out, " %s |", HEAD[c]);
         fputs("\n|", out);
-        for (int c = 0; c < NCOL; c++) fputs(c == 0 ? " --- |" : " ---: |", out);
+        for (int c = 0; c < ncol; c++) fputs(c == 0 ? " --- |" : " ---: |", out);
         fputc('\n', out);
     } else if (fmt == TABLE_CSV) {
-        for (int c = 0; c < NCOL; c++) {
+        for (int c = 0; c < ncol; c++) {
             if (c) fputc(',', out);
             csv_fwrite(out, HEAD[c], strlen(HEAD[c]));
         }
@@ -116,19 +145,19 @@ int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err) {
         fputs("<table class=\"paper\">\n<caption>", out);
         html_put(out, caption);
         fputs("</caption>\n<tr>", out);
-        for (int c = 0; c < NCOL; c++) { fputs("<th>", out); html_put(out, HEAD[c]); fputs("</th>", out); }
+        for (int c = 0; c < ncol; c++) { fputs("<th>", out); html_put(out, HEAD[c]); fputs("</th>", out); }
         fputs("</tr>\n", out);
     } else {
         fputs("% ", out);
         tex_put(out, caption);
-        fputs("\n\\begin{tabular}{lrrrrrrrr}\n\\hline\n", out);
-        for (int c = 0; c < NCOL; c++) { if (c) fputs(" & ", out); tex_put(out, HEAD[c]); }
+        fputs(which == 2 ? "\n\\begin{tabular}{lrrrrrrr}\n\\hline\n" : "\n\\begin{tabular}{lrrrrrrrr}\n\\hline\n", out);
+        for (int c = 0; c < ncol; c++) { if (c) fputs(" & ", out); tex_put(out, HEAD[c]); }
         fputs(" \\\\\n\\hline\n", out);
     }
     for (int g = 0; g < p.n_groups; g++) {
-        row_cells(&p, &p.groups[g], use_test, pm, cell);
+        row_cells(&p, &p.groups[g], which, use_test, pm, vp, cell);
         if (fmt == TABLE_HTML) fputs("<tr>", out);
-        for (int c = 0; c < NCOL; c++) {
+        for (int c = 0; c < ncol; c++) {
             if (fmt == TABLE_HTML) { fputs(c ? "<td class=\"num\">" : "<td>", out); html_put(out, cell[c]); fputs("</td>", out); }
             else if (fmt == TABLE_MD) { fputs(c ? " " : "| ", out); md_put(out, cell[c]); fputs(" |", out); }
             else if (fmt == TABLE_CSV) { if (c) fputc(',', out); csv_fwrite(out, cell[c], strlen(cell[c])); }

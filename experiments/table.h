@@ -17,8 +17,11 @@ void html_put(FILE *f, const char *s);
 
 typedef enum { TABLE_MD = 0, TABLE_CSV, TABLE_TEX, TABLE_HTML } TableFormat;
 
+// which = 1: the paper's Table 1 columns (above). which = 2: its Table 2,
+// per-iteration wall time: training ms per step and inference ms per batch,
+// mean +- std over seeds, and each one's speedup over the first vanilla setting.
 // 0 on success; -1 with err (unreadable or empty file, unknown stage, write error).
-int table_write(const char *h5path, TableFormat fmt, FILE *out, WbError *err);
+int table_write(const char *h5path, int which, TableFormat fmt, FILE *out, WbError *err);
 // "md" | "csv" | "tex" | "html" -> 0 and *fmt; -1 for another name.
 // html: a <table> with its caption (for wasibench report, or a page of your own).
 int table_format_parse(const char *name, TableFormat *fmt);

@@ -597,7 +597,7 @@ static void test_table(void) {
     for (int i = 0; i < 3; i++) {
         FILE *f = open_memstream(&buf, &len);
         WbError err = {""};
-        int rc = table_write(H5, fmts[i], f, &err);
+        int rc = table_write(H5, 1, fmts[i], f, &err);
         fclose(f);
         EXPECT(rc == 0, "table_write: %s", err.msg);
         char want[128];
@@ -633,11 +633,35 @@ static void test_table(void) {
         free(buf);
         buf = NULL;
     }
+    // Table 2: training ms per step (every training phase + other) and its speedup over vanilla
+    {
+        FILE *f = open_memstream(&buf, &len);
+        WbError err = {""};
+        EXPECT(table_write(H5, 2, TABLE_MD, f, &err) == 0, "table 2: %s", err.msg);
+        fclose(f);
+        static const Phase tp[6] = {PHASE_FORWARD, PHASE_BACKWARD, PHASE_DECOMPOSITION, PHASE_UPDATE, PHASE_OTHER, PHASE_RECOMPUTE};
+        double ms[3] = {0, 0, 0};   // vanilla seed 1, seed 2, wasi eps 0.7
+        const int fx[3] = {1, 2, 7};
+        for (int k = 0; k < 3; k++) {
+            for (int q = 0; q < 6; q++) ms[k] += FX[fx[k]].r.counters.seconds[tp[q]];
+            ms[k] *= 1e3 / (double)FX[fx[k]].r.train_steps;
+        }
+        double van = (ms[0] + ms[1]) / 2;
+        char want[160];
+        snprintf(want, sizeof want, "| vanilla | - | - | 2 | %.1f ± %.1f | 1.00x |", van, fabs(ms[0] - ms[1]) / sqrt(2.0));
+        EXPECT(strstr(buf, want) != NULL, "table 2 vanilla row starts '%s':\n%s", want, buf);
+        snprintf(want, sizeof want, "| wasi | 0.7 | - | 1 | %.1f | %.2fx |", ms[2], van / ms[2]);
+        EXPECT(strstr(buf, want) != NULL, "table 2 wasi row starts '%s'", want);
+        EXPECT(strstr(buf, "| method | epsilon | rank | seeds | train ms/step | train speedup | inference ms/batch | inference speedup |") != NULL,
+               "table 2 header");
+        free(buf);
+        buf = NULL;
+    }
     TableFormat f;
     EXPECT(table_format_parse("xlsx", &f) == -1 && table_format_parse("tex", &f) == 0 && f == TABLE_TEX, "format names");
     WbError err = {""};
     FILE *devnull = fopen("/dev/null", "w");
-    EXPECT(table_write("/nonexistent/none.h5", TABLE_MD, devnull, &err) == -1 && strstr(err.msg, "none.h5"), "missing file named: %s", err.msg);
+    EXPECT(table_write("/nonexistent/none.h5", 1, TABLE_MD, devnull, &err) == -1 && strstr(err.msg, "none.h5"), "missing file named: %s", err.msg);
     fclose(devnull);
 }
 

@@ -449,7 +449,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     results_print_info(in, g_null, &err);
     plot_results(in, plotdir, 0, NULL, &err);
     plot_paper(in, plotdir, 0, NULL, &err);
-    table_write(in, TABLE_TEX, g_null, &err);
+    table_write(in, 1, TABLE_TEX, g_null, &err);
+    table_write(in, 2, TABLE_MD, g_null, &err);
     fz_unlink("merged.h5");
     fz_end("results readers");
     return 0;
