@@ -238,4 +238,4 @@ bench-mpi: deps
 clean:
 	rm -rf build build-san build-fuzz build-vg tests/data/gen
 
--include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/experiments/main.d $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/experiments/main.d $(TEST_BIN:=.d) $(TEST_HELP:.o=.d)

@@ -73,7 +73,7 @@ static void lora_init(LinearLayer *L, const float *W, const float *b, const Meth
     memcpy(d->w, W, sizeof(float) * (size_t)L->O * L->I);
     memcpy(d->b, b, sizeof(float) * (size_t)L->O);
     if (L->trainable) {
-        d->x = mem_alloc_floats((size_t)L->max_rows * L->I, MEM_ACTIVATIONS);
+        d->x = linear_saved_input_alloc(L);
         d->u = mem_alloc_floats((size_t)L->max_rows * r, MEM_ACTIVATIONS);
     }
     d->du = mem_alloc_floats((size_t)L->max_rows * r, MEM_WORKSPACE);
@@ -120,7 +120,7 @@ static void lora_account(const LinearLayer *L, LinearAccount *acc) {
     acc->bytes_weights = mem_size(d->frozen.params) + mem_size(d->ad.params);
     acc->bytes_gradients = d->ad.grads ? mem_size(d->ad.grads) : 0;
     acc->bytes_optimizer = (d->ad.opt_m ? mem_size(d->ad.opt_m) : 0) + (d->ad.opt_v ? mem_size(d->ad.opt_v) : 0);
-    acc->bytes_activations = (d->x ? mem_size(d->x) : 0) + (d->u ? mem_size(d->u) : 0);
+    acc->bytes_activations = linear_saved_input_bytes(L, d->x) + (d->u ? mem_size(d->u) : 0);
     acc->bytes_workspace = mem_size(d->du);
     acc->paper_act_elems = L->trainable ? (double)L->rows * (L->I + d->r) : 0;
     acc->paper_weight_elems = (double)L->O * L->I + (double)d->r * (L->O + L->I);
@@ -139,7 +139,7 @@ static void lora_free(LinearLayer *L) {
     if (!d) return;
     params_free(&d->frozen);
     params_free(&d->ad);
-    mem_free(d->x); mem_free(d->u); mem_free(d->du);
+    linear_saved_input_free(L, d->x); mem_free(d->u); mem_free(d->du);
     mem_free(d);
     L->state = NULL;
 }

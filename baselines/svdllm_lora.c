@@ -57,7 +57,7 @@ static void svdllm_init(LinearLayer *L, const float *W, const float *b, const Me
     memcpy(d->W, W, sizeof(float) * (size_t)O * I);
     memcpy(d->b0, b, sizeof(float) * (size_t)O);
     if (L->trainable) {
-        d->x = mem_alloc_floats((size_t)L->max_rows * I, MEM_ACTIVATIONS);
+        d->x = linear_saved_input_alloc(L);
         d->u = mem_alloc_floats((size_t)L->max_rows * r, MEM_ACTIVATIONS);
     }
     d->du = mem_alloc_floats((size_t)L->max_rows * r, MEM_WORKSPACE);
@@ -180,7 +180,7 @@ static void svdllm_account(const LinearLayer *L, LinearAccount *acc) {
     acc->bytes_weights = mem_size(d->ad.params) + (d->calibrating ? mem_size(d->W) + mem_size(d->b0) : mem_size(d->frozen.params));
     acc->bytes_gradients = d->ad.grads ? mem_size(d->ad.grads) : 0;
     acc->bytes_optimizer = (d->ad.opt_m ? mem_size(d->ad.opt_m) : 0) + (d->ad.opt_v ? mem_size(d->ad.opt_v) : 0);
-    acc->bytes_activations = (d->x ? mem_size(d->x) : 0) + (d->u ? mem_size(d->u) : 0);
+    acc->bytes_activations = linear_saved_input_bytes(L, d->x) + (d->u ? mem_size(d->u) : 0);
     acc->bytes_workspace = mem_size(d->du) + (d->z ? mem_size(d->z) : 0) + (d->G ? mem_size(d->G) : 0) + (d->sigma ? mem_size(d->sigma) : 0);
     const int K = d->calibrating ? wb_min(L->O, L->I) : d->K;
     acc->paper_act_elems = L->trainable ? (double)L->rows * (L->I + K + d->r) : 0;
@@ -207,7 +207,7 @@ static void svdllm_free(LinearLayer *L) {
     if (!d) return;
     if (!d->calibrating) params_free(&d->frozen);
     params_free(&d->ad);
-    mem_free(d->x); mem_free(d->u); mem_free(d->z); mem_free(d->du);
+    linear_saved_input_free(L, d->x); mem_free(d->u); mem_free(d->z); mem_free(d->du);
     mem_free(d->W); mem_free(d->b0); mem_free(d->G); mem_free(d->sigma);
     mem_free(d);
     L->state = NULL;

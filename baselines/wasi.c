@@ -163,7 +163,7 @@ void wasi_setup(LinearLayer *L, const float *W, const float *b, const MethodConf
     memset(&need, 0, sizeof need);
     need.tmp = (size_t)L->max_rows * kcap;
     if (L->trainable) {
-        if (act_dense) d->x = mem_alloc_floats((size_t)L->max_rows * I, MEM_ACTIVATIONS);
+        if (act_dense) d->x = linear_saved_input_alloc(L);
         else act_store_init(&d->act, nd, L->dims, O, fixed ? ACT_FIXED : ACT_ENERGY, eps, cfg->act_ranks, cfg->seed);
         if (!d->svd_update) {
             need.Q = (size_t)I * k;
@@ -309,7 +309,7 @@ void wasi_account(const LinearLayer *L, LinearAccount *acc) {
     acc->weight_rank = d->k;
     if (!L->trainable) return;
     if (d->act_dense) {   // x as is: what vanilla saves
-        acc->bytes_activations = msz(d->x);
+        acc->bytes_activations = linear_saved_input_bytes(L, d->x);
         acc->paper_act_elems = (double)L->rows * L->I;
         return;
     }
@@ -330,7 +330,7 @@ void wasi_free(LinearLayer *L) {
     params_free(&d->p);
     params_free(&d->f);
     if (L->trainable && !d->act_dense) act_store_free(&d->act);
-    mem_free(d->x);
+    linear_saved_input_free(L, d->x);
     if (d->sw) { svd_work_free(d->sw); mem_free(d->sw); }
     scratch_release();
     mem_free(d);

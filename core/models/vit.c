@@ -163,6 +163,9 @@ void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
             int pos = lin_pos(l, w);
             L->trainable = pos >= m->p0;
             L->method = (vit_is_counted(m, l, w) && L->trainable && bind->method) ? bind->method : &linear_dense_method;
+            // recompute: backward re-runs one block at a time, so the same linear of every block can
+            // save its input in one buffer (methods that save x densely use it; vit_cost.c plans it)
+            L->shared_x = cfg->recompute ? &m->rx[w <= VIT_V ? 0 : w - VIT_V] : NULL;
             block_name(L->name, sizeof L->name, l, lin_suffix[w]);
             L->I = (w == VIT_FC2) ? M : C;
             L->O = (w == VIT_FC1) ? M : C;
@@ -194,17 +197,22 @@ void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
     m->col = mem_alloc_floats((size_t)B * m->nP * PP, MEM_WORKSPACE);
     m->patches = mem_alloc_floats((size_t)B * m->nP * C, MEM_WORKSPACE);
     float **ws_bnc[] = {&m->ln_out, &m->att_out, &m->tmp, &m->xa, &m->xb, &m->ws_q, &m->ws_k, &m->ws_v,
-                        &m->dres, &m->dln, &m->datt_out, &m->dq, &m->dk, &m->dv};
+                        &m->dres, &m->dln, &m->datt_out};
     for (size_t i = 0; i < sizeof ws_bnc / sizeof ws_bnc[0]; i++) *ws_bnc[i] = mem_alloc_floats(BNC, MEM_WORKSPACE);
     m->g = mem_alloc_floats(BN * M, MEM_WORKSPACE);
     m->ws_h = mem_alloc_floats(BN * M, MEM_WORKSPACE);
-    m->dh = mem_alloc_floats(BN * M, MEM_WORKSPACE);
-    m->dg = mem_alloc_floats(BN * M, MEM_WORKSPACE);
+    // Backward's buffers that alias forward scratch no backward reads: the GELU
+    // output (fc2 keeps its own copy), h and q, k, v when not saved (backward
+    // reads the saved ones, or gelu_f16's derivative), the patch embeddings.
+    // A recompute re-run fills them before its block's backward starts.
+    m->dg = m->g;
+    m->dh = m->ws_h;
+    m->dq = m->ws_q; m->dk = m->ws_k; m->dv = m->ws_v;
     m->ws_mean = mem_alloc_floats(BN, MEM_WORKSPACE);
     m->ws_rstd = mem_alloc_floats(BN, MEM_WORKSPACE);
     m->ws_att = mem_alloc_floats((size_t)B * NH * N * N, MEM_WORKSPACE);
     m->datt = mem_alloc_floats((size_t)B * NH * N * N, MEM_WORKSPACE);
-    m->dpatches = mem_alloc_floats((size_t)B * m->nP * C, MEM_WORKSPACE);
+    m->dpatches = m->patches;
     m->dcls_tok = mem_alloc_floats((size_t)B * C, MEM_WORKSPACE);
     m->dcls_ln = mem_alloc_floats((size_t)B * C, MEM_WORKSPACE);
     m->dlogits = mem_alloc_floats((size_t)B * K, MEM_WORKSPACE);
@@ -220,8 +228,8 @@ void vit_free(ViT *m) {
     mem_free(m->acts);
     float *bufs[] = {m->cls_tok, m->cls_ln, m->lnf_mean, m->lnf_rstd, m->probs, m->logits, m->col, m->patches,
                      m->ln_out, m->att_out, m->tmp, m->xa, m->xb, m->ws_q, m->ws_k, m->ws_v, m->dres, m->dln,
-                     m->datt_out, m->dq, m->dk, m->dv, m->g, m->ws_h, m->dh, m->dg, m->ws_mean, m->ws_rstd,
-                     m->ws_att, m->datt, m->dpatches, m->dcls_tok, m->dcls_ln, m->dlogits};
+                     m->datt_out, m->g, m->ws_h, m->ws_mean, m->ws_rstd,
+                     m->ws_att, m->datt, m->dcls_tok, m->dcls_ln, m->dlogits};   // (dq..dv, dg, dh, dpatches alias)
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
     mem_free(m->targets);
     params_free(&m->train);

@@ -77,6 +77,7 @@ typedef struct {
     ViTBlockActs *acts;     // (depth) saved for backward, category activations (NULL parts when inactive;
                             // recompute: only x_in)
     ViTBlockActs racts;     // recompute: the one block set backward's re-runs fill (x_in unused)
+    SharedInput rx[4];      // recompute: the linears' saved inputs, one for q, k, v (the same x), out, fc1, fc2
     float *cls_tok, *cls_ln, *lnf_mean, *lnf_rstd, *probs;  // (B,C), (B,C), (B), (B), (B,K)
     float *logits;                                         // (B,K) workspace output
     // workspace (shared across blocks)

@@ -84,6 +84,15 @@ static void add_set(MemPlan *p, double numel, int ntensors, int trainable, int o
     p->bytes[MEM_WORKSPACE] += info_bytes(ntensors);
 }
 
+// A linear's dense saved input (linear_saved_input_alloc): its own buffer,
+// or with recompute one per slot (vit.c rx: q/k/v, out, fc1, fc2), added after the loop.
+static void save_x(MemPlan *p, int recompute, double *slot_x, int *slot_counted, int w, int counted, double bytes) {
+    int sl = w <= VIT_V ? 0 : w - VIT_V;
+    if (recompute) { slot_x[sl] = fmax(slot_x[sl], bytes); slot_counted[sl] = counted; }
+    else if (counted) p->act_counted += bytes;
+    else p->act_other += bytes;
+}
+
 MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const int *weight_ranks, int opt_state) {
     CHECK(bind->num_finetune < 0, "vit_memory_plan covers num_of_finetune: all only (got %d)", bind->num_finetune);
     MemPlan p;
@@ -108,8 +117,9 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     // (gelu_f16, softmax_f16: h and att in 2 bytes; recompute: x_in per block, the rest once, vit.c racts)
     const double block_rest = 4 * (4 * BNC + 4 * BN) + (c->softmax_f16 ? 2 : 4) * att + (c->gelu_f16 ? 2 : 4) * BN * M;
     p.act_shared = (c->recompute ? D * 4 * BNC + block_rest : D * (4 * BNC + block_rest)) + 4 * (2 * b * C + 2 * b + b * K);
-    // workspace: logits, im2col, patches, 14 (B,N,C), 4 (B,N,M), 2 (B,N), 2 attention, dpatches, dcls x2, dlogits
-    p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + 2 * b * nP * C + 14 * BNC + 4 * BN * M + 2 * BN + 2 * att +
+    // workspace: logits, im2col, patches (= dpatches), 11 (B,N,C) (dq, dk, dv alias ws_q..ws_v), 2 (B,N,M) (dg = g,
+    // dh = ws_h), 2 (B,N), 2 attention, dcls x2, dlogits
+    p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + b * nP * C + 11 * BNC + 2 * BN * M + 2 * BN + 2 * att +
                                    2 * b * C + b * K) + b * sizeof(int);
 
     // the linears; the shared HOSVD workspace is sized at the largest store
@@ -119,6 +129,10 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     memset(&pool, 0, sizeof pool);
     // (wasi.c scratch_acquire: the same, for the wasi layers' scratch)
     double ws_tmp = 0, ws_Q = 0, ws_tau = 0, ws_T1 = 0, ws_Rn = 0, ws_Ln = 0, ws_kk = 0, ws_sm = 0;
+    // the linears' dense saved inputs: per linear, or (recompute, vit.c rx) one buffer per slot
+    // q/k/v, out, fc1, fc2 shared by every block
+    double slot_x[4] = {0, 0, 0, 0};
+    int slot_counted[4] = {0, 0, 0, 0};
     ViT probe;   // only for vit_is_counted's rule
     memset(&probe, 0, sizeof probe);
     probe.bind = *bind;
@@ -133,7 +147,8 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
                 double kt = weight_ranks[idx], r = bind->mcfg.lora_rank;
                 add_set(&p, pad16(kt * I) + pad16(O * kt) + pad16(O), 3, 0, 0);  // frozen A_t (K,I), B_t (O,K), b
                 add_set(&p, pad16(r * I) + pad16(O * r), 2, 1, opt_state);       // the adapters
-                p.act_counted += 4 * (rows * I + rows * r);                      // x, u saved
+                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);   // x, u saved
+                p.act_counted += 4 * rows * r;
                 p.bytes[MEM_WORKSPACE] += 4 * (rows * r + rows * kt + fmin(O, I));  // du, z, the whitened sigma
                 continue;
             }
@@ -144,20 +159,21 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
                 double kw = weight_ranks[idx];
                 add_set(&p, pad16(O * kw) + pad16(kw * I), 2, 0, 0);
                 add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
-                p.act_counted += 4 * rows * I;
+                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);
                 ws_tmp = fmax(ws_tmp, rows * kw); ws_Q = fmax(ws_Q, I * kw); ws_tau = fmax(ws_tau, kw);
                 continue;
             }
             if (!counted || !bind->method || !(is_lora || is_tucker)) {   // linear_dense.c
                 add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
-                if (counted) p.act_counted += 4 * rows * I; else p.act_other += 4 * rows * I;
+                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);
                 continue;
             }
             if (is_lora) {   // lora.c: frozen {W, b}, trainable {A (r,I), B (O,r)}; x, u saved; du scratch
                 double r = bind->mcfg.lora_rank;
                 add_set(&p, pad16(O * I) + pad16(O), 2, 0, 0);
                 add_set(&p, pad16(r * I) + pad16(O * r), 2, 1, opt_state);
-                p.act_counted += 4 * (rows * I + rows * r);
+                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);
+                p.act_counted += 4 * rows * r;
                 p.bytes[MEM_WORKSPACE] += 4 * rows * r;
                 continue;
             }
@@ -196,6 +212,10 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
                 ws_kk = fmax(ws_kk, kw * kw); ws_sm = fmax(ws_sm, kT * kw);
             }
         }
+    for (int sl = 0; sl < 4; sl++) {
+        if (slot_counted[sl]) p.act_counted += slot_x[sl];
+        else p.act_other += slot_x[sl];
+    }
     if (pool_used) p.bytes[MEM_WORKSPACE] += 4 * hosvd_sizes_floats(&pool);
     p.bytes[MEM_WORKSPACE] += 4 * (ws_tmp + ws_Q + ws_tau + ws_T1 + ws_Rn + ws_Ln + ws_kk + ws_sm);
     p.bytes[MEM_ACTIVATIONS] = p.act_shared + p.act_counted + p.act_other;

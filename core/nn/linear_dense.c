@@ -19,7 +19,7 @@ void dense_init(LinearLayer *L, const float *W, const float *b, const MethodConf
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
     Dense *d = mem_alloc(sizeof(Dense), MEM_WORKSPACE);
     dense_weights_init(&d->dw, L, W, b);
-    if (L->trainable) d->x = mem_alloc_floats((size_t)L->max_rows * (size_t)L->I, MEM_ACTIVATIONS);
+    if (L->trainable) d->x = linear_saved_input_alloc(L);
     L->state = d;
 }
 
@@ -66,7 +66,7 @@ void dense_account(const LinearLayer *L, LinearAccount *acc) {
     const Dense *d = L->state;
     memset(acc, 0, sizeof *acc);
     dense_weights_account(&d->dw, L, acc);
-    acc->bytes_activations = d->x ? mem_size(d->x) : 0;
+    acc->bytes_activations = linear_saved_input_bytes(L, d->x);
     // paper measure: the saved input and the weight matrix of this layer
     acc->paper_act_elems = L->trainable ? (double)L->rows * L->I : 0;
 }
@@ -75,7 +75,7 @@ void dense_free(LinearLayer *L) {
     Dense *d = L->state;
     if (!d) return;
     dense_weights_free(&d->dw);
-    mem_free(d->x);
+    linear_saved_input_free(L, d->x);
     mem_free(d);
     L->state = NULL;
 }

@@ -1,6 +1,7 @@
 // linear_method.c: helpers shared by every LinearMethod (see linear_method.h).
 #include "core/nn/linear_method.h"
 #include "core/runtime/common.h"
+#include "core/runtime/memory.h"
 
 void linear_layer_set_dims(LinearLayer *L, const int *dims, int ndim) {
     CHECK(ndim >= 2 && ndim <= 4, "%s: activation with %d modes", L->name, ndim);
@@ -8,4 +9,28 @@ void linear_layer_set_dims(LinearLayer *L, const int *dims, int ndim) {
     L->ndim = ndim;
     L->rows = 1;
     for (int d = 0; d < ndim; d++) { L->dims[d] = dims[d]; if (d < ndim - 1) L->rows *= dims[d]; }
+}
+
+float *linear_saved_input_alloc(LinearLayer *L) {
+    size_t n = (size_t)L->max_rows * (size_t)L->I;
+    SharedInput *sh = L->shared_x;
+    if (!sh) return mem_alloc_floats(n, MEM_ACTIVATIONS);
+    if (!sh->x) { sh->x = mem_alloc_floats(n, MEM_ACTIVATIONS); sh->owner = L; }
+    CHECK(mem_size(sh->x) >= sizeof(float) * n, "%s: shared saved input of %zu bytes, needs %zu", L->name, mem_size(sh->x),
+          sizeof(float) * n);
+    sh->users++;
+    return sh->x;
+}
+
+void linear_saved_input_free(LinearLayer *L, float *x) {
+    SharedInput *sh = L->shared_x;
+    if (!x) return;
+    if (!sh) { mem_free(x); return; }
+    CHECK(x == sh->x && sh->users > 0, "%s: freeing a saved input that is not its shared one", L->name);
+    if (--sh->users == 0) { mem_free(sh->x); sh->x = NULL; sh->owner = NULL; }
+}
+
+size_t linear_saved_input_bytes(const LinearLayer *L, const float *x) {
+    if (!x) return 0;
+    return (!L->shared_x || L->shared_x->owner == L) ? mem_size(x) : 0;
 }

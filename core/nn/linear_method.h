@@ -103,8 +103,19 @@ typedef struct {
 
 struct RankCalib;
 
+// One saved-input buffer that several linears share (memory.recompute in
+// vit.c: the same linear of every block, since backward re-runs one block at
+// a time, and q, k, v, which see the same input). The first layer whose
+// method saves its input densely allocates it (linear_saved_input_alloc).
+typedef struct {
+    float *x;
+    int users;
+    const void *owner;    // the LinearLayer that allocated it: it reports the bytes
+} SharedInput;
+
 typedef struct {
     const LinearMethod *method;
+    SharedInput *shared_x;  // NULL: a method that saves x densely owns its buffer
     char name[128];       // torchvision prefix, e.g. "encoder.layers.encoder_layer_0.mlp.0"
     int I, O;             // in and out features: W (O,I), b (O)
     int trainable;        // 0 = frozen: nothing saved in forward, no parameter gradients
@@ -169,5 +180,11 @@ struct LinearMethod {
 
 // Common helpers for layers of any method.
 void linear_layer_set_dims(LinearLayer *L, const int *dims, int ndim);  // checks dims[ndim-1] == I
+// The (max_rows, I) buffer a method saves its dense input in (category
+// activations): its own, or L->shared_x's; free with linear_saved_input_free.
+float *linear_saved_input_alloc(LinearLayer *L);
+void linear_saved_input_free(LinearLayer *L, float *x);
+// Bytes of x for account(): a shared buffer counts once, at its owner.
+size_t linear_saved_input_bytes(const LinearLayer *L, const float *x);
 
 #endif

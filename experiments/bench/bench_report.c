@@ -327,6 +327,52 @@ int main(int argc, char **argv) {
         "   buffers + thread stacks + allocator overhead (64-byte header and rounding per block, %s blocks).\n\n",
         num(b1, get("mem.vanilla.rss_start") / MB, 4, 1, ""), num(b2, get("mem.vanilla.n_allocs"), 4, 0, ""));
 
+    // 4b. whole-process memory with and without the lean options
+    static const int lean_b[] = {32, 128};
+    static const char *const lean_label[] = {"vanilla", "lora r=8", "asi 8,8,32", "wasi dense .9", "wasi fact. .9"};
+    double lean_best = NAN;   // vanilla plain RSS / wasi lean RSS at batch 128, the better storage
+    const char *lean_best_m = "-";
+    double lean_err = 0;
+    int lean_any = 0;
+    for (int bi = 0; bi < 2; bi++) {
+        int b = lean_b[bi];
+        if (isnan(get("lean.b%d.vanilla.plain.total_peak", b))) continue;
+        if (!lean_any)
+            out("4b. whole-process memory, vit_b_32, layers mlp, one step, one process per row: plain = as row 4; lean = the
+"
+                "   memory section's recompute + gelu_f16 + softmax_f16 (README \"Memory\"); wasi at eps 0.9. RSS x = vanilla
+"
+                "   plain's peak RSS / the row's; paper x = the same for the paper's measure (counted linears only).
+");
+        lean_any = 1;
+        out("   batch %d\n   %-15s %-5s %7s %7s %7s %7s %7s | %8s %8s %6s | %8s %6s | %7s %6s\n", b, "method", "", "weights",
+            "grads", "optim", "act", "work", "tracked", "plan", "err", "RSS", "RSS x", "paper", "p.x");
+        double rss_v = get("lean.b%d.vanilla.plain.rss_peak", b);
+        double paper_v = get("lean.b%d.vanilla.plain.paper_act_mb", b) + get("lean.b%d.vanilla.plain.paper_weight_mb", b);
+        for (int i = 0; i < NMETH; i++)
+            for (int v = 0; v < 2; v++) {
+                const char *m = methods[i], *var = v ? "lean" : "plain";
+                double tp = get("lean.b%d.%s.%s.total_peak", b, m, var), pl = get("lean.b%d.%s.%s.total_plan", b, m, var);
+                double rss = get("lean.b%d.%s.%s.rss_peak", b, m, var);
+                double paper = get("lean.b%d.%s.%s.paper_act_mb", b, m, var) + get("lean.b%d.%s.%s.paper_weight_mb", b, m, var);
+                double err = (pl - tp) / tp;
+                if (!isnan(err) && fabs(err) > lean_err) lean_err = fabs(err);
+                out("   %-15s %-5s %7s %7s %7s %7s %7s | %8s %8s %6s | %8s %6s | %7s %6s\n", v ? "" : lean_label[i], var,
+                    num(b1, get("lean.b%d.%s.%s.weights_peak", b, m, var) / MB, 7, 1, ""),
+                    num(b2, get("lean.b%d.%s.%s.gradients_peak", b, m, var) / MB, 7, 1, ""),
+                    num(b3, get("lean.b%d.%s.%s.optimizer_peak", b, m, var) / MB, 7, 1, ""),
+                    num(b4, get("lean.b%d.%s.%s.activations_peak", b, m, var) / MB, 7, 1, ""),
+                    num(b5, get("lean.b%d.%s.%s.workspace_peak", b, m, var) / MB, 7, 1, ""), num(b6, tp / MB, 8, 1, ""),
+                    num(b7, pl / MB, 8, 1, ""), num(b8, 100 * err, 5, 2, "%"), num(b9, rss / MB, 8, 1, ""),
+                    num(b10, rss_v / rss, 5, 2, "x"), num(b11, paper, 7, 1, ""), num(b12, paper_v / paper, 5, 1, "x"));
+                if (b == 128 && v && !strncmp(m, "wasi", 4) && !(rss_v / rss <= lean_best)) {
+                    lean_best = rss_v / rss;
+                    lean_best_m = m;
+                }
+            }
+    }
+    if (lean_any) out("\n");
+
     // 5. whole model, the paper's Fig. 8 / Table 2 protocol
     double wb_ = get("whole.vanilla.batch"), wvt = get("whole.vanilla.train_s"), wvi = get("whole.vanilla.infer_s");
     out("5. vit_b_32 whole model, batch %.0f, 224 px, layers mlp, num_of_finetune all, %s threads: ONE timed training step\n"
@@ -378,6 +424,10 @@ int main(int argc, char **argv) {
         num(b2, w9_infer, 4, 2, "x"), yesno(w9_infer >= 1.3, isfinite(w9_infer)));
     out("   row 4: plan within 5%% of the tracked peak for every method: max error %s -> %s; RSS - tracked %s .. %s MB\n",
         num(b1, 100 * err_max, 4, 2, "%"), yesno(err_max <= 0.05, mem_known), num(b2, over_min, 4, 1, ""), num(b3, over_max, 4, 1, ""));
+
+    out("   row 4b: wasi eps 0.9 lean at batch 128, whole-process peak RSS >= 5x below vanilla's: %s (%s) -> %s; "
+        "plan error max %s\n", num(b1, lean_best, 4, 2, "x"), lean_best_m, yesno(lean_best >= 5, isfinite(lean_best)),
+        num(b2, 100 * lean_err, 4, 2, "%"));
 
     fputs(table, stdout);
     FILE *f = fopen(argv[2], "w");

@@ -18,6 +18,10 @@
 //     training steps run; then the peak tracked bytes by category, the
 //     process peak RSS, the paper's measure (counted linears only) and the
 //     prediction of vit_memory_plan (core/models/vit_cost.h) are printed.
+//   bench_vit memory WEIGHTS METHOD B THREADS STEPS EPS plain|lean
+//     row 4b: the same at weight epsilon EPS (wasi), with (lean) or without
+//     (plain) the memory section's options recompute, gelu_f16 and
+//     softmax_f16; keys lean.bB.METHOD.plain|lean.*.
 //   bench_vit whole WEIGHTS METHOD B THREADS REPS [EPS]
 //     row 5: the paper's Fig. 8 / Table 2 protocol on this CPU: vit_b_32,
 //     224 px, batch B (the paper's 128), layers mlp, num_of_finetune all;
@@ -175,9 +179,14 @@ static int bench_apply(const BenchSetting *bs, ViTBinding *bind) {
     return bs->act8832;
 }
 
-static int cmd_memory(const char *path, const char *method, int B, int steps, double rss_start) {
+// eps < 0: row 4's historical setting (wasi at 0.99999, keys mem.METHOD);
+// otherwise row 4b: the weight epsilon of the low-rank methods, lean = the
+// memory section's three options (recompute, gelu_f16, softmax_f16), keys
+// lean.bB.METHOD.{plain,lean}.
+static int cmd_memory(const char *path, const char *method, int B, int steps, double rss_start, float eps, int lean) {
     ModelConfig mcf;
     model_preset("vit_b_32", &mcf);
+    if (lean) mcf.vit.recompute = mcf.vit.gelu_f16 = mcf.vit.softmax_f16 = 1;
     const ViTConfig c = mcf.vit;
     ViTBinding bind = {0};
     bind.num_finetune = -1;
@@ -187,10 +196,11 @@ static int cmd_memory(const char *path, const char *method, int B, int steps, do
     const BenchSetting *bs = bench_setting(method, "memory");
     if (!bs) return 2;
     int act8832 = bench_apply(bs, &bind);
-    if (bind.method->flags & METHOD_WEIGHT_LOWRANK) mc->epsilon = 0.99999f;
+    if (bind.method->flags & METHOD_WEIGHT_LOWRANK) mc->epsilon = eps < 0 ? 0.99999f : eps;
     if (act8832) { mc->act_ranks[0] = 8; mc->act_ranks[1] = 8; mc->act_ranks[2] = 32; }
     char pre[64];
-    snprintf(pre, sizeof pre, "mem.%s", method);
+    if (eps < 0) snprintf(pre, sizeof pre, "mem.%s", method);
+    else snprintf(pre, sizeof pre, "lean.b%d.%s.%s", B, method, lean ? "lean" : "plain");
 
     Model mm;
     if (build_load(&mm, &mcf, &bind, B, path) < 0) return 1;
@@ -336,16 +346,18 @@ int main(int argc, char **argv) {
         threads_set(atoi(argv[4]));
         return cmd_speed(argv[2], atoi(argv[3]), atoi(argv[5]), argc == 7 ? argv[6] : "vit_b_32");
     }
-    if (argc == 7 && !strcmp(argv[1], "memory")) {
+    if (argc >= 7 && argc <= 9 && !strcmp(argv[1], "memory")) {
         threads_set(atoi(argv[5]));
-        return cmd_memory(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), rss_start);
+        int lean = argc == 9 && !strcmp(argv[8], "lean");
+        if (argc == 9 && !lean && strcmp(argv[8], "plain")) { fprintf(stderr, "bench_vit memory: '%s': expected lean or plain\n", argv[8]); return 2; }
+        return cmd_memory(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), rss_start, argc >= 8 ? (float)atof(argv[7]) : -1.0f, lean);
     }
     if ((argc == 7 || argc == 8) && !strcmp(argv[1], "whole")) {
         threads_set(atoi(argv[5]));
         return cmd_whole(argv[2], argv[3], atoi(argv[4]), atoi(argv[6]), argc == 8 ? (float)atof(argv[7]) : 0.9f);
     }
     fprintf(stderr, "usage: bench_vit speed WEIGHTS B THREADS REPS [MODEL: vit_b_32 | swin_t]\n"
-                    "       bench_vit memory WEIGHTS METHOD B THREADS STEPS\n"
+                    "       bench_vit memory WEIGHTS METHOD B THREADS STEPS [EPS [plain | lean]]\n"
                     "       bench_vit whole WEIGHTS METHOD B THREADS REPS [EPS]\n");
     return 2;
 }

@@ -11,6 +11,8 @@
 #  2b. bench_vit speed swin_t  the same for Swin-T               | bench_torch.py step ... swin_t
 #   3. bench_mlp              the 24 MLP linears, vanilla, asi and wasi  | bench_torch.py mlp   (PyTorch)
 #   4. bench_vit memory       one process per method (vanilla, lora, asi, wasi dense, wasi factored)
+#  4b. bench_vit memory ... lean  whole-process memory at batch 32 and 128 per method, without (plain) and with
+#                             (lean) the memory section's options recompute, gelu_f16, softmax_f16; wasi at eps 0.9
 #   5. bench_vit whole        the whole model at batch 128 per method, one timed step each (vanilla, lora, asi,
 #                             hosvd eps 0.9, wasi dense and factored at each eps of BENCH_WHOLE_EPS)
 # Repeated measurements keep their best value (bench_report.c keep_best): the
@@ -26,7 +28,8 @@
 # BENCH_FACTORED_RANKS (every rank of row 3: the ranks row 3 also runs with wasi factored
 # storage; the factored column is n/a elsewhere), BENCH_WHOLE (1; 0 skips row 5, the
 # longest: ~15 min idle), BENCH_WHOLE_B (128), BENCH_WHOLE_EPS (0.4,0.5,0.6,0.7,0.8,0.9:
-# the wasi weight epsilons of row 5), BENCH_WHOLE_METHODS (vanilla,lora,asi,hosvd,wasi_dense,wasi_factored).
+# the wasi weight epsilons of row 5), BENCH_WHOLE_METHODS (vanilla,lora,asi,hosvd,wasi_dense,wasi_factored),
+# BENCH_LEAN (1; 0 skips row 4b: ~8 min idle), BENCH_LEAN_B (32,128: its batch sizes).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -43,6 +46,8 @@ WHOLE=${BENCH_WHOLE:-1}
 WHOLE_B=${BENCH_WHOLE_B:-128}
 WHOLE_EPS=${BENCH_WHOLE_EPS:-0.4,0.5,0.6,0.7,0.8,0.9}
 WHOLE_METHODS=${BENCH_WHOLE_METHODS:-vanilla,lora,asi,hosvd,wasi_dense,wasi_factored}
+LEAN=${BENCH_LEAN:-1}
+LEAN_B=${BENCH_LEAN_B:-32,128}
 # OpenMP threads must not spin between regions (they starve OpenBLAS's; see experiments/main.c).
 export OMP_WAIT_POLICY=passive
 mkdir -p "$OUT/logs"
@@ -113,6 +118,15 @@ run sgemm-3        "$BUILD/bench/bench_sgemm" "$T" 1536 5
 for m in vanilla lora asi wasi_dense wasi_factored; do
   run "mem-$m"     "$BUILD/bench/bench_vit" memory "$WEIGHTS" "$m" "$MEM_B" "$T" "$MEM_STEPS"
 done
+if [ "$LEAN" != 0 ]; then
+  for b in ${LEAN_B//,/ }; do
+    for m in vanilla lora asi wasi_dense wasi_factored; do
+      for v in plain lean; do
+        run "lean-$m-b$b-$v" "$BUILD/bench/bench_vit" memory "$WEIGHTS" "$m" "$b" "$T" "$MEM_STEPS" 0.9 "$v"
+      done
+    done
+  done
+fi
 if [ "$WHOLE" != 0 ]; then
   for m in ${WHOLE_METHODS//,/ }; do
     case $m in
