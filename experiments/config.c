@@ -98,9 +98,11 @@ static int link_stage(Ctx *c, const Node *tree, RunSpec *r) {
     int sa, ca, ka, sb, cb, kb;
     model_config_io(&p->model, &sa, &ca, &ka);
     model_config_io(&r->model, &sb, &cb, &kb);
-    ModelConfig ma = p->model, mb = r->model;   // the same model up to its classes
+    ModelConfig ma = p->model, mb = r->model;   // the same model up to its classes and memory options
     model_config_set_classes(&ma, 1);
     model_config_set_classes(&mb, 1);
+    model_config_clear_memory(&ma);
+    model_config_clear_memory(&mb);
     if (ma.kind != mb.kind || memcmp(&ma, &mb, sizeof ma))
         return cfg_fail(c, fs->pos, "model.from_stage: stage '%s' trains a different model (%s, %d px; this run: %s, %d px): give the same model",
                     si->name, p->model_preset, sa, r->model_preset, sb);

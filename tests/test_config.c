@@ -434,6 +434,14 @@ static void test_stages_from_stage(void) {
                               "from_run by seed: %d %d %d %d", ex.runs[2].from_run, ex.runs[3].from_run, ex.runs[4].from_run, ex.runs[5].from_run);
         cfg_free(&ex);
     }
+    // the memory section changes how training saves, not the weights: a lean stage starts from a plain one
+    p = write_yaml("leanft.yaml", MODEL DATA TRAIN "stages:\n  - name: pre\n    save_checkpoint: true\n    methods: [vanilla]\n"
+                   "  - name: ft\n    model: {from_stage: pre}\n    memory: {recompute: true, gelu_f16: true}\n    methods: [vanilla]\n");
+    if (load_ok(&ex, p) == 0) {
+        EXPECT(ex.n == 2 && ex.runs[1].from_run == 0 && ex.runs[1].model.vit.recompute && ex.runs[1].model.vit.gelu_f16 &&
+                   !ex.runs[0].model.vit.recompute, "lean stage from a plain one: %d runs", ex.n);
+        cfg_free(&ex);
+    }
 }
 
 // ---------------------------------------------------------------------------

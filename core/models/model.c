@@ -40,6 +40,10 @@ void model_config_set_classes(ModelConfig *cfg, int num_classes) {
     else die("model config of unknown kind %d", (int)cfg->kind);
 }
 
+void model_config_clear_memory(ModelConfig *cfg) {
+    if (cfg->kind == MODEL_VIT) cfg->vit.gelu_f16 = cfg->vit.softmax_f16 = cfg->vit.recompute = 0;
+}
+
 int model_config_act_modes(const ModelConfig *cfg) { return cfg->kind == MODEL_SWIN ? 4 : 3; }
 
 // One switch per call; the default dies (a Model that was never built).

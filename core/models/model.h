@@ -35,6 +35,9 @@ const char *model_kind_name(ModelKind kind);   // "vit", "swin"
 // The input and output sizes a config asks of the data: image (H = W), channels, classes.
 void model_config_io(const ModelConfig *cfg, int *image_size, int *channels, int *num_classes);
 void model_config_set_classes(ModelConfig *cfg, int num_classes);
+// Drop what the config's memory section sets (how training saves, not which
+// weights the model has), so that two configs compare by architecture.
+void model_config_clear_memory(ModelConfig *cfg);
 // Activation modes of the counted linears (3: (B,N,I) for the ViT; 4 for Swin):
 // how many of MethodConfig.act_ranks a config must give.
 int model_config_act_modes(const ModelConfig *cfg);
