@@ -29,7 +29,7 @@ static const char *usage_main =
     "  plot RESULTS.h5       the figures (gnuplot PNG/SVG) of a results file (--paper: the paper's)\n"
     "  table RESULTS.h5      the paper's Table 1 columns per setting (Markdown, CSV, LaTeX or HTML)\n"
     "  report RESULTS.h5     one self-contained HTML page: runs, Table 1, every figure, provenance\n"
-    "  maxbatch EXPERIMENT.yaml --cap SIZE  largest batch per run under a memory cap\n"
+    "  maxbatch EXPERIMENT.yaml --cap SIZE[,SIZE...]  largest batch per run under each memory cap\n"
     "  version               build, BLAS and threads\n"
     "  help [COMMAND]        this text, or a command's options\n"
     "  help methods          every training method with its keys, defaults and meanings\n"
@@ -90,11 +90,13 @@ static const char *usage_info =
     "file is missing or cannot be read. The file is plain HDF5: `h5dump -g /runs FILE` shows everything.\n";
 
 static const char *usage_maxbatch =
-    "usage: wasibench maxbatch EXPERIMENT.yaml [--cap SIZE] [--out RESULTS.h5] [--no-confirm] [--threads T]\n"
+    "usage: wasibench maxbatch EXPERIMENT.yaml [--cap SIZE[,SIZE...]] [--out RESULTS.h5] [--no-confirm] [--threads T]\n"
     "\n"
     "Per run of the experiment, the largest batch whose planned peak (tracked memory by\n"
     "category, core/vit_cost.h, plus the batch) fits SIZE (2GiB, 512MB, 1.5G; K/M/G/T and\n"
     "KiB..TiB are powers of 1024, KB..TB of 1000), or the run's memory.cap without --cap.\n"
+    "A comma-separated list (--cap 1GiB,2GiB,4GiB,8GiB) searches under each cap in turn:\n"
+    "one row per run and cap, drawn by `wasibench plot` as maxbatch.png.\n"
     "Binary search over the batch on the planner, then one real training step at that batch\n"
     "(skipped with --no-confirm) whose tracked peak is printed beside the plan with the error.\n"
     "wasi's weight ranks are read off the run's starting weights; activation ranks chosen at\n"
@@ -315,12 +317,13 @@ static int cmd_plot(int argc, char **argv) {
 static int cmd_maxbatch(int argc, char **argv) {
     if (wants_help(argc, argv)) { fputs(usage_maxbatch, stdout); return 0; }
     const char *yaml = NULL, *out = NULL;
-    double cap = 0;
-    int confirm = 1, threads = 0;
+    double caps[32];
+    int n_caps = 0, confirm = 1, threads = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--cap") && i + 1 < argc) {
-            if (mem_parse_size(argv[++i], &cap) < 0) {
-                fprintf(stderr, "wasibench maxbatch: --cap '%s': expected a size > 0 such as 2GiB, 512MB, 1.5G\n", argv[i]);
+            char why[512];
+            if ((n_caps = mem_parse_size_list(argv[++i], caps, (int)(sizeof caps / sizeof caps[0]), why, sizeof why)) < 0) {
+                fprintf(stderr, "wasibench maxbatch: --cap %s\n", why);
                 return EXIT_USAGE;
             }
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
@@ -331,7 +334,7 @@ static int cmd_maxbatch(int argc, char **argv) {
     }
     if (!yaml) { fputs(usage_maxbatch, stderr); return EXIT_USAGE; }
     threads_set(threads);
-    return maxbatch_run(yaml, out, cap, confirm);
+    return maxbatch_run(yaml, out, caps, n_caps, confirm);
 }
 
 static int cmd_table(int argc, char **argv) {

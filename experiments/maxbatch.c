@@ -40,6 +40,40 @@ int mem_parse_size(const char *s, double *bytes) {
     return -1;
 }
 
+// why[]: "'<s>': expected ..." for one size (what a single --cap always said),
+// "'<s>': element i '<e>': expected ..." in a list.
+int mem_parse_size_list(const char *s, double *caps, int max, char *why, size_t why_cap) {
+    static const char *expected = "expected a size > 0 such as 2GiB, 512MB, 1.5G";
+    if (!s || !strchr(s, ',')) {
+        if (max >= 1 && mem_parse_size(s, &caps[0]) == 0) return 1;
+        snprintf(why, why_cap, "'%s': %s", s ? s : "", expected);
+        return -1;
+    }
+    int n = 0;
+    for (const char *q = s;; q++) {
+        size_t len = strcspn(q, ",");
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)len, q);
+        if (n == max) {
+            snprintf(why, why_cap, "'%s': more than %d sizes", s, max);
+            return -1;
+        }
+        if (len >= sizeof one || mem_parse_size(one, &caps[n]) < 0) {
+            snprintf(why, why_cap, "'%s': element %d '%.*s': %s (a list: sizes separated by commas, e.g. 1GiB,2GiB,4GiB)", s, n + 1,
+                     (int)len, q, expected);
+            return -1;
+        }
+        for (int j = 0; j < n; j++)
+            if (caps[j] == caps[n]) {
+                snprintf(why, why_cap, "'%s': element %d '%s' is the same cap as element %d", s, n + 1, one, j + 1);
+                return -1;
+            }
+        n++;
+        q += len;
+        if (!*q) return n;
+    }
+}
+
 void mem_format_size(char *buf, size_t cap, double b) {
     if (b >= 1073741824.0) snprintf(buf, cap, "%.2f GiB", b / 1073741824.0);
     else snprintf(buf, cap, "%.1f MiB", b / 1048576.0);
@@ -209,18 +243,23 @@ static void maxbatch_one(const Experiment *ex, const char *out, const RunSpec *r
     printf("\n");
 }
 
-int maxbatch_run(const char *yaml, const char *out, double cap_bytes, int confirm) {
+int maxbatch_run(const char *yaml, const char *out, const double *caps, int n_caps, int confirm) {
     Experiment ex;
     WbError err = {0};
     if (cfg_load(&ex, yaml, &err) < 0) { fprintf(stderr, "wasibench maxbatch: %s\n", err.msg); return EXIT_USAGE; }
     const char *path = out ? out : ex.output;
-    MaxBatchRow *rows = mem_alloc(sizeof(MaxBatchRow) * (size_t)(ex.n + 1), MEM_WORKSPACE);
+    int passes = n_caps > 0 ? n_caps : 1;
+    MaxBatchRow *rows = mem_alloc(sizeof(MaxBatchRow) * ((size_t)ex.n * (size_t)passes + 1), MEM_WORKSPACE);
     int n = 0, rc = EXIT_OK;
-    printf("%-40s %-8s %8s  (cap per run: --cap, else memory.cap; plan = core/vit_cost.h + batch)\n", "run", "method", "max B");
-    for (int i = 0; i < ex.n; i++) {
-        double cap = cap_bytes > 0 ? cap_bytes : ex.runs[i].mem_cap;
-        if (cap <= 0) { printf("%-40s no cap (give --cap or memory.cap)\n", ex.runs[i].name); continue; }
-        maxbatch_one(&ex, path, &ex.runs[i], cap, confirm, &rows[n++]);
+    for (int c = 0; c < passes; c++) {
+        char cs[32] = "memory.cap of each run";
+        if (n_caps > 0) mem_format_size(cs, sizeof cs, caps[c]);
+        printf("%s%-40s %-8s %8s  (cap %s; plan = core/vit_cost.h + batch)\n", c ? "\n" : "", "run", "method", "max B", cs);
+        for (int i = 0; i < ex.n; i++) {
+            double cap = n_caps > 0 ? caps[c] : ex.runs[i].mem_cap;
+            if (cap <= 0) { printf("%-40s no cap (give --cap or memory.cap)\n", ex.runs[i].name); continue; }
+            maxbatch_one(&ex, path, &ex.runs[i], cap, confirm, &rows[n++]);
+        }
     }
     if (n > 0 && results_write_maxbatch(path, rows, n, &err) < 0) {
         fprintf(stderr, "wasibench maxbatch: %s\n", err.msg);

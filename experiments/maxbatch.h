@@ -14,6 +14,10 @@
 // with B or alone? no: KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB and the
 // bare K/M/G/T powers of 1024). 0, or -1 when s is not a size > 0.
 int mem_parse_size(const char *s, double *bytes);
+// "1GiB,2GiB,4GiB" -> caps[0..n), n <= max (one size is a list of one): n, or
+// -1 with why[] naming the bad element (empty, not a size, a repeat) and what
+// a size looks like.
+int mem_parse_size_list(const char *s, double *caps, int max, char *why, size_t why_cap);
 // "2.00 GiB" style, for messages.
 void mem_format_size(char *buf, size_t cap, double bytes);
 
@@ -32,11 +36,11 @@ int run_memory_plan(const RunSpec *rs, const ViTBinding *bind, int B, const int 
 // One line "weights 1.2 MB, gradients ..., total 3.4 MB" of a plan.
 void mem_plan_format(char *buf, size_t cap, const MemPlan *p);
 
-// `wasibench maxbatch`: per run of the experiment, the largest batch whose
-// planned peak fits cap_bytes (> 0; or each run's memory.cap when 0),
-// confirmed by one real training step unless confirm is 0; prints a table and
-// writes the rows to the results file (out, or the experiment's output).
-// Returns an exit code (runner.h).
-int maxbatch_run(const char *yaml, const char *out, double cap_bytes, int confirm);
+// `wasibench maxbatch`: per cap of caps[0..n_caps) (each > 0; n_caps 0: each
+// run's memory.cap) and run of the experiment, the largest batch whose planned
+// peak fits, confirmed by one real training step unless confirm is 0; prints a
+// table per cap and writes the rows (one per run and cap) to the results file
+// (out, or the experiment's output). Returns an exit code (runner.h).
+int maxbatch_run(const char *yaml, const char *out, const double *caps, int n_caps, int confirm);
 
 #endif

@@ -27,10 +27,10 @@
 #include "experiments/results.h"
 #include "experiments/plot_data.h"
 
-const char *const plot_fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves", "energy",
+const char *const plot_fig_name[FIG_N] = {"accuracy_memory", "flops", "time", "memory", "ranks_layers", "rank_stability", "curves", "energy", "maxbatch",
                                          "paper_fig3a", "paper_fig3b", "paper_fig4", "paper_fig5", "paper_fig6", "paper_fig7", "paper_fig8", "paper_fig9"};
 static const char *fig_data[FIG_GENERIC_N] = {"accuracy_memory.dat", "flops.dat", "time.dat", "memory.dat", "ranks_layers.dat",
-                                              "rank_epochs.dat", "curves.dat", "energy.dat"};
+                                              "rank_epochs.dat", "curves.dat", "energy.dat", "maxbatch.dat"};
 
 
 // ---------------------------------------------------------------------------
@@ -221,6 +221,12 @@ static int stage_in(const char *list, const char *stage) {
     return 0;
 }
 
+int pl_stage_shown(const Plot *p, const char *run_name) {
+    char stage[RES_NAME_MAX];
+    stage_of(run_name, stage, sizeof stage);
+    return stage_in(p->stage, stage);
+}
+
 // Pick the stage(s), sort their complete runs, cut them into groups, write the footnote.
 static int select_runs(Plot *p) {
     const char *want = getenv("WASIBENCH_PLOT_STAGE");
@@ -355,7 +361,7 @@ void pl_gp_str(FILE *f, const char *s) {
 }
 
 // Break s at spaces into lines of at most width characters; returns the line count.
-static int wrap_lines(char *s, int width) {
+int pl_wrap_lines(char *s, int width) {
     int lines = s[0] ? 1 : 0;
     char *line = s, *last_space = NULL;
     for (char *q = s; *q; q++) {
@@ -668,12 +674,16 @@ static int write_ranks(Plot *p, int *rank_groups, int *n_rank, int *stab_groups,
 }
 
 // The key of a training curve: the setting label, the seed when the setting has several, the status.
-static void curve_title(const Plot *p, int run, char *dst, size_t cap) {
-    const RunSummary *s = p->runs[run].s;
+void pl_run_label(const Plot *p, const RunSummary *s, char *dst, size_t cap) {
     Varying v = varying(p);
     Group g;
     make_labels(&g, s, &v);
     snprintf(dst, cap, "%s", g.label);
+}
+
+static void curve_title(const Plot *p, int run, char *dst, size_t cap) {
+    const RunSummary *s = p->runs[run].s;
+    pl_run_label(p, s, dst, cap);
     int seeds = 0;
     for (int i = 0; i < p->n_curves; i++) seeds += same_settings(p->runs[p->curve_runs[i]].s, s);
     if (seeds > 1) pl_append(dst, cap, " seed=%llu", (unsigned long long)s->seed);
@@ -729,7 +739,7 @@ void pl_gp_int_array(FILE *f, const char *name, int n, const int *v) {
 }
 
 // name_lo, name_hi, name_lo_pos (smallest > 0), name_n; NaN when not seen.
-static void put_gp_range(FILE *f, const char *name, const Range *r) {
+void pl_gp_range(FILE *f, const char *name, const Range *r) {
     fprintf(f, "%s_n = %d; %s_lo = ", name, r->n, name);
     pl_num(f, r->n ? r->lo : (double)NAN);
     fprintf(f, "; %s_hi = ", name);
@@ -755,7 +765,7 @@ static int write_data(Plot *p) {
     if (pl_open(p, &o, "info.gp", "gnuplot variables the figure scripts load: stage, footnote, series names and counts", "")) goto done;
     fputs("source_file = ", o.f); pl_gp_str(o.f, p->h5path); fputc('\n', o.f);
     fputs("stage = ", o.f); pl_gp_str(o.f, p->stage); fputc('\n', o.f);
-    int foot_lines = wrap_lines(p->footnote, 150);
+    int foot_lines = pl_wrap_lines(p->footnote, 150);
     fputs("footnote = ", o.f); pl_gp_str(o.f, p->footnote); fputc('\n', o.f);
     fprintf(o.f, "footnote_lines = %d\n", foot_lines);
     fprintf(o.f, "n_groups = %d\n", p->n_groups);
@@ -821,13 +831,13 @@ static int write_data(Plot *p) {
         for (int e = 0; e < rd->tab.n_rank_epochs; e++) pl_range_add(&p->epochs, (double)rd->tab.rank_epochs[e]);
     }
     // ranges (NaN when empty): log scales and empty panels are decided from these
-    put_gp_range(o.f, "acc_x", &p->acc_x);
-    put_gp_range(o.f, "flops", &p->flops);
-    put_gp_range(o.f, "time_train", &p->time_train);
-    put_gp_range(o.f, "energy", &p->energy);
-    put_gp_range(o.f, "time_infer", &p->time_infer);
-    put_gp_range(o.f, "mem_totals", &p->mem_totals);
-    put_gp_range(o.f, "epochs", &p->epochs);
+    pl_gp_range(o.f, "acc_x", &p->acc_x);
+    pl_gp_range(o.f, "flops", &p->flops);
+    pl_gp_range(o.f, "time_train", &p->time_train);
+    pl_gp_range(o.f, "energy", &p->energy);
+    pl_gp_range(o.f, "time_infer", &p->time_infer);
+    pl_gp_range(o.f, "mem_totals", &p->mem_totals);
+    pl_gp_range(o.f, "epochs", &p->epochs);
     fprintf(o.f, "n_curves = %d\n", p->n_curves);
     pl_gp_array(o.f, "curve_title", p->n_curves, names);
     // curve_setting: 0-based index of the run's setting (a colour), curve_rep: 1-based seed ordinal within it (a dash type)
@@ -849,7 +859,7 @@ static int write_data(Plot *p) {
     pl_gp_int_array(o.f, "curve_rep", p->n_curves, rep);
     mem_free(rep);
     mem_free(set_idx);
-    if (p->paper && plot_paper_write(p, o.f)) goto done;
+    if (plot_maxbatch_write(p, o.f) || (p->paper && plot_paper_write(p, o.f))) goto done;
     rc = pl_close(&o);
 done:
     if (o.f) fclose(o.f);

@@ -15,7 +15,7 @@
 // The figures, in the order they are rendered. Each has plots/<name>.gp.
 // The first FIG_GENERIC_N are `wasibench plot`'s, the rest `--paper`'s.
 typedef enum {
-    FIG_ACC_MEM = 0, FIG_FLOPS, FIG_TIME, FIG_MEMORY, FIG_RANKS, FIG_STABILITY, FIG_CURVES, FIG_ENERGY,
+    FIG_ACC_MEM = 0, FIG_FLOPS, FIG_TIME, FIG_MEMORY, FIG_RANKS, FIG_STABILITY, FIG_CURVES, FIG_ENERGY, FIG_MAXBATCH,
     FIG_GENERIC_N,
     FIG_P3A = FIG_GENERIC_N, FIG_P3B, FIG_P4, FIG_P5, FIG_P6, FIG_P7, FIG_P8, FIG_P9,
     FIG_N
@@ -85,12 +85,17 @@ void pl_str(FILE *f, const char *s, int first);       // a quoted string (leadin
 void pl_gp_str(FILE *f, const char *s);               // a gnuplot string literal
 void pl_gp_array(FILE *f, const char *name, int n, const char *const *items);
 void pl_gp_int_array(FILE *f, const char *name, int n, const int *v);
+void pl_gp_range(FILE *f, const char *name, const Range *r);   // name_n, name_lo, name_hi, name_lo_pos (NaN when none)
+int pl_wrap_lines(char *s, int width);                         // break at spaces into lines <= width; the line count
 void pl_append(char *dst, size_t cap, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 const RunData *pl_member(const Plot *p, const Group *g, int k);   // k-th run (seed) of a group
+int pl_stage_shown(const Plot *p, const char *run_name);        // the run's stage is one of the shown ones
+// The setting label of a run ("wasi eps=0.7", "lora r=8", + the varying context), as the bars have.
+void pl_run_label(const Plot *p, const RunSummary *s, char *dst, size_t cap);
 void pl_short_layer(char *dst, size_t cap, const char *name);    // "3.fc1"
 // The run of a weight-rank group (wasi, wsi, ...) the rank figures show: its
 // first seed with a layers table (and a rank history when need_history); NULL.
@@ -115,5 +120,11 @@ void pl_free(Plot *p);
 // their info.gp lines (appended to f), has_data and the reasons for the
 // missing ones (why_empty, also DIR/<fig>_missing.txt).
 int plot_paper_write(Plot *p, FILE *info);
+
+// plot_maxbatch.c: maxbatch.dat (the file's /maxbatch rows of the shown
+// stage, one block per setting, caps ascending), its info.gp lines (appended
+// to f) and has_data / why_empty of FIG_MAXBATCH: a file without the table
+// (older files, no `wasibench maxbatch` yet) skips the figure.
+int plot_maxbatch_write(Plot *p, FILE *info);
 
 #endif

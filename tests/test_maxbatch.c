@@ -18,9 +18,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-static char g_dir[600];
+static char g_dir[600], g_bin[1024];
 
 static void test_sizes(void) {
     static const struct { const char *s; double v; } ok[] = {
@@ -34,6 +35,33 @@ static void test_sizes(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double b = 0;
         EXPECT(mem_parse_size(bad[i], &b) < 0, "'%s' accepted as %.0f", bad[i], b);
+    }
+}
+
+// --cap lists: every element parsed in order; one size is a list of one with
+// the message a single --cap always gave; a bad element is named with its
+// position and what a size looks like.
+static void test_size_lists(void) {
+    double c[8] = {0};
+    char why[512] = "";
+    EXPECT(mem_parse_size_list("1GiB,2GiB,4GiB,8GiB", c, 8, why, sizeof why) == 4 && c[0] == 1073741824.0 && c[1] == 2147483648.0 &&
+           c[2] == 4294967296.0 && c[3] == 8589934592.0, "four caps: %.0f %.0f %.0f %.0f (%s)", c[0], c[1], c[2], c[3], why);
+    EXPECT(mem_parse_size_list("512MB", c, 8, why, sizeof why) == 1 && c[0] == 512e6, "one size: %.0f", c[0]);
+    EXPECT(mem_parse_size_list("zz", c, 8, why, sizeof why) < 0 && !strcmp(why, "'zz': expected a size > 0 such as 2GiB, 512MB, 1.5G"),
+           "one bad size keeps the single form's message: %s", why);
+    static const struct { const char *s, *want; } bad[] = {
+        {"1GiB,zz", "element 2 'zz': expected a size > 0 such as 2GiB"},
+        {"1GiB,,2GiB", "element 2 '': expected a size > 0"},
+        {"1GiB,", "element 2 '': expected"},
+        {",1GiB", "element 1 '': expected"},
+        {"2XB,1GiB", "element 1 '2XB': expected"},
+        {"1GiB,1024MiB", "element 2 '1024MiB' is the same cap as element 1"},
+        {"1,2,3,4,5,6,7,8,9", "more than 8 sizes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = 0;
+        int n = mem_parse_size_list(bad[i].s, c, 8, why, sizeof why);
+        EXPECT(n < 0 && strstr(why, bad[i].want) && strstr(why, bad[i].s), "'%s': %d, '%s' (want '%s')", bad[i].s, n, why, bad[i].want);
     }
 }
 
@@ -146,13 +174,8 @@ static void test_cap_below_plan_stops_before_allocating(void) {
     results_list_free(&l);
 }
 
-static void test_maxbatch_finds_the_largest_batch(void) {
-    char yaml[800], out[800];
-    snprintf(yaml, sizeof yaml, "%s/mb.yaml", g_dir);
-    snprintf(out, sizeof out, "%s/mb.h5", g_dir);
-    unlink(out);
-    write_yaml(yaml, out, NULL);
-    // a cap between the plans at B = 37 and 38 of the first run (batch buffers included)
+// A cap between the plans at B = 37 and 38 of yaml's first run (batch buffers included).
+static double cap_between_37_and_38(const char *yaml) {
     Experiment ex;
     WbError err = {0};
     CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
@@ -168,8 +191,26 @@ static void test_maxbatch_finds_the_largest_batch(void) {
     CHECK(run_memory_plan(&ex.runs[0], &bind, 37, NULL, d37, &p37, &exact, NULL, why, sizeof why) == 0, "%s", why);
     CHECK(run_memory_plan(&ex.runs[0], &bind, 38, NULL, d38, &p38, &exact, NULL, why, sizeof why) == 0, "%s", why);
     cfg_free(&ex);
-    double cap = floor((p37.total + p38.total) / 2);
-    int rc = maxbatch_run(yaml, out, cap, 1);
+    return floor((p37.total + p38.total) / 2);
+}
+
+static void test_maxbatch_finds_the_largest_batch(void) {
+    char yaml[800], out[800];
+    snprintf(yaml, sizeof yaml, "%s/mb.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/mb.h5", g_dir);
+    unlink(out);
+    write_yaml(yaml, out, NULL);
+    double cap = cap_between_37_and_38(yaml);
+    Experiment ex;
+    WbError err = {0};
+    ViTBinding bind;
+    BudgetFit fit;
+    int exact, S, Cin, K;
+    char why[256];
+    CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
+    model_config_io(&ex.runs[0].model, &S, &Cin, &K);
+    cfg_free(&ex);
+    int rc = maxbatch_run(yaml, out, &cap, 1, 1);
     EXPECT(rc == EXIT_OK, "exit %d", rc);
     MaxBatchRow *rows;
     int n;
@@ -200,10 +241,77 @@ static void test_maxbatch_finds_the_largest_batch(void) {
     cfg_free(&ex);
     mem_free(rows);
     // a second cap adds rows; the same cap replaces them
-    EXPECT(maxbatch_run(yaml, out, cap * 2, 0) == EXIT_OK && maxbatch_run(yaml, out, cap, 0) == EXIT_OK, "reruns");
+    double cap2 = cap * 2;
+    EXPECT(maxbatch_run(yaml, out, &cap2, 1, 0) == EXIT_OK && maxbatch_run(yaml, out, &cap, 1, 0) == EXIT_OK, "reruns");
     CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
     EXPECT(n == 4, "two caps x two runs: %d rows", n);
     mem_free(rows);
+}
+
+// wasibench (argv) with stdout and stderr into log; its exit code.
+static int run_bin(const char *const *args, const char *log) {
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork failed");
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stderr);
+        f = freopen(log, "a", stdout);
+        (void)f;
+        execv(g_bin, (char *const *)args);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// `wasibench maxbatch --cap A,B`: one row per run and cap (vanilla: B = 37 at
+// the cap between its plans at 37 and 38, as maxbatch_run finds, and at least
+// that at twice the cap); a bad element: exit 2, its position and what a size
+// is on stderr, nothing written.
+static void test_cap_list_cli(void) {
+    char yaml[800], out[800], log[800], caps[128];
+    snprintf(yaml, sizeof yaml, "%s/mbl.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/mbl.h5", g_dir);
+    snprintf(log, sizeof log, "%s/mbl.log", g_dir);
+    unlink(out);
+    write_yaml(yaml, out, NULL);
+    double cap = cap_between_37_and_38(yaml);
+    snprintf(caps, sizeof caps, "%.0f,%.0f", cap, 2 * cap);
+    const char *args[] = {g_bin, "maxbatch", yaml, "--cap", caps, "--no-confirm", "--out", out, "--threads", "1", NULL};
+    int rc = run_bin(args, log);
+    EXPECT(rc == EXIT_OK, "wasibench maxbatch --cap %s exits %d (see %s)", caps, rc, log);
+    MaxBatchRow *rows = NULL;
+    int n = 0, at[2][2] = {{0, 0}, {0, 0}};
+    WbError err = {0};
+    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
+    EXPECT(n == 4, "two caps x two runs: %d rows", n);
+    for (int i = 0; i < n; i++) {
+        int run = strstr(rows[i].run, "lora") != NULL, c = rows[i].cap_bytes == 2 * cap;
+        EXPECT(rows[i].cap_bytes == cap || c, "%s: cap %.0f is one of the list", rows[i].run, rows[i].cap_bytes);
+        at[run][c] = rows[i].max_batch;
+        EXPECT(isnan(rows[i].measured_bytes), "--no-confirm: no step measured");
+    }
+    mem_free(rows);
+    EXPECT(at[0][0] == 37, "vanilla under the first cap: B = %d, expected 37", at[0][0]);
+    EXPECT(at[0][1] > 37 && at[1][1] > at[1][0] && at[1][0] > 0, "twice the cap fits more: vanilla %d -> %d, lora %d -> %d", at[0][0],
+           at[0][1], at[1][0], at[1][1]);
+
+    // a bad element: named with its position, nothing written
+    size_t n0;
+    unsigned char *before = rl_slurp(out, &n0);
+    snprintf(caps, sizeof caps, "%.0f,2XB", cap);
+    rc = run_bin(args, log);
+    size_t nl;
+    unsigned char *text = rl_slurp(log, &nl);
+    if (text) text[nl] = 0;
+    char want[256];
+    snprintf(want, sizeof want, "--cap '%s': element 2 '2XB': expected a size > 0 such as 2GiB, 512MB, 1.5G", caps);
+    EXPECT(rc == EXIT_USAGE && text && strstr((const char *)text, want), "exit %d, message '%s' (want '%s')", rc, text ? (const char *)text : "",
+           want);
+    EXPECT(rl_same_bytes(out, before, n0), "the results file is unchanged");
+    mem_free(text);
+    mem_free(before);
 }
 
 // merge copies the file-level /maxbatch rows (a --runs-per-rank job or
@@ -243,13 +351,16 @@ static void test_merge_keeps_maxbatch_rows(void) {
 
 int main(int argc, char **argv) {
     tl_init(argc, argv);
+    if (rl_find_wasibench(g_bin, sizeof g_bin, argv[0], 0) < 0) return 1;
     snprintf(g_dir, sizeof g_dir, "%s", tl_tmpdir());
     rl_make_idx(g_dir, "train", 200, 1);
     rl_make_idx(g_dir, "t10k", 50, 2);
     RUN(test_sizes);
+    RUN(test_size_lists);
     RUN(test_bad_cap_names_file_and_line);
     RUN(test_cap_below_plan_stops_before_allocating);
     RUN(test_maxbatch_finds_the_largest_batch);
+    RUN(test_cap_list_cli);
     RUN(test_merge_keeps_maxbatch_rows);
     return tl_finish();
 }

@@ -802,6 +802,105 @@ static void test_unmeasured_values(void) {
     if (read_dat("memory.dat") == 0) EXPECT(T.nrows == 1 && !strcmp(S(0, "rss_peak_mb"), "NaN"), "rss NaN");
 }
 
+// A /maxbatch row (wasibench maxbatch) of run at cap GiB.
+static MaxBatchRow mb_row(const char *run, const char *method, double eps, double cap_gib, int b, int exact, double measured_mb) {
+    MaxBatchRow r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.run, sizeof r.run, "%s", run);
+    snprintf(r.method, sizeof r.method, "%s", method);
+    r.epsilon = eps;
+    r.cap_bytes = cap_gib * 1073741824.0;
+    r.max_batch = b;
+    r.plan_exact = exact;
+    r.plan_bytes = b ? r.cap_bytes - 1000.0 * b : (double)NAN;
+    r.measured_bytes = measured_mb * 1048576.0;
+    r.error_pct = 100.0 * (r.measured_bytes - r.plan_bytes) / r.plan_bytes;
+    r.build_peak_bytes = NAN;
+    return r;
+}
+
+// The maxbatch figure: a file without /maxbatch rows plots as before, without
+// maxbatch.png (the log says why); with rows of 2 runs x 2 caps (and a
+// pretrain row, an unplannable asi row) maxbatch.dat has one block per
+// setting, caps ascending, the numbers written, and maxbatch.png is drawn.
+static void test_maxbatch_figure(void) {
+    int use[NSPECS] = {1, 1, 0, 0, 0, 0, 0, 1, 0};   // pretrain vanilla, finetune vanilla seed 1, wasi eps 0.7
+    write_file("plot_maxbatch.h5", use);
+    out_dir("maxbatch0");
+    int gp = have_gnuplot();
+    WbError err = {""};
+    char logbuf[8192] = "";
+    FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    int rc = plot_results(H5, OUT, 1, log, &err);
+    fclose(log);
+    if (gp) {
+        EXPECT(rc == 0, "a file without /maxbatch plots: %s", err.msg);
+        check_png("accuracy_memory.png", 1);
+        check_png("maxbatch.png", 0);
+        check_png("maxbatch.svg", 0);
+        EXPECT(strstr(logbuf, "skipped maxbatch: no /maxbatch rows") != NULL, "log says why: %s", logbuf);
+    }
+    if (read_dat("maxbatch.dat") == 0) EXPECT(T.nrows == 0, "no rows: header only (%d rows)", T.nrows);
+
+    const double G = 1073741824.0, MB = 1048576.0;
+    MaxBatchRow rows[] = {
+        mb_row("finetune/wasi-eps0.7-seed1", "wasi", 0.7, 2, 130, 0, NAN),   // caps written out of order
+        mb_row("finetune/vanilla-seed1", "vanilla", NAN, 1, 100, 1, 1023.5),
+        mb_row("finetune/wasi-eps0.7-seed1", "wasi", 0.7, 1, 50, 0, 1020.25),
+        mb_row("finetune/vanilla-seed1", "vanilla", NAN, 2, 210, 1, 2047.75),
+        mb_row("pretrain/vanilla-seed1", "vanilla", NAN, 1, 99, 1, 1000),   // another stage: not shown
+        mb_row("finetune/asi-seed1", "asi", NAN, 1, 0, 0, NAN),             // cannot plan: no bar, named
+    };
+    EXPECT(results_write_maxbatch(H5, rows, 6, &err) == 0, "write /maxbatch: %s", err.msg);
+    out_dir("maxbatch");
+    logbuf[0] = 0;
+    log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    size_t mem_before = mem_stats().total_current;
+    rc = plot_results(H5, OUT, 1, log, &err);
+    fclose(log);
+    EXPECT(mem_stats().total_current == mem_before, "tracked memory returned");
+    if (gp) {
+        EXPECT(rc == 0, "plot_results: %s", err.msg);
+        check_png("maxbatch.png", 1);
+        check_png("maxbatch.svg", 1);
+        char want[700];
+        snprintf(want, sizeof want, "wrote %s/maxbatch.png", OUT);
+        EXPECT(strstr(logbuf, want) != NULL, "log reports '%s'", want);
+    }
+    if (read_dat("maxbatch.dat") == 0) {
+        expect_columns("maxbatch.dat", "series method epsilon cap_index cap_gib max_batch plan_exact plan_mb measured_mb error_pct n_runs run");
+        EXPECT(T.nblocks == 2 && T.nrows == 4, "2 series of 2 caps (got %d blocks, %d rows)", T.nblocks, T.nrows);
+        static const int want_row[4] = {1, 3, 2, 0};   // vanilla 1, 2 GiB; wasi 1, 2 GiB
+        static const char *series[4] = {"vanilla", "vanilla", "wasi eps=0.7", "wasi eps=0.7"};
+        for (int r = 0; r < T.nrows && r < 4; r++) {
+            const MaxBatchRow *w = &rows[want_row[r]];
+            EXPECT(T.block[r] == r / 2 && !strcmp(S(r, "series"), series[r]) && !strcmp(S(r, "run"), w->run) && !strcmp(S(r, "method"), w->method),
+                   "row %d: block %d series '%s' run '%s'", r, T.block[r], S(r, "series"), S(r, "run"));
+            expect_val("cap_index", r, N(r, "cap_index"), r % 2);
+            expect_val("cap_gib", r, N(r, "cap_gib"), w->cap_bytes / G);
+            expect_val("max_batch", r, N(r, "max_batch"), w->max_batch);
+            expect_val("plan_exact", r, N(r, "plan_exact"), w->plan_exact);
+            expect_val("plan_mb", r, N(r, "plan_mb"), w->plan_bytes / MB);
+            expect_val("measured_mb", r, N(r, "measured_mb"), w->measured_bytes / MB);
+            expect_val("error_pct", r, N(r, "error_pct"), w->error_pct);
+            expect_val("epsilon", r, N(r, "epsilon"), w->epsilon);
+            expect_val("n_runs", r, N(r, "n_runs"), 1);
+        }
+    }
+    char path[800], info[16384] = "";
+    snprintf(path, sizeof path, "%s/info.gp", OUT);
+    FILE *f = fopen(path, "r");
+    EXPECT(f != NULL, "info.gp exists");
+    if (f) { size_t n = fread(info, 1, sizeof info - 1, f); info[n] = 0; fclose(f); }
+    EXPECT(strstr(info, "array mb_series[2] = [\"vanilla\", \"wasi eps=0.7\"]") && strstr(info, "array mb_cap_label[2] = [\"1 GiB\", \"2 GiB\"]") &&
+           strstr(info, "mb_n_series = 2") && strstr(info, "mb_n_caps = 2") && strstr(info, "mb_batch_n = 4; mb_batch_lo =  50; mb_batch_hi =  210;"),
+           "info.gp: the series, caps and batch range");
+    const char *fn = strstr(info, "mb_footnote = ");
+    EXPECT(fn && strstr(fn, "confirmed by one training step") && strstr(info, "mb_n_bound = 2") && strstr(fn, "upper bound") && strstr(fn, "wasi eps=0.7.") &&
+           strstr(fn, "1 bar not confirmed") && strstr(fn, "cannot plan, or not even batch 1 fits): asi.") && strstr(fn, "1 row of other stages"),
+           "the footnote: plan, confirmation, the upper bounds, the bars missing, the other stage: %.900s", fn ? fn : "(none)");
+}
+
 // A missing gnuplot: an error that says so, and the data files are there anyway.
 static void test_missing_gnuplot(void) {
     int use[NSPECS] = {0, 1, 0, 0, 0, 0, 0, 1, 0};
@@ -859,6 +958,7 @@ int main(int argc, char **argv) {
     RUN(test_report);
     RUN(test_stage_and_skipped_figures);
     RUN(test_unmeasured_values);
+    RUN(test_maxbatch_figure);
     RUN(test_missing_gnuplot);
     RUN(test_bad_inputs);
     return tl_finish();
