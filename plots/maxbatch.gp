@@ -33,8 +33,8 @@ set ylabel "largest batch"
 if (mb_batch_hi / mb_batch_lo_pos > 20) { set logscale y; set yrange [mb_batch_lo_pos / 2 : mb_batch_hi * 4] } \
 else { set yrange [0 : mb_batch_hi * 1.15] }
 set bmargin at screen 0.12 + 0.025 * mb_footnote_lines
-set rmargin at screen 0.78
-set key outside right top box opaque font ",10"
+set rmargin at screen 0.72
+set key outside right top box opaque font ",10" width -4
 if (strlen(mb_footnote)) set label 99 mb_footnote at screen 0.01, screen 0.01 + 0.025 * mb_footnote_lines left font ",9" tc rgb "#555555"
 plot for [i = 1:mb_n_series] dat index (i - 1) using (x(i)):6:(w) with boxes lc i title mb_series[i], \
      for [i = 1:(mb_n_bound > 0 ? mb_n_series : 0)] dat index (i - 1) using (x(i)):($7 == 0 ? $6 : NaN):(w) with boxes fs transparent pattern 4 border rgb "#333333" lc rgb "#222222" notitle, \

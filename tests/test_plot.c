@@ -516,6 +516,15 @@ static void read_missing(const char *fig, char *text, size_t cap) {
     fclose(f);
 }
 
+// plot_results (plot_paper when paper) of H5 into OUT, the log into logbuf.
+static int plot_logged(int paper, int svg, char *logbuf, size_t cap, WbError *err) {
+    logbuf[0] = 0;
+    FILE *log = fmemopen(logbuf, cap - 1, "w");
+    int rc = (paper ? plot_paper : plot_results)(H5, OUT, svg, log, err);
+    fclose(log);
+    return rc;
+}
+
 // --paper on the same file: paper.dat has one row per setting with the
 // values written (vanilla averaged over its 2 seeds), figures 3a (wasi eps 0.7,
 // the nearest to 0.8, partial), 5 (no svdllm_lora: partial), 8 (vanilla + wasi
@@ -526,11 +535,9 @@ static void test_paper_figures(void) {
     out_dir("paper/figs");
     int gp = have_gnuplot();
     WbError err = {""};
-    char logbuf[8192] = "";
-    FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
+    char logbuf[8192];
     size_t mem_before = mem_stats().total_current;
-    int rc = plot_paper(H5, OUT, 0, log, &err);
-    fclose(log);
+    int rc = plot_logged(1, 0, logbuf, sizeof logbuf, &err);
     EXPECT(mem_stats().total_current == mem_before, "tracked memory returned");
     if (gp) EXPECT(rc == 0, "plot_paper: %s", err.msg);
     if (read_dat("paper.dat") == 0) {
@@ -829,10 +836,8 @@ static void test_maxbatch_figure(void) {
     out_dir("maxbatch0");
     int gp = have_gnuplot();
     WbError err = {""};
-    char logbuf[8192] = "";
-    FILE *log = fmemopen(logbuf, sizeof logbuf - 1, "w");
-    int rc = plot_results(H5, OUT, 1, log, &err);
-    fclose(log);
+    char logbuf[8192];
+    int rc = plot_logged(0, 1, logbuf, sizeof logbuf, &err);
     if (gp) {
         EXPECT(rc == 0, "a file without /maxbatch plots: %s", err.msg);
         check_png("accuracy_memory.png", 1);
@@ -853,11 +858,8 @@ static void test_maxbatch_figure(void) {
     };
     EXPECT(results_write_maxbatch(H5, rows, 6, &err) == 0, "write /maxbatch: %s", err.msg);
     out_dir("maxbatch");
-    logbuf[0] = 0;
-    log = fmemopen(logbuf, sizeof logbuf - 1, "w");
     size_t mem_before = mem_stats().total_current;
-    rc = plot_results(H5, OUT, 1, log, &err);
-    fclose(log);
+    rc = plot_logged(0, 1, logbuf, sizeof logbuf, &err);
     EXPECT(mem_stats().total_current == mem_before, "tracked memory returned");
     if (gp) {
         EXPECT(rc == 0, "plot_results: %s", err.msg);
