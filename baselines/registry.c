@@ -64,6 +64,11 @@ const MethodKey *method_key_of(const LinearMethod *m, size_t field) {
     return NULL;
 }
 
+int method_is_reference(const char *name) {
+    const LinearMethod *m = method_by_name(name);
+    return m && (m->flags & METHOD_NO_BUDGET);
+}
+
 int method_shows_epsilon(const char *name) {
     const LinearMethod *m = method_by_name(name);
     return !m || m->epsilon_means || (m->flags & METHOD_ACT_TUCKER);

@@ -26,6 +26,9 @@ const MethodKey *method_key_of(const LinearMethod *m, size_t field);
 // or its activation ranks come from energy thresholds (the Tucker methods);
 // an unknown name, from another version's file, shows what the file holds.
 int method_shows_epsilon(const char *name);
+// Whether name is the full-memory reference the others are compared with
+// (METHOD_NO_BUDGET: vanilla), for speedups and reference curves.
+int method_is_reference(const char *name);
 // The value of key k in mc, as text (the enum name, the number as %g).
 void method_key_value(const MethodKey *k, const MethodConfig *mc, char *buf, size_t cap);
 // Every method with its keys, defaults, meanings (`wasibench help methods`).

@@ -82,6 +82,12 @@ static int has_method(const Plot *p, const char *method) {
     return 0;
 }
 
+static int has_reference(const Plot *p) {
+    for (int g = 0; g < p->n_groups; g++)
+        if (method_is_reference(pl_member(p, &p->groups[g], 0)->s->method)) return 1;
+    return 0;
+}
+
 // A training step's wall time, ms: the phases of time.dat's train_ms (forward,
 // backward, decomposition, update, other), and recompute where the file has it.
 static double train_ms(const RunData *rd) {
@@ -255,7 +261,7 @@ static int write_fig4(Plot *p, FILE *info) {
     for (int g = 0; g < p->n_groups; g++)
         for (int k = 0; k < p->groups[g].n; k++) {
             const RunData *r = pl_member(p, &p->groups[g], k);
-            if (r->tab.n_spectrum > 0 && (!rd || (!strcmp(r->s->method, "vanilla") && strcmp(rd->s->method, "vanilla")))) rd = r;
+            if (r->tab.n_spectrum > 0 && (!rd || (method_is_reference(r->s->method) && !method_is_reference(rd->s->method)))) rd = r;
         }
     Out o;
     if (pl_open(p, &o, "paper_fig4.dat", "Figure 4: the explained variance per mode of the MLP inputs (the counted linears' inputs on the first training batch at the starting weights; training.log_spectrum): one block per (mode, layer), mode-major, layers in model order as p4_layer in info.gp; the component index, index / mode size, its sigma^2 and the cumulative explained variance",
@@ -357,7 +363,7 @@ int plot_paper_write(Plot *p, FILE *info) {
     snprintf(p->why_empty[FIG_P7], cap, "the TinyLlama figure needs the decoder language model, not in this version");
     double van_train = NAN, van_infer = NAN;
     for (int g = 0; g < p->n_groups && isnan(van_train); g++) {
-        if (strcmp(pl_member(p, &p->groups[g], 0)->s->method, "vanilla")) continue;
+        if (!method_is_reference(pl_member(p, &p->groups[g], 0)->s->method)) continue;
         GroupStats st;
         pl_group_stats(p, &p->groups[g], &st);
         van_train = pl_acc_mean(&st.train_ms);
@@ -371,8 +377,8 @@ int plot_paper_write(Plot *p, FILE *info) {
         const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
         timed += is_weight_rank(s->method) && isfinite(s->epsilon) && isfinite(s->train_seconds_per_step);
     }
-    p->has_data[FIG_P8] = timed >= 2 && has_method(p, "vanilla");
-    if (!p->has_data[FIG_P8]) snprintf(p->why_empty[FIG_P8], cap, "needs vanilla and wasi (or wsi) at 2 or more epsilons with timed steps; found %d timed weight-rank settings%s", timed, has_method(p, "vanilla") ? "" : ", no vanilla");
+    p->has_data[FIG_P8] = timed >= 2 && has_reference(p);
+    if (!p->has_data[FIG_P8]) snprintf(p->why_empty[FIG_P8], cap, "needs vanilla and wasi (or wsi) at 2 or more epsilons with timed steps; found %d timed weight-rank settings%s", timed, has_reference(p) ? "" : ", no vanilla");
     int seeded = 0;
     for (int g = 0; g < p->n_groups; g++) seeded += p->groups[g].n >= 2;
     p->has_data[FIG_P9] = seeded > 0;

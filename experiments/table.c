@@ -115,7 +115,7 @@ int table_write(const char *h5path, int which, TableFormat fmt, FILE *out, WbErr
     const char *pm = fmt == TABLE_TEX ? " $\\pm$ " : fmt == TABLE_CSV ? " +- " : " ± ";
     GroupStats van, *vp = NULL;   // Table 2's speedups: against the first vanilla setting
     for (int g = 0; g < p.n_groups && !vp; g++)
-        if (!strcmp(pl_member(&p, &p.groups[g], 0)->s->method, "vanilla")) { pl_group_stats(&p, &p.groups[g], &van); vp = &van; }
+        if (method_is_reference(pl_member(&p, &p.groups[g], 0)->s->method)) { pl_group_stats(&p, &p.groups[g], &van); vp = &van; }
     char caption[1200];
     if (which == 2)
         snprintf(caption, sizeof caption,
