@@ -59,7 +59,9 @@ enum { LLAMA_Q = 0, LLAMA_K, LLAMA_V, LLAMA_O, LLAMA_GATE, LLAMA_UP, LLAMA_DOWN,
 typedef ViTBinding LlamaBinding;
 typedef ViTPaperMemory LlamaPaperMemory;
 
-typedef struct Llama Llama;   // defined in llama.c's part of this header below
+// struct Llama { LlamaConfig cfg; LlamaBinding bind; int B; float *logits; LinearLayer *lin; ... }:
+// TO BE DEFINED HERE by the implementation (complete type: model.h holds it in a union).
+typedef struct Llama Llama;
 
 void llama_build(Llama *m, const LlamaConfig *cfg, const LlamaBinding *bind, int B);
 void llama_free(Llama *m);
