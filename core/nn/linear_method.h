@@ -119,6 +119,8 @@ typedef struct {
     char name[128];       // torchvision prefix, e.g. "encoder.layers.encoder_layer_0.mlp.0"
     int I, O;             // in and out features: W (O,I), b (O)
     int trainable;        // 0 = frozen: nothing saved in forward, no parameter gradients
+    int no_bias;          // 1 = y = x W^T only (the Llama linears): init gets b == NULL, no bias
+                          // parameter, gradient or bytes; export_dense writes b = 0
     long max_rows;        // most rows a forward will see; methods size their buffers once from it
     int ndim;             // activation modes of the last forward: 3 (B,N,I) or 4 (B,H,W,I)
     int dims[4];          // their sizes (the last is I)
