@@ -2,7 +2,7 @@
 // each method fits itself in its own file.
 #include "budget.h"
 #include "baselines/registry.h"
-#include "baselines/registry_swin.h"
+#include "baselines/registry_model.h"
 #include "core/runtime/common.h"
 
 static double run_paper_mb(const MethodConfig *mc, const void *ctx) {
@@ -11,9 +11,7 @@ static double run_paper_mb(const MethodConfig *mc, const void *ctx) {
     bind.mcfg = *mc;
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
-    ViTPaperMemory pm = rs->model.kind == MODEL_SWIN
-                            ? swin_methods_paper_memory(&rs->model.swin, rs->batch_size, &bind, rs->method, NULL)
-                            : methods_paper_memory(&rs->model.vit, rs->batch_size, &bind, rs->method, NULL);
+    ModelPaperMemory pm = model_methods_paper_memory(&rs->model, rs->batch_size, &bind, rs->method, NULL);
     return pm.paper_act_mb + pm.paper_weight_mb;
 }
 

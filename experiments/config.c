@@ -155,6 +155,8 @@ static int global_part(Ctx *c, const Node *tree, RunSpec *r, RunAux *x, int *fsg
 }
 
 int cfg_lora_rank_max(const RunSpec *r) {
+    if (r->model.kind == MODEL_LLAMA)   // k and v: NKV heads of C/NH rows, the smallest out features
+        return r->model.llama.kv_heads * (r->model.llama.dim / r->model.llama.heads);
     return r->model.kind == MODEL_SWIN ? r->model.swin.embed_dim : wb_min(r->model.vit.dim, r->model.vit.mlp_dim);
 }
 

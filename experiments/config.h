@@ -29,6 +29,7 @@ typedef struct {
     ModelConfig model;               // kind (vit | swin) and resolved sizes (num_classes = the data set's
                                      // classes after filtering); Swin comes only from its presets
     char pretrained[CFG_PATH_MAX];   // safetensors path, "" = random init
+    char model_config[CFG_PATH_MAX]; // llama: the Hugging Face config.json its sizes came from, "" = the preset's
     char pretrained_stage[64];       // "from_stage: NAME": the checkpoint written by that stage's run
     int from_run;                    // index in Experiment.runs of that run (-1 = none): the stage's only run,
                                      // or its run with the same seed

@@ -92,14 +92,20 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
         if (v->softmax_f16) sb_printf(b, "\n  softmax_f16: true");
         if (v->recompute) sb_printf(b, "\n  recompute: true");
     }
-    sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", r->all_linear ? "all_linear" : "mlp");
+    static const char *const layers[] = {"mlp", "all_linear", "attention"};
+    sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", layers[r->all_linear]);
     if (r->num_finetune < 0) sb_printf(b, "all"); else sb_printf(b, "%d", r->num_finetune);
     sb_printf(b, "\nmodel:\n");
     if (strcmp(r->model_preset, "custom")) sb_printf(b, "  preset: %s\n", r->model_preset);
     if (r->model.kind == MODEL_VIT)
         sb_printf(b, "  image_size: %d\n  patch: %d\n  channels: %d\n  dim: %d\n  depth: %d\n  heads: %d\n  mlp_dim: %d\n",
                   v->image_size, v->patch, v->channels, v->dim, v->depth, v->heads, v->mlp_dim);
-    else
+    else if (r->model.kind == MODEL_LLAMA) {
+        const LlamaConfig *l = &r->model.llama;
+        if (r->model_config[0]) { sb_printf(b, "  config: "); sb_str(b, r->model_config); sb_printf(b, "\n"); }
+        sb_printf(b, "  pad_id: %d\n  # llama: vocab %d, dim %d, hidden %d, layers %d, heads %d, kv_heads %d, length %d\n",
+                  l->pad_id, l->vocab, l->dim, l->hidden, l->layers, l->heads, l->kv_heads, l->seq_len);
+    } else
         sb_printf(b, "  # swin: %d px, %d channels, sizes of the preset\n", m_size, m_channels);
     sb_printf(b, "  pretrained: ");
     if (r->pretrained[0]) sb_str(b, r->pretrained); else sb_printf(b, "none");

@@ -20,7 +20,7 @@ const char *const stage_keys[12] = {"name", "model", "dataset", "training", "met
                                          "seeds", "budget_mb", "strict_budget", "save_checkpoint", "memory"};
 
 static const char *const model_keys[] = {"preset", "image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim",
-                                         "pretrained", "from_stage", "new_head", "init_seed"};
+                                         "pretrained", "from_stage", "new_head", "init_seed", "config", "pad_id"};
 static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
                                            "normalize", "resize", "resize_size", "augment", "rrc_scale", "rrc_ratio", "shuffle",
                                            "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val",
@@ -29,7 +29,7 @@ static const char *const training_keys[] = {"epochs", "batch_size", "optimizer",
                                             "weight_decay", "betas", "eps", "schedule", "warmup_epochs", "warmup_start",
                                             "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every",
                                             "log_subspace", "subspace_epsilon", "log_spectrum"};
-static const char *const layers_names[] = {"mlp", "all_linear"};
+static const char *const layers_names[] = {"mlp", "all_linear", "attention"};   // RunSpec.all_linear 0, 1, 2
 static const char *const optim_names[] = {"sgd", "adamw"};
 static const char *const sched_names[] = {"cosine", "constant"};
 static const char *const augment_names[] = {"none", "flip", "crop_flip", "random_resized_crop"};
@@ -40,8 +40,10 @@ static const char *const eval_split_names[] = {"val", "test", "both"};   // RunS
 static const char *const activation_keys[] = {"ranks", "epsilon", "budget_mb", "candidates"};
 static const float default_candidates[] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
 
-// Counted linears of the run's model (the range of num_of_finetune).
+// Counted linears of the run's model (the range of num_of_finetune); for
+// the Llama decoder num_of_finetune counts decoder layers (llama.h).
 static long counted_linears(const RunSpec *r) {
+    if (r->model.kind == MODEL_LLAMA) return r->model.llama.layers;
     int per = r->all_linear ? 6 : 2;
     if (r->model.kind == MODEL_VIT) return (long)r->model.vit.depth * per;
     long blocks = 0;
@@ -67,7 +69,26 @@ int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
         r->model.vit.ln_eps = 1e-6f;
     }
     static const char *const sizes[] = {"image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim"};
-    if (r->model.kind == MODEL_SWIN) {   // Swin sizes are its preset's (torchvision's)
+    Pos kp;
+    if (r->model.kind != MODEL_LLAMA && (cfg_key_pos(&s, "config", &kp) || cfg_key_pos(&s, "pad_id", &kp)))
+        return cfg_fail(c, kp, "model: 'config' and 'pad_id' apply to the Llama decoder only (preset %s is a %s model)",
+                        r->model_preset, model_kind_name(r->model.kind));
+    if (r->model.kind == MODEL_LLAMA) {   // sizes: the preset's, or a Hugging Face config.json
+        for (int i = 0; i < 7; i++)
+            if (cfg_key_pos(&s, sizes[i], &kp))
+                return cfg_fail(c, kp, "model.%s: a Llama model takes its sizes from its preset (%s) or from model.config "
+                                       "(a Hugging Face config.json); sequence length is dataset.max_length",
+                                sizes[i], r->model_preset);
+        char *hf = r->model_config;
+        int gotc = rd_str(&s, "config", 1, 0, r->model_config, sizeof r->model_config);
+        if (gotc < 0) return -1;
+        if (gotc) {
+            WbError e = {{0}};
+            cfg_key_pos(&s, "config", &kp);
+            if (llama_config_from_json(&r->model.llama, hf, &e) < 0) return cfg_fail(c, kp, "model.config: %s", e.msg);
+        }
+        if (rd_int(&s, "pad_id", 0, r->model.llama.vocab - 1, &r->model.llama.pad_id) < 0) return -1;
+    } else if (r->model.kind == MODEL_SWIN) {   // Swin sizes are its preset's (torchvision's)
         Pos p;
         for (int i = 0; i < 7; i++)
             if (cfg_key_pos(&s, sizes[i], &p))
@@ -352,6 +373,10 @@ int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
     int lay = 0;
     if (rd_enum(&s, "layers", 1, layers_names, NK(layers_names), &lay) < 0) return -1;
     r->all_linear = lay;
+    Pos lp;
+    if (lay == 2 && r->model.kind != MODEL_LLAMA && cfg_key_pos(&s, "layers", &lp))
+        return cfg_fail(c, lp, "layers: attention (q, k, v, o only) is for the Llama decoder; a %s model takes mlp or all_linear",
+                        model_kind_name(r->model.kind));
     const Node *v;
     int got = sec_val(&s, "num_of_finetune", 1, "all or an integer", &v);
     if (got < 0) return -1;

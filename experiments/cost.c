@@ -3,7 +3,7 @@
 // data or weights) and its FLOPs per linear when it declares them.
 #include "cost.h"
 #include "baselines/registry.h"
-#include "baselines/registry_swin.h"
+#include "baselines/registry_model.h"
 #include "core/models/swin_cost.h"
 #include "core/data/dataset.h"
 #include "core/linalg/blas.h"
@@ -55,10 +55,10 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
     int swin = rs->model.kind == MODEL_SWIN;
-    ViTPaperMemory pm = swin ? swin_methods_paper_memory(&rs->model.swin, rs->batch_size, &bind, m->name, NULL)
-                             : methods_paper_memory(&rs->model.vit, rs->batch_size, &bind, m->name, NULL);
+    ModelPaperMemory pm = model_methods_paper_memory(&rs->model, rs->batch_size, &bind, m->name, NULL);
     c->paper_act_mb = pm.paper_act_mb;
     c->paper_weight_mb = pm.paper_weight_mb;
+    if (rs->model.kind == MODEL_LLAMA) return;   // no FLOP cost model for the decoder yet: FLOPs and time unknown
     FlopCount d = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, NULL, NULL)
                        : vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
     c->dense_flops_per_step = d.forward + d.backward + d.recompute;

@@ -110,13 +110,13 @@ typedef struct { Acc train_mem, infer_mem, train_gflop, infer_gflop, train_ms, i
 void pl_group_stats(const Plot *p, const Group *g, GroupStats *st);
 int pl_all_tested(const Plot *p);   // every complete run shown has a test accuracy
 
-// Read a results file and select its runs as `wasibench plot` does (the
-// stage(s), complete runs grouped over seeds), writing nothing: for other
-// views of the same groups (experiments/table.c). pl_free after either result.
 // Path "<dir>/<name>" into dst (PATH_CAP); an error in p->err when it does not fit.
 int pl_join(Plot *p, char *dst, const char *dir, const char *name);
 // plot_render.c: copy the scripts, write render.sh, run gnuplot for every figure with data.
 int pl_render(Plot *p, int svg_too);
+// Read a results file and select its runs as `wasibench plot` does (the
+// stage(s), complete runs grouped over seeds), writing nothing: for other
+// views of the same groups (experiments/table.c). pl_free after either result.
 int pl_load(Plot *p, const char *h5path, WbError *err);
 void pl_free(Plot *p);
 

@@ -318,12 +318,109 @@ static int write_fig4(Plot *p, FILE *info) {
     return pl_close(&o);
 }
 
+// Fig. 7 (the decoder): per curve (method, epsilon, storage; every
+// num_of_finetune in one curve) a block of rows in num_of_finetune order:
+// the counted layers' activation and weight memory, FLOPs per training step
+// and inference batch, accuracy. And the paper's four ratios (vanilla over
+// the method at the same num_of_finetune, the largest over the rows) in info.
+enum { MAX_F7 = 64 };
+static void f7_curve(char *dst, size_t cap, const RunSummary *s) {
+    dst[0] = 0;
+    pl_append(dst, cap, "%s", s->method);
+    if (method_shows_epsilon(s->method) && isfinite(s->epsilon)) pl_append(dst, cap, " eps=%g", s->epsilon);
+    if (s->storage[0] && strcmp(s->storage, "dense")) pl_append(dst, cap, " %s", s->storage);
+    if (s->variant[0]) pl_append(dst, cap, " %s", s->variant);
+}
+
+static int write_fig7(Plot *p, FILE *info) {
+    Out o;
+    if (pl_open(p, &o, "paper_fig7.dat", "paper Fig. 7: the decoder (llama models) per curve and num_of_finetune (decoder layers trained); "
+                                         "memory = the paper measure of the counted linears (MB), GFLOP per training step / inference batch (whole model), accuracy in % (test if every run has one)",
+                "curve num_of_finetune act_mb weight_mb train_gflop infer_gflop acc acc_std n_seeds"))
+        return -1;
+    char names[MAX_F7][LABEL_CAP];
+    int n_curves = 0, rows = 0, use_test = pl_all_tested(p);
+    int *gi = mem_alloc(sizeof(int) * (size_t)(p->n_groups + 1), MEM_WORKSPACE);
+    double best[4] = {NAN, NAN, NAN, NAN};   // act, weight, train flops, infer flops ratios
+    char best_of[LABEL_CAP] = "";
+    for (int g = 0; g < p->n_groups; g++) {   // the curves, in group order
+        const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
+        char c[LABEL_CAP];
+        if (!strstr(s->model, "llama")) continue;
+        f7_curve(c, sizeof c, s);
+        index_of(names, &n_curves, MAX_F7, c);
+    }
+    for (int k = 0; k < n_curves; k++) {
+        int n = 0;
+        for (int g = 0; g < p->n_groups; g++) {
+            const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
+            char c[LABEL_CAP];
+            if (!strstr(s->model, "llama")) continue;
+            f7_curve(c, sizeof c, s);
+            if (strcmp(c, names[k])) continue;
+            int at = n++;   // insertion by num_of_finetune
+            while (at > 0 && pl_member(p, &p->groups[gi[at - 1]], 0)->s->num_of_finetune > s->num_of_finetune) { gi[at] = gi[at - 1]; at--; }
+            gi[at] = g;
+        }
+        if (k) fputs("\n\n", o.f);
+        fprintf(o.f, "# %s\n", names[k]);
+        for (int j = 0; j < n; j++) {
+            const Group *G = &p->groups[gi[j]];
+            const RunSummary *s = pl_member(p, G, 0)->s;
+            GroupStats st;
+            pl_group_stats(p, G, &st);
+            const Acc *acc = use_test ? &st.test_acc : &st.val_acc;
+            Acc act = {0}, wt = {0};
+            for (int m = 0; m < G->n; m++) { pl_acc_add(&act, pl_member(p, G, m)->s->paper_act_mb); pl_acc_add(&wt, pl_member(p, G, m)->s->paper_weight_mb); }
+            pl_str(o.f, names[k], 1);
+            double v[] = {(double)s->num_of_finetune, pl_acc_mean(&act), pl_acc_mean(&wt), pl_acc_mean(&st.train_gflop),
+                          pl_acc_mean(&st.infer_gflop), pl_acc_mean(acc), pl_acc_std(acc), (double)G->n};
+            for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) pl_num(o.f, v[i]);
+            fputc('\n', o.f);
+            rows++;
+            if (method_is_reference(s->method)) continue;
+            for (int h = 0; h < p->n_groups; h++) {   // vanilla at the same num_of_finetune and data set
+                const Group *V = &p->groups[h];
+                const RunSummary *r = pl_member(p, V, 0)->s;
+                if (!strstr(r->model, "llama") || !method_is_reference(r->method) || r->num_of_finetune != s->num_of_finetune ||
+                    strcmp(r->dataset, s->dataset) || strcmp(r->layers, s->layers))
+                    continue;
+                GroupStats vs;
+                pl_group_stats(p, V, &vs);
+                double q[4] = {r->paper_act_mb / pl_acc_mean(&act), r->paper_weight_mb / pl_acc_mean(&wt),
+                               pl_acc_mean(&vs.train_gflop) / pl_acc_mean(&st.train_gflop), pl_acc_mean(&vs.infer_gflop) / pl_acc_mean(&st.infer_gflop)};
+                if (!(q[0] <= best[0])) { for (int i = 0; i < 4; i++) best[i] = q[i]; best_of[0] = 0; pl_append(best_of, sizeof best_of, "%s, %d layers", names[k], (int)s->num_of_finetune); }
+                break;
+            }
+        }
+    }
+    mem_free(gi);
+    fprintf(info, "p7_n_curves = %d\n", n_curves);
+    const char *cn[MAX_F7];
+    for (int k = 0; k < n_curves; k++) cn[k] = names[k];
+    pl_gp_array(info, "p7_curve", n_curves, cn);
+    fprintf(info, "p7_acc_kind = \"%s\"\n", use_test ? "test" : "validation");
+    char ratio[LABEL_CAP * 2] = "";
+    if (isfinite(best[0]))
+        snprintf(ratio, sizeof ratio, "vanilla / %s: activations %.2fx, weights %.2fx, training FLOPs %.2fx, inference FLOPs %.2fx (paper, WASI on TinyLlama: 953.86x, 30.12x, 13.11x, 30.27x)",
+                 best_of, best[0], best[1], best[2], best[3]);
+    fputs("p7_ratios = ", info);
+    pl_gp_str(info, ratio);
+    fputc('\n', info);
+    p->has_data[FIG_P7] = rows > 0;
+    if (!rows) snprintf(p->why_empty[FIG_P7], sizeof p->why_empty[0], "needs complete runs of a llama model (tinyllama_1_1b on BoolQ, or llama_micro) over num_of_finetune");
+    else if (!ratio[0]) snprintf(p->why_empty[FIG_P7], sizeof p->why_empty[0], "vanilla runs at the same num_of_finetune, for the ratios");
+    int c = pl_close(&o);
+    return c;
+}
+
 int plot_paper_write(Plot *p, FILE *info) {
     PaperIndex *x = mem_alloc(sizeof *x, MEM_WORKSPACE);
     memset(x, 0, sizeof *x);
     int rc = write_table(p, x);
     if (!rc) rc = write_fig3a(p, info);
     if (!rc) rc = write_fig4(p, info);
+    if (!rc) rc = write_fig7(p, info);
     if (!rc) {
         const char *names[MAX_CURVES > MAX_DS ? MAX_CURVES : MAX_DS];
         for (int i = 0; i < x->n_curves; i++) names[i] = x->curve[i];
@@ -359,8 +456,6 @@ int plot_paper_write(Plot *p, FILE *info) {
     for (int g = 0; g < p->n_groups; g++) swin += strstr(pl_member(p, &p->groups[g], 0)->s->model, "swin") != NULL && isfinite(pl_member(p, &p->groups[g], 0)->s->epsilon);
     p->has_data[FIG_P6] = swin > 0;
     if (!swin) snprintf(p->why_empty[FIG_P6], cap, "needs complete Swin runs (model preset swin_*) over epsilon, one data set per panel (paper: Pets, Flowers102, CUB, CIFAR-10, CIFAR-100)");
-    p->has_data[FIG_P7] = 0;
-    snprintf(p->why_empty[FIG_P7], cap, "the TinyLlama figure needs the decoder language model, not in this version");
     double van_train = NAN, van_infer = NAN;
     for (int g = 0; g < p->n_groups && isnan(van_train); g++) {
         if (!method_is_reference(pl_member(p, &p->groups[g], 0)->s->method)) continue;

@@ -113,7 +113,7 @@ typedef struct {
     int train_open, val_open, test_open;
     Model model;
     int model_built;
-    float *x;          // (B, Cin, S, S) batch, category data
+    float *x;          // (B, Cin, S, S) images or (B, T) token ids as floats, category data
     int *y, *items, *batch_idx;
     EpochRow *epochs;
     StepRow *steps;
@@ -279,8 +279,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         st->test_open = 1;
     }
 
-    int S, Cin, K;
-    model_config_io(&rs->model, &S, &Cin, &K);
+    const long item = model_config_item_floats(&rs->model);   // Cin*S*S, or T for text
     const int B = rs->batch_size;
     // Data-parallel: each rank holds a model for its slice of the global batch B.
     const int P = dist_size(), Bl = (B + P - 1) / P;
@@ -289,7 +288,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     int n_val = (rs->limit_val > 0 && rs->limit_val < st->val.n) ? rs->limit_val : st->val.n;   // 0 without val
     int n_test = (rs->limit_val > 0 && rs->limit_val < st->test.n) ? rs->limit_val : st->test.n;
     if (n_train < 1) { wb_error(err, "%s: the training split is empty", rs->name); return RUN_FAILED; }
-    st->x = mem_alloc_floats((size_t)Bl * Cin * S * S, MEM_DATA);
+    st->x = mem_alloc_floats((size_t)Bl * (size_t)item, MEM_DATA);
     st->y = mem_alloc(sizeof(int) * (size_t)Bl, MEM_DATA);
     st->batch_idx = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
     long steps_per_epoch = (n_train + B - 1) / B;

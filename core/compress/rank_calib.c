@@ -296,14 +296,8 @@ static void rebind_layers(const RankCalib *rc, int B, const LinearMethod *method
 }
 
 void rank_calib_rebind_model(Model *m, const RankCalib *rc, const LinearMethod *method, const MethodConfig *mcfg) {
-    ModelBinding *bind = NULL;
-    int B = 0;
-    switch (m->kind) {
-    case MODEL_VIT: bind = &m->u.vit.bind; B = m->u.vit.B; break;
-    case MODEL_SWIN: bind = &m->u.swin.bind; B = m->u.swin.B; break;
-    }
-    CHECK(bind, "rank_calib_rebind_model: model of unknown kind %d", (int)m->kind);
-    rebind_layers(rc, B, method, mcfg);
+    ModelBinding *bind = model_binding(m);
+    rebind_layers(rc, model_batch(m), method, mcfg);
     bind->method = method;
     bind->mcfg = *mcfg;
 }

@@ -1,7 +1,7 @@
-// model.h: one interface over the models of the harness (the ViT of vit.h
-// and the Swin of swin.h), so the trainer, the runner, the rank calibration
+// model.h: one interface over the models of the harness (the ViT of vit.h,
+// the Swin of swin.h and the Llama decoder of llama.h), so the trainer, the runner, the rank calibration
 // and the benches can drive either without knowing which. A thin dispatch
-// layer: every call forwards to the vit_* or swin_* function of the same
+// layer: every call forwards to the vit_*, swin_* or llama_* function of the same
 // name; nothing is copied. Both models bind their linears the same way
 // (ViTBinding) and report the same paper measure (ViTPaperMemory).
 // Lifecycle: model_build -> model_init_random | model_load ->
@@ -9,15 +9,17 @@
 #ifndef WB_MODEL_H
 #define WB_MODEL_H
 
+#include "core/models/llama.h"
 #include "core/models/swin.h"
 #include "core/models/vit.h"
 
-typedef enum { MODEL_VIT = 1, MODEL_SWIN = 2 } ModelKind;
+typedef enum { MODEL_VIT = 1, MODEL_SWIN = 2, MODEL_LLAMA = 3 } ModelKind;
 
 typedef struct {
     ModelKind kind;
     ViTConfig vit;     // when kind == MODEL_VIT
     SwinConfig swin;   // when kind == MODEL_SWIN
+    LlamaConfig llama; // when kind == MODEL_LLAMA
 } ModelConfig;
 
 typedef ViTBinding ModelBinding;
@@ -25,20 +27,26 @@ typedef ViTPaperMemory ModelPaperMemory;
 
 typedef struct {
     ModelKind kind;
-    union { ViT vit; Swin swin; } u;
+    union { ViT vit; Swin swin; Llama llama; } u;
 } Model;
 
-// Any preset of either model (vit_b_32, ..., swin_t, swin_micro); -1 if unknown.
+// Any preset of any model (vit_b_32, ..., swin_t, swin_micro, tinyllama_1_1b, llama_micro); -1 if unknown.
 int model_preset(const char *name, ModelConfig *cfg);
 const char *model_preset_names(void);
-const char *model_kind_name(ModelKind kind);   // "vit", "swin"
+const char *model_kind_name(ModelKind kind);   // "vit", "swin", "llama"
 // The input and output sizes a config asks of the data: image (H = W), channels, classes.
+// A text model (llama) asks for sequences: image_size = T, channels = 0.
 void model_config_io(const ModelConfig *cfg, int *image_size, int *channels, int *num_classes);
+// Floats of one batch item in the model's input x: Cin*H*W for images, T token ids for text.
+long model_config_item_floats(const ModelConfig *cfg);
+int model_config_is_text(const ModelConfig *cfg);
+// A text model's sequence length (dataset.max_length); no-op for image models.
+void model_config_set_seq_len(ModelConfig *cfg, int T);
 void model_config_set_classes(ModelConfig *cfg, int num_classes);
 // Drop what the config's memory section sets (how training saves, not which
 // weights the model has), so that two configs compare by architecture.
 void model_config_clear_memory(ModelConfig *cfg);
-// Activation modes of the counted linears (3: (B,N,I) for the ViT; 4 for Swin):
+// Activation modes of the counted linears (3: (B,N,I) for the ViT and (B,T,I) for Llama; 4 for Swin):
 // how many of MethodConfig.act_ranks a config must give.
 int model_config_act_modes(const ModelConfig *cfg);
 
@@ -63,6 +71,9 @@ void model_update_clipped(Model *m, const OptimConfig *oc, float lr, double clip
 struct ModelParams model_params(Model *m);
 
 const float *model_logits(const Model *m);   // (B,K) of the last forward
+// The binding the model was built with (rank calibration rebinds it) and its batch capacity B.
+ModelBinding *model_binding(Model *m);
+int model_batch(const Model *m);
 int model_num_classes(const Model *m);
 int model_param_sets(Model *m, ParamSet **out, int max);
 size_t model_num_trainable(Model *m);
