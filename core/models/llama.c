@@ -108,6 +108,12 @@ int llama_config_from_json(LlamaConfig *cfg, const char *path, WbError *err) {
     return 0;
 }
 
+size_t llama_num_params(const LlamaConfig *c) {
+    const size_t C = (size_t)c->dim, M = (size_t)c->hidden, kvd = (size_t)c->kv_heads * (C / (size_t)c->heads);
+    const size_t layer = 2 * C + 2 * C * C + 2 * C * kvd + 3 * C * M;   // 2 norms, q o, k v, gate up down
+    return (size_t)c->vocab * C + (size_t)c->layers * layer + C + (size_t)c->num_classes * C;
+}
+
 // --- binding ------------------------------------------------------------------------
 
 int llama_is_counted(const Llama *m, int layer, int which) {

@@ -47,6 +47,9 @@ const char *llama_preset_names(void);
 // a missing key or a wrong type is an error naming the file and the key).
 // seq_len, pad_id and num_classes are left as they were.
 int llama_config_from_json(LlamaConfig *cfg, const char *path, WbError *err);
+// Parameters of the classifier (embedding, layers, final norm, score (K,C);
+// no lm_head, no biases) in closed form, without building the model.
+size_t llama_num_params(const LlamaConfig *cfg);
 
 // Linears of every decoder layer, in forward order.
 enum { LLAMA_Q = 0, LLAMA_K, LLAMA_V, LLAMA_O, LLAMA_GATE, LLAMA_UP, LLAMA_DOWN, LLAMA_NLIN };
