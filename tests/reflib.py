@@ -84,24 +84,29 @@ def trajectory(m, x, y, opt_name, sgd, adamw, clip, steps=5):
 
 
 def write_model_reference(wpath, rpath, version, name, build, image, classes, batch, data_seed,
-                          sgd, adamw, clip, with_adamw=True):
+                          sgd, adamw, clip, with_adamw=True, make_batch=None, extra_weights=None):
     """The reference pair a model test reads (test_vit.c, test_swin.c): wpath
     holds build()'s state_dict, rpath one batch (input, labels from a
     generator seeded with data_seed), its logits and loss, grad.<name> of
     every parameter, and the losses of 5 SGD steps (gradient norm clipped to
     clip) and, with with_adamw, of 5 AdamW steps, each from a fresh build().
-    Skipped (returns None) when both files carry `version`; else returns
-    (loss, logits, ref) for the caller's report line."""
+    make_batch(generator) -> (x, y) replaces the image batch (token ids for
+    ref_llama.py); extra_weights are written beside the state_dict (tensors
+    the C model must ignore). Skipped (returns None) when both files carry
+    `version`; else returns (loss, logits, ref) for the caller's report line."""
     if up_to_date([wpath, rpath], version):
         return None
     m = build()
     g = torch.Generator().manual_seed(data_seed)
-    x = torch.randn(batch, 3, image, image, generator=g)
-    y = torch.randint(0, classes, (batch,), generator=g)
+    if make_batch is None:
+        x = torch.randn(batch, 3, image, image, generator=g)
+        y = torch.randint(0, classes, (batch,), generator=g)
+    else:
+        x, y = make_batch(g)
     logits = m(x)
     loss = F.cross_entropy(logits, y)
     loss.backward()
-    ref = {"input": x, "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
+    ref = {"input": x.float(), "labels": y.float(), "logits": logits, "loss": loss.reshape(1)}
     for pname, p in m.named_parameters():
         ref["grad." + pname] = p.grad
     ref["sgd_losses"] = trajectory(build(), x, y, "sgd", sgd, adamw, clip)
@@ -109,6 +114,6 @@ def write_model_reference(wpath, rpath, version, name, build, image, classes, ba
         ref["adamw_losses"] = trajectory(build(), x, y, "adamw", sgd, adamw, clip)
     meta = {"version": version, "torch": torch.__version__, "config": name,
             "sgd": str(sgd), "clip": clip, "adamw": str(adamw)}
-    save_safetensors(wpath, dict(m.state_dict()), meta)
+    save_safetensors(wpath, dict(m.state_dict(), **(extra_weights or {})), meta)
     save_safetensors(rpath, ref, meta)
     return loss, logits, ref

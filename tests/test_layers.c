@@ -3,7 +3,7 @@
 // input and parameter on small odd shapes (fake loss L = sum(out * R) in
 // double, so dL/dout = R), a directional check on shapes large enough to
 // take the OpenMP paths, accumulation (+= into preexisting values, twice
-// doubles) and NULL gradient outputs. Plus forward against naive loops,
+// doubles) and NULL gradient outputs (the driver: tests/gradcheck.h). Plus forward against naive loops,
 // cross-entropy by hand, count_correct, the FLOPs the layers charge, and the
 // accuracy of vecmath.h (exp, erfc) and GELU against double precision; the
 // float16 conversions (half.h) and GELU with its derivative saved as float16.
@@ -14,6 +14,7 @@
 #include "core/runtime/memory.h"
 #include "core/runtime/rng.h"
 #include "core/linalg/vecmath.h"
+#include "tests/gradcheck.h"
 #include "tests/testlib.h"
 
 #include <math.h>
@@ -23,266 +24,105 @@
 
 static int quick;   // WB_QUICK=1 (sanitizer build): shrink the big cases
 
-static float *falloc(long n) { return mem_alloc_floats(n, MEM_WORKSPACE); }
-static float *frandn(Rng *r, long n, float std) { float *x = falloc(n); rng_fill_normal(r, x, n, 0.0f, std); return x; }
-
-// ---------------------------------------------------------------------------
-// The generic layer case: differentiable tensors t[j], an output, and
-// forward/backward closures. bwd uses dout = R and what fwd saved.
-#define MAXT 4
-typedef struct Case Case;
-struct Case {
-    const char *name;
-    int nt;
-    const char *tname[MAXT];
-    float *t[MAXT];
-    long tn[MAXT];
-    float *out, *R;
-    long nout;
-    void (*fwd)(Case *c);
-    void (*bwd)(Case *c, float **g);   // g[j] += dL/dt[j]; g[j] may be NULL
-    int B, N, C, NH, Cin, H, W, P, I, O;
-    float *s[3];                       // saved state and workspaces
-    float *aux;                        // an input without gradient (the image)
-};
-
-static void case_outputs(Case *c, long nout, Rng *r) {
-    c->nout = nout;
-    c->out = falloc(nout);
-    c->R = frandn(r, nout, 1.0f);
-}
-
-static void case_free(Case *c) {
-    for (int j = 0; j < c->nt; j++) mem_free(c->t[j]);
-    for (int j = 0; j < 3; j++) mem_free(c->s[j]);
-    mem_free(c->out); mem_free(c->R); mem_free(c->aux);
-}
-
-static double fake_loss(Case *c) {
-    c->fwd(c);
-    double L = 0.0;
-    for (long i = 0; i < c->nout; i++) L += (double)c->out[i] * (double)c->R[i];
-    return L;
-}
-
-// fresh gradients at the current point (fwd then bwd into zeroed buffers)
-static void case_grads(Case *c, float **g) {
-    for (int j = 0; j < c->nt; j++) g[j] = falloc(c->tn[j]);
-    c->fwd(c);
-    c->bwd(c, g);
-}
-
-// Per-element central differences for every tensor. The step actually taken
-// is (float)(x+h) - (float)(x-h), not 2h, so rounding of x+h costs nothing.
-static void gradcheck(Case *c, float h, double atol, double rtol) {
-    float *g[MAXT];
-    case_grads(c, g);
-    for (int j = 0; j < c->nt; j++) {
-        float *x = c->t[j], *num = falloc(c->tn[j]);
-        for (long i = 0; i < c->tn[j]; i++) {
-            float x0 = x[i], xp = x0 + h, xm = x0 - h;
-            x[i] = xp; double Lp = fake_loss(c);
-            x[i] = xm; double Lm = fake_loss(c);
-            x[i] = x0;
-            num[i] = (float)((Lp - Lm) / ((double)xp - (double)xm));
-        }
-        char what[96];
-        snprintf(what, sizeof what, "%s d%s", c->name, c->tname[j]);
-        EXPECT_NONZERO(what, g[j], (size_t)c->tn[j]);
-        EXPECT_NONZERO(what, num, (size_t)c->tn[j]);
-        double maxabs = EXPECT_CLOSE(what, g[j], num, (size_t)c->tn[j], atol, rtol);
-        double maxrel = 0.0; // over elements whose reference is not tiny
-        for (long i = 0; i < c->tn[j]; i++) {
-            double ref = fabs((double)num[i]);
-            if (ref >= 1e-2) { double rel = fabs((double)g[j][i] - (double)num[i]) / ref; if (rel > maxrel) maxrel = rel; }
-        }
-        printf("  gradcheck %-28s n=%5ld max|g|=%.3g  max abs err %.2e  max rel err %.2e (|ref|>=1e-2)\n", what,
-               c->tn[j], tl_max_abs(num, (size_t)c->tn[j]), maxabs, maxrel);
-        mem_free(num);
-    }
-    c->fwd(c); // leave the saved state at the unperturbed point
-    for (int j = 0; j < c->nt; j++) mem_free(g[j]);
-}
-
-// One random direction d for all tensors at once: (L(x+ed) - L(x-ed)) against
-// sum g . (actual step). Cheap enough for shapes that take the OpenMP paths.
-static void dircheck(Case *c, float eps, double rtol, Rng *r) {
-    float *g[MAXT], *x0[MAXT], *xp[MAXT], *xm[MAXT];
-    case_grads(c, g);
-    double gd = 0.0, gnorm = 0.0;
-    for (int j = 0; j < c->nt; j++) {
-        long n = c->tn[j];
-        EXPECT_NONZERO(c->tname[j], g[j], (size_t)n);
-        x0[j] = falloc(n); xp[j] = falloc(n); xm[j] = falloc(n);
-        memcpy(x0[j], c->t[j], (size_t)n * sizeof(float));
-        for (long i = 0; i < n; i++) {
-            float d = rng_normal(r);
-            xp[j][i] = x0[j][i] + eps * d;
-            xm[j][i] = x0[j][i] - eps * d;
-            gd += (double)g[j][i] * ((double)xp[j][i] - (double)xm[j][i]);
-            gnorm += (double)g[j][i] * (double)g[j][i];
-        }
-    }
-    for (int j = 0; j < c->nt; j++) memcpy(c->t[j], xp[j], (size_t)c->tn[j] * sizeof(float));
-    double Lp = fake_loss(c);
-    for (int j = 0; j < c->nt; j++) memcpy(c->t[j], xm[j], (size_t)c->tn[j] * sizeof(float));
-    double Lm = fake_loss(c);
-    for (int j = 0; j < c->nt; j++) memcpy(c->t[j], x0[j], (size_t)c->tn[j] * sizeof(float));
-    c->fwd(c);
-    double err = fabs((Lp - Lm) - gd), scale = fabs(gd) + 2.0 * (double)eps * sqrt(gnorm);
-    EXPECT(err <= rtol * scale, "%s directional: finite difference %.9g vs g.step %.9g (rel %.2e)", c->name, Lp - Lm, gd,
-           err / scale);
-    printf("  dircheck  %-28s rel err %.2e\n", c->name, err / scale);
-    for (int j = 0; j < c->nt; j++) { mem_free(g[j]); mem_free(x0[j]); mem_free(xp[j]); mem_free(xm[j]); }
-}
-
-// Accumulation: backward into preexisting values adds; a second call adds
-// again. NULL: each gradient alone (all others NULL) equals the full call;
-// an all-NULL call must not touch anything or crash.
-static void accumcheck(Case *c, Rng *r) {
-    float *g[MAXT], *pre[MAXT], *acc[MAXT], *want[MAXT];
-    case_grads(c, g);
-    for (int j = 0; j < c->nt; j++) {
-        long n = c->tn[j];
-        pre[j] = frandn(r, n, 1.0f);
-        acc[j] = falloc(n); memcpy(acc[j], pre[j], (size_t)n * sizeof(float));
-        want[j] = falloc(n);
-    }
-    char what[96];
-    c->bwd(c, acc);
-    for (int j = 0; j < c->nt; j++) {
-        for (long i = 0; i < c->tn[j]; i++) want[j][i] = pre[j][i] + g[j][i];
-        snprintf(what, sizeof what, "%s d%s accumulates into preexisting", c->name, c->tname[j]);
-        EXPECT_CLOSE(what, acc[j], want[j], (size_t)c->tn[j], 1e-5, 1e-5);
-    }
-    c->bwd(c, acc);
-    for (int j = 0; j < c->nt; j++) {
-        for (long i = 0; i < c->tn[j]; i++) want[j][i] = pre[j][i] + 2.0f * g[j][i];
-        snprintf(what, sizeof what, "%s d%s second call adds again", c->name, c->tname[j]);
-        EXPECT_CLOSE(what, acc[j], want[j], (size_t)c->tn[j], 1e-5, 1e-5);
-    }
-    for (int j = 0; j < c->nt; j++) {
-        float *only[MAXT] = {NULL, NULL, NULL, NULL};
-        only[j] = falloc(c->tn[j]);
-        c->bwd(c, only);
-        snprintf(what, sizeof what, "%s d%s alone (others NULL)", c->name, c->tname[j]);
-        EXPECT_CLOSE(what, only[j], g[j], (size_t)c->tn[j], 1e-6, 1e-6);
-        mem_free(only[j]);
-    }
-    float *none[MAXT] = {NULL, NULL, NULL, NULL};
-    c->bwd(c, none);
-    for (int j = 0; j < c->nt; j++) { mem_free(g[j]); mem_free(pre[j]); mem_free(acc[j]); mem_free(want[j]); }
-}
-
-static void run_case(Case *c, float h, double atol, double rtol, Rng *r) {
-    gradcheck(c, h, atol, rtol);
-    accumcheck(c, r);
-}
-
-static void run_big(Case *c, Rng *r) {
-    dircheck(c, 1e-2f, 1e-3, r);
-    accumcheck(c, r);
-}
-
 // ---------------------------------------------------------------------------
 // Layer closures and case builders.
 
-static void lin_fwd(Case *c) { linear_forward(c->out, c->t[0], c->t[1], c->t[2], c->B, c->I, c->O); }
-static void lin_bwd(Case *c, float **g) { linear_backward(g[0], g[1], g[2], c->R, c->t[0], c->t[1], c->B, c->I, c->O); }
-static Case make_linear(Rng *r, int BN, int I, int O) {
-    Case c = {.name = "linear", .nt = 3, .tname = {"inp", "w", "b"}, .fwd = lin_fwd, .bwd = lin_bwd, .B = BN, .I = I, .O = O};
+static void lin_fwd(GcCase *c) { linear_forward(c->out, c->t[0], c->t[1], c->t[2], c->B, c->I, c->O); }
+static void lin_bwd(GcCase *c, float **g) { linear_backward(g[0], g[1], g[2], c->R, c->t[0], c->t[1], c->B, c->I, c->O); }
+static GcCase make_linear(Rng *r, int BN, int I, int O) {
+    GcCase c = {.name = "linear", .nt = 3, .tname = {"inp", "w", "b"}, .fwd = lin_fwd, .bwd = lin_bwd, .B = BN, .I = I, .O = O};
     c.tn[0] = (long)BN * I; c.tn[1] = (long)O * I; c.tn[2] = O;
-    for (int j = 0; j < 3; j++) c.t[j] = frandn(r, c.tn[j], 1.0f);
-    case_outputs(&c, (long)BN * O, r);
+    for (int j = 0; j < 3; j++) c.t[j] = gc_frandn(r, c.tn[j], 1.0f);
+    gc_case_outputs(&c, (long)BN * O, r);
     return c;
 }
 
-static void ln_fwd(Case *c) { layernorm_forward(c->out, c->s[0], c->s[1], c->t[0], c->t[1], c->t[2], c->B, c->C, 1e-6f); }
-static void ln_bwd(Case *c, float **g) {
+static void ln_fwd(GcCase *c) { layernorm_forward(c->out, c->s[0], c->s[1], c->t[0], c->t[1], c->t[2], c->B, c->C, 1e-6f); }
+static void ln_bwd(GcCase *c, float **g) {
     layernorm_backward(g[0], g[1], g[2], c->R, c->t[0], c->t[1], c->s[0], c->s[1], c->B, c->C);
 }
-static Case make_layernorm(Rng *r, int BN, int C) {
-    Case c = {.name = "layernorm", .nt = 3, .tname = {"inp", "w", "b"}, .fwd = ln_fwd, .bwd = ln_bwd, .B = BN, .C = C};
+static GcCase make_layernorm(Rng *r, int BN, int C) {
+    GcCase c = {.name = "layernorm", .nt = 3, .tname = {"inp", "w", "b"}, .fwd = ln_fwd, .bwd = ln_bwd, .B = BN, .C = C};
     c.tn[0] = (long)BN * C; c.tn[1] = C; c.tn[2] = C;
-    c.t[0] = frandn(r, c.tn[0], 1.0f);
+    c.t[0] = gc_frandn(r, c.tn[0], 1.0f);
     for (long i = 0; i < c.tn[0]; i++) c.t[0][i] += 0.5f; // a nonzero mean
-    c.t[1] = frandn(r, C, 1.0f);
-    c.t[2] = frandn(r, C, 1.0f);
-    c.s[0] = falloc(BN); c.s[1] = falloc(BN);
-    case_outputs(&c, c.tn[0], r);
+    c.t[1] = gc_frandn(r, C, 1.0f);
+    c.t[2] = gc_frandn(r, C, 1.0f);
+    c.s[0] = gc_falloc(BN); c.s[1] = gc_falloc(BN);
+    gc_case_outputs(&c, c.tn[0], r);
     return c;
 }
 
-static void gelu_fwd(Case *c) { gelu_forward(c->out, c->t[0], c->nout); }
-static void gelu_bwd(Case *c, float **g) { gelu_backward(g[0], c->t[0], c->R, c->nout); }
-static Case make_gelu(Rng *r, long n) {
-    Case c = {.name = "gelu", .nt = 1, .tname = {"inp"}, .fwd = gelu_fwd, .bwd = gelu_bwd};
+static void gelu_fwd(GcCase *c) { gelu_forward(c->out, c->t[0], c->nout); }
+static void gelu_bwd(GcCase *c, float **g) { gelu_backward(g[0], c->t[0], c->R, c->nout); }
+static GcCase make_gelu(Rng *r, long n) {
+    GcCase c = {.name = "gelu", .nt = 1, .tname = {"inp"}, .fwd = gelu_fwd, .bwd = gelu_bwd};
     c.tn[0] = n;
-    c.t[0] = frandn(r, n, 2.0f);
-    case_outputs(&c, n, r);
+    c.t[0] = gc_frandn(r, n, 2.0f);
+    gc_case_outputs(&c, n, r);
     return c;
 }
 
-static void att_fwd(Case *c) { attention_forward(c->out, c->s[0], c->t[0], c->t[1], c->t[2], c->B, c->N, c->C, c->NH); }
-static void att_bwd(Case *c, float **g) {
+static void att_fwd(GcCase *c) { attention_forward(c->out, c->s[0], c->t[0], c->t[1], c->t[2], c->B, c->N, c->C, c->NH); }
+static void att_bwd(GcCase *c, float **g) {
     attention_backward(g[0], g[1], g[2], c->s[1], c->R, c->t[0], c->t[1], c->t[2], c->s[0], c->B, c->N, c->C, c->NH);
 }
-static Case make_attention(Rng *r, int B, int N, int C, int NH) {
-    Case c = {.name = "attention", .nt = 3, .tname = {"q", "k", "v"}, .fwd = att_fwd, .bwd = att_bwd,
+static GcCase make_attention(Rng *r, int B, int N, int C, int NH) {
+    GcCase c = {.name = "attention", .nt = 3, .tname = {"q", "k", "v"}, .fwd = att_fwd, .bwd = att_bwd,
               .B = B, .N = N, .C = C, .NH = NH};
-    for (int j = 0; j < 3; j++) { c.tn[j] = (long)B * N * C; c.t[j] = frandn(r, c.tn[j], 1.0f); }
-    c.s[0] = falloc((long)B * NH * N * N); c.s[1] = falloc((long)B * NH * N * N);
-    case_outputs(&c, (long)B * N * C, r);
+    for (int j = 0; j < 3; j++) { c.tn[j] = (long)B * N * C; c.t[j] = gc_frandn(r, c.tn[j], 1.0f); }
+    c.s[0] = gc_falloc((long)B * NH * N * N); c.s[1] = gc_falloc((long)B * NH * N * N);
+    gc_case_outputs(&c, (long)B * N * C, r);
     return c;
 }
 
-static void pe_fwd(Case *c) {
+static void pe_fwd(GcCase *c) {
     patch_embed_forward(c->out, c->s[0], c->aux, c->t[0], c->t[1], c->B, c->Cin, c->H, c->W, c->P, c->C);
 }
-static void pe_bwd(Case *c, float **g) {
+static void pe_bwd(GcCase *c, float **g) {
     memset(c->s[0], 0xff, (size_t)mem_size(c->s[0])); // NaN garbage: backward must rebuild col
     patch_embed_backward(g[0], g[1], c->s[0], c->R, c->aux, c->B, c->Cin, c->H, c->W, c->P, c->C);
 }
-static Case make_patch_embed(Rng *r, int B, int Cin, int H, int W, int P, int C) {
-    Case c = {.name = "patch_embed", .nt = 2, .tname = {"w", "b"}, .fwd = pe_fwd, .bwd = pe_bwd,
+static GcCase make_patch_embed(Rng *r, int B, int Cin, int H, int W, int P, int C) {
+    GcCase c = {.name = "patch_embed", .nt = 2, .tname = {"w", "b"}, .fwd = pe_fwd, .bwd = pe_bwd,
               .B = B, .Cin = Cin, .H = H, .W = W, .P = P, .C = C};
     int nP = (H / P) * (W / P);
     c.tn[0] = (long)C * Cin * P * P; c.tn[1] = C;
-    c.t[0] = frandn(r, c.tn[0], 0.3f); c.t[1] = frandn(r, C, 1.0f);
-    c.aux = frandn(r, (long)B * Cin * H * W, 1.0f);
-    c.s[0] = falloc((long)B * nP * Cin * P * P);
-    case_outputs(&c, (long)B * nP * C, r);
+    c.t[0] = gc_frandn(r, c.tn[0], 0.3f); c.t[1] = gc_frandn(r, C, 1.0f);
+    c.aux = gc_frandn(r, (long)B * Cin * H * W, 1.0f);
+    c.s[0] = gc_falloc((long)B * nP * Cin * P * P);
+    gc_case_outputs(&c, (long)B * nP * C, r);
     return c;
 }
 
-static void tok_fwd(Case *c) { tokens_forward(c->out, c->t[0], c->t[1], c->t[2], c->B, c->N - 1, c->C); }
-static void tok_bwd(Case *c, float **g) { tokens_backward(g[0], g[1], g[2], c->R, c->B, c->N - 1, c->C); }
-static Case make_tokens(Rng *r, int B, int N, int C) {
-    Case c = {.name = "tokens", .nt = 3, .tname = {"patches", "cls", "pos"}, .fwd = tok_fwd, .bwd = tok_bwd,
+static void tok_fwd(GcCase *c) { tokens_forward(c->out, c->t[0], c->t[1], c->t[2], c->B, c->N - 1, c->C); }
+static void tok_bwd(GcCase *c, float **g) { tokens_backward(g[0], g[1], g[2], c->R, c->B, c->N - 1, c->C); }
+static GcCase make_tokens(Rng *r, int B, int N, int C) {
+    GcCase c = {.name = "tokens", .nt = 3, .tname = {"patches", "cls", "pos"}, .fwd = tok_fwd, .bwd = tok_bwd,
               .B = B, .N = N, .C = C};
     c.tn[0] = (long)B * (N - 1) * C; c.tn[1] = C; c.tn[2] = (long)N * C;
-    for (int j = 0; j < 3; j++) c.t[j] = frandn(r, c.tn[j], 1.0f);
-    case_outputs(&c, (long)B * N * C, r);
+    for (int j = 0; j < 3; j++) c.t[j] = gc_frandn(r, c.tn[j], 1.0f);
+    gc_case_outputs(&c, (long)B * N * C, r);
     return c;
 }
 
-static void cls_fwd(Case *c) { take_class_token_forward(c->out, c->t[0], c->B, c->N, c->C); }
-static void cls_bwd(Case *c, float **g) { take_class_token_backward(g[0], c->R, c->B, c->N, c->C); }
-static Case make_take_class(Rng *r, int B, int N, int C) {
-    Case c = {.name = "take_class_token", .nt = 1, .tname = {"inp"}, .fwd = cls_fwd, .bwd = cls_bwd, .B = B, .N = N, .C = C};
+static void cls_fwd(GcCase *c) { take_class_token_forward(c->out, c->t[0], c->B, c->N, c->C); }
+static void cls_bwd(GcCase *c, float **g) { take_class_token_backward(g[0], c->R, c->B, c->N, c->C); }
+static GcCase make_take_class(Rng *r, int B, int N, int C) {
+    GcCase c = {.name = "take_class_token", .nt = 1, .tname = {"inp"}, .fwd = cls_fwd, .bwd = cls_bwd, .B = B, .N = N, .C = C};
     c.tn[0] = (long)B * N * C;
-    c.t[0] = frandn(r, c.tn[0], 1.0f);
-    case_outputs(&c, (long)B * C, r);
+    c.t[0] = gc_frandn(r, c.tn[0], 1.0f);
+    gc_case_outputs(&c, (long)B * C, r);
     return c;
 }
 
-static void res_fwd(Case *c) { residual_forward(c->out, c->t[0], c->t[1], c->nout); }
-static void res_bwd(Case *c, float **g) { residual_backward(g[0], g[1], c->R, c->nout); }
-static Case make_residual(Rng *r, long n) {
-    Case c = {.name = "residual", .nt = 2, .tname = {"a", "b"}, .fwd = res_fwd, .bwd = res_bwd};
+static void res_fwd(GcCase *c) { residual_forward(c->out, c->t[0], c->t[1], c->nout); }
+static void res_bwd(GcCase *c, float **g) { residual_backward(g[0], g[1], c->R, c->nout); }
+static GcCase make_residual(Rng *r, long n) {
+    GcCase c = {.name = "residual", .nt = 2, .tname = {"a", "b"}, .fwd = res_fwd, .bwd = res_bwd};
     c.tn[0] = c.tn[1] = n;
-    c.t[0] = frandn(r, n, 1.0f); c.t[1] = frandn(r, n, 1.0f);
-    case_outputs(&c, n, r);
+    c.t[0] = gc_frandn(r, n, 1.0f); c.t[1] = gc_frandn(r, n, 1.0f);
+    gc_case_outputs(&c, n, r);
     return c;
 }
 
@@ -293,57 +133,57 @@ static Case make_residual(Rng *r, long n) {
 
 static void test_grad_linear(void) {
     Rng r; rng_seed(&r, 11);
-    Case c = make_linear(&r, 2 * 5, 12, 7);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
+    GcCase c = make_linear(&r, 2 * 5, 12, 7);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
 }
 
 static void test_grad_layernorm(void) {
     Rng r; rng_seed(&r, 12);
-    Case c = make_layernorm(&r, 2 * 5, 12);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
+    GcCase c = make_layernorm(&r, 2 * 5, 12);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
 }
 
 static void test_grad_gelu(void) {
     Rng r; rng_seed(&r, 13);
-    Case c = make_gelu(&r, 2 * 5 * 12);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
+    GcCase c = make_gelu(&r, 2 * 5 * 12);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
 }
 
 static void test_grad_attention(void) {
     Rng r; rng_seed(&r, 14);
-    Case c = make_attention(&r, 2, 5, 12, 3);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
+    GcCase c = make_attention(&r, 2, 5, 12, 3);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
 }
 
 static void test_grad_patch_embed(void) {
     Rng r; rng_seed(&r, 15);
-    Case c = make_patch_embed(&r, 2, 3, 8, 8, 4, 6);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
-    Case d = make_patch_embed(&r, 1, 2, 4, 12, 4, 5); // non-square grid (1 x 3)
-    run_case(&d, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&d);
+    GcCase c = make_patch_embed(&r, 2, 3, 8, 8, 4, 6);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
+    GcCase d = make_patch_embed(&r, 1, 2, 4, 12, 4, 5); // non-square grid (1 x 3)
+    gc_run_case(&d, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&d);
 }
 
 static void test_grad_tokens(void) {
     Rng r; rng_seed(&r, 16);
-    Case c = make_tokens(&r, 2, 5, 12);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
-    Case d = make_take_class(&r, 2, 5, 12);
-    run_case(&d, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&d);
+    GcCase c = make_tokens(&r, 2, 5, 12);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
+    GcCase d = make_take_class(&r, 2, 5, 12);
+    gc_run_case(&d, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&d);
 }
 
 static void test_grad_residual(void) {
     Rng r; rng_seed(&r, 17);
-    Case c = make_residual(&r, 2 * 5 * 12 + 1);
-    run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
-    case_free(&c);
+    GcCase c = make_residual(&r, 2 * 5 * 12 + 1);
+    gc_run_case(&c, 1e-2f, 5e-4, 5e-3, &r);
+    gc_case_free(&c);
 }
 
 // dlogits against central differences of the mean loss itself.
@@ -351,7 +191,7 @@ static void test_grad_crossentropy(void) {
     Rng r; rng_seed(&r, 18);
     int B = 5, K = 7, tg[5] = {0, 6, 3, 3, 1};
     long n = (long)B * K;
-    float *x = frandn(&r, n, 2.0f), *probs = falloc(n), *g = falloc(n), *num = falloc(n);
+    float *x = gc_frandn(&r, n, 2.0f), *probs = gc_falloc(n), *g = gc_falloc(n), *num = gc_falloc(n);
     crossentropy_forward(probs, x, tg, B, K);
     crossentropy_backward(g, probs, tg, B, K);
     const float h = 1e-2f;
@@ -371,7 +211,7 @@ static void test_grad_crossentropy(void) {
         EXPECT(fabs(s) < 1e-6, "row %d of dlogits sums to %g", i, s);
     }
     // accumulation and NULL
-    float *acc = falloc(n), *want = falloc(n);
+    float *acc = gc_falloc(n), *want = gc_falloc(n);
     crossentropy_forward(probs, x, tg, B, K);
     for (long i = 0; i < n; i++) { acc[i] = 0.25f; want[i] = 0.25f + 2.0f * g[i]; }
     crossentropy_backward(acc, probs, tg, B, K);
@@ -385,7 +225,7 @@ static void test_grad_crossentropy(void) {
 static void test_grad_big_directional(void) {
     Rng r; rng_seed(&r, 19);
     int s = quick ? 2 : 1; // WB_QUICK halves batch sizes (still over most thresholds)
-    Case cs[8];
+    GcCase cs[8];
     cs[0] = make_linear(&r, 512 / s, 96, 160);
     cs[1] = make_layernorm(&r, 800 / s, 96);
     cs[2] = make_gelu(&r, 100003 / s);
@@ -394,7 +234,7 @@ static void test_grad_big_directional(void) {
     cs[5] = make_tokens(&r, 24 / s, 65, 96);
     cs[6] = make_residual(&r, 200001 / s);
     cs[7] = make_take_class(&r, 16, 65, 96);
-    for (int i = 0; i < 8; i++) { run_big(&cs[i], &r); case_free(&cs[i]); }
+    for (int i = 0; i < 8; i++) { gc_run_big(&cs[i], &r); gc_case_free(&cs[i]); }
 }
 
 // ---------------------------------------------------------------------------
@@ -403,8 +243,8 @@ static void test_grad_big_directional(void) {
 static void test_fwd_linear_naive(void) {
     Rng r; rng_seed(&r, 21);
     int BN = 13, I = 17, O = 9;
-    float *x = frandn(&r, (long)BN * I, 1), *w = frandn(&r, (long)O * I, 1), *b = frandn(&r, O, 1);
-    float *out = falloc((long)BN * O), *ref = falloc((long)BN * O), *ref0 = falloc((long)BN * O);
+    float *x = gc_frandn(&r, (long)BN * I, 1), *w = gc_frandn(&r, (long)O * I, 1), *b = gc_frandn(&r, O, 1);
+    float *out = gc_falloc((long)BN * O), *ref = gc_falloc((long)BN * O), *ref0 = gc_falloc((long)BN * O);
     for (int i = 0; i < BN; i++)
         for (int o = 0; o < O; o++) {
             double s = 0; for (int k = 0; k < I; k++) s += (double)x[i * I + k] * (double)w[o * I + k];
@@ -421,9 +261,9 @@ static void test_fwd_layernorm_naive(void) {
     Rng r; rng_seed(&r, 22);
     int BN = 7, C = 33;
     float eps = 1e-6f;
-    float *x = frandn(&r, (long)BN * C, 3), *w = frandn(&r, C, 1), *b = frandn(&r, C, 1);
-    float *out = falloc((long)BN * C), *ref = falloc((long)BN * C), *mean = falloc(BN), *rstd = falloc(BN);
-    float *rm = falloc(BN), *rs = falloc(BN);
+    float *x = gc_frandn(&r, (long)BN * C, 3), *w = gc_frandn(&r, C, 1), *b = gc_frandn(&r, C, 1);
+    float *out = gc_falloc((long)BN * C), *ref = gc_falloc((long)BN * C), *mean = gc_falloc(BN), *rstd = gc_falloc(BN);
+    float *rm = gc_falloc(BN), *rs = gc_falloc(BN);
     for (int i = 0; i < BN * C; i++) x[i] += 10.0f; // large mean: the two-pass variance must hold up
     for (int i = 0; i < BN; i++) {
         double m = 0, v = 0;
@@ -473,7 +313,7 @@ static void test_vecmath_gelu_accuracy(void) {
            (double)exp_vec(NAN));
 
     long n = 400001; // x in [-12, 12]
-    float *x = falloc(n), *y = falloc(n), *dy = falloc(n), *ones = falloc(n);
+    float *x = gc_falloc(n), *y = gc_falloc(n), *dy = gc_falloc(n), *ones = gc_falloc(n);
     for (long i = 0; i < n; i++) { x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1); ones[i] = 1.0f; }
     gelu_forward(y, x, n);
     gelu_backward(dy, x, ones, n);
@@ -496,8 +336,8 @@ static void test_fwd_attention_naive(void) {
     Rng r; rng_seed(&r, 23);
     int B = 2, N = 7, C = 15, NH = 3, hs = C / NH;
     long n = (long)B * N * C;
-    float *q = frandn(&r, n, 1), *k = frandn(&r, n, 1), *v = frandn(&r, n, 1);
-    float *out = falloc(n), *att = falloc((long)B * NH * N * N), *ref = falloc(n), *refatt = falloc((long)B * NH * N * N);
+    float *q = gc_frandn(&r, n, 1), *k = gc_frandn(&r, n, 1), *v = gc_frandn(&r, n, 1);
+    float *out = gc_falloc(n), *att = gc_falloc((long)B * NH * N * N), *ref = gc_falloc(n), *refatt = gc_falloc((long)B * NH * N * N);
     double sc[64];
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
@@ -529,8 +369,8 @@ static void test_fwd_attention_naive(void) {
 static void test_fwd_patch_embed_naive(void) {
     Rng r; rng_seed(&r, 24);
     int B = 2, Cin = 3, H = 8, W = 12, P = 4, C = 5, nh = H / P, nw = W / P, nP = nh * nw;
-    float *img = frandn(&r, (long)B * Cin * H * W, 1), *w = frandn(&r, (long)C * Cin * P * P, 1), *b = frandn(&r, C, 1);
-    float *col = falloc((long)B * nP * Cin * P * P), *out = falloc((long)B * nP * C), *ref = falloc((long)B * nP * C);
+    float *img = gc_frandn(&r, (long)B * Cin * H * W, 1), *w = gc_frandn(&r, (long)C * Cin * P * P, 1), *b = gc_frandn(&r, C, 1);
+    float *col = gc_falloc((long)B * nP * Cin * P * P), *out = gc_falloc((long)B * nP * C), *ref = gc_falloc((long)B * nP * C);
     for (int bb = 0; bb < B; bb++)
         for (int oy = 0; oy < nh; oy++)
             for (int ox = 0; ox < nw; ox++)
@@ -551,8 +391,8 @@ static void test_fwd_patch_embed_naive(void) {
 static void test_fwd_tokens_residual(void) {
     Rng r; rng_seed(&r, 25);
     int B = 2, nP = 4, N = nP + 1, C = 6;
-    float *p = frandn(&r, (long)B * nP * C, 1), *cls = frandn(&r, C, 1), *pos = frandn(&r, (long)N * C, 1);
-    float *out = falloc((long)B * N * C), *ref = falloc((long)B * N * C), *ct = falloc((long)B * C);
+    float *p = gc_frandn(&r, (long)B * nP * C, 1), *cls = gc_frandn(&r, C, 1), *pos = gc_frandn(&r, (long)N * C, 1);
+    float *out = gc_falloc((long)B * N * C), *ref = gc_falloc((long)B * N * C), *ct = gc_falloc((long)B * C);
     for (int b = 0; b < B; b++)
         for (int n = 0; n < N; n++)
             for (int c = 0; c < C; c++)
@@ -561,7 +401,7 @@ static void test_fwd_tokens_residual(void) {
     EXPECT_CLOSE("tokens forward", out, ref, (size_t)B * N * C, 0, 0);
     take_class_token_forward(ct, out, B, N, C);
     for (int b = 0; b < B; b++) EXPECT_CLOSE("take_class_token forward", ct + b * C, ref + b * N * C, (size_t)C, 0, 0);
-    float *sum = falloc((long)B * N * C);
+    float *sum = gc_falloc((long)B * N * C);
     residual_forward(sum, out, ref, (long)B * N * C);
     for (int i = 0; i < B * N * C; i++) ref[i] *= 2.0f;
     EXPECT_CLOSE("residual forward", sum, ref, (size_t)B * N * C, 0, 0);
@@ -619,8 +459,8 @@ static double flops_of_last(Counters before) {
 static void test_flops(void) {
     Rng r; rng_seed(&r, 31);
     int BN = 10, I = 12, O = 7;
-    float *x = frandn(&r, (long)BN * I, 1), *w = frandn(&r, (long)O * I, 1), *b = frandn(&r, O, 1);
-    float *out = falloc((long)BN * O), *dx = falloc((long)BN * I), *dw = falloc((long)O * I), *db = falloc(O);
+    float *x = gc_frandn(&r, (long)BN * I, 1), *w = gc_frandn(&r, (long)O * I, 1), *b = gc_frandn(&r, O, 1);
+    float *out = gc_falloc((long)BN * O), *dx = gc_falloc((long)BN * I), *dw = gc_falloc((long)O * I), *db = gc_falloc(O);
     Counters c0 = counters_get();
     linear_forward(out, x, w, b, BN, I, O);
     double f = flops_of_last(c0);
@@ -640,7 +480,7 @@ static void test_flops(void) {
     EXPECT(f == (double)BN * O, "linear_backward (db only) charged %.0f, want %.0f", f, (double)BN * O);
     // attention forward: two GEMMs of 2*N*N*hs per (b,h) + softmax 5/elem + 1/row
     int B = 2, N = 5, C = 12, NH = 3, hs = C / NH;
-    float *q = frandn(&r, (long)B * N * C, 1), *att = falloc((long)B * NH * N * N), *ao = falloc((long)B * N * C);
+    float *q = gc_frandn(&r, (long)B * N * C, 1), *att = gc_falloc((long)B * NH * N * N), *ao = gc_falloc((long)B * N * C);
     c0 = counters_get();
     attention_forward(ao, att, q, q, q, B, N, C, NH);
     f = flops_of_last(c0);

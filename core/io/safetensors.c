@@ -33,6 +33,7 @@ static void *cj_malloc(size_t n) { return mem_alloc(n, MEM_WORKSPACE); }
 static void cj_free(void *p) { mem_free(p); }
 static void cj_hooks_on(void) { cJSON_Hooks h = {cj_malloc, cj_free}; cJSON_InitHooks(&h); }
 static void cj_hooks_off(void) { cJSON_InitHooks(NULL); }
+void st_cjson_tracked(int on) { if (on) cj_hooks_on(); else cj_hooks_off(); }
 
 static const struct { const char *name; int size; } DTYPES[] = {
     {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1},

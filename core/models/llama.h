@@ -47,6 +47,9 @@ const char *llama_preset_names(void);
 // a missing key or a wrong type is an error naming the file and the key).
 // seq_len, pad_id and num_classes are left as they were.
 int llama_config_from_json(LlamaConfig *cfg, const char *path, WbError *err);
+// Parameters of the classifier (embedding, layers, final norm, score (K,C);
+// no lm_head, no biases) in closed form, without building the model.
+size_t llama_num_params(const LlamaConfig *cfg);
 
 // Linears of every decoder layer, in forward order.
 enum { LLAMA_Q = 0, LLAMA_K, LLAMA_V, LLAMA_O, LLAMA_GATE, LLAMA_UP, LLAMA_DOWN, LLAMA_NLIN };
@@ -59,9 +62,39 @@ enum { LLAMA_Q = 0, LLAMA_K, LLAMA_V, LLAMA_O, LLAMA_GATE, LLAMA_UP, LLAMA_DOWN,
 typedef ViTBinding LlamaBinding;
 typedef ViTPaperMemory LlamaPaperMemory;
 
-// struct Llama { LlamaConfig cfg; LlamaBinding bind; int B; float *logits; LinearLayer *lin; ... }:
-// TO BE DEFINED HERE by the implementation (complete type: model.h holds it in a union).
-typedef struct Llama Llama;
+// What a trainable decoder layer saves for backward (category activations;
+// frozen layers save nothing: all NULL). q and k are saved after the rotation.
+typedef struct {
+    float *x_in, *rstd1;        // (B,T,C), (B,T)  input_layernorm input and stats
+    float *q, *k, *v, *att;     // (B,T,C), (B,T,NKV*hd) x2, (B,NH,T,T)
+    float *x_mid, *rstd2;       // (B,T,C), (B,T)  post_attention_layernorm input and stats
+    float *gate, *up;           // (B,T,M) x2      gate_proj, up_proj outputs (SwiGLU inputs)
+} LlamaLayerActs;
+
+typedef struct Llama {
+    LlamaConfig cfg;
+    LlamaBinding bind;
+    int B;             // batch size the buffers are sized for (forward takes any B' <= B)
+    int T, hd, kvd;    // seq_len, head size C/NH, k/v width NKV*hd
+    int Bcur;          // batch size of the last forward
+    int p0;            // first trainable position in forward order (see llama.c)
+    int training;      // last forward saved for backward
+    int grads_clear;   // every gradient is 0 (core/models/model_params.h)
+
+    ParamSet train;    // trainable non-linear parameters (Hugging Face names)
+    ParamSet frozen;   // frozen non-linear parameters
+    LinearLayer *lin;  // (layers, LLAMA_NLIN)
+
+    LlamaLayerActs *acts;   // (layers)
+    int *ids, *len;         // (B,T) token ids, (B) lengths of the last forward
+    float *rope_cos, *rope_sin;             // (T, hd/2) built once
+    float *xf, *xfn, *rstdf, *probs;        // (B,C) pooled, (B,C) normed, (B), (B,K)
+    float *logits;                          // (B,K)
+    // workspace (shared across layers); the backward ones alias forward scratch backward never reads
+    float *xa, *xb, *ln_out, *ws_q, *ws_k, *ws_v, *ws_att, *att_out, *tmp, *ws_gate, *ws_up, *act, *ws_rstd;
+    float *dres, *dln, *datt_out, *dq, *dqp, *dk, *dkp, *dv, *datt, *dact, *dgate, *dup, *dxf, *dxfn, *dlogits;
+    int *targets;      // (B)
+} Llama;
 
 void llama_build(Llama *m, const LlamaConfig *cfg, const LlamaBinding *bind, int B);
 void llama_free(Llama *m);

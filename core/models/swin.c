@@ -24,6 +24,7 @@
 #include "core/runtime/memory.h"
 #include "core/models/model_params.h"
 #include "core/io/safetensors.h"
+#include "core/models/model_linears.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -339,96 +340,31 @@ void swin_free(Swin *m) {
 
 // --- initialisation and files ---------------------------------------------------
 
-static void init_linears_from(Swin *m, float *const *W, float *const *b) {
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        if (L->state) L->method->free(L);
-        MethodConfig mc = m->bind.mcfg;
-        int ci = swin_counted_index(m, i / SWIN_NLIN, i % SWIN_NLIN);
-        if (ci >= 0 && m->bind.layer_act_ranks)
-            for (int d = 0; d < 4; d++) mc.act_ranks[d] = m->bind.layer_act_ranks[ci][d];
-        L->method->init(L, W[i], b[i], &mc);
-    }
-}
-
-// Each tensor draws from its own stream seeded by (seed, name), so the values
-// do not depend on which set (trainable or frozen) a tensor lands in.
-static void seed_for(Rng *r, uint64_t seed, const char *name) {
-    uint64_t h = 1469598103934665603ull;   // FNV-1a of the name
-    for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    rng_seed(r, seed ^ h);
-}
-
-// Per-linear dense W (O,I) and b (O) buffers for init/load (workspace).
-static void lin_buffers(const Swin *m, float ***W, float ***b) {
-    size_t nl = (size_t)m->nblocks * SWIN_NLIN;
-    *W = mem_alloc(sizeof(float *) * nl, MEM_WORKSPACE);
-    *b = mem_alloc(sizeof(float *) * nl, MEM_WORKSPACE);
-    for (size_t i = 0; i < nl; i++) {
-        (*W)[i] = mem_alloc_floats((size_t)m->lin[i].O * m->lin[i].I, MEM_WORKSPACE);
-        (*b)[i] = mem_alloc_floats((size_t)m->lin[i].O, MEM_WORKSPACE);
-    }
-}
-static void lin_buffers_free(const Swin *m, float **W, float **b) {
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) { mem_free(W[i]); mem_free(b[i]); }
-    mem_free(W); mem_free(b);
+static int counted_index_of(const void *ctx, int i) {
+    return swin_counted_index(ctx, i / SWIN_NLIN, i % SWIN_NLIN);
 }
 
 void swin_init_random(Swin *m, uint64_t seed) {
-    Rng r;
     ParamSet *sets[2] = {&m->train, &m->frozen};
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s]->n; i++) {
-            ParamInfo *pi = &sets[s]->info[i];
-            float *p = sets[s]->params + pi->offset;
-            int is_norm_w = strstr(pi->name, "norm") && strstr(pi->name, ".weight");
-            int is_bias = strstr(pi->name, ".bias") != NULL;
-            seed_for(&r, seed, pi->name);
-            if (is_norm_w) rng_fill_normal(&r, p, (long)pi->numel, 1.0f, 0.1f);
-            else rng_fill_normal(&r, p, (long)pi->numel, 0.0f, is_bias ? 0.02f : 0.05f);
-        }
-    float **W, **b;
-    lin_buffers(m, &W, &b);
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        seed_for(&r, seed, L->name);
-        rng_fill_normal(&r, W[i], (long)L->O * L->I, 0.0f, 0.05f);
-        rng_fill_normal(&r, b[i], L->O, 0.0f, 0.02f);
-    }
-    init_linears_from(m, W, b);
-    lin_buffers_free(m, W, b);
+    model_sets_init_random(sets, 2, seed, "norm");
+    LinearBuffers lb;
+    model_linear_buffers(&lb, m->lin, m->nblocks * SWIN_NLIN);
+    model_linears_fill_random(&lb, m->lin, seed);
+    model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
+    model_linear_buffers_free(&lb);
     rng_seed(&m->sd_rng, seed ^ 0x5d5d5d5dull);
 }
 
 int swin_load(Swin *m, const char *path, int skip_head, uint64_t head_seed, WbError *err) {
     SafeTensors st;
     if (st_open(&st, path, err) < 0) return -1;
-    int rc = 0;
     ParamSet *sets[2] = {&m->train, &m->frozen};
-    for (int s = 0; s < 2 && rc == 0; s++)
-        for (int i = 0; i < sets[s]->n && rc == 0; i++) {
-            ParamInfo *pi = &sets[s]->info[i];
-            float *p = sets[s]->params + pi->offset;
-            if (skip_head && !strncmp(pi->name, "head.", 5)) {
-                Rng r; rng_seed(&r, head_seed);
-                if (strstr(pi->name, "weight")) rng_fill_normal(&r, p, (long)pi->numel, 0.0f, 0.02f);
-                else memset(p, 0, pi->numel * sizeof(float));
-                continue;
-            }
-            rc = st_read(&st, pi->name, p, pi->ndim, pi->shape, err);
-        }
-    float **W, **b;
-    lin_buffers(m, &W, &b);
-    char wn[PARAM_NAME_MAX + 8];   // a linear's name + ".weight"
-    for (int i = 0; i < m->nblocks * SWIN_NLIN && rc == 0; i++) {
-        const LinearLayer *L = &m->lin[i];
-        snprintf(wn, sizeof wn, "%s.weight", L->name);
-        rc = st_read(&st, wn, W[i], 2, (int[]){L->O, L->I}, err);
-        snprintf(wn, sizeof wn, "%s.bias", L->name);
-        if (rc == 0) rc = st_read(&st, wn, b[i], 1, (int[]){L->O}, err);
-    }
-    if (rc == 0) init_linears_from(m, W, b);
-    lin_buffers_free(m, W, b);
+    int rc = model_sets_load(sets, 2, &st, path, "head.", skip_head, head_seed, err);
+    LinearBuffers lb;
+    model_linear_buffers(&lb, m->lin, m->nblocks * SWIN_NLIN);
+    if (rc == 0) rc = model_linears_load(&lb, m->lin, &st, path, err);
+    if (rc == 0) model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
+    model_linear_buffers_free(&lb);
     st_close(&st);
     return rc;
 }
@@ -437,27 +373,12 @@ int swin_save(const Swin *m, const char *path, WbError *err) {
     StWriter w;
     st_writer_init(&w);
     const ParamSet *sets[2] = {&m->train, &m->frozen};
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s]->n; i++) {
-            const ParamInfo *pi = &sets[s]->info[i];
-            st_writer_add(&w, pi->name, pi->ndim, pi->shape, sets[s]->params + pi->offset);
-        }
-    // Linears exported dense into one buffer, then the index buffers.
+    model_sets_save(&w, sets, 2);
+    float *buf = model_linears_save(&w, m->lin, m->nblocks * SWIN_NLIN);
+    // torchvision's relative_position_index buffers, as floats
     const int T = m->cfg.window * m->cfg.window;
-    size_t total = (size_t)T * T;
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) total += (size_t)m->lin[i].O * m->lin[i].I + (size_t)m->lin[i].O;
-    float *buf = mem_alloc_floats(total, MEM_WORKSPACE), *p = buf;
-    char nm[PARAM_NAME_MAX + 8];   // a linear's name + ".weight"
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++) {
-        const LinearLayer *L = &m->lin[i];
-        float *Wd = p, *bd = p + (size_t)L->O * L->I;
-        p += (size_t)L->O * L->I + L->O;
-        L->method->export_dense(L, Wd, bd);
-        snprintf(nm, sizeof nm, "%s.weight", L->name);
-        st_writer_add(&w, nm, 2, (int[]){L->O, L->I}, Wd);
-        snprintf(nm, sizeof nm, "%s.bias", L->name);
-        st_writer_add(&w, nm, 1, (int[]){L->O}, bd);
-    }
+    float *p = mem_alloc_floats((size_t)T * T, MEM_WORKSPACE);
+    char nm[PARAM_NAME_MAX + 8];
     for (int i = 0; i < T * T; i++) p[i] = (float)m->rpi[i];
     for (int l = 0; l < m->nblocks; l++) {
         block_name(nm, sizeof nm, &m->blk[l], "attn.relative_position_index");
@@ -468,6 +389,7 @@ int swin_save(const Swin *m, const char *path, WbError *err) {
     int rc = st_writer_save(&w, path, err);
     st_writer_free(&w);
     mem_free(buf);
+    mem_free(p);
     return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "core/models/model_params.h"
 #include "core/runtime/rng.h"
 #include "core/io/safetensors.h"
+#include "core/models/model_linears.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -265,116 +266,53 @@ int vit_counted_index(const ViT *m, int block, int which) {
     return -1;
 }
 
-static void init_linears_from(ViT *m, float *const *W, float *const *b) {
-    for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++) {
-        LinearLayer *L = &m->lin[i];
-        if (L->state) L->method->free(L);
-        MethodConfig mc = m->bind.mcfg;
-        int ci = vit_counted_index(m, i / VIT_NLIN, i % VIT_NLIN);
-        if (ci >= 0 && m->bind.layer_act_ranks)
-            for (int d = 0; d < 4; d++) mc.act_ranks[d] = m->bind.layer_act_ranks[ci][d];
-        L->method->init(L, W[i], b[i], &mc);
-    }
-}
-
-// Each tensor draws from its own stream seeded by (seed, name), so the values
-// do not depend on which set (trainable or frozen) a tensor lands in.
-static void seed_for(Rng *r, uint64_t seed, const char *name) {
-    uint64_t h = 1469598103934665603ull;   // FNV-1a of the name
-    for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    rng_seed(r, seed ^ h);
-}
+static int counted_index_of(const void *ctx, int i) { return vit_counted_index(ctx, i / VIT_NLIN, i % VIT_NLIN); }
 
 void vit_init_random(ViT *m, uint64_t seed) {
-    Rng r;
     ParamSet *sets[2] = {&m->train, &m->frozen};
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s]->n; i++) {
-            ParamInfo *pi = &sets[s]->info[i];
-            float *p = sets[s]->params + pi->offset;
-            int is_ln_w = strstr(pi->name, "ln") && strstr(pi->name, ".weight");
-            int is_bias = strstr(pi->name, ".bias") != NULL;
-            seed_for(&r, seed, pi->name);
-            if (is_ln_w) rng_fill_normal(&r, p, (long)pi->numel, 1.0f, 0.1f);
-            else rng_fill_normal(&r, p, (long)pi->numel, 0.0f, is_bias ? 0.02f : 0.05f);
-        }
-    size_t nl = (size_t)m->cfg.depth * VIT_NLIN;
-    float **W = mem_alloc(sizeof(float *) * nl, MEM_WORKSPACE), **b = mem_alloc(sizeof(float *) * nl, MEM_WORKSPACE);
-    for (size_t i = 0; i < nl; i++) {
-        LinearLayer *L = &m->lin[i];
-        W[i] = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE);
-        b[i] = mem_alloc_floats((size_t)L->O, MEM_WORKSPACE);
-        seed_for(&r, seed, L->name);
-        rng_fill_normal(&r, W[i], (long)L->O * L->I, 0.0f, 0.05f);
-        rng_fill_normal(&r, b[i], L->O, 0.0f, 0.02f);
-    }
-    init_linears_from(m, W, b);
-    for (size_t i = 0; i < nl; i++) { mem_free(W[i]); mem_free(b[i]); }
-    mem_free(W); mem_free(b);
-}
-
-// Non-finite weights are refused at load, as an error naming the tensor:
-// NaN/Inf would make a WASI layer's init die in the SVD (LAPACK error), and
-// one bad checkpoint would end the whole sweep instead of failing one run.
-static int check_finite(const char *path, const char *name, const float *p, size_t n, WbError *err) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(p[i]))
-            return wb_error(err, "'%s': tensor '%s' element %zu is %s (expected finite weights: a corrupt file, or one saved from a diverged run)",
-                            path, name, i, isnan(p[i]) ? "NaN" : "Inf");
-    return 0;
+    model_sets_init_random(sets, 2, seed, "ln");
+    LinearBuffers lb;
+    model_linear_buffers(&lb, m->lin, m->cfg.depth * VIT_NLIN);
+    model_linears_fill_random(&lb, m->lin, seed);
+    model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
+    model_linear_buffers_free(&lb);
 }
 
 int vit_load(ViT *m, const char *path, int skip_head, uint64_t head_seed, WbError *err) {
     SafeTensors st;
     if (st_open(&st, path, err) < 0) return -1;
-    int rc = 0;
     ParamSet *sets[2] = {&m->train, &m->frozen};
-    for (int s = 0; s < 2 && rc == 0; s++)
-        for (int i = 0; i < sets[s]->n && rc == 0; i++) {
-            ParamInfo *pi = &sets[s]->info[i];
-            float *p = sets[s]->params + pi->offset;
-            if (skip_head && !strncmp(pi->name, "heads.head.", 11)) {
-                Rng r; rng_seed(&r, head_seed);
-                if (strstr(pi->name, "weight")) rng_fill_normal(&r, p, (long)pi->numel, 0.0f, 0.02f);
-                else memset(p, 0, pi->numel * sizeof(float));
-                continue;
-            }
-            rc = st_read(&st, pi->name, p, pi->ndim, pi->shape, err);
-            if (rc == 0) rc = check_finite(path, pi->name, p, pi->numel, err);
-        }
-    const int C = m->cfg.dim, M = m->cfg.mlp_dim, D = m->cfg.depth;
-    size_t nl = (size_t)D * VIT_NLIN;
-    float **W = mem_alloc(sizeof(float *) * nl, MEM_WORKSPACE), **b = mem_alloc(sizeof(float *) * nl, MEM_WORKSPACE);
+    int rc = model_sets_load(sets, 2, &st, path, "heads.head.", skip_head, head_seed, err);
+    const int C = m->cfg.dim, D = m->cfg.depth;
+    LinearBuffers lb;
+    model_linear_buffers(&lb, m->lin, D * VIT_NLIN);
     float *inw = mem_alloc_floats((size_t)3 * C * C, MEM_WORKSPACE), *inb = mem_alloc_floats((size_t)3 * C, MEM_WORKSPACE);
     char wn[PARAM_NAME_MAX], bn[PARAM_NAME_MAX];
     for (int l = 0; l < D && rc == 0; l++) {
         block_name(wn, sizeof wn, l, "self_attention.in_proj_weight");
         block_name(bn, sizeof bn, l, "self_attention.in_proj_bias");
         rc = st_read(&st, wn, inw, 2, (int[]){3 * C, C}, err);
-        if (rc == 0) rc = check_finite(path, wn, inw, (size_t)3 * C * C, err);
+        if (rc == 0) rc = model_check_finite(path, wn, inw, (size_t)3 * C * C, err);
         if (rc == 0) rc = st_read(&st, bn, inb, 1, (int[]){3 * C}, err);
-        if (rc == 0) rc = check_finite(path, bn, inb, (size_t)3 * C, err);
+        if (rc == 0) rc = model_check_finite(path, bn, inb, (size_t)3 * C, err);
         for (int w = 0; w < VIT_NLIN && rc == 0; w++) {
             LinearLayer *L = LIN(m, l, w);
             size_t i = (size_t)l * VIT_NLIN + w, row0;
-            W[i] = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE);
-            b[i] = mem_alloc_floats((size_t)L->O, MEM_WORKSPACE);
             lin_tensor_names(l, w, wn, bn, sizeof wn, &row0);
             if (w <= VIT_V) {
-                memcpy(W[i], inw + row0 * C * C, sizeof(float) * (size_t)C * C);
-                memcpy(b[i], inb + row0 * C, sizeof(float) * (size_t)C);
+                memcpy(lb.W[i], inw + row0 * C * C, sizeof(float) * (size_t)C * C);
+                memcpy(lb.b[i], inb + row0 * C, sizeof(float) * (size_t)C);
             } else {
-                rc = st_read(&st, wn, W[i], 2, (int[]){L->O, L->I}, err);
-                if (rc == 0) rc = check_finite(path, wn, W[i], (size_t)L->O * L->I, err);
-                if (rc == 0) rc = st_read(&st, bn, b[i], 1, (int[]){L->O}, err);
-                if (rc == 0) rc = check_finite(path, bn, b[i], (size_t)L->O, err);
+                rc = st_read(&st, wn, lb.W[i], 2, (int[]){L->O, L->I}, err);
+                if (rc == 0) rc = model_check_finite(path, wn, lb.W[i], (size_t)L->O * L->I, err);
+                if (rc == 0) rc = st_read(&st, bn, lb.b[i], 1, (int[]){L->O}, err);
+                if (rc == 0) rc = model_check_finite(path, bn, lb.b[i], (size_t)L->O, err);
             }
         }
     }
-    (void)M;
-    if (rc == 0) init_linears_from(m, W, b);
-    for (size_t i = 0; i < nl; i++) { mem_free(W[i]); mem_free(b[i]); }
-    mem_free(W); mem_free(b); mem_free(inw); mem_free(inb);
+    if (rc == 0) model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
+    model_linear_buffers_free(&lb);
+    mem_free(inw); mem_free(inb);
     st_close(&st);
     return rc;
 }
@@ -384,11 +322,7 @@ int vit_save(const ViT *m, const char *path, WbError *err) {
     StWriter w;
     st_writer_init(&w);
     const ParamSet *sets[2] = {&m->train, &m->frozen};
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s]->n; i++) {
-            const ParamInfo *pi = &sets[s]->info[i];
-            st_writer_add(&w, pi->name, pi->ndim, pi->shape, sets[s]->params + pi->offset);
-        }
+    model_sets_save(&w, sets, 2);
     // Linears are exported dense into one buffer, packed as torchvision stores them.
     size_t total = 0;
     for (int i = 0; i < D * VIT_NLIN; i++) total += (size_t)m->lin[i].O * m->lin[i].I + (size_t)m->lin[i].O;
