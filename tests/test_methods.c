@@ -82,29 +82,8 @@ static double compare_model_grads(ViT *a, ViT *b, const char *tag) {
 
 // --- 1. full rank = vanilla ---------------------------------------------------------
 
-typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } Variant;
-
-static int full_variants(Variant *v) {
-    int n = 0;
-    MethodConfig c = tl_method_config();
-    v[n++] = (Variant){"hosvd eps=1", &method_hosvd, c};
-    c = tl_method_config(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000;   // clipped to the dims
-    v[n++] = (Variant){"asi full ranks", &method_asi, c};
-    v[n++] = (Variant){"wasi dense eps=1, act full ranks", &method_wasi, c};
-    c.factored = 1;
-    v[n++] = (Variant){"wasi factored eps=1, act full ranks", &method_wasi, c};
-    c = tl_method_config(); c.act_epsilon = 1.0f;
-    v[n++] = (Variant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
-    c.factored = 1; c.r_update_previous = 1;
-    v[n++] = (Variant){"wasi factored eps=1, act_epsilon=1, r previous", &method_wasi, c};
-    c = tl_method_config(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000; c.weight_update_svd = 1;
-    v[n++] = (Variant){"wasi dense eps=1, act full ranks, svd update", &method_wasi, c};
-    c = tl_method_config();
-    v[n++] = (Variant){"wsi eps=1", &method_wsi, c};
-    c.weight_update_svd = 1;
-    v[n++] = (Variant){"wsi eps=1, svd update", &method_wsi, c};
-    return n;
-}
+typedef TlVariant Variant;
+static int full_variants(Variant *v) { return tl_full_rank_variants(v); }
 
 static void test_full_rank_matches_vanilla(void) {
     const ViTConfig cfg = tiny_cfg();

@@ -8,6 +8,8 @@
 #include "core/runtime/rng.h"
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
+#include "baselines/asi.h"
+#include "baselines/hosvd.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -180,11 +182,34 @@ MethodConfig tl_method_config(void) {
     return c;
 }
 
+int tl_full_rank_variants(TlVariant *v) {
+    int n = 0;
+    MethodConfig c = tl_method_config();
+    v[n++] = (TlVariant){"hosvd eps=1", &method_hosvd, c};
+    c = tl_method_config(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000;   // clipped to the dims
+    v[n++] = (TlVariant){"asi full ranks", &method_asi, c};
+    v[n++] = (TlVariant){"wasi dense eps=1, act full ranks", &method_wasi, c};
+    c.factored = 1;
+    v[n++] = (TlVariant){"wasi factored eps=1, act full ranks", &method_wasi, c};
+    c = tl_method_config(); c.act_epsilon = 1.0f;
+    v[n++] = (TlVariant){"wasi dense eps=1, act_epsilon=1", &method_wasi, c};
+    c.factored = 1; c.r_update_previous = 1;
+    v[n++] = (TlVariant){"wasi factored eps=1, act_epsilon=1, r previous", &method_wasi, c};
+    c = tl_method_config(); c.act_ranks[0] = c.act_ranks[1] = c.act_ranks[2] = 100000; c.weight_update_svd = 1;
+    v[n++] = (TlVariant){"wasi dense eps=1, act full ranks, svd update", &method_wasi, c};
+    c = tl_method_config();
+    v[n++] = (TlVariant){"wsi eps=1", &method_wsi, c};
+    c.weight_update_svd = 1;
+    v[n++] = (TlVariant){"wsi eps=1, svd update", &method_wsi, c};
+    return n;
+}
+
 void tl_linear_grads(const LinearLayer *L, float *dW, float *db) {
     ParamSet *ps[4];
     int n = L->method->param_sets((LinearLayer *)L, ps);
     CHECK(n == 1, "%s: %d parameter sets", L->name, n);
-    memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
+    if (L->no_bias) memset(db, 0, sizeof(float) * (size_t)L->O);
+    else memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
     if (L->method == &method_wasi || L->method == &method_wsi) wasi_weight_grad(L, dW);
     else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
 }
@@ -204,6 +229,8 @@ double tl_compare_method_grads(const ParamSet *ta, const ParamSet *tb, const Lin
     }
     for (int i = 0; i < nlin; i++) {
         const LinearLayer *La = &la[i], *Lb = &lb[i];
+        EXPECT(La->trainable == Lb->trainable, "%s %s: trainable %d vs %d", tag, La->name, Lb->trainable, La->trainable);
+        if (!La->trainable) continue;   // frozen (num_of_finetune): no gradient to compare
         size_t OI = (size_t)La->O * La->I;
         float *wa = mem_alloc_floats(OI, MEM_WORKSPACE), *wb = mem_alloc_floats(OI, MEM_WORKSPACE);
         float *ba = mem_alloc_floats(La->O, MEM_WORKSPACE), *bb = mem_alloc_floats(La->O, MEM_WORKSPACE);

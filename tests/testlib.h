@@ -74,6 +74,11 @@ int tl_blas_threads_invariant(char *why, size_t cap);
 
 // The settings the method tests start from: all zero but epsilon = 1 and seed 17.
 MethodConfig tl_method_config(void);
+// The settings under which every compressing method must equal vanilla
+// (epsilon = 1, full activation ranks; each storage and update variant):
+// fills v (room for 12), returns how many.
+typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } TlVariant;
+int tl_full_rank_variants(TlVariant *v);
 // A trainable layer of method m for activations (B,N,I) -> O, initialised from W (O,I), b (O).
 void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
                    const float *W, const float *b, const MethodConfig *cfg);
