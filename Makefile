@@ -68,7 +68,7 @@ help:
 	@echo "make fuzz      build the libFuzzer targets (clang, build-fuzz/) and fuzz each for FUZZ_TIME s (tests/fuzz/run.sh)"
 	@echo "make demo      pretrain + fine-tune every method on Fashion-MNIST, figures in plots/demo/"
 	@echo "make paper-mini the paper's figures scaled to Fashion-MNIST and the micro models (~7 min), plots/paper-mini/"
-	@echo "make paper FIG=3|4|5|6|8|9|table1|table2  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
+	@echo "make paper FIG=3|4|5|6|7|8|9|table1|table2  the full-size runs of one paper figure (user-supplied weights and data), then its figure"
 	@echo "make bench     speed and memory side by side with PyTorch (results/bench/latest.txt)"
 	@echo "make bench-mpi vit_b_32 data-parallel on 1 and 2 MPI ranks, all-reduce share, extrapolation (results/bench/mpi.txt)"
 
@@ -180,7 +180,8 @@ demo: deps
 
 # make paper-mini: the paper's figures (wasibench plot --paper) on the mini
 # task, a real run (experiments/paper/mini/*.yaml), resumable like the demo.
-# The ViT file gives 3a, 3b, 5, 8, 9; the Swin file Fig. 6 (copied beside them).
+# The ViT file gives 3a, 3b, 4, 5, 8, 9; the Swin file Fig. 6, the micro Llama on a
+# generated yes/no task (experiments/gen_text_task.sh) Fig. 7 (copied beside them).
 PAPER_MINI = results/paper-mini
 paper-mini: deps
 	@$(MAKE) --no-print-directory all
@@ -191,6 +192,11 @@ paper-mini: deps
 	./$(BUILD)/wasibench plot $(PAPER_MINI)/swin.h5 --paper --out plots/paper-mini/swin && \
 	cp plots/paper-mini/swin/paper_fig6.png plots/paper-mini/swin/paper_fig6.svg plots/paper-mini/ && \
 	rm -f plots/paper-mini/paper_fig6_missing.txt && \
+	bash experiments/gen_text_task.sh $(PAPER_MINI)/textdata && \
+	./$(BUILD)/wasibench run experiments/paper/mini/llama.yaml --out $(PAPER_MINI)/llama.h5 --threads $(THREADS) && \
+	./$(BUILD)/wasibench plot $(PAPER_MINI)/llama.h5 --paper --out plots/paper-mini/llama && \
+	cp plots/paper-mini/llama/paper_fig7.png plots/paper-mini/llama/paper_fig7.svg plots/paper-mini/ && \
+	rm -f plots/paper-mini/paper_fig7_missing.txt && \
 	for f in md csv tex; do ./$(BUILD)/wasibench table $(PAPER_MINI)/vit.h5 --format $$f --out $(PAPER_MINI)/table1.$$f || exit 1; done && \
 	for f in md csv tex; do ./$(BUILD)/wasibench table $(PAPER_MINI)/vit.h5 --table 2 --format $$f --out $(PAPER_MINI)/table2.$$f || exit 1; done && \
 	./$(BUILD)/wasibench table $(PAPER_MINI)/swin.h5 --out $(PAPER_MINI)/table1_swin.md && \
@@ -209,9 +215,10 @@ PAPER_YAML_9 = experiments/paper/vit_b_32_fig9.yaml
 PAPER_YAML_table1 = experiments/paper/vit_b_32_all_linear.yaml
 PAPER_YAML_table2 = experiments/paper/vit_b_32_fig8.yaml
 PAPER_YAML_6 = experiments/paper/swin_t_mlp.yaml
+PAPER_YAML_7 = experiments/paper/tinyllama_boolq.yaml
 paper: deps
 	@$(MAKE) --no-print-directory all
-	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=3 (3a and 3b), 4, 5, 6, 8, 9, table1 or table2 (Fig. 7 is not in this version; experiments/paper/README.md)"; exit 2; }
+	@test -n "$(PAPER_YAML_$(FIG))" || { echo "make paper: FIG=3 (3a and 3b), 4, 5, 6, 7, 8, 9, table1 or table2 (experiments/paper/README.md)"; exit 2; }
 	@name=$$(basename $(PAPER_YAML_$(FIG)) .yaml); \
 	./$(BUILD)/wasibench run $(PAPER_YAML_$(FIG)) --out results/paper_$$name.h5 --threads $(THREADS) && \
 	stages=$$(./$(BUILD)/wasibench info results/paper_$$name.h5 | awk 'NR>2 && $$1 ~ /\// {split($$1, a, "/"); print a[1]}' | sort -u | paste -sd, -) && \

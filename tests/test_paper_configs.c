@@ -224,6 +224,46 @@ static void test_figure_files(void) {
     }
 }
 
+// Fig. 7: TinyLlama on BoolQ, the authors' setup, vanilla and wasi (eps 0.1
+// and 0.4 ... 0.9) on the last 1 ... 5 decoder layers; the dry run's vanilla
+// measure from the real shapes (22 layers, 2048, 5632, 32 heads, 4 KV heads,
+// vocab 32000) at batch 8, length 128: per layer 70 MB of inputs and 168 MB
+// of weights (q, o: 2048^2; k, v: 256 x 2048; gate, up, down: 2048 x 5632).
+static void test_tinyllama_boolq(void) {
+    Experiment ex;
+    if (load(&ex, "experiments/paper/tinyllama_boolq.yaml") < 0) return;
+    EXPECT(ex.n == 5 * 8, "tinyllama_boolq: %d runs, expected 40 (5 x (vanilla + 7 wasi))", ex.n);
+    int vanilla = 0, eps01 = 0;
+    for (int i = 0; i < ex.n; i++) {
+        const RunSpec *r = &ex.runs[i];
+        const LlamaConfig *l = &r->model.llama;
+        EXPECT(r->model.kind == MODEL_LLAMA && l->layers == 22 && l->dim == 2048 && l->hidden == 5632 && l->heads == 32 &&
+                   l->kv_heads == 4 && l->vocab == 32000 && l->seq_len == 128 && l->pad_id == 2 && l->num_classes == 2,
+               "run %s: kind %d, %d layers, dim %d, hidden %d, %d/%d heads, vocab %d, T %d, pad %d, %d classes", r->name,
+               (int)r->model.kind, l->layers, l->dim, l->hidden, l->heads, l->kv_heads, l->vocab, l->seq_len, l->pad_id, l->num_classes);
+        EXPECT(r->batch_size == 8 && r->epochs == 50 && r->seed == 233 && r->all_linear == 1 && r->num_finetune >= 1 &&
+                   r->num_finetune <= 5 && r->opt.kind == OPT_SGD && fabsf(r->sched.lr - 0.05f) < 1e-7f && fabsf(r->grad_clip - 2.0f) < 1e-7f,
+               "run %s: batch %d, %d epochs, seed %llu, layers %d, num_of_finetune %d", r->name, r->batch_size, r->epochs,
+               (unsigned long long)r->seed, r->all_linear, r->num_finetune);
+        eps01 += !strcmp(r->method, "wasi") && fabsf(r->mcfg.epsilon - 0.1f) < 1e-7f;
+        if (strcmp(r->method, "vanilla")) continue;
+        MethodCost c;
+        method_cost(r, &c);
+        double act = 70.0 * r->num_finetune, w = 168.0 * r->num_finetune;
+        EXPECT(fabs(c.paper_act_mb - act) < 1e-9 * act && fabs(c.paper_weight_mb - w) < 1e-9 * w,
+               "vanilla, last %d layers: %.4f + %.4f MB, expected %.0f + %.0f", r->num_finetune, c.paper_act_mb, c.paper_weight_mb, act, w);
+        printf("  vanilla TinyLlama, last %d layer(s), batch 8, length 128: %.1f MB activations + %.1f MB weights\n", r->num_finetune,
+               c.paper_act_mb, c.paper_weight_mb);
+        vanilla++;
+    }
+    EXPECT(vanilla == 5 && eps01 == 5, "%d vanilla runs (5), %d wasi runs at eps 0.1 (5)", vanilla, eps01);
+    cfg_free(&ex);
+    if (load(&ex, "experiments/paper/mini/llama.yaml") == 0) {
+        EXPECT(ex.n == 1 + 4 * 3 && ex.runs[0].model.kind == MODEL_LLAMA, "mini llama: %d runs, expected 13 Llama runs", ex.n);
+        cfg_free(&ex);
+    }
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     RUN(test_vit_b_32_mlp);
@@ -232,5 +272,6 @@ int main(int argc, char **argv) {
     RUN(test_base_is_not_an_experiment);
     RUN(test_paper_mini);
     RUN(test_figure_files);
+    RUN(test_tinyllama_boolq);
     return tl_finish();
 }
