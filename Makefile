@@ -1,11 +1,13 @@
 # wasibench Makefile. Knobs first; `make help` lists the targets.
 CC        ?= cc
+CXX       ?= g++          # only core/data/spm_shim.cc (the C++ shim over libsentencepiece)
 OPT       ?= -O2 -march=native
 THREADS   ?= 0            # 0 = all cores (tests and demo)
 BUILD     ?= build
 SAN       ?= 0            # 1 = AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/
 PYTHON    ?= /usr/bin/python3
 FUZZ_CC   ?= clang        # the fuzz build (libFuzzer) needs clang
+FUZZ_CXX  ?= clang++
 FUZZ_TIME ?= 60           # seconds of fuzzing per target in make fuzz (exploration)
 # make test fuzzes each target for less: there the fuzzers guard against
 # regressions from a fixed seed, and the suite must stay under 20 min on 2 cores.
@@ -16,8 +18,9 @@ MPI       ?= auto         # auto = with Open MPI when pkg-config finds ompi-c; 0
 DEB_PKGS  = build-essential pkg-config libopenblas-dev liblapacke-dev libyaml-dev libhdf5-dev hdf5-tools \
             gnuplot-nox libcsv-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev \
             dataset-fashion-mnist python3-torch python3-torchvision python3-numpy \
-            clang libclang-rt-14-dev libomp-14-dev valgrind libopenmpi-dev openmpi-bin chromium
-PC_LIBS   = openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib
+            clang libclang-rt-14-dev libomp-14-dev valgrind libopenmpi-dev openmpi-bin chromium \
+            libsentencepiece-dev sentencepiece python3-sentencepiece
+PC_LIBS   = openblas lapacke yaml-0.1 hdf5 libcjson libpng libjpeg zlib sentencepiece
 
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion
 CFLAGS_BASE = $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fopenmp -MMD -MP -I. -g
@@ -31,7 +34,8 @@ endif
 PKG_OK   := $(shell pkg-config --exists $(PC_LIBS) 2>/dev/null && echo yes)
 ifeq ($(PKG_OK),yes)
   PKG_CFLAGS := $(shell pkg-config --cflags $(PC_LIBS))
-  PKG_LIBS   := $(shell pkg-config --libs $(PC_LIBS))
+  # sentencepiece.pc also names the trainer library, which only spm_train needs
+  PKG_LIBS   := $(filter-out -lsentencepiece_train,$(shell pkg-config --libs $(PC_LIBS)))
 endif
 # MPI data-parallel training and sweeps (core/runtime/dist.c, the only file that
 # includes mpi.h); without it the same program runs as one process.
@@ -45,14 +49,17 @@ ifeq ($(MPI_OK),yes)
 else
   MPI_SAY = MPI: not found, built for one process (apt-get install libopenmpi-dev openmpi-bin, or make deps, then make clean all)
 endif
-LIBS      = $(PKG_LIBS) -lhdf5_hl -lcsv -lm
+LIBS      = $(PKG_LIBS) -lhdf5_hl -lcsv -lm -lstdc++
 CFLAGS    = $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
-LDFLAGS   = -fopenmp $(SANFLAGS)
+# The one C++ file (core/data/spm_shim.cc): the same optimisation and sanitizers.
+CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror -MMD -MP -I. -g $(OPT) $(SANFLAGS) $(PKG_CFLAGS)
+LDFLAGS   = -fopenmp $(SANFLAGS) $(LDSAN)
 
 LIB_SRC   = $(wildcard core/*/*.c) $(wildcard baselines/*.c)
+LIB_CXX   = $(wildcard core/*/*.cc)
 APP_SRC   = $(filter-out experiments/main.c,$(wildcard experiments/*.c))
 TEST_SRC  = $(wildcard tests/test_*.c)
-LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
 APP_OBJ   = $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Test helpers: every tests/*.c that is not a test_*.c program (testlib.c, ...).
@@ -93,6 +100,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX $<"
+	@$(CXX) $(CXXFLAGS) -c $< -o $@
 
 # version.h: git describe and the flags, rewritten only when they change.
 .PHONY: FORCE
@@ -146,13 +158,16 @@ FUZZ_BUILD = build-fuzz
 FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_OPT   = -O1 -g -fno-omit-frame-pointer -Wno-double-promotion -Wno-pass-failed
 FUZZ_SAN   = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+# clang links UBSan's C++ part (the vptr checks of core/data/spm_shim.cc)
+# only when asked, since the programs are linked by the C driver (LDSAN).
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	@$(CC) $(CFLAGS) -I$(BUILD) -fsanitize=fuzzer -o $@ $< $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
 fuzz-targets: check-libs $(FUZZ_BIN)
 fuzz-bin:
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(strip $(FUZZ_CC)) OPT="$(FUZZ_OPT)" SANFLAGS="$(FUZZ_SAN)" fuzz-targets
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(strip $(FUZZ_CC)) CXX=$(strip $(FUZZ_CXX)) OPT="$(FUZZ_OPT)" SANFLAGS="$(FUZZ_SAN)" \
+	  LDSAN=-fsanitize-link-c++-runtime fuzz-targets
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-bin
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(strip $(FUZZ_TIME))

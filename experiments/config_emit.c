@@ -67,6 +67,28 @@ static void emit_act(Sb *b, const RunSpec *r, const RunAux *x, const MethodKey *
     }
 }
 
+// The image formats' preprocessing keys (dataset:), after split_seed.
+static void emit_image_keys(Sb *b, const DataConfig *d) {
+    sb_printf(b, "  normalize: ");
+    if (d->norm == NORM_EXPLICIT) {
+        sb_printf(b, "{mean: "); sb_floats(b, d->mean, d->channels);
+        sb_printf(b, ", std: "); sb_floats(b, d->std, d->channels);
+        sb_printf(b, "}");
+    } else sb_printf(b, "%s", data_norm_name(d->norm));
+    sb_printf(b, "\n  resize: %s\n", data_resize_name(d->resize));
+    if (d->resize == RESIZE_SHORT_CROP) sb_printf(b, "  resize_size: %d\n", d->resize_size);
+    const char *aug = d->random_resized_crop ? (d->hflip ? "crop_flip" : "random_resized_crop") : d->hflip ? "flip" : "none";
+    sb_printf(b, "  augment: %s\n", aug);
+    if (d->random_resized_crop) {
+        sb_printf(b, "  rrc_scale: "); sb_floats(b, d->rrc_scale, 2);
+        sb_printf(b, "\n  rrc_ratio: "); sb_floats(b, d->rrc_ratio, 2);
+        sb_printf(b, "\n");
+    }
+    sb_printf(b, "  shuffle: %s\n  skip_corrupt: %s\n  cache: %s\n", d->shuffle ? "true" : "false", d->skip_corrupt ? "true" : "false",
+              data_cache_name(d->cache));
+    if (d->format == DATA_CIFAR100) sb_printf(b, "  coarse_labels: %s\n", d->coarse_labels ? "true" : "false");
+}
+
 void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, const char *from_name) {
     const DataConfig *d = &r->data;
     const ViTConfig *v = &r->model.vit;
@@ -114,7 +136,18 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
               (unsigned long long)r->init_seed, m_classes);
     sb_printf(b, "dataset:\n  format: %s\n  path: ", data_format_name(d->format));
     sb_str(b, d->path);
-    sb_printf(b, "\n  image_size: %d\n  channels: %d\n  classes: ", d->image_size, d->channels);
+    const int text = data_format_is_text(d->format);
+    if (text) {   // no image keys: the reader rejects them for text formats
+        sb_printf(b, "\n  tokenizer: ");
+        sb_str(b, d->tokenizer);
+        sb_printf(b, "\n  max_length: %d\n  pad_id: ", d->max_length);
+        if (d->pad_id < 0) sb_printf(b, "eos"); else sb_printf(b, "%d", d->pad_id);
+        if (d->format == DATA_TEXT_CLASSIFICATION) {
+            sb_printf(b, "\n  text_key: "); sb_str(b, d->text_key);
+            sb_printf(b, "\n  label_key: "); sb_str(b, d->label_key);
+        }
+        sb_printf(b, "\n  classes: ");
+    } else sb_printf(b, "\n  image_size: %d\n  channels: %d\n  classes: ", d->image_size, d->channels);
     if (!d->n_classes) sb_printf(b, "all");
     else {
         sb_printf(b, "[");
@@ -123,24 +156,9 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     }
     sb_printf(b, "\n  val_fraction: ");
     sb_float(b, d->val_fraction);
-    sb_printf(b, "\n  split_seed: %llu\n  normalize: ", (unsigned long long)d->split_seed);
-    if (d->norm == NORM_EXPLICIT) {
-        sb_printf(b, "{mean: "); sb_floats(b, d->mean, d->channels);
-        sb_printf(b, ", std: "); sb_floats(b, d->std, d->channels);
-        sb_printf(b, "}");
-    } else sb_printf(b, "%s", data_norm_name(d->norm));
-    sb_printf(b, "\n  resize: %s\n", data_resize_name(d->resize));
-    if (d->resize == RESIZE_SHORT_CROP) sb_printf(b, "  resize_size: %d\n", d->resize_size);
-    const char *aug = d->random_resized_crop ? (d->hflip ? "crop_flip" : "random_resized_crop") : d->hflip ? "flip" : "none";
-    sb_printf(b, "  augment: %s\n", aug);
-    if (d->random_resized_crop) {
-        sb_printf(b, "  rrc_scale: "); sb_floats(b, d->rrc_scale, 2);
-        sb_printf(b, "\n  rrc_ratio: "); sb_floats(b, d->rrc_ratio, 2);
-        sb_printf(b, "\n");
-    }
-    sb_printf(b, "  shuffle: %s\n  skip_corrupt: %s\n  cache: %s\n", d->shuffle ? "true" : "false", d->skip_corrupt ? "true" : "false",
-              data_cache_name(d->cache));
-    if (d->format == DATA_CIFAR100) sb_printf(b, "  coarse_labels: %s\n", d->coarse_labels ? "true" : "false");
+    sb_printf(b, "\n  split_seed: %llu\n", (unsigned long long)d->split_seed);
+    if (text) sb_printf(b, "  shuffle: %s\n", d->shuffle ? "true" : "false");
+    else emit_image_keys(b, d);
     sb_printf(b, "  limit_train: %d\n  limit_val: %d\n", r->limit_train, r->limit_val);
     if (r->eval_split) sb_printf(b, "  eval_split: %s\n", r->eval_split == 1 ? "test" : "both");   // only when set: older files keep their config hashes
     const OptimConfig *o = &r->opt;

@@ -3,6 +3,7 @@
 // method's entry is read through its declared keys (core/nn/linear_method.h).
 #include "experiments/config_parts.h"
 #include "baselines/registry.h"
+#include "core/data/tokenizer.h"
 #include "core/runtime/memory.h"
 #include "experiments/maxbatch.h"
 
@@ -24,7 +25,12 @@ static const char *const model_keys[] = {"preset", "image_size", "patch", "chann
 static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
                                            "normalize", "resize", "resize_size", "augment", "rrc_scale", "rrc_ratio", "shuffle",
                                            "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val",
-                                           "eval_split"};
+                                           "eval_split", "tokenizer", "max_length", "pad_id", "text_key", "label_key"};
+// Keys of one kind of format only: the other kind rejects them (a text
+// format has no pixels; an image format no tokenizer).
+static const char *const image_only_keys[] = {"image_size", "channels", "normalize", "resize", "resize_size", "augment",
+                                              "rrc_scale", "rrc_ratio", "skip_corrupt", "cache"};
+static const char *const text_only_keys[] = {"tokenizer", "max_length", "pad_id", "text_key", "label_key"};
 static const char *const training_keys[] = {"epochs", "batch_size", "optimizer", "lr", "momentum", "dampening", "nesterov",
                                             "weight_decay", "betas", "eps", "schedule", "warmup_epochs", "warmup_start",
                                             "eta_min", "eta_min_ratio", "grad_clip", "max_steps", "eval_every",
@@ -142,6 +148,29 @@ int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
     return 0;
 }
 
+// The text formats' own keys (core/data/tokenizer.h): tokenizer (default
+// <path>/tokenizer.model, resolved here so the emitted YAML names the file),
+// max_length, pad_id (an id or eos), text_key and label_key.
+static int text_keys(Ctx *c, Sec *s, DataConfig *d) {
+    int got = rd_str(s, "tokenizer", 1, 0, d->tokenizer, sizeof d->tokenizer);
+    if (got < 0) return -1;
+    if (!got && (size_t)snprintf(d->tokenizer, sizeof d->tokenizer, "%s/tokenizer.model", d->path) >= sizeof d->tokenizer)
+        return cfg_fail(c, s->pos, "dataset.tokenizer: the default '%s/tokenizer.model' is too long (give dataset.tokenizer)", d->path);
+    if (rd_int(s, "max_length", 1, DATA_MAX_LENGTH, &d->max_length) < 0) return -1;
+    const Node *v;
+    if ((got = sec_val(s, "pad_id", 1, "a token id or eos", &v)) < 0) return -1;
+    if (got) {
+        long id;
+        if (v->kind == N_SCALAR && !strcmp(v->s, "eos")) d->pad_id = -1;
+        else if (cfg_parse_long(v, &id) == -1) return cfg_type_error(c, v, "dataset.pad_id", "a token id or eos");
+        else if (cfg_to_long(c, v, "dataset.pad_id", 0, TOKENIZER_MAX_VOCAB - 1, &id) < 0) return -1;
+        else d->pad_id = (int)id;
+    }
+    if (rd_str(s, "text_key", 1, 0, d->text_key, sizeof d->text_key) < 0 || rd_str(s, "label_key", 1, 0, d->label_key, sizeof d->label_key) < 0)
+        return -1;
+    return 0;   // (an empty text_key or label_key is refused by rd_str)
+}
+
 int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     Sec s;
     if (cfg_section(c, tree, "dataset", 1, &s) < 0 || cfg_check_keys(&s, dataset_keys, NK(dataset_keys)) < 0) return -1;
@@ -150,7 +179,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     for (int i = 0; i < DATA_NFORMATS; i++) fmts[i] = data_format_name((DataFormat)i);
     int f = 0, got = rd_enum(&s, "format", 1, fmts, DATA_NFORMATS, &f);
     if (got < 0) return -1;
-    if (!got) return cfg_fail(c, s.pos, "dataset: missing required key 'format' (one of fashion_mnist, mnist, cifar10, cifar100, pets, flowers102, cub200, isic2018)");
+    if (!got) return cfg_fail(c, s.pos, "dataset: missing required key 'format' (one of fashion_mnist, mnist, cifar10, cifar100, pets, flowers102, cub200, isic2018, boolq, text_classification)");
     d->format = (DataFormat)f;
     Pos fpos = s.pos;
     cfg_key_pos(&s, "format", &fpos);
@@ -162,13 +191,25 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     }
     d->split = SPLIT_TRAIN;
     d->seed = r->seed;
+    const int text = data_format_is_text(d->format);
+    Pos p;
+    for (int k = 0; k < NK(image_only_keys); k++)
+        if (text && cfg_key_pos(&s, image_only_keys[k], &p))
+            return cfg_fail(c, p, "dataset.%s: an image setting, but format %s is text (its items are token ids; remove the key)",
+                            image_only_keys[k], data_format_name(d->format));
+    for (int k = 0; k < NK(text_only_keys); k++) {
+        if (!text && cfg_key_pos(&s, text_only_keys[k], &p))
+            return cfg_fail(c, p, "dataset.%s: a text setting, but format %s is an image format (remove the key)", text_only_keys[k],
+                            data_format_name(d->format));
+        if (k >= 3 && d->format == DATA_BOOLQ && cfg_key_pos(&s, text_only_keys[k], &p))
+            return cfg_fail(c, p, "dataset.%s: only for text_classification (boolq's fields are question, passage and label)", text_only_keys[k]);
+    }
     // The data feeds the model: its size and channels are the model's.
     int m_size, m_channels, m_classes;
     model_config_io(&r->model, &m_size, &m_channels, &m_classes);
     d->image_size = m_size;
     d->channels = m_channels;
     int x;
-    Pos p;
     if ((got = rd_int(&s, "image_size", 1, 4096, &x)) < 0) return -1;
     if (got && x != m_size) {
         cfg_key_pos(&s, "image_size", &p);
@@ -191,7 +232,8 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         long ids[DATA_MAX_CLASSES];
         int n;
         if (cl->kind == N_SCALAR) return cfg_type_error(c, cl, "dataset.classes", "a list of class ids or all");
-        if (list_longs(&s, "classes", cl, 1, DATA_MAX_CLASSES, 0, K - 1, ids, &n) < 0) return -1;
+        // text_classification: the classes are known once train.jsonl is read (dataset_open checks them)
+        if (list_longs(&s, "classes", cl, 1, DATA_MAX_CLASSES, 0, (K > 0 ? K : DATA_MAX_CLASSES) - 1, ids, &n) < 0) return -1;
         if (n < 2) return cfg_fail(c, cl->pos, "dataset.classes: one class (%ld) makes a one-class problem (list at least 2 classes, or all)", ids[0]);
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < i; j++)
@@ -271,7 +313,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     if (got) d->cache = (DataCache)cache;
     if (rd_int(&s, "limit_train", 0, INT_MAX, &r->limit_train) < 0 || rd_int(&s, "limit_val", 0, INT_MAX, &r->limit_val) < 0) return -1;
     if (rd_enum(&s, "eval_split", 1, eval_split_names, NK(eval_split_names), &r->eval_split) < 0) return -1;
-    return 0;
+    return text ? text_keys(c, &s, d) : 0;
 }
 
 int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x) {

@@ -1,7 +1,8 @@
 // dataset.c: the loader interface of dataset.h: config checks, the
 // train/val split and class filtering shared by every format, the decoded
 // image cache, batch assembly (parallel over the items of a batch, one
-// scratch set per thread) and the epoch order.
+// scratch set per thread; text: the stored token ids as floats) and the
+// epoch order.
 #include "core/data/dataset.h"
 #include "core/runtime/counters.h"
 #include "core/data/formats.h"
@@ -15,7 +16,8 @@
 // ---------------------------------------------------------------------------
 // names
 
-static const char *format_names[DATA_NFORMATS] = {"fashion_mnist", "mnist", "cifar10", "cifar100", "pets", "flowers102", "cub200", "isic2018"};
+static const char *format_names[DATA_NFORMATS] = {"fashion_mnist", "mnist", "cifar10", "cifar100", "pets", "flowers102", "cub200", "isic2018",
+                                                  "boolq", "text_classification"};
 static const char *split_names[] = {"train", "val", "test"};
 static const char *norm_names[] = {"half", "imagenet", "dataset", "explicit", "none"};
 static const char *resize_names[] = {"squash", "short_crop"};
@@ -28,8 +30,9 @@ static int lookup(const char *s, const char **names, int n) {
 const char *data_format_name(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? format_names[f] : "?"; }
 // Records of each official training set (what split train/val divide), as
 // the datasets publish them: for estimates made before any file is read.
-static const int format_train_records[DATA_NFORMATS] = {60000, 60000, 50000, 50000, 3680, 2040, 5994, 10015};
-static const int format_classes[DATA_NFORMATS] = {10, 10, 10, 100, 37, 102, 200, 7};
+// (text_classification: any file, so unknown; its classes come from its labels)
+static const int format_train_records[DATA_NFORMATS] = {60000, 60000, 50000, 50000, 3680, 2040, 5994, 10015, 9427, 0};
+static const int format_classes[DATA_NFORMATS] = {10, 10, 10, 100, 37, 102, 200, 7, 2, 0};
 int data_format_train_records(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? format_train_records[f] : 0; }
 int data_format_classes(DataFormat f, int coarse) {
     if (f == DATA_CIFAR100 && coarse) return 20;
@@ -40,6 +43,7 @@ const char *data_norm_name(DataNorm n) { return n >= 0 && n <= NORM_NONE ? norm_
 const char *data_resize_name(DataResize r) { return r >= 0 && r <= RESIZE_SHORT_CROP ? resize_names[r] : "?"; }
 const char *data_cache_name(DataCache c) { return c >= 0 && c <= CACHE_ON ? cache_names[c] : "?"; }
 int data_format_parse(const char *s) { return lookup(s, format_names, DATA_NFORMATS); }
+int data_format_is_text(DataFormat f) { return f == DATA_BOOLQ || f == DATA_TEXT_CLASSIFICATION; }
 int data_split_parse(const char *s) { return lookup(s, split_names, 3); }
 int data_norm_parse(const char *s) { return lookup(s, norm_names, 5); }
 int data_resize_parse(const char *s) { return lookup(s, resize_names, 2); }
@@ -59,6 +63,10 @@ void data_config_default(DataConfig *c) {
     c->rrc_ratio[0] = 3.0f / 4.0f; c->rrc_ratio[1] = 4.0f / 3.0f;
     c->shuffle = 1;
     c->cache = CACHE_AUTO;
+    c->max_length = 128;
+    c->pad_id = -1;
+    snprintf(c->text_key, sizeof c->text_key, "text");
+    snprintf(c->label_key, sizeof c->label_key, "label");
 }
 
 // What each format expects under dataset.path, for "not found" messages.
@@ -71,20 +79,20 @@ static const char *layout_hint(DataFormat f) {
     case DATA_FLOWERS102: return "jpg/, imagelabels.txt, trnid.txt, valid.txt, tstid.txt";
     case DATA_CUB200: return "images/, images.txt, image_class_labels.txt, train_test_split.txt";
     case DATA_ISIC2018: return "ISIC2018_Task3_{Training,Test}_GroundTruth.csv and ISIC2018_Task3_{Training,Test}_Input/";
+    case DATA_BOOLQ: return "train.jsonl and val.jsonl (SuperGLUE BoolQ) and the tokenizer.model";
+    case DATA_TEXT_CLASSIFICATION: return "train.jsonl and test.jsonl (one {text, label} object per line) and the tokenizer.model";
     default: return "?";
     }
 }
 
-static int in_memory(DataFormat f) { return f <= DATA_CIFAR100; }
+static int in_memory(DataFormat f) { return f <= DATA_CIFAR100 || data_format_is_text(f); }
 
 // ---------------------------------------------------------------------------
 // config
 
-static int check_config(const DataConfig *c, WbError *err) {
-    if (c->format < 0 || c->format >= DATA_NFORMATS) return wb_error(err, "dataset.format: %d is not a known format", (int)c->format);
+// The settings every format shares: classes, split.
+static int check_common(const DataConfig *c, WbError *err) {
     if (c->split < SPLIT_TRAIN || c->split > SPLIT_TEST) return wb_error(err, "dataset.split: %d (expected train, val or test)", (int)c->split);
-    if (c->image_size < 1 || c->image_size > 4096) return wb_error(err, "dataset.image_size: %d (expected 1..4096)", c->image_size);
-    if (c->channels != 1 && c->channels != 3) return wb_error(err, "dataset.channels: %d (expected 1 or 3)", c->channels);
     if (c->n_classes < 0 || c->n_classes > DATA_MAX_CLASSES)
         return wb_error(err, "dataset.classes: %d classes listed (expected at most %d)", c->n_classes, DATA_MAX_CLASSES);
     for (int a = 0; a < c->n_classes; a++)
@@ -94,6 +102,25 @@ static int check_config(const DataConfig *c, WbError *err) {
         return wb_error(err, "dataset.val_fraction: %g (expected 0 <= fraction < 1)", (double)c->val_fraction);
     if (c->split == SPLIT_VAL && c->val_fraction == 0.0f)
         return wb_error(err, "dataset.split: val is empty with dataset.val_fraction 0 (expected a fraction > 0, e.g. 0.2)");
+    return 0;
+}
+
+// Text formats: the image fields are ignored (the config reader rejects them).
+static int check_text_config(const DataConfig *c, WbError *err) {
+    if (c->max_length < 1 || c->max_length > DATA_MAX_LENGTH)
+        return wb_error(err, "dataset.max_length: %d (expected 1..%d token ids per item)", c->max_length, DATA_MAX_LENGTH);
+    if (c->pad_id < -1) return wb_error(err, "dataset.pad_id: %d (expected a token id >= 0, or -1 for the tokenizer's eos)", c->pad_id);
+    if (c->format == DATA_TEXT_CLASSIFICATION && (!c->text_key[0] || !c->label_key[0]))
+        return wb_error(err, "dataset.%s: empty (expected the name of a JSON field)", c->text_key[0] ? "label_key" : "text_key");
+    return check_common(c, err);
+}
+
+static int check_config(const DataConfig *c, WbError *err) {
+    if (c->format < 0 || c->format >= DATA_NFORMATS) return wb_error(err, "dataset.format: %d is not a known format", (int)c->format);
+    if (data_format_is_text(c->format)) return check_text_config(c, err);
+    if (check_common(c, err) < 0) return -1;
+    if (c->image_size < 1 || c->image_size > 4096) return wb_error(err, "dataset.image_size: %d (expected 1..4096)", c->image_size);
+    if (c->channels != 1 && c->channels != 3) return wb_error(err, "dataset.channels: %d (expected 1 or 3)", c->channels);
     if (c->norm < NORM_HALF || c->norm > NORM_NONE) return wb_error(err, "dataset.norm: %d (expected half, imagenet, dataset, explicit or none)", (int)c->norm);
     if (c->norm == NORM_EXPLICIT)
         for (int k = 0; k < c->channels; k++)
@@ -114,6 +141,7 @@ static int check_config(const DataConfig *c, WbError *err) {
 
 // Fill cfg->mean/std for the preset (Cout entries).
 static int resolve_norm(DataConfig *c, WbError *err) {
+    if (data_format_is_text(c->format)) return 0;
     static const float imnet_m[3] = {0.485f, 0.456f, 0.406f}, imnet_s[3] = {0.229f, 0.224f, 0.225f};
     // Per-dataset statistics of the training images (pixel values in [0, 1]).
     static const float fm_m = 0.2860f, fm_s = 0.3530f, mn_m = 0.1307f, mn_s = 0.3081f;
@@ -239,6 +267,11 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
     if (!path_is_dir(cfg->path))
         return wb_error(err, "dataset.path: directory '%s' does not exist (expected the %s folder holding %s)",
                         cfg->path, data_format_name(cfg->format), layout_hint(cfg->format));
+    const int text = data_format_is_text(cfg->format);
+    if (text && !cfg->tokenizer[0]) {
+        if ((size_t)snprintf(cfg->tokenizer, sizeof cfg->tokenizer, "%s/tokenizer.model", cfg->path) >= sizeof cfg->tokenizer)
+            return wb_error(err, "dataset.path: '%s' is too long for the default dataset.tokenizer (set dataset.tokenizer)", cfg->path);
+    }
 
     // 1. the official split's records and labels
     const char *dir = cfg->path;
@@ -249,6 +282,8 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
     case DATA_FLOWERS102: rc = flowers_index(src, cfg, dir, err); break;
     case DATA_CUB200: rc = cub_index(src, cfg, dir, err); break;
     case DATA_ISIC2018: rc = isic_index(src, cfg, dir, err); break;
+    case DATA_BOOLQ: rc = boolq_index(src, cfg, dir, err); break;
+    case DATA_TEXT_CLASSIFICATION: rc = textcls_index(src, cfg, dir, err); break;
     default: rc = wb_error(err, "dataset.format: %d is not a known format", (int)cfg->format);
     }
     if (rc < 0) goto fail;
@@ -297,9 +332,13 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
         goto fail;
     }
 
-    // 4. pixels of the kept records (in-memory formats), then compaction
+    // 4. pixels (or token ids) of the kept records (in-memory formats), then compaction
     if (cfg->format <= DATA_MNIST) { if (idx_load(src, cfg, dir, keep, nkeep, err) < 0) goto fail; }
     else if (cfg->format <= DATA_CIFAR100) { if (cifar_load(src, cfg, dir, keep, nkeep, err) < 0) goto fail; }
+    else if (text) {
+        if (text_load(src, cfg, keep, nkeep, err) < 0) goto fail;
+        cfg->pad_id = src->pad_id;   // resolved: the tokenizer's eos unless set
+    }
     if (!in_memory(cfg->format)) src->file_bytes = mem_alloc((size_t)n * sizeof(long long), MEM_DATA);
     compact_source(src, keep, nkeep);
     mem_free(keep); keep = NULL;
@@ -307,7 +346,7 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
     ds->labels = mem_alloc((size_t)nkeep * sizeof(int), MEM_DATA);
     for (int i = 0; i < nkeep; i++) ds->labels[i] = map[src->labels[i]];
     ds->bad = mem_alloc((size_t)nkeep, MEM_DATA);
-    scratch_alloc(ds);
+    if (!text) scratch_alloc(ds);   // text batches are copies: no per-thread scratch
 
     // 5. folders: every listed file must exist; optional cache
     if (!in_memory(cfg->format)) {
@@ -371,8 +410,28 @@ static void item_geom(const Dataset *ds, int i, int epoch, int H, int W, ImageGe
     g->flip = c->hflip && rng_uniform(&r) < 0.5f;
 }
 
+int dataset_item_floats(const Dataset *ds) {
+    const DataConfig *c = &ds->cfg;
+    return data_format_is_text(c->format) ? c->max_length : c->channels * c->image_size * c->image_size;
+}
+
+int dataset_vocab_size(const Dataset *ds) { return data_format_is_text(ds->cfg.format) ? ds->src.vocab : 0; }
+
+// x (B, T): token ids as floats (exact below 2^24, tokenizer.h).
+static int text_batch(const Dataset *ds, const int *idx, int B, float *x, int *y) {
+    int T = ds->src.T;
+    for (int b = 0; b < B; b++) {
+        CHECK(idx[b] >= 0 && idx[b] < ds->n, "item %d of %d", idx[b], ds->n);
+        const int32_t *row = ds->src.tokens + (size_t)idx[b] * T;
+        for (int t = 0; t < T; t++) x[(size_t)b * T + t] = (float)row[t];
+        y[b] = ds->labels[idx[b]];
+    }
+    return B;
+}
+
 int dataset_batch(Dataset *ds, const int *idx, int B, int epoch, float *x, int *y, WbError *err) {
     const DataConfig *c = &ds->cfg;
+    if (data_format_is_text(c->format)) return text_batch(ds, idx, B, x, y);
     int S = c->image_size, Cout = c->channels, nt = ds->n_threads;
     size_t per = (size_t)Cout * S * S;
     if (B > ds->status_cap) {
@@ -444,6 +503,12 @@ void dataset_item_name(const Dataset *ds, int i, char *buf, size_t len) {
 
 void dataset_describe(const Dataset *ds, char *buf, size_t len) {
     const DataConfig *c = &ds->cfg;
+    if (data_format_is_text(c->format)) {
+        snprintf(buf, len, "%s %s: %d items, %d classes, %d token ids each (%d truncated), tokenizer %s (vocab %d, pad %d)%s, path %s",
+                 data_format_name(c->format), data_split_name(c->split), ds->n, ds->num_classes, c->max_length, ds->src.n_truncated,
+                 c->tokenizer, ds->src.vocab, c->pad_id, c->shuffle ? ", shuffled" : "", c->path);
+        return;
+    }
     snprintf(buf, len, "%s %s: %d items, %d classes, %dx%dx%d, norm %s (mean %.4f %.4f %.4f, std %.4f %.4f %.4f), %s%s%s%s, %d skipped as corrupt, path %s",
              data_format_name(c->format), data_split_name(c->split), ds->n, ds->num_classes, c->channels, c->image_size, c->image_size,
              data_norm_name(c->norm), (double)c->mean[0], (double)c->mean[1], (double)c->mean[2], (double)c->std[0], (double)c->std[1],
@@ -475,7 +540,7 @@ void batch_iter_start(BatchIter *it, int epoch) {
 
 int batch_iter_next(BatchIter *it, float *x, int *y, WbError *err) {
     Dataset *ds = it->ds;
-    size_t per = (size_t)ds->cfg.channels * ds->cfg.image_size * ds->cfg.image_size;
+    size_t per = (size_t)dataset_item_floats(ds);
     int got = 0;
     while (got < it->B && it->pos < ds->n) {
         if (it->drop_last && got + (ds->n - it->pos) < it->B) { it->pos = ds->n; return 0; }

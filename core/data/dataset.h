@@ -1,9 +1,10 @@
 // dataset.h: the one loader interface of the data sets. dataset_open reads
-// a format (one file each: idx.c, cifar.c, folder.c), keeps
+// a format (one file each: idx.c, cifar.c, folder.c, isic.c, text.c), keeps
 // the configured split (train / val by a seeded fraction of the official
 // training set, test = the official test set) and classes (relabelled
 // 0..K-1 in listed order), and dataset_batch turns a list of items into a
-// normalised float batch x (B, Cout, S, S) NCHW plus labels y (B). A
+// normalised float batch x (B, Cout, S, S) NCHW plus labels y (B); text
+// formats give x (B, T) token ids as floats instead (dataset_item_floats). A
 // BatchIter walks one epoch in an order derived only from (seed, epoch).
 // All memory the loader holds (records, decoded-image cache, paths, labels,
 // scratch) is tracked in the data category. Layouts: core/data/DATA.md.
@@ -17,6 +18,7 @@
 
 #define DATA_MAX_CLASSES 256
 #define DATA_PATH_MAX 1024
+#define DATA_MAX_LENGTH 65536   // text: the largest max_length (T)
 #define FASHION_MNIST_DEFAULT_PATH "/usr/share/datasets/fashion-mnist"
 
 typedef enum {
@@ -28,6 +30,8 @@ typedef enum {
     DATA_FLOWERS102,        // Oxford Flowers102: jpg/, imagelabels.txt, trnid/valid/tstid.txt
     DATA_CUB200,            // CUB-200-2011: images/, images.txt, image_class_labels.txt, train_test_split.txt
     DATA_ISIC2018,          // ISIC 2018 task 3: ground-truth CSV + input folder
+    DATA_BOOLQ,             // text: SuperGLUE BoolQ train.jsonl, val.jsonl (question, passage, label)
+    DATA_TEXT_CLASSIFICATION, // text: train.jsonl, test.jsonl with a text and an integer label
     DATA_NFORMATS
 } DataFormat;
 
@@ -70,25 +74,36 @@ typedef struct {
     int skip_corrupt;              // drop unreadable images (counted in n_skipped) instead of failing
     DataCache cache;               // folders: keep decoded images in memory (auto: on when files <= 32 MB)
     int coarse_labels;             // CIFAR-100: 1 = the 20 coarse classes, 0 = the 100 fine (default)
+    // Text formats (the image fields above are ignored by them):
+    char tokenizer[DATA_PATH_MAX]; // sentencepiece model; "" = <path>/tokenizer.model
+    int max_length;                // T: ids per item (BOS + text, truncated, padded) (128)
+    int pad_id;                    // padding id; -1 = the tokenizer's eos (TinyLlama: </s> = 2)
+    char text_key[64];             // text_classification: the text field ("text")
+    char label_key[64];            // text_classification: the integer label field ("label")
 } DataConfig;
 
 // The defaults above: Fashion-MNIST at its Debian path, train split, S = 32,
 // Cout = 3, all classes, val_fraction 0.2, split_seed 233, NORM_HALF,
-// squash resize, no augmentation, shuffle on, seed 0, cache auto.
+// squash resize, no augmentation, shuffle on, seed 0, cache auto; text:
+// max_length 128, pad_id -1 (eos), text_key "text", label_key "label".
 void data_config_default(DataConfig *cfg);
 
 // Names for configs and logs. *_parse return -1 for an unknown name.
-const char *data_format_name(DataFormat f);  // "fashion_mnist", "mnist", "cifar10", "cifar100", "pets", "flowers102", "cub200", "isic2018"
+const char *data_format_name(DataFormat f);  // "fashion_mnist", "mnist", "cifar10", "cifar100", "pets", "flowers102", "cub200", "isic2018", "boolq", "text_classification"
 const char *data_split_name(DataSplit s);    // "train", "val", "test"
 const char *data_norm_name(DataNorm n);      // "half", "imagenet", "dataset", "explicit", "none"
 const char *data_resize_name(DataResize r);  // "squash", "short_crop"
 const char *data_cache_name(DataCache c);    // "auto", "off", "on"
 int data_format_parse(const char *s);
 // The official training set's record count (Fashion-MNIST 60000, ..., ISIC
-// 2018 10015), for cost estimates before the data is read; 0 if unknown.
+// 2018 10015, BoolQ 9427), for cost estimates before the data is read; 0 if
+// unknown (text_classification).
 int data_format_train_records(DataFormat f);
-// The classes of a format (CIFAR-100 with coarse = 1: its 20 coarse ones); 0 if unknown.
+// The classes of a format (CIFAR-100 with coarse = 1: its 20 coarse ones); 0
+// if unknown before the files are read (text_classification: largest label + 1).
 int data_format_classes(DataFormat f, int coarse);
+// 1 for the text formats (token ids, a tokenizer), 0 for the image ones.
+int data_format_is_text(DataFormat f);
 int data_split_parse(const char *s);
 int data_norm_parse(const char *s);
 int data_resize_parse(const char *s);
@@ -112,6 +127,15 @@ typedef struct {
     size_t *file;             // (n) offsets into names
     long long *file_bytes;    // (n) size on disk (filled by dataset.c)
     int cap;                  // allocated length of the per-record arrays
+    // Text records (text.c): index keeps each record's text (NUL-terminated)
+    // in an arena until load tokenizes the kept ones into tokens and frees it.
+    char *texts;              // arena of the texts
+    size_t texts_len, texts_cap;
+    size_t *text_off;         // (n) offsets into texts
+    int T;                    // ids per record
+    int32_t *tokens;          // (n, T) BOS + ids, right-padded with pad_id
+    int vocab, pad_id;        // of the tokenizer used (pad resolved)
+    int n_truncated;          // kept records longer than T ids (cut on the right)
 } DataSource;
 
 typedef struct Dataset {
@@ -139,10 +163,16 @@ typedef struct Dataset {
 int dataset_open(Dataset *ds, const DataConfig *cfg, WbError *err);
 void dataset_close(Dataset *ds);
 
+// Floats per item of x: Cout*S*S for images, T (max_length) for text.
+int dataset_item_floats(const Dataset *ds);
+// The tokenizer's vocabulary size (every id of x is below it); 0 for images.
+int dataset_vocab_size(const Dataset *ds);
+
 // x (B, Cout, S, S), y (B): the items idx[0..B) of ds, preprocessed (augmentation
 // draws depend only on (cfg.seed, epoch, item)). Returns the number of items
 // written: B, or fewer when skip_corrupt dropped some (the good ones come
-// first, in order); -1 on error (the message names the file).
+// first, in order); -1 on error (the message names the file). Text: x (B, T)
+// the stored token ids as floats (exact: ids < 2^24), always B.
 int dataset_batch(Dataset *ds, const int *idx, int B, int epoch, float *x, int *y, WbError *err);
 
 // counts (num_classes) = items per class.
@@ -166,7 +196,7 @@ typedef struct {
 
 void batch_iter_init(BatchIter *it, Dataset *ds, int B, int drop_last);
 void batch_iter_start(BatchIter *it, int epoch);       // (re)start at epoch
-// x (B, Cout, S, S), y (B). Returns items in the batch (1..B), 0 at the end of
+// x (B, dataset_item_floats), y (B). Returns items in the batch (1..B), 0 at the end of
 // the epoch, -1 on error. With skip_corrupt, dropped items are replaced by
 // the next ones of the epoch, so only the last batch is short.
 int batch_iter_next(BatchIter *it, float *x, int *y, WbError *err);

@@ -49,6 +49,7 @@ const char *source_file(const DataSource *src, int i) { return src->names + src-
 void source_free(DataSource *src) {
     mem_free(src->labels); mem_free(src->record); mem_free(src->file); mem_free(src->file_bytes);
     mem_free(src->names); mem_free(src->pixels);
+    mem_free(src->texts); mem_free(src->text_off); mem_free(src->tokens);
     memset(src, 0, sizeof *src);
 }
 

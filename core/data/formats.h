@@ -1,5 +1,5 @@
 // formats.h: the contract between dataset.c and the format files
-// (idx.c, cifar.c, folder.c, isic.c). Internal to the
+// (idx.c, cifar.c, folder.c, isic.c, text.c). Internal to the
 // data loader: callers use dataset.h.
 //
 // *_index fills src with the records of the official training set (split
@@ -8,7 +8,9 @@
 // H, W, C. *_load (in-memory formats only) reads the pixels of the records
 // keep[0..nkeep) (ascending) into src->pixels (nkeep, H, W, C); dataset.c
 // then compacts the per-record arrays to the kept records. Every error names
-// the file and record/line and what was expected.
+// the file and record/line and what was expected. Text formats (text.c):
+// *_index keeps the texts (src->texts), text_load tokenizes the kept ones
+// into src->tokens (nkeep, T) and frees the texts.
 #ifndef WB_DATA_FORMATS_H
 #define WB_DATA_FORMATS_H
 
@@ -22,6 +24,10 @@ int pets_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError 
 int flowers_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *err);
 int cub_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *err);
 int isic_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *err);
+int boolq_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *err);
+int textcls_index(DataSource *src, const DataConfig *cfg, const char *dir, WbError *err);
+// cfg->tokenizer must be resolved (non-empty); sets src->T, vocab, pad_id, n_truncated.
+int text_load(DataSource *src, const DataConfig *cfg, const int *keep, int nkeep, WbError *err);
 
 // Helpers shared by the format files (folder.c).
 // Append one record; path is copied into the names arena (folders) or NULL.

@@ -27,7 +27,7 @@ cd "$(dirname "$0")/../.."
 
 if [ "${1:-}" = "--seeds" ]; then
   dir=${2:-build-fuzz}
-  for t in idx cifar csv safetensors st_index results; do
+  for t in idx cifar csv jsonl safetensors st_index results; do
     rm -rf "tests/fuzz/corpus/$t"; mkdir -p "tests/fuzz/corpus/$t"
     WB_FUZZ_SEEDS="tests/fuzz/corpus/$t" "$dir/fuzz/fuzz_$t" || { echo "seeds of fuzz_$t failed"; exit 1; }
   done
