@@ -125,8 +125,8 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     else if (r->model.kind == MODEL_LLAMA) {
         const LlamaConfig *l = &r->model.llama;
         if (r->model_config[0]) { sb_printf(b, "  config: "); sb_str(b, r->model_config); sb_printf(b, "\n"); }
-        sb_printf(b, "  pad_id: %d\n  # llama: vocab %d, dim %d, hidden %d, layers %d, heads %d, kv_heads %d, length %d\n",
-                  l->pad_id, l->vocab, l->dim, l->hidden, l->layers, l->heads, l->kv_heads, l->seq_len);
+        sb_printf(b, "  # llama: vocab %d, dim %d, hidden %d, layers %d, heads %d, kv_heads %d, length %d (dataset.max_length)\n",
+                  l->vocab, l->dim, l->hidden, l->layers, l->heads, l->kv_heads, l->seq_len);
     } else
         sb_printf(b, "  # swin: %d px, %d channels, sizes of the preset\n", m_size, m_channels);
     sb_printf(b, "  pretrained: ");

@@ -21,7 +21,7 @@ const char *const stage_keys[12] = {"name", "model", "dataset", "training", "met
                                          "seeds", "budget_mb", "strict_budget", "save_checkpoint", "memory"};
 
 static const char *const model_keys[] = {"preset", "image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim",
-                                         "pretrained", "from_stage", "new_head", "init_seed", "config", "pad_id"};
+                                         "pretrained", "from_stage", "new_head", "init_seed", "config"};
 static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
                                            "normalize", "resize", "resize_size", "augment", "rrc_scale", "rrc_ratio", "shuffle",
                                            "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val",
@@ -76,8 +76,8 @@ int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
     }
     static const char *const sizes[] = {"image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim"};
     Pos kp;
-    if (r->model.kind != MODEL_LLAMA && (cfg_key_pos(&s, "config", &kp) || cfg_key_pos(&s, "pad_id", &kp)))
-        return cfg_fail(c, kp, "model: 'config' and 'pad_id' apply to the Llama decoder only (preset %s is a %s model)",
+    if (r->model.kind != MODEL_LLAMA && cfg_key_pos(&s, "config", &kp))
+        return cfg_fail(c, kp, "model.config: a Hugging Face config.json applies to the Llama decoder only (preset %s is a %s model)",
                         r->model_preset, model_kind_name(r->model.kind));
     if (r->model.kind == MODEL_LLAMA) {   // sizes: the preset's, or a Hugging Face config.json
         for (int i = 0; i < 7; i++)
@@ -93,7 +93,6 @@ int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
             cfg_key_pos(&s, "config", &kp);
             if (llama_config_from_json(&r->model.llama, hf, &e) < 0) return cfg_fail(c, kp, "model.config: %s", e.msg);
         }
-        if (rd_int(&s, "pad_id", 0, r->model.llama.vocab - 1, &r->model.llama.pad_id) < 0) return -1;
     } else if (r->model.kind == MODEL_SWIN) {   // Swin sizes are its preset's (torchvision's)
         Pos p;
         for (int i = 0; i < 7; i++)
@@ -204,6 +203,9 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         if (k >= 3 && d->format == DATA_BOOLQ && cfg_key_pos(&s, text_only_keys[k], &p))
             return cfg_fail(c, p, "dataset.%s: only for text_classification (boolq's fields are question, passage and label)", text_only_keys[k]);
     }
+    if (text != model_config_is_text(&r->model))
+        return cfg_fail(c, fpos, "dataset.format: %s is %s data but model %s (%s) reads %s", data_format_name(d->format),
+                        text ? "text" : "image", r->model_preset, model_kind_name(r->model.kind), text ? "images" : "token sequences");
     // The data feeds the model: its size and channels are the model's.
     int m_size, m_channels, m_classes;
     model_config_io(&r->model, &m_size, &m_channels, &m_classes);
@@ -313,7 +315,10 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     if (got) d->cache = (DataCache)cache;
     if (rd_int(&s, "limit_train", 0, INT_MAX, &r->limit_train) < 0 || rd_int(&s, "limit_val", 0, INT_MAX, &r->limit_val) < 0) return -1;
     if (rd_enum(&s, "eval_split", 1, eval_split_names, NK(eval_split_names), &r->eval_split) < 0) return -1;
-    return text ? text_keys(c, &s, d) : 0;
+    if (!text) return 0;
+    if (text_keys(c, &s, d) < 0) return -1;
+    model_config_set_seq_len(&r->model, d->max_length);   // the decoder's T is the data's length
+    return 0;
 }
 
 int training_section(Ctx *c, const Node *tree, RunSpec *r, RunAux *x) {

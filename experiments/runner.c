@@ -239,6 +239,22 @@ int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFi
 
 // The run's starting weights: the file wpath (pretrained or an earlier
 // stage's checkpoint; a new head drawn from init_seed if asked), else random.
+// The model the run builds: its config, with what a text data set decides
+// when it opens (the pad id its tokenizer resolved, the class count of a
+// text_classification file), checked against the model's vocabulary.
+static int run_model_config(const RunSpec *rs, const Dataset *train, ModelConfig *mc, WbError *err) {
+    *mc = rs->model;
+    if (!model_config_is_text(mc)) return 0;
+    LlamaConfig *l = &mc->llama;
+    int V = dataset_vocab_size(train);
+    if (V > l->vocab)
+        return wb_error(err, "%s: the tokenizer %s has %d pieces but model %s embeds only %d tokens (vocab_size)", rs->name,
+                        rs->data.tokenizer, V, rs->model_preset, l->vocab);
+    l->pad_id = train->src.pad_id;
+    if (l->num_classes < 2) l->num_classes = train->num_classes;
+    return 0;
+}
+
 static int load_weights(Model *m, const RunSpec *rs, const char *wpath, WbError *err) {
     if (wpath[0]) return model_load(m, wpath, rs->new_head, rs->init_seed, err) < 0 ? -1 : 0;
     model_init_random(m, rs->init_seed);
@@ -297,6 +313,8 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
 
     // Model and method.
     FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
+    ModelConfig mcfg;
+    if (run_model_config(rs, &st->train, &mcfg, err) < 0) return RUN_FAILED;
     ViTBinding bind;
     BudgetFit fit;
     if (runner_bind_method(rs, log, &bind, &fit, err) < 0) return RUN_FAILED;
@@ -320,7 +338,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     if (rs->log_spectrum) {   // the paper's Fig. 4, on a probe copy of the model (spectrum_log.h)
         ModelBinding pb = bind;
         pb.method = &rank_probe_method;
-        ModelConfig pc = rs->model;
+        ModelConfig pc = mcfg;
         pc.vit.recompute = 0;   // the probe's inputs are wanted from the forward itself
         Model probe;
         model_build(&probe, &pc, &pb, Bl);
@@ -338,7 +356,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     int calibrate = rs->act_mode == ACT_RANKS_BUDGET && (bind.method->flags & METHOD_CALIBRATES);
     const LinearMethod *method = bind.method;
     if (calibrate) bind.method = &rank_probe_method;
-    model_build(&st->model, &rs->model, &bind, Bl);
+    model_build(&st->model, &mcfg, &bind, Bl);
     st->model_built = 1;
     if (load_weights(&st->model, rs, wpath, err) < 0) return RUN_FAILED;
     if (calibrate) {
