@@ -512,7 +512,7 @@ static void test_errors(void) {
 
 // A model section stands in (vit_micro) until the config reads a Llama
 // model; the dataset keys are read whatever the model.
-#define CFG_HEAD "experiment: t\nmodel: {preset: vit_micro}\ntraining: {epochs: 1, batch_size: 4, lr: 0.1}\nmethods: [vanilla]\n"
+#define CFG_HEAD "experiment: t\nmodel: {preset: llama_micro}\ntraining: {epochs: 1, batch_size: 4, lr: 0.1}\nmethods: [vanilla]\n"
 
 static int cfg_text(Experiment *ex, const char *name, const char *yaml, WbError *err) {
     char path[800];
@@ -543,7 +543,15 @@ static int same_body(const char *a, const char *b) {
 static void test_config_keys(void) {
     Experiment ex, again;
     WbError err = {{0}};
-    int rc = cfg_text(&ex, "boolq.yaml", CFG_HEAD "dataset: {format: boolq, path: /data/boolq, max_length: [64, 128], pad_id: 0, val_fraction: 0.1}\n", &err);
+    // a text format needs the text model, and an image format an image model
+    int rc = cfg_text(&ex, "boolq_vit.yaml", "experiment: t\nmodel: {preset: vit_micro}\ntraining: {epochs: 1, batch_size: 4, lr: 0.1}\n"
+                      "methods: [vanilla]\ndataset: {format: boolq, path: /data/boolq}\n", &err);
+    EXPECT(rc < 0 && strstr(err.msg, "boolq is text data but model vit_micro"), "boolq with a ViT refused: %s", err.msg);
+    if (rc == 0) cfg_free(&ex);
+    rc = cfg_text(&ex, "fmnist_llama.yaml", CFG_HEAD "dataset: {format: fashion_mnist}\n", &err);
+    EXPECT(rc < 0 && strstr(err.msg, "fashion_mnist is image data but model llama_micro"), "images with the decoder refused: %s", err.msg);
+    if (rc == 0) cfg_free(&ex);
+    rc = cfg_text(&ex, "boolq.yaml", CFG_HEAD "dataset: {format: boolq, path: /data/boolq, max_length: [64, 128], pad_id: 0, val_fraction: 0.1}\n", &err);
     EXPECT(rc == 0, "boolq config loads: %s", err.msg);
     if (rc < 0) return;
     EXPECT(ex.n == 2, "max_length sweeps: %d runs", ex.n);
