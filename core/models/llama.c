@@ -281,13 +281,7 @@ void llama_free(Llama *m) {
 static int counted_index_of(const void *ctx, int i) { return llama_counted_index(ctx, i / LLAMA_NLIN, i % LLAMA_NLIN); }
 
 void llama_init_random(Llama *m, uint64_t seed) {
-    ParamSet *sets[2] = {&m->train, &m->frozen};
-    model_sets_init_random(sets, 2, seed, "norm");
-    LinearBuffers lb;
-    model_linear_buffers(&lb, m->lin, m->cfg.layers * LLAMA_NLIN);
-    model_linears_fill_random(&lb, m->lin, seed);
-    model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
-    model_linear_buffers_free(&lb);
+    model_init_random_all(&m->train, &m->frozen, m->lin, m->cfg.layers * LLAMA_NLIN, &m->bind, counted_index_of, m, seed, "norm");
 }
 
 // Tensors the classifier does not use (lm_head.weight) are never asked for.

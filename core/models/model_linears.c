@@ -144,3 +144,14 @@ float *model_linears_save(StWriter *w, const LinearLayer *lin, int n) {
     }
     return buf;
 }
+
+void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+                           int (*counted_index)(const void *ctx, int i), const void *ctx, uint64_t seed, const char *norm_marker) {
+    ParamSet *sets[2] = {train, frozen};
+    model_sets_init_random(sets, 2, seed, norm_marker);
+    LinearBuffers lb;
+    model_linear_buffers(&lb, lin, nlin);
+    model_linears_fill_random(&lb, lin, seed);
+    model_linears_init(lin, &lb, bind, counted_index, ctx);
+    model_linear_buffers_free(&lb);
+}

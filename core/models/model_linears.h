@@ -41,6 +41,10 @@ int model_linears_load(LinearBuffers *lb, const LinearLayer *lin, const SafeTens
 // ones (counted_index(ctx, i) >= 0) take bind->layer_act_ranks[that index] when given.
 void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ViTBinding *bind,
                         int (*counted_index)(const void *ctx, int i), const void *ctx);
+// A model's whole random init: its own sets (train, frozen; norm_marker as
+// model_sets_init_random) then every linear drawn and bound to its method.
+void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+                           int (*counted_index)(const void *ctx, int i), const void *ctx, uint64_t seed, const char *norm_marker);
 // Export every linear dense and add "<name>.weight" (and ".bias" unless
 // no_bias) to w; returns the buffer the tensors point into (mem_free it after the save).
 float *model_linears_save(StWriter *w, const LinearLayer *lin, int n);

@@ -345,13 +345,7 @@ static int counted_index_of(const void *ctx, int i) {
 }
 
 void swin_init_random(Swin *m, uint64_t seed) {
-    ParamSet *sets[2] = {&m->train, &m->frozen};
-    model_sets_init_random(sets, 2, seed, "norm");
-    LinearBuffers lb;
-    model_linear_buffers(&lb, m->lin, m->nblocks * SWIN_NLIN);
-    model_linears_fill_random(&lb, m->lin, seed);
-    model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
-    model_linear_buffers_free(&lb);
+    model_init_random_all(&m->train, &m->frozen, m->lin, m->nblocks * SWIN_NLIN, &m->bind, counted_index_of, m, seed, "norm");
     rng_seed(&m->sd_rng, seed ^ 0x5d5d5d5dull);
 }
 

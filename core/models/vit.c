@@ -269,13 +269,7 @@ int vit_counted_index(const ViT *m, int block, int which) {
 static int counted_index_of(const void *ctx, int i) { return vit_counted_index(ctx, i / VIT_NLIN, i % VIT_NLIN); }
 
 void vit_init_random(ViT *m, uint64_t seed) {
-    ParamSet *sets[2] = {&m->train, &m->frozen};
-    model_sets_init_random(sets, 2, seed, "ln");
-    LinearBuffers lb;
-    model_linear_buffers(&lb, m->lin, m->cfg.depth * VIT_NLIN);
-    model_linears_fill_random(&lb, m->lin, seed);
-    model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
-    model_linear_buffers_free(&lb);
+    model_init_random_all(&m->train, &m->frozen, m->lin, m->cfg.depth * VIT_NLIN, &m->bind, counted_index_of, m, seed, "ln");
 }
 
 int vit_load(ViT *m, const char *path, int skip_head, uint64_t head_seed, WbError *err) {
