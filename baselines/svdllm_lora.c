@@ -182,7 +182,8 @@ static void svdllm_update(LinearLayer *L, const OptimConfig *oc, float lr) {
 static void svdllm_account(const LinearLayer *L, LinearAccount *acc) {
     const SvdLora *d = L->state;
     memset(acc, 0, sizeof *acc);
-    acc->bytes_weights = mem_size(d->ad.params) + (d->calibrating ? mem_size(d->W) + (d->b0 ? mem_size(d->b0) : 0) : mem_size(d->frozen.params));
+    acc->bytes_weights = mem_size(d->ad.params) +
+                         (d->calibrating ? mem_size(d->W) + (d->b0 ? mem_size(d->b0) : 0) : mem_size(d->frozen.params));
     acc->bytes_gradients = d->ad.grads ? mem_size(d->ad.grads) : 0;
     acc->bytes_optimizer = (d->ad.opt_m ? mem_size(d->ad.opt_m) : 0) + (d->ad.opt_v ? mem_size(d->ad.opt_v) : 0);
     acc->bytes_activations = linear_saved_input_bytes(L, d->x) + (d->u ? mem_size(d->u) : 0);

@@ -24,7 +24,11 @@
 //     a budget below the minimum; rebinding to asi/wasi trains;
 //   - factored wasi allocates nothing of size O x I after init;
 //   - every method trains bit-identically with 1 and 2 threads (losses and
-//     every weight after 3 SGD steps).
+//     every weight after 3 SGD steps);
+//   - bias-free layers (LinearLayer.no_bias), every registered method and
+//     enum variant: no bias parameter, gradient, byte or optimizer state,
+//     y, dx and the weight gradient of vanilla no_bias, export b = 0, the
+//     FLOPs less exactly the bias' (and the closed forms above at bias 0).
 #include "baselines/asi.h"
 #include "baselines/hosvd.h"
 #include "baselines/lora.h"
@@ -1508,6 +1512,7 @@ static void test_no_bias_every_method(void) {
     float *dx = mem_alloc_floats(RI, MEM_WORKSPACE), *dxv = mem_alloc_floats(RI, MEM_WORKSPACE);
     float *We = mem_alloc_floats(OI, MEM_WORKSPACE), *We2 = mem_alloc_floats(OI, MEM_WORKSPACE), *be = mem_alloc_floats(O, MEM_WORKSPACE);
     float *G = mem_alloc_floats(OI, MEM_WORKSPACE), *dW = mem_alloc_floats(OI, MEM_WORKSPACE);
+    float *yr = mem_alloc_floats(RO, MEM_WORKSPACE), *dxr = mem_alloc_floats(RI, MEM_WORKSPACE), *Gr = mem_alloc_floats(OI, MEM_WORKSPACE);
     OptimConfig sgd = optim_sgd(0.0f, 0.0f), adamw = optim_adamw(0.9f, 0.999f, 1e-8f, 0.01f);
     Variant v[32];
     int nv = registry_variants(v, 32), methods_seen = 0;
@@ -1592,6 +1597,13 @@ static void test_no_bias_every_method(void) {
         EXPECT_CLOSE(what, dx, dxv, RI, 1e-5 * gmax, 1e-4);
         tl_linear_grads(&V, G, NULL);
         EXPECT_NONZERO("vanilla dW", G, OI);
+        // vanilla itself against plain loops: y = x We^T (no b), dx = dy We, dW = dy^T x
+        gemm_naive(0, 1, R, O, I, 1.0f, x1, I, We, I, 0.0f, yr, O);
+        gemm_naive(0, 0, R, I, O, 1.0f, dy1, O, We, I, 0.0f, dxr, I);
+        gemm_naive(1, 0, O, I, R, 1.0f, dy1, O, x1, I, 0.0f, Gr, I);
+        EXPECT_CLOSE("vanilla no_bias y = x W^T", yv, yr, RO, 1e-5 * ymax, 1e-4);
+        EXPECT_CLOSE("vanilla no_bias dx = dy W", dxv, dxr, RI, 1e-5 * gmax, 1e-4);
+        EXPECT_CLOSE("vanilla no_bias dW = dy^T x", G, Gr, OI, 1e-5 * tl_max_abs(Gr, OI), 1e-4);
         if (adapter) expect_adapter_grads(tag, &Ln, c, G);
         else {
             tl_linear_grads(&Ln, dW, NULL);
@@ -1663,6 +1675,7 @@ static void test_no_bias_every_method(void) {
     expect_null_bias_dies(&rank_probe_method, W, &pc, B, N, I, O);
     mem_free(W); mem_free(b); mem_free(x0); mem_free(dy0); mem_free(x1); mem_free(dy1); mem_free(y); mem_free(yv);
     mem_free(dx); mem_free(dxv); mem_free(We); mem_free(We2); mem_free(be); mem_free(G); mem_free(dW);
+    mem_free(yr); mem_free(dxr); mem_free(Gr);
 }
 
 int main(int argc, char **argv) {
