@@ -62,6 +62,7 @@ TEST_SRC  = $(wildcard tests/test_*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
 APP_OBJ   = $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_BIN = $(patsubst experiments/bench/%.c,$(BUILD)/bench/%,$(wildcard experiments/bench/bench_*.c))
 # Test helpers: every tests/*.c that is not a test_*.c program (testlib.c, ...).
 TEST_HELP = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
@@ -139,7 +140,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libwasibench_app.a $(BUILD)/li
 	@echo "CC $<"
 	@$(CC) $(CFLAGS) -I$(BUILD) -o $@ $< $(TEST_HELP) $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a $(LIBS) $(LDFLAGS)
 
-test-bin: check-libs $(TEST_BIN) $(BUILD)/wasibench
+# the bench programs too: they are not run by the tests, but must keep compiling
+test-bin: check-libs $(TEST_BIN) $(BUILD)/wasibench $(BENCH_BIN)
 
 # The whole suite: normal build, then the sanitizer build of the same tests,
 # then the fuzz targets (build-fuzz/) and a short sweep under valgrind (build-vg/).
@@ -244,7 +246,6 @@ paper: deps
 # make bench: speed and memory side by side with PyTorch, one table in
 # results/bench/latest.txt (experiments/bench/README.md). Not a test: timings
 # never fail it. The bench programs link like the tests.
-BENCH_BIN = $(patsubst experiments/bench/%.c,$(BUILD)/bench/%,$(wildcard experiments/bench/bench_*.c))
 $(BUILD)/bench/%: experiments/bench/%.c $(BUILD)/libwasibench_app.a $(BUILD)/libwasibench.a
 	@mkdir -p $(dir $@)
 	@echo "CC $<"

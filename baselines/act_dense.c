@@ -20,6 +20,7 @@ void act_dense_setup(LinearLayer *L, const float *W, const float *b, ActMode mod
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
     CHECK(L->ndim >= 2 && L->ndim <= HOSVD_MAX_MODES && L->dims[L->ndim - 1] == L->I,
           "%s: init needs the activation modes (ndim %d, last %d, I %d)", L->name, L->ndim, L->dims[L->ndim - 1], L->I);
+    linear_check_bias(L, b);   // before any allocation
     ActDense *d = mem_alloc(sizeof(ActDense), MEM_WORKSPACE);
     dense_weights_init(&d->dw, L, W, b);
     if (L->trainable) act_store_init(&d->act, L->ndim, L->dims, L->O, mode, eps, ranks, seed);

@@ -2,7 +2,8 @@
 // (hosvd, asi): W and b dense and trained with plain gradients, x saved
 // compressed (core/compress/act_store.h) instead of dense. Forward y = x W^T + b is
 // exact; backward dx = dy W is exact; dW is contracted from dy and the
-// compressed x; db = sum dy. baselines/hosvd.c and baselines/asi.c differ
+// compressed x; db = sum dy (no b, no db with LinearLayer.no_bias: the
+// DenseWeights keeps none). baselines/hosvd.c and baselines/asi.c differ
 // only in how act_dense_setup picks the factors.
 #ifndef WB_ACT_DENSE_H
 #define WB_ACT_DENSE_H

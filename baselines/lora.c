@@ -1,5 +1,5 @@
 // lora.c: LoRA adapters on a frozen dense linear (see lora.h).
-// FLOPs per forward: 2 rows I O + rows O (bias) + 2 rows I r (u) + 2 rows r O
+// FLOPs per forward: 2 rows I O + rows O (bias; none with no_bias) + 2 rows I r (u) + 2 rows r O
 // (u B^T, scaled inside the gemm); backward: 2 rows O I (dy W) + 2 O r rows
 // (dB) + 2 rows r O (du) + 2 r I rows (dA) + 2 rows r I (du A).
 #include "baselines/lora.h"
@@ -14,7 +14,7 @@
 #include <string.h>
 
 typedef struct {
-    ParamSet frozen;  // "weight" (O,I), "bias" (O)
+    ParamSet frozen;  // "weight" (O,I), "bias" (O) (absent with no_bias; b NULL)
     ParamSet ad;      // "lora_A" (r,I), "lora_B" (O,r), trainable
     float *w, *b, *A, *B;
     int r;
@@ -56,6 +56,7 @@ void lora_adapter_backward(int R, int I, int O, int r, float s, const float *dy,
 
 static void lora_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
+    linear_check_bias(L, b);
     int r = cfg->lora_rank;
     CHECK(r >= 1 && r <= L->O && r <= L->I, "%s: LoRA rank r=%d outside [1, min(O=%d, I=%d)]", L->name, r, L->O, L->I);
     Lora *d = mem_alloc(sizeof(Lora), MEM_WORKSPACE);
@@ -63,15 +64,15 @@ static void lora_init(LinearLayer *L, const float *W, const float *b, const Meth
     d->s = cfg->lora_alpha / (float)r;
     params_init(&d->frozen, 0);
     params_declare(&d->frozen, "weight", 2, (int[]){L->O, L->I});
-    params_declare(&d->frozen, "bias", 1, (int[]){L->O});
+    if (!L->no_bias) params_declare(&d->frozen, "bias", 1, (int[]){L->O});
     params_alloc(&d->frozen);
     lora_adapter_init(&d->ad, L->trainable, r, L->I, L->O, cfg->seed, L->name);
     d->w = params_get(&d->frozen, "weight");
-    d->b = params_get(&d->frozen, "bias");
+    d->b = L->no_bias ? NULL : params_get(&d->frozen, "bias");   // NULL: linear_forward adds none
     d->A = params_get(&d->ad, "lora_A");
     d->B = params_get(&d->ad, "lora_B");
     memcpy(d->w, W, sizeof(float) * (size_t)L->O * L->I);
-    memcpy(d->b, b, sizeof(float) * (size_t)L->O);
+    if (d->b) memcpy(d->b, b, sizeof(float) * (size_t)L->O);
     if (L->trainable) {
         d->x = linear_saved_input_alloc(L);
         d->u = mem_alloc_floats((size_t)L->max_rows * r, MEM_ACTIVATIONS);
@@ -131,7 +132,7 @@ static void lora_export(const LinearLayer *L, float *W, float *b) {
     const Lora *d = L->state;
     memcpy(W, d->w, sizeof(float) * (size_t)L->O * L->I);
     gemm(0, 0, L->O, L->I, d->r, d->s, d->B, d->r, d->A, L->I, 1.0f, W, L->I);  // W + s B A
-    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
+    linear_export_bias(L, d->b, b);
 }
 
 static void lora_free(LinearLayer *L) {

@@ -10,7 +10,8 @@
 // Paper measure: activations rows*(I + r) (both saved tensors; the paper's
 // tables do not say, we count what is kept), weights O*I + r(O+I).
 // Tensor names in the trainable set: "lora_A" (r,I), "lora_B" (O,r); the
-// frozen set: "weight", "bias". export_dense merges W + s B A.
+// frozen set: "weight", "bias" (no "bias" with LinearLayer.no_bias: y has
+// no b term, export_dense gives b = 0). export_dense merges W + s B A.
 #ifndef WB_LORA_H
 #define WB_LORA_H
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 typedef struct {
-    ParamSet frozen;   // "trunc_A" (K,I) = V_K^T S^-1, "trunc_B" (O,K) = U_K Sigma_K, "bias" (O); set by calib_end
+    ParamSet frozen;   // "trunc_A" (K,I) = V_K^T S^-1, "trunc_B" (O,K) = U_K Sigma_K, "bias" (O) (not with no_bias); set by calib_end
     ParamSet ad;       // "lora_A" (r,I), "lora_B" (O,r), trainable
     float *At, *Bt, *b, *A, *B;
     int K, r;
@@ -28,7 +28,7 @@ typedef struct {
     float *z;          // (max_rows,K) scratch: x A_t^T forward, dy B_t backward
     float *du;         // (max_rows,r) scratch
     int saved;
-    // until calib_end: the pretrained W and b, the Gram of the inputs seen
+    // until calib_end: the pretrained W and b (NULL with no_bias), the Gram of the inputs seen
     int calibrating;
     float *W, *b0, *G;
     double rows_seen;
@@ -41,6 +41,7 @@ static void svdllm_init(LinearLayer *L, const float *W, const float *b, const Me
     const int r = cfg->lora_rank, I = L->I, O = L->O;
     CHECK(r >= 1 && r <= O && r <= I, "%s: LoRA rank r=%d outside [1, min(O=%d, I=%d)]", L->name, r, O, I);
     CHECK(cfg->trunc_rank >= 0, "%s: truncation_rank %d < 0", L->name, cfg->trunc_rank);
+    linear_check_bias(L, b);
     SvdLora *d = mem_alloc(sizeof(SvdLora), MEM_WORKSPACE);
     memset(d, 0, sizeof *d);
     d->r = r;
@@ -52,10 +53,12 @@ static void svdllm_init(LinearLayer *L, const float *W, const float *b, const Me
     d->B = params_get(&d->ad, "lora_B");
     d->calibrating = 1;
     d->W = mem_alloc_floats((size_t)O * I, MEM_WEIGHTS);
-    d->b0 = mem_alloc_floats((size_t)O, MEM_WEIGHTS);
     d->G = mem_alloc_floats((size_t)I * I, MEM_WORKSPACE);   // zero from the allocator
     memcpy(d->W, W, sizeof(float) * (size_t)O * I);
-    memcpy(d->b0, b, sizeof(float) * (size_t)O);
+    if (!L->no_bias) {
+        d->b0 = mem_alloc_floats((size_t)O, MEM_WEIGHTS);
+        memcpy(d->b0, b, sizeof(float) * (size_t)O);
+    }
     if (L->trainable) {
         d->x = linear_saved_input_alloc(L);
         d->u = mem_alloc_floats((size_t)L->max_rows * r, MEM_ACTIVATIONS);
@@ -107,12 +110,14 @@ static void svdllm_calib_end(LinearLayer *L) {
     params_init(&d->frozen, 0);
     params_declare(&d->frozen, "trunc_A", 2, (int[]){K, I});
     params_declare(&d->frozen, "trunc_B", 2, (int[]){O, K});
-    params_declare(&d->frozen, "bias", 1, (int[]){O});
+    if (!L->no_bias) params_declare(&d->frozen, "bias", 1, (int[]){O});
     params_alloc(&d->frozen);
     d->At = params_get(&d->frozen, "trunc_A");
     d->Bt = params_get(&d->frozen, "trunc_B");
-    d->b = params_get(&d->frozen, "bias");
-    memcpy(d->b, d->b0, sizeof(float) * (size_t)O);
+    if (!L->no_bias) {
+        d->b = params_get(&d->frozen, "bias");
+        memcpy(d->b, d->b0, sizeof(float) * (size_t)O);
+    }
     for (int o = 0; o < O; o++)
         for (int j = 0; j < K; j++) d->Bt[(size_t)o * K + j] = sw.u[(size_t)o * mn + j] * sw.s[j];   // U_K Sigma_K
     memcpy(d->At, sw.vt, sizeof(float) * (size_t)K * I);
@@ -177,7 +182,8 @@ static void svdllm_update(LinearLayer *L, const OptimConfig *oc, float lr) {
 static void svdllm_account(const LinearLayer *L, LinearAccount *acc) {
     const SvdLora *d = L->state;
     memset(acc, 0, sizeof *acc);
-    acc->bytes_weights = mem_size(d->ad.params) + (d->calibrating ? mem_size(d->W) + mem_size(d->b0) : mem_size(d->frozen.params));
+    acc->bytes_weights = mem_size(d->ad.params) +
+                         (d->calibrating ? mem_size(d->W) + (d->b0 ? mem_size(d->b0) : 0) : mem_size(d->frozen.params));
     acc->bytes_gradients = d->ad.grads ? mem_size(d->ad.grads) : 0;
     acc->bytes_optimizer = (d->ad.opt_m ? mem_size(d->ad.opt_m) : 0) + (d->ad.opt_v ? mem_size(d->ad.opt_v) : 0);
     acc->bytes_activations = linear_saved_input_bytes(L, d->x) + (d->u ? mem_size(d->u) : 0);
@@ -199,7 +205,7 @@ static void svdllm_export(const LinearLayer *L, float *W, float *b) {
     const SvdLora *d = L->state;
     svdllm_subspace_weight(L, W);
     gemm(0, 0, L->O, L->I, d->r, d->s, d->B, d->r, d->A, L->I, 1.0f, W, L->I);   // + s B A
-    memcpy(b, d->calibrating ? d->b0 : d->b, sizeof(float) * (size_t)L->O);
+    linear_export_bias(L, d->calibrating ? d->b0 : d->b, b);
 }
 
 static void svdllm_free(LinearLayer *L) {

@@ -14,7 +14,7 @@
 //   W ~ B_t A_t with B_t = U_K Sigma_K (O,K) and A_t = V_K^T S^-1 (K,I):
 //       two frozen linears; ||(W - B_t A_t) X^T||_F^2 = sum_{i>K} sigma_i^2
 //       (the truncation is optimal for the calibration data).
-// Training: y = (x A_t^T) B_t^T + b + s (x A^T) B^T, the LoRA adapters A, B
+// Training: y = (x A_t^T) B_t^T + b + s (x A^T) B^T (no b with no_bias), the LoRA adapters A, B
 // (rank, alpha as the lora method: baselines/lora.h) the only trainable
 // parameters. A layer that starts training without the runner's calibration
 // calibrates on its first training batch.
@@ -26,7 +26,7 @@
 // FLOPs: calibration (PHASE_DECOMPOSITION, once): 2 rows I^2 per batch (the
 // Gram, gemm), I^3 / 3 per Cholesky try (spotrf, textbook), 2 O I^2 (W S,
 // gemm), the SVD as linalg.h counts sgesdd (6 m n^2 + 20 n^3), K I^2 (the
-// triangular solve, strsm). Forward 2 rows I K + 2 rows K O + rows O (bias) +
+// triangular solve, strsm). Forward 2 rows I K + 2 rows K O + rows O (bias, not with no_bias) +
 // LoRA's 2 rows I r + 2 rows r O; backward 2 rows O K + 2 rows K I (dx through
 // the factors) + LoRA's.
 // Tensor names: trainable "lora_A" (r,I), "lora_B" (O,r).

@@ -15,9 +15,9 @@ static void vanilla_paper_elems(int O, const int *dims, int nd, const MethodConf
     *weight_elems = (double)O * dims[nd - 1];
 }
 
-static void vanilla_flops(const MethodConfig *mc, long rows, int I, int O, int need_dx, double *fwd, double *bwd) {
+static void vanilla_flops(const MethodConfig *mc, long rows, int I, int O, int need_dx, int bias, double *fwd, double *bwd) {
     (void)mc;
-    FlopCount f = dense_linear_cost(rows, I, O, need_dx);
+    FlopCount f = dense_linear_cost(rows, I, O, need_dx, bias);
     *fwd = f.forward;
     *bwd = f.backward;
 }

@@ -1,6 +1,7 @@
 // wasi.c: the WASI linear layer, dense and factored storage (see wasi.h).
 // FLOPs (rows = tokens of the batch, kl = the channel rank of the saved x):
-//   forward   2 rows I k (x R^T) + 2 rows k O (. L^T) + rows O (bias)
+//   forward   2 rows I k (x R^T) + 2 rows k O (. L^T) + rows O (bias; the rows O
+//             terms and the bias' SGD are absent with LinearLayer.no_bias)
 //             [+ the compression, PHASE_DECOMPOSITION]
 //   backward  2 rows O k (dy L) + 2 rows k I (. R) + rows O (db)
 //             + dense: tucker_dw (core/compress/tucker.h); factored: tucker_contract_dy + O kl (the += into T)
@@ -35,7 +36,8 @@
 typedef struct {
     int k;             // weight rank
     int factored, r_previous;
-    ParamSet p;        // trainable: dense {"weight" (O,I), "bias" (O)}; factored {"bias" (O), "weight_grad_T" (O,kT)}
+    ParamSet p;        // trainable: dense {"weight" (O,I), "bias" (O)}; factored {"bias" (O), "weight_grad_T" (O,kT)};
+                       // no "bias" with L->no_bias (b NULL)
     ParamSet f;        // {"L" (O,k), "R" (k,I)}, no gradients
     float *W, *b, *Lf, *Rf;
     float *gT;         // factored: gradient factor T (O,kl) packed with row stride kl (grads of weight_grad_T)
@@ -107,6 +109,7 @@ void wasi_setup(LinearLayer *L, const float *W, const float *b, const MethodConf
     const char *meth = act_dense ? "wsi" : "wasi";
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
     CHECK(cfg->epsilon > 0.0f && cfg->epsilon <= 1.0f, "%s: %s epsilon %g outside (0, 1]", L->name, meth, (double)cfg->epsilon);
+    linear_check_bias(L, b);
     CHECK(!cfg->factored || (!act_dense && !cfg->weight_update_svd),
           "%s: %s storage factored runs only with the activations compressed and weight_update iteration", L->name, meth);
     CHECK(L->ndim >= 2 && L->ndim <= HOSVD_MAX_MODES && L->dims[L->ndim - 1] == L->I,
@@ -150,11 +153,13 @@ void wasi_setup(LinearLayer *L, const float *W, const float *b, const MethodConf
 
     params_init(&d->p, L->trainable);
     if (!d->factored) params_declare(&d->p, "weight", 2, (int[]){O, I});
-    params_declare(&d->p, "bias", 1, (int[]){O});
+    if (!L->no_bias) params_declare(&d->p, "bias", 1, (int[]){O});
     if (d->factored && L->trainable) params_declare(&d->p, "weight_grad_T", 2, (int[]){O, d->kT});
-    params_alloc(&d->p);
-    d->b = params_get(&d->p, "bias");
-    memcpy(d->b, b, sizeof(float) * (size_t)O);
+    params_alloc(&d->p);   // (factored, frozen, no_bias: nothing declared, nothing allocated)
+    if (!L->no_bias) {
+        d->b = params_get(&d->p, "bias");
+        memcpy(d->b, b, sizeof(float) * (size_t)O);
+    }
     if (!d->factored) {
         d->W = params_get(&d->p, "weight");
         memcpy(d->W, W, sizeof(float) * (size_t)O * I);
@@ -193,11 +198,15 @@ void wasi_forward(LinearLayer *L, float *out, const float *inp, const int *dims,
     const int O = L->O;
     float *tmp = scratch.tmp;
     gemm(0, 1, R, k, L->I, 1.0f, inp, L->I, d->Rf, L->I, 0.0f, tmp, k);     // t = x R^T
-    // y = b + t L^T: the bias written first and the product added (beta 1)
-    // saves the pass that zeroes y (OpenBLAS's beta 0) and the pass adding b.
-    bias_fill(out, d->b, R, O);
-    gemm(0, 1, R, O, k, 1.0f, tmp, k, d->Lf, k, 1.0f, out, O);
-    flops_add((double)R * O);   // bias: 1 add per output element (inside the beta-1 product)
+    if (!d->b) {   // no_bias: y = t L^T
+        gemm(0, 1, R, O, k, 1.0f, tmp, k, d->Lf, k, 0.0f, out, O);
+    } else {
+        // y = b + t L^T: the bias written first and the product added (beta 1)
+        // saves the pass that zeroes y (OpenBLAS's beta 0) and the pass adding b.
+        bias_fill(out, d->b, R, O);
+        gemm(0, 1, R, O, k, 1.0f, tmp, k, d->Lf, k, 1.0f, out, O);
+        flops_add((double)R * O);   // bias: 1 add per output element (inside the beta-1 product)
+    }
     d->saved = training && L->trainable;
     if (d->saved && d->act_dense) memcpy(d->x, inp, sizeof(float) * (size_t)R * L->I);
     else if (d->saved) act_store_save(&d->act, inp, dims, ndim);
@@ -212,7 +221,7 @@ void wasi_backward(LinearLayer *L, float *dinp, const float *dout) {
     }
     if (!L->trainable) return;
     CHECK(d->saved, "%s: backward without a training forward", L->name);
-    bias_grad_accumulate(params_grad(&d->p, "bias"), dout, R, O);                       // db += sum dy
+    if (d->b) bias_grad_accumulate(params_grad(&d->p, "bias"), dout, R, O);             // db += sum dy
     if (d->act_dense) {
         gemm(1, 0, O, I, R, 1.0f, dout, O, d->x, I, 1.0f, params_grad(&d->p, "weight"), I);   // dW += dy^T x
         return;
@@ -273,7 +282,7 @@ static void factored_update(LinearLayer *L, Wasi *d, const OptimConfig *oc, floa
     }
     memcpy(Lp, Ln, sizeof(float) * (size_t)O * k);
     d->bias_step++;
-    optim_step_tensor(oc, d->b, params_grad(&d->p, "bias"), NULL, NULL, (size_t)O, lr, d->bias_step);
+    if (d->b) optim_step_tensor(oc, d->b, params_grad(&d->p, "bias"), NULL, NULL, (size_t)O, lr, d->bias_step);
     d->p.step = d->bias_step;
 }
 
@@ -321,7 +330,7 @@ void wasi_account(const LinearLayer *L, LinearAccount *acc) {
 void wasi_export(const LinearLayer *L, float *W, float *b) {
     const Wasi *d = L->state;
     gemm(0, 0, L->O, L->I, d->k, 1.0f, d->Lf, d->k, d->Rf, L->I, 0.0f, W, L->I);  // L R
-    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
+    linear_export_bias(L, d->b, b);
 }
 
 void wasi_free(LinearLayer *L) {

@@ -36,6 +36,8 @@
 // after that the dense master keeps the residual W - L R and they drift.
 // export_dense returns L R and b (the weight the forward uses).
 //
+// LinearLayer.no_bias: y = (x R^T) L^T, no "bias" tensor in either storage,
+// no db, export_dense gives b = 0.
 // Parameter sets (for zero_grad, clipping, checkpoint-free inspection):
 //   dense:    trainable {"weight" (O,I) master, "bias" (O)}
 //   factored: trainable {"bias" (O), "weight_grad_T" (O,kT)}: the second

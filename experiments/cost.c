@@ -22,7 +22,7 @@ typedef struct {
 } FlopCtx;
 
 // The counted linears run the method (num_of_finetune: all), the others dense.
-static FlopCount linear_flops(const void *ctx, int block, int which, long rows, int I, int O, int need_dx) {
+static FlopCount linear_flops(const void *ctx, int block, int which, long rows, int I, int O, int need_dx, int bias) {
     const FlopCtx *f = ctx;
     ViTBinding bind = {0};
     bind.all_linear = f->all_linear;
@@ -38,9 +38,9 @@ static FlopCount linear_flops(const void *ctx, int block, int which, long rows, 
         probe.bind = bind;
         counted = vit_is_counted(&probe, block, which);
     }
-    if (!counted) return dense_linear_cost(rows, I, O, need_dx);
+    if (!counted) return dense_linear_cost(rows, I, O, need_dx, bias);
     FlopCount c = {0, 0, 0};
-    f->m->layer_flops(f->mc, rows, I, O, need_dx, &c.forward, &c.backward);
+    f->m->layer_flops(f->mc, rows, I, O, need_dx, bias, &c.forward, &c.backward);
     return c;
 }
 

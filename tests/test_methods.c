@@ -24,7 +24,11 @@
 //     a budget below the minimum; rebinding to asi/wasi trains;
 //   - factored wasi allocates nothing of size O x I after init;
 //   - every method trains bit-identically with 1 and 2 threads (losses and
-//     every weight after 3 SGD steps).
+//     every weight after 3 SGD steps);
+//   - bias-free layers (LinearLayer.no_bias), every registered method and
+//     enum variant: no bias parameter, gradient, byte or optimizer state,
+//     y, dx and the weight gradient of vanilla no_bias, export b = 0, the
+//     FLOPs less exactly the bias' (and the closed forms above at bias 0).
 #include "baselines/asi.h"
 #include "baselines/hosvd.h"
 #include "baselines/lora.h"
@@ -884,10 +888,11 @@ static void expect_flops(const char *tag, PhaseFlops got, PhaseFlops want) {
     printf("  %-22s fwd %10.0f  bwd %10.0f  dec %11.0f  upd %9.0f\n", tag, got.fwd, got.bwd, got.dec, got.upd);
 }
 
-static void test_flops_closed_form(void) {
+// bias 0: the same layers with LinearLayer.no_bias (no rows O adds, no db, no bias SGD).
+static void flops_closed_form(int bias) {
     const int B = 4, N = 9, I = 48, O = 40, R = B * N;
     const int dims[3] = {B, N, I};
-    const double Rd = R;
+    const double Rd = R, RdO = bias ? Rd * O : 0, Ob = bias ? O : 0;   // the bias' adds, its SGD elements
     Rng g;
     rng_seed(&g, 9);
     float *W = tl_randn(&g, (size_t)O * I, 0.2f), *b = tl_randn(&g, O, 0.1f);
@@ -897,36 +902,40 @@ static void test_flops_closed_form(void) {
     MethodConfig c = tl_method_config();
     LinearLayer L;
     // vanilla: y = x W^T + b; dx, dW, db; SGD on O I + O
-    tl_layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, b, &c);
-    expect_flops("vanilla", run_counted(&L, x, dy, y, dx, dims, &oc),
-                 (PhaseFlops){2 * Rd * I * O + Rd * O, 2 * Rd * O * I + 2 * O * Rd * I + Rd * O, 0, 2.0 * (O * I + O)});
+    tl_layer_make(&L, &method_vanilla, "vanilla", B, N, I, O, W, bias ? b : NULL, &c);
+    PhaseFlops van = {2 * Rd * I * O + RdO, 2 * Rd * O * I + 2 * O * Rd * I + RdO, 0, 2.0 * (O * I + Ob)};
+    expect_flops("vanilla", run_counted(&L, x, dy, y, dx, dims, &oc), van);
+    double lf_fwd, lf_bwd;   // the method's own closed form (experiments/cost.c prices runs with it)
+    method_vanilla.layer_flops(&c, R, I, O, 1, bias, &lf_fwd, &lf_bwd);
+    EXPECT(lf_fwd == van.fwd && lf_bwd == van.bwd, "vanilla layer_flops (bias %d): %.0f %.0f, want %.0f %.0f", bias, lf_fwd,
+           lf_bwd, van.fwd, van.bwd);
     L.method->free(&L);
     // lora r
     const int r = 5;
     c.lora_rank = r; c.lora_alpha = 10;
-    tl_layer_make(&L, &method_lora, "lora", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_lora, "lora", B, N, I, O, W, bias ? b : NULL, &c);
     expect_flops("lora r=5", run_counted(&L, x, dy, y, dx, dims, &oc),
-                 (PhaseFlops){2 * Rd * I * O + Rd * O + 2 * Rd * I * r + 2 * Rd * r * O,
+                 (PhaseFlops){2 * Rd * I * O + RdO + 2 * Rd * I * r + 2 * Rd * r * O,
                               2 * O * r * Rd + 2 * Rd * r * O + 2 * r * I * Rd + 2 * Rd * O * I + 2 * Rd * r * I, 0,
                               2.0 * (r * I + O * r)});
     L.method->free(&L);
     // hosvd at epsilon 0.8: ranks read back from the layer
     c = tl_method_config(); c.epsilon = 0.8f;
-    tl_layer_make(&L, &method_hosvd, "hosvd", B, N, I, O, W, b, &c);
+    tl_layer_make(&L, &method_hosvd, "hosvd", B, N, I, O, W, bias ? b : NULL, &c);
     PhaseFlops got = run_counted(&L, x, dy, y, dx, dims, &oc);
     LinearAccount acc;
     L.method->account(&L, &acc);
     EXPECT(acc.act_ranks[2] < I && acc.act_ranks[1] <= N, "hosvd ranks %d %d %d", acc.act_ranks[0], acc.act_ranks[1], acc.act_ranks[2]);
     expect_flops("hosvd eps=0.8", got,
-                 (PhaseFlops){2 * Rd * I * O + Rd * O, 2 * Rd * O * I + Rd * O + dw_flops(dims, 3, O, acc.act_ranks),
-                              exact_flops(dims, 3, acc.act_ranks), 2.0 * (O * I + O)});
+                 (PhaseFlops){2 * Rd * I * O + RdO, 2 * Rd * O * I + RdO + dw_flops(dims, 3, O, acc.act_ranks),
+                              exact_flops(dims, 3, acc.act_ranks), 2.0 * (O * I + Ob)});
     L.method->free(&L);
     // asi (2,3,7): cold first step, then warm
     int k[3] = {2, 3, 7};
     c = tl_method_config(); memcpy(c.act_ranks, k, sizeof k);
-    tl_layer_make(&L, &method_asi, "asi", B, N, I, O, W, b, &c);
-    PhaseFlops asi_want = {2 * Rd * I * O + Rd * O, 2 * Rd * O * I + Rd * O + dw_flops(dims, 3, O, k),
-                           subspace_flops(dims, 3, k, 0), 2.0 * (O * I + O)};
+    tl_layer_make(&L, &method_asi, "asi", B, N, I, O, W, bias ? b : NULL, &c);
+    PhaseFlops asi_want = {2 * Rd * I * O + RdO, 2 * Rd * O * I + RdO + dw_flops(dims, 3, O, k),
+                           subspace_flops(dims, 3, k, 0), 2.0 * (O * I + Ob)};
     expect_flops("asi cold", run_counted(&L, x, dy, y, dx, dims, &oc), asi_want);
     asi_want.dec = subspace_flops(dims, 3, k, 1);
     expect_flops("asi warm", run_counted(&L, x, dy, y, dx, dims, &oc), asi_want);
@@ -938,24 +947,24 @@ static void test_flops_closed_form(void) {
             c.factored = f; c.r_update_previous = prev;
             Counters c0 = counters_get();
             Phase ph = phase_set(PHASE_OTHER);
-            tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, b, &c);
+            tl_layer_make(&L, &method_wasi, "wasi", B, N, I, O, W, bias ? b : NULL, &c);
             phase_set(ph);
             Counters d0 = counters_diff(counters_get(), c0);
             const double K = wasi_weight_rank(&L), mx = wb_max(O, I), mn = wb_min(O, I), kl = k[2];
             EXPECT(d0.flops[PHASE_DECOMPOSITION] == rnd(6 * mx * mn * mn + 20 * mn * mn * mn) + K * I,
                    "wasi init SVD: counted %.0f", d0.flops[PHASE_DECOMPOSITION]);
             PhaseFlops want;
-            want.fwd = 2 * Rd * I * K + 2 * Rd * K * O + Rd * O;
-            want.bwd = 2 * Rd * O * K + 2 * Rd * K * I + Rd * O;
+            want.fwd = 2 * Rd * I * K + 2 * Rd * K * O + RdO;
+            want.bwd = 2 * Rd * O * K + 2 * Rd * K * I + RdO;
             want.dec = subspace_flops(dims, 3, k, 0);
             if (!f) {
                 want.bwd += dw_flops(dims, 3, O, k);
-                want.upd = 2.0 * (O * I + O) + 2 * O * I * K + 2 * O * I * K + orth_flops(O, K) + (prev ? 0 : 2 * O * I * K);
+                want.upd = 2.0 * (O * I + Ob) + 2 * O * I * K + 2 * O * I * K + orth_flops(O, K) + (prev ? 0 : 2 * O * I * K);
             } else {
                 want.bwd += contract_flops(dims, 3, O, k) + O * kl;
                 want.upd = 2 * O * kl * K + 2 * I * kl * K + 2 * I * K + 2 * K * I * K + 2 * O * K * K + 2 * I * kl * K +
                            2 * O * kl * K + orth_flops(O, K) +
-                           (prev ? 0 : 2 * O * K * K + 2 * O * kl * K + 2 * K * K * I + 2 * K * kl * I) + 2.0 * O;
+                           (prev ? 0 : 2 * O * K * K + 2 * O * kl * K + 2 * K * K * I + 2 * K * kl * I) + 2.0 * Ob;
             }
             char tag[64];
             snprintf(tag, sizeof tag, "wasi %s %s k=%d", f ? "factored" : "dense", prev ? "prev" : "cur", (int)K);
@@ -965,10 +974,10 @@ static void test_flops_closed_form(void) {
     // wsi (x dense): wasi dense's forward and update, dW exact (2 R O I), nothing compressed
     for (int prev = 0; prev < 2; prev++) {
         c = tl_method_config(); c.epsilon = 0.6f; c.r_update_previous = prev;
-        tl_layer_make(&L, &method_wsi, "wsi", B, N, I, O, W, b, &c);
+        tl_layer_make(&L, &method_wsi, "wsi", B, N, I, O, W, bias ? b : NULL, &c);
         const double K = wasi_weight_rank(&L);
-        PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + Rd * O, 2 * Rd * O * K + 2 * Rd * K * I + Rd * O + 2 * Rd * O * I, 0,
-                           2.0 * (O * I + O) + 4 * O * I * K + orth_flops(O, K) + (prev ? 0 : 2 * O * I * K)};
+        PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + RdO, 2 * Rd * O * K + 2 * Rd * K * I + RdO + 2 * Rd * O * I, 0,
+                           2.0 * (O * I + Ob) + 4 * O * I * K + orth_flops(O, K) + (prev ? 0 : 2 * O * I * K)};
         char tag[64];
         snprintf(tag, sizeof tag, "wsi %s k=%d", prev ? "prev" : "cur", (int)K);
         expect_flops(tag, run_counted(&L, x, dy, y, dx, dims, &oc), want);
@@ -979,10 +988,10 @@ static void test_flops_closed_form(void) {
     // K' the rank the new SVD gives
     for (int w = 0; w < 2; w++) {
         c = tl_method_config(); c.epsilon = 0.6f; memcpy(c.act_ranks, k, sizeof k); c.weight_update_svd = 1;
-        tl_layer_make(&L, w ? &method_wsi : &method_wasi, "svd", B, N, I, O, W, b, &c);
+        tl_layer_make(&L, w ? &method_wsi : &method_wasi, "svd", B, N, I, O, W, bias ? b : NULL, &c);
         const double K = wasi_weight_rank(&L), mx = wb_max(O, I), mn = wb_min(O, I);
-        PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + Rd * O, 2 * Rd * O * K + 2 * Rd * K * I + Rd * O, 0,
-                           2.0 * (O * I + O) + rnd(6 * mx * mn * mn + 20 * mn * mn * mn)};
+        PhaseFlops want = {2 * Rd * I * K + 2 * Rd * K * O + RdO, 2 * Rd * O * K + 2 * Rd * K * I + RdO, 0,
+                           2.0 * (O * I + Ob) + rnd(6 * mx * mn * mn + 20 * mn * mn * mn)};
         if (w) want.bwd += 2 * Rd * O * I;
         else { want.bwd += dw_flops(dims, 3, O, k); want.dec = subspace_flops(dims, 3, k, 0); }
         PhaseFlops gs = run_counted(&L, x, dy, y, dx, dims, &oc);
@@ -995,6 +1004,9 @@ static void test_flops_closed_form(void) {
     }
     mem_free(W); mem_free(b); mem_free(x); mem_free(dy); mem_free(y); mem_free(dx);
 }
+
+static void test_flops_closed_form(void) { flops_closed_form(1); }
+static void test_flops_closed_form_no_bias(void) { printf("  (bias-free layers)\n"); flops_closed_form(0); }
 
 // --- 5. paper measure -------------------------------------------------------------------------
 
@@ -1361,6 +1373,290 @@ static void test_subspace_tracker(void) {
     mem_free(b);
 }
 
+// --- 8. bias-free layers (LinearLayer.no_bias: the Llama linears, y = x W^T) ----------
+
+// Trainable floats over L's ParamSets (tensor sizes, no padding); how many
+// tensors into *ntensors and whether one is named "bias" into *has_bias.
+static size_t trained_floats(LinearLayer *L, int *ntensors, int *has_bias) {
+    ParamSet *ps[4];
+    int np = L->method->param_sets(L, ps);
+    size_t n = 0;
+    *ntensors = 0;
+    *has_bias = 0;
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < ps[i]->n; j++) {
+            n += ps[i]->info[j].numel;
+            (*ntensors)++;
+            *has_bias |= !strcmp(ps[i]->info[j].name, "bias");
+        }
+    return n;
+}
+
+static void zero_layer_grads(LinearLayer *L) {
+    ParamSet *ps[4];
+    int np = L->method->param_sets(L, ps);
+    for (int i = 0; i < np; i++) params_zero_grad(ps[i]);
+}
+
+// Every registered method at "full rank" (epsilon 1, activation ranks and the
+// truncation rank clipped to the sizes, LoRA rank 4), plus one variant per
+// other value of each of its enum keys (wasi storage factored, r_update
+// previous, weight_update svd, ...) that its check accepts with plain SGD.
+static char nb_tags[32][96];
+static int registry_variants(Variant *v, int cap) {
+    int n = 0;
+    OptimConfig sgd = optim_sgd(0.0f, 0.0f);
+    for (int i = 0; i < method_count(); i++) {
+        const LinearMethod *m = method_at(i);
+        MethodConfig base = tl_method_config();
+        base.lora_rank = 4; base.lora_alpha = 8;
+        base.trunc_rank = 100000;
+        for (int d = 0; d < 3; d++) base.act_ranks[d] = 100000;   // clipped to the modes
+        for (int k = -1; k < m->n_keys; k++) {
+            const MethodKey *key = k < 0 ? NULL : &m->keys[k];
+            if (key && key->type != MKEY_ENUM) continue;
+            for (int e = key ? 1 : 0; e < (key ? key->n_names : 1); e++) {
+                MethodConfig c = base;
+                if (key) *(int *)((char *)&c + key->field) = e;
+                const char *why;
+                char msg[256];
+                if (m->check && m->check(&c, &sgd, &why, msg, sizeof msg) < 0) continue;
+                CHECK(n < cap, "more than %d variants", cap);
+                snprintf(nb_tags[n], sizeof nb_tags[n], "%s%s%s%s%s", m->name, key ? " " : "", key ? key->key : "",
+                         key ? " " : "", key ? key->names[e] : "");
+                v[n] = (Variant){nb_tags[n], m, c};
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+// METHOD_DATA_CALIB (svdllm_lora): the runner's calibration forwards, here one batch.
+static void calibrate(LinearLayer *L, const float *x, float *y, const int *dims) {
+    if (!(L->method->flags & METHOD_DATA_CALIB)) return;
+    L->method->forward(L, y, x, dims, 3, 0);
+    L->method->calib_end(L);
+}
+
+// The adapters' gradients (lora.h: dB = s dy^T u = s G A^T, dA = s B^T G with
+// G = dy^T x, vanilla's dW) against G.
+static void expect_adapter_grads(const char *tag, LinearLayer *L, const MethodConfig *c, const float *G) {
+    const int O = L->O, I = L->I, r = c->lora_rank;
+    const float s = c->lora_alpha / (float)r;
+    ParamSet *ps[4];
+    EXPECT(L->method->param_sets(L, ps) == 1, "%s: one adapter set", tag);
+    const float *A = params_get(ps[0], "lora_A"), *B = params_get(ps[0], "lora_B");
+    float *wA = mem_alloc_floats((size_t)r * I, MEM_WORKSPACE), *wB = mem_alloc_floats((size_t)O * r, MEM_WORKSPACE);
+    gemm_naive(0, 1, O, r, I, s, G, I, A, I, 0.0f, wB, r);
+    gemm_naive(1, 0, r, I, O, s, B, r, G, I, 0.0f, wA, I);
+    EXPECT_NONZERO("dA", wA, (size_t)r * I);
+    EXPECT_CLOSE("lora_B gradient = s G A^T", params_grad(ps[0], "lora_B"), wB, (size_t)O * r, 1e-4 * tl_max_abs(wB, (size_t)O * r), 1e-3);
+    EXPECT_CLOSE("lora_A gradient = s B^T G", params_grad(ps[0], "lora_A"), wA, (size_t)r * I, 1e-4 * tl_max_abs(wA, (size_t)r * I), 1e-3);
+    mem_free(wA); mem_free(wB);
+}
+
+// init with b == NULL on a layer that has a bias dies, naming no_bias.
+static void expect_null_bias_dies(const LinearMethod *m, const float *W, const MethodConfig *c, int B, int N, int I, int O) {
+    LinearLayer L;
+    tl_layer_prepare(&L, m, m->name, B, N, I, O);
+    WbRecover rec;
+    MemMark mark = mem_mark();
+    volatile int died = 0;
+    wb_recover_push(&rec);
+    if (setjmp(rec.jb)) died = 1;
+    else { m->init(&L, W, NULL, c); wb_recover_end(&rec); }
+    if (died) mem_release_since(mark);
+    else m->free(&L);
+    EXPECT(died && strstr(rec.msg, "no_bias"), "%s: init(b = NULL) without no_bias %s", m->name, died ? rec.msg : "went through");
+}
+
+// Every method with no_bias: no bias parameter, gradient or byte; forward,
+// dx and the weight gradient equal vanilla no_bias on the method's dense
+// weight (first W itself, then after one SGD step the exported one);
+// export_dense gives b = 0; the FLOPs are the bias layer's less exactly the
+// bias' (rows O in forward; rows O in backward and its SGD when trained) and, where the method
+// declares layer_flops, its closed form at bias 0; a frozen no_bias layer
+// runs too; init(b = NULL) without no_bias dies.
+static void test_no_bias_every_method(void) {
+    const int B = 4, N = 6, I = 16, O = 12, R = B * N;
+    const int dims[3] = {B, N, I};
+    const size_t OI = (size_t)O * I, RO = (size_t)R * O, RI = (size_t)R * I;
+    const double pad = 4.0 * (double)((O + 15) & ~15);   // a bias tensor's bytes in a ParamSet (params.c: 64-byte aligned)
+    Rng g;
+    rng_seed(&g, 41);
+    float *W = tl_randn(&g, OI, 0.3f), *b = tl_randn(&g, O, 0.5f);
+    float *x0 = tl_randn(&g, RI, 1.0f), *dy0 = tl_randn(&g, RO, 1.0f), *x1 = tl_randn(&g, RI, 1.0f), *dy1 = tl_randn(&g, RO, 1.0f);
+    float *y = mem_alloc_floats(RO, MEM_WORKSPACE), *yv = mem_alloc_floats(RO, MEM_WORKSPACE);
+    float *dx = mem_alloc_floats(RI, MEM_WORKSPACE), *dxv = mem_alloc_floats(RI, MEM_WORKSPACE);
+    float *We = mem_alloc_floats(OI, MEM_WORKSPACE), *We2 = mem_alloc_floats(OI, MEM_WORKSPACE), *be = mem_alloc_floats(O, MEM_WORKSPACE);
+    float *G = mem_alloc_floats(OI, MEM_WORKSPACE), *dW = mem_alloc_floats(OI, MEM_WORKSPACE);
+    float *yr = mem_alloc_floats(RO, MEM_WORKSPACE), *dxr = mem_alloc_floats(RI, MEM_WORKSPACE), *Gr = mem_alloc_floats(OI, MEM_WORKSPACE);
+    OptimConfig sgd = optim_sgd(0.0f, 0.0f), adamw = optim_adamw(0.9f, 0.999f, 1e-8f, 0.01f);
+    Variant v[32];
+    int nv = registry_variants(v, 32), methods_seen = 0;
+    for (int i = 0; i < nv; i++) {
+        const LinearMethod *m = v[i].m;
+        const MethodConfig *c = &v[i].c;
+        const char *tag = v[i].tag;
+        const int adapter = (m->flags & METHOD_ADAPTER) != 0;
+        methods_seen += !strcmp(tag, m->name);
+        LinearLayer Lb, Ln;
+        tl_layer_make(&Lb, m, tag, B, N, I, O, W, b, c);
+        tl_layer_make(&Ln, m, tag, B, N, I, O, W, NULL, c);
+        calibrate(&Lb, x0, y, dims);
+        calibrate(&Ln, x0, y, dims);
+        // export at init: W itself (full rank), b = 0, and b == NULL accepted
+        for (int o = 0; o < O; o++) be[o] = 7.0f;
+        m->export_dense(&Ln, We, be);
+        EXPECT(tl_max_abs(be, O) == 0, "%s: export_dense b max|.| %g, want 0", tag, tl_max_abs(be, O));
+        EXPECT_CLOSE("export_dense W at init", We, W, OI, 1e-5 * tl_max_abs(W, OI), 1e-4);
+        m->export_dense(&Ln, We2, NULL);
+        EXPECT(!memcmp(We, We2, sizeof(float) * OI), "%s: export_dense with b == NULL gives another W", tag);
+        // parameters: the bias layer's less its "bias" tensor, if it trains one
+        int tb, tn, hb, hn;
+        size_t nb = trained_floats(&Lb, &tb, &hb), nn = trained_floats(&Ln, &tn, &hn);
+        EXPECT(!hn && nn > 0 && nn == nb - (hb ? (size_t)O : 0) && tn == tb - hb,
+               "%s: no_bias trains %zu floats in %d tensors (bias in a set: %d), the bias layer %zu in %d (bias %d)", tag, nn, tn,
+               hn, nb, tb, hb);
+        if (m == &method_vanilla) EXPECT(nn == OI, "vanilla no_bias trains %zu floats, want O I = %zu", nn, OI);
+        if (adapter) EXPECT(nn == (size_t)c->lora_rank * (I + O), "%s trains %zu floats, want r (I + O)", tag, nn);
+        // one counted step (forward, backward, SGD) on both: they differ by the bias' FLOPs only
+        PhaseFlops fb = run_counted(&Lb, x0, dy0, y, dx, dims, &sgd), fn = run_counted(&Ln, x0, dy0, y, dx, dims, &sgd);
+        const double bias_sgd = hb ? optim_flops_per_element(&sgd, 1) * O : 0;
+        // (a frozen bias, lora's, has no gradient to drop)
+        PhaseFlops want = {fb.fwd - (double)RO, fb.bwd - (hb ? (double)RO : 0), fb.dec, fb.upd - bias_sgd};
+        char what[160];
+        snprintf(what, sizeof what, "%s no_bias", tag);
+        expect_flops(what, fn, want);
+        if (m->layer_flops) {
+            double f0, b0, f1, b1;
+            m->layer_flops(c, R, I, O, 1, 0, &f0, &b0);
+            m->layer_flops(c, R, I, O, 1, 1, &f1, &b1);
+            EXPECT(f0 == fn.fwd && b0 == fn.bwd && f1 == fb.fwd && b1 == fb.bwd,
+                   "%s layer_flops: bias 0 %.0f %.0f (counted %.0f %.0f), bias 1 %.0f %.0f (counted %.0f %.0f)", tag, f0, b0, fn.fwd,
+                   fn.bwd, f1, b1, fb.fwd, fb.bwd);
+        }
+        // account: one bias tensor fewer in the weights (and gradients if trained), the rest equal
+        LinearAccount ab, an;
+        m->account(&Lb, &ab);
+        m->account(&Ln, &an);
+        EXPECT((double)ab.bytes_weights - (double)an.bytes_weights == pad &&
+                   (double)ab.bytes_gradients - (double)an.bytes_gradients == (hb ? pad : 0) &&
+                   ab.bytes_activations == an.bytes_activations && ab.bytes_workspace == an.bytes_workspace,
+               "%s: bytes weights %zu vs %zu, gradients %zu vs %zu (a bias tensor: %.0f B)", tag, an.bytes_weights,
+               ab.bytes_weights, an.bytes_gradients, ab.bytes_gradients, pad);
+        LayerRanks lr;
+        lr.weight_rank = an.weight_rank;
+        memcpy(lr.act_ranks, an.act_ranks, sizeof lr.act_ranks);
+        double pa, pw;
+        m->paper_elems(O, dims, 3, c, &lr, &pa, &pw);
+        EXPECT(an.paper_weight_elems == ab.paper_weight_elems && an.paper_act_elems == ab.paper_act_elems &&
+                   fabs(pw - an.paper_weight_elems) <= 1e-9 * pw && fabs(pa - an.paper_act_elems) <= 1e-9 * pa,
+               "%s: paper measure %.0f + %.0f, bias layer %.0f + %.0f, closed form %.0f + %.0f", tag, an.paper_act_elems,
+               an.paper_weight_elems, ab.paper_act_elems, ab.paper_weight_elems, pa, pw);
+        // after the step: vanilla no_bias on the exported weight gives the same y, dx and weight gradient
+        for (int o = 0; o < O; o++) be[o] = 7.0f;
+        m->export_dense(&Ln, We, be);
+        EXPECT(tl_max_abs(be, O) == 0, "%s: export_dense b after a step max|.| %g", tag, tl_max_abs(be, O));
+        LinearLayer V;
+        tl_layer_make(&V, &method_vanilla, "vanilla", B, N, I, O, We, NULL, c);
+        zero_layer_grads(&Ln);
+        memset(dx, 0, sizeof(float) * RI);
+        memset(dxv, 0, sizeof(float) * RI);
+        V.method->forward(&V, yv, x1, dims, 3, 1);
+        V.method->backward(&V, dxv, dy1);
+        m->forward(&Ln, y, x1, dims, 3, 1);
+        m->backward(&Ln, dx, dy1);
+        double ymax = tl_max_abs(yv, RO), gmax = tl_max_abs(dxv, RI), ydiff = tl_max_abs_diff(y, yv, RO),
+               dxdiff = tl_max_abs_diff(dx, dxv, RI);
+        snprintf(what, sizeof what, "%s no_bias y", tag);
+        EXPECT_CLOSE(what, y, yv, RO, 1e-5 * ymax, 1e-4);
+        snprintf(what, sizeof what, "%s no_bias dx", tag);
+        EXPECT_CLOSE(what, dx, dxv, RI, 1e-5 * gmax, 1e-4);
+        tl_linear_grads(&V, G, NULL);
+        EXPECT_NONZERO("vanilla dW", G, OI);
+        // vanilla itself against plain loops: y = x We^T (no b), dx = dy We, dW = dy^T x
+        gemm_naive(0, 1, R, O, I, 1.0f, x1, I, We, I, 0.0f, yr, O);
+        gemm_naive(0, 0, R, I, O, 1.0f, dy1, O, We, I, 0.0f, dxr, I);
+        gemm_naive(1, 0, O, I, R, 1.0f, dy1, O, x1, I, 0.0f, Gr, I);
+        EXPECT_CLOSE("vanilla no_bias y = x W^T", yv, yr, RO, 1e-5 * ymax, 1e-4);
+        EXPECT_CLOSE("vanilla no_bias dx = dy W", dxv, dxr, RI, 1e-5 * gmax, 1e-4);
+        EXPECT_CLOSE("vanilla no_bias dW = dy^T x", G, Gr, OI, 1e-5 * tl_max_abs(Gr, OI), 1e-4);
+        if (adapter) expect_adapter_grads(tag, &Ln, c, G);
+        else {
+            tl_linear_grads(&Ln, dW, NULL);
+            snprintf(what, sizeof what, "%s no_bias dW", tag);
+            EXPECT_CLOSE(what, dW, G, OI, 1e-4 * tl_max_abs(G, OI), 1e-3);
+        }
+        // an optimizer with state (AdamW) keeps none for a bias that is not there
+        const char *key;
+        char msg[256];
+        int adam_ok = !m->check || m->check(c, &adamw, &key, msg, sizeof msg) == 0;
+        if (adam_ok) {
+            zero_layer_grads(&Lb);
+            m->forward(&Lb, y, x1, dims, 3, 1);
+            m->backward(&Lb, NULL, dy1);
+            m->update(&Lb, &adamw, 1e-3f);
+            m->update(&Ln, &adamw, 1e-3f);
+            m->account(&Lb, &ab);
+            m->account(&Ln, &an);
+            EXPECT(an.bytes_optimizer > 0 && (double)ab.bytes_optimizer - (double)an.bytes_optimizer == (hb ? 2 * pad : 0),
+                   "%s: AdamW state %zu B vs the bias layer's %zu B", tag, an.bytes_optimizer, ab.bytes_optimizer);
+        }
+        printf("  %-34s trains %4zu floats (bias layer %4zu); y %.1e dx %.1e; flops fwd %.0f bwd %.0f%s\n", tag, nn, nb,
+               ydiff, dxdiff, fn.fwd, fn.bwd,
+               adam_ok ? "" : " (AdamW refused by its check)");
+        // frozen no_bias (the layers before the first trained one): runs, trains nothing, b = 0
+        LinearLayer F;
+        tl_layer_prepare(&F, m, tag, B, N, I, O);
+        F.trainable = 0;
+        F.no_bias = 1;
+        m->init(&F, W, NULL, c);
+        calibrate(&F, x0, y, dims);
+        V.method->free(&V);
+        tl_layer_make(&V, &method_vanilla, "vanilla", B, N, I, O, W, NULL, c);
+        V.method->forward(&V, yv, x1, dims, 3, 0);
+        m->forward(&F, y, x1, dims, 3, 1);
+        EXPECT_CLOSE("frozen no_bias y", y, yv, RO, 1e-5 * tl_max_abs(yv, RO), 1e-4);
+        memset(dx, 0, sizeof(float) * RI);
+        m->backward(&F, dx, dy1);
+        EXPECT_NONZERO("frozen no_bias dx", dx, RI);
+        ParamSet *ps[4];
+        EXPECT(m->param_sets(&F, ps) == 0, "%s: a frozen layer has parameter sets", tag);
+        for (int o = 0; o < O; o++) be[o] = 7.0f;
+        m->export_dense(&F, We, be);
+        EXPECT(tl_max_abs(be, O) == 0, "%s frozen: export_dense b max|.| %g", tag, tl_max_abs(be, O));
+        m->free(&F);
+        V.method->free(&V);
+        m->free(&Lb);
+        m->free(&Ln);
+        if (!strcmp(tag, m->name)) expect_null_bias_dies(m, W, c, B, N, I, O);
+    }
+    EXPECT(methods_seen == method_count() && nv > method_count(), "%d variants over %d of %d methods", nv, methods_seen,
+           method_count());
+    // the engine's rank-calibration probe (core/compress/rank_calib.h) is a linear too
+    LinearLayer P, V;
+    MethodConfig pc = tl_method_config();
+    tl_layer_make(&P, &rank_probe_method, "probe", B, N, I, O, W, NULL, &pc);
+    tl_layer_make(&V, &method_vanilla, "vanilla", B, N, I, O, W, NULL, &pc);
+    P.method->forward(&P, y, x1, dims, 3, 1);
+    V.method->forward(&V, yv, x1, dims, 3, 1);
+    EXPECT(!memcmp(y, yv, sizeof(float) * RO), "probe no_bias forward differs from vanilla's");
+    LinearAccount pa;
+    P.method->account(&P, &pa);
+    EXPECT(pa.bytes_weights == sizeof(float) * OI, "probe no_bias keeps %zu weight bytes, want O I floats", pa.bytes_weights);
+    for (int o = 0; o < O; o++) be[o] = 7.0f;
+    P.method->export_dense(&P, We, be);
+    EXPECT(tl_max_abs(be, O) == 0 && !memcmp(We, W, sizeof(float) * OI), "probe no_bias export");
+    P.method->free(&P);
+    V.method->free(&V);
+    expect_null_bias_dies(&rank_probe_method, W, &pc, B, N, I, O);
+    mem_free(W); mem_free(b); mem_free(x0); mem_free(dy0); mem_free(x1); mem_free(dy1); mem_free(y); mem_free(yv);
+    mem_free(dx); mem_free(dxv); mem_free(We); mem_free(We2); mem_free(be); mem_free(G); mem_free(dW);
+    mem_free(yr); mem_free(dxr); mem_free(Gr);
+}
+
 int main(int argc, char **argv) {
     tl_init(argc, argv);
     threads_set(2);
@@ -1375,11 +1671,13 @@ int main(int argc, char **argv) {
     RUN(test_lora_init);
     RUN(test_lora_vs_pytorch);
     RUN(test_flops_closed_form);
+    RUN(test_flops_closed_form_no_bias);
     RUN(test_svd_update_rank_follows_w);
     RUN(test_paper_memory);
     RUN(test_rank_calibration);
     RUN(test_threads_bit_identical);
     RUN(test_recompute_bit_identical);
     RUN(test_subspace_tracker);
+    RUN(test_no_bias_every_method);
     return tl_finish();
 }

@@ -87,33 +87,33 @@ static void unwrap(void) {
 typedef struct { const Swin *m; const char *method; int lora_rank; int calls; int bad_args; } PriceCtx;
 
 // Arguments the closed form passes must describe the model's layer.
-static const LinearLayer *checked_layer(PriceCtx *p, int block, int which, long rows, int I, int O, int need_dx) {
+static const LinearLayer *checked_layer(PriceCtx *p, int block, int which, long rows, int I, int O, int need_dx, int bias) {
     const LinearLayer *L = swin_linear(p->m, block, which);
     p->calls++;
-    if (rows != L->max_rows || I != L->I || O != L->O || need_dx != 1) {
+    if (rows != L->max_rows || I != L->I || O != L->O || need_dx != 1 || bias != !L->no_bias) {
         if (p->bad_args++ < 3)
-            printf("  %s: closed form passes rows %ld I %d O %d need_dx %d, layer has %ld, %d, %d\n", L->name, rows, I, O,
-                   need_dx, L->max_rows, L->I, L->O);
+            printf("  %s: closed form passes rows %ld I %d O %d need_dx %d bias %d, layer has %ld, %d, %d, bias %d\n", L->name,
+                   rows, I, O, need_dx, bias, L->max_rows, L->I, L->O, !L->no_bias);
     }
     return L;
 }
 
 // lora r: frozen W x + b plus B (A x) scaled; backward dx through both, dA, dB (tests/test_methods.c)
-static FlopCount price_lora(const void *ctx, int block, int which, long rows, int I, int O, int need_dx) {
+static FlopCount price_lora(const void *ctx, int block, int which, long rows, int I, int O, int need_dx, int bias) {
     PriceCtx *p = (PriceCtx *)ctx;
-    checked_layer(p, block, which, rows, I, O, need_dx);
-    if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx);
+    checked_layer(p, block, which, rows, I, O, need_dx, bias);
+    if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx, bias);
     const double R = (double)rows, r = p->lora_rank;
-    FlopCount f = {2 * R * I * O + R * O + 2 * R * I * r + 2 * R * r * O,
+    FlopCount f = {2 * R * I * O + (bias ? R * O : 0) + 2 * R * I * r + 2 * R * r * O,
                    2 * O * r * R + 2 * R * r * O + 2 * r * I * R + 2 * R * O * I + 2 * R * r * I, 0};
     return f;
 }
 
 // hosvd/asi/wasi: what the recorder counted for this linear in the model's own step
-static FlopCount price_recorded(const void *ctx, int block, int which, long rows, int I, int O, int need_dx) {
+static FlopCount price_recorded(const void *ctx, int block, int which, long rows, int I, int O, int need_dx, int bias) {
     PriceCtx *p = (PriceCtx *)ctx;
-    const LinearLayer *L = checked_layer(p, block, which, rows, I, O, need_dx);
-    if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx);
+    const LinearLayer *L = checked_layer(p, block, which, rows, I, O, need_dx, bias);
+    if (!swin_is_counted(p->m, block, which)) return dense_linear_cost(rows, I, O, need_dx, bias);
     Wrapped *w = find(L);
     FlopCount f = {w->fwd, w->bwd, 0};
     return f;

@@ -160,8 +160,7 @@ float *tl_read_tensor(const SafeTensors *st, const char *name, size_t *numel) {
     return x;
 }
 
-void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
-                   const float *W, const float *b, const MethodConfig *cfg) {
+void tl_layer_prepare(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O) {
     memset(L, 0, sizeof *L);
     L->method = m;
     snprintf(L->name, sizeof L->name, "%s", name);
@@ -171,6 +170,12 @@ void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int 
     L->rows = L->max_rows;
     L->ndim = 3;
     L->dims[0] = B; L->dims[1] = N; L->dims[2] = I;
+}
+
+void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
+                   const float *W, const float *b, const MethodConfig *cfg) {
+    tl_layer_prepare(L, m, name, B, N, I, O);
+    L->no_bias = b == NULL;
     m->init(L, W, b, cfg);
 }
 
@@ -208,8 +213,8 @@ void tl_linear_grads(const LinearLayer *L, float *dW, float *db) {
     ParamSet *ps[4];
     int n = L->method->param_sets((LinearLayer *)L, ps);
     CHECK(n == 1, "%s: %d parameter sets", L->name, n);
-    if (L->no_bias) memset(db, 0, sizeof(float) * (size_t)L->O);
-    else memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
+    if (db && L->no_bias) memset(db, 0, sizeof(float) * (size_t)L->O);
+    else if (db) memcpy(db, params_grad(ps[0], "bias"), sizeof(float) * (size_t)L->O);
     if (L->method == &method_wasi || L->method == &method_wsi) wasi_weight_grad(L, dW);
     else memcpy(dW, params_grad(ps[0], "weight"), sizeof(float) * (size_t)L->O * L->I);
 }

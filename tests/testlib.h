@@ -79,11 +79,14 @@ MethodConfig tl_method_config(void);
 // fills v (room for 12), returns how many.
 typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } TlVariant;
 int tl_full_rank_variants(TlVariant *v);
-// A trainable layer of method m for activations (B,N,I) -> O, initialised from W (O,I), b (O).
+// A trainable layer of method m for activations (B,N,I) -> O, initialised from W (O,I), b (O);
+// b NULL: a bias-free layer (LinearLayer.no_bias).
 void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,
                    const float *W, const float *b, const MethodConfig *cfg);
+// tl_layer_make's fields without the init (trainable 1, no_bias 0): the caller changes them and calls init.
+void tl_layer_prepare(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O);
 // dW (O,I) and db (O) of one linear as dense gradients, whatever its method
-// (wasi's dW assembled from its factors).
+// (wasi's dW assembled from its factors); db may be NULL, and is 0 for a no_bias layer.
 void tl_linear_grads(const LinearLayer *L, float *dW, float *db);
 
 // Every gradient of model b (bound to a method) against model a (vanilla,

@@ -15,7 +15,7 @@
 // --- the probe: a dense linear that records x and dy ---------------------------
 
 typedef struct {
-    float *w, *b;    // (O,I), (O) category weights
+    float *w, *b;    // (O,I), (O) category weights (b NULL with no_bias)
     float *x;        // (max_rows,I) saved input, category activations
     float *dy;       // (max_rows,O) the last backward's dout, category workspace
     int saved, has_dy;
@@ -24,11 +24,14 @@ typedef struct {
 static void probe_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     (void)cfg;
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
+    linear_check_bias(L, b);
     Probe *p = mem_alloc(sizeof(Probe), MEM_WORKSPACE);
     p->w = mem_alloc_floats((size_t)L->O * L->I, MEM_WEIGHTS);
-    p->b = mem_alloc_floats((size_t)L->O, MEM_WEIGHTS);
     memcpy(p->w, W, sizeof(float) * (size_t)L->O * L->I);
-    memcpy(p->b, b, sizeof(float) * (size_t)L->O);
+    if (!L->no_bias) {
+        p->b = mem_alloc_floats((size_t)L->O, MEM_WEIGHTS);
+        memcpy(p->b, b, sizeof(float) * (size_t)L->O);
+    }
     if (L->trainable) {
         p->x = mem_alloc_floats((size_t)L->max_rows * L->I, MEM_ACTIVATIONS);
         p->dy = mem_alloc_floats((size_t)L->max_rows * L->O, MEM_WORKSPACE);
@@ -61,7 +64,7 @@ static void probe_update(LinearLayer *L, const OptimConfig *oc, float lr) { (voi
 static void probe_account(const LinearLayer *L, LinearAccount *acc) {
     const Probe *p = L->state;
     memset(acc, 0, sizeof *acc);
-    acc->bytes_weights = mem_size(p->w) + mem_size(p->b);
+    acc->bytes_weights = mem_size(p->w) + (p->b ? mem_size(p->b) : 0);
     acc->bytes_activations = p->x ? mem_size(p->x) : 0;
     acc->bytes_workspace = p->dy ? mem_size(p->dy) : 0;
     acc->paper_act_elems = L->trainable ? (double)L->rows * L->I : 0;
@@ -71,7 +74,7 @@ static void probe_account(const LinearLayer *L, LinearAccount *acc) {
 static void probe_export(const LinearLayer *L, float *W, float *b) {
     const Probe *p = L->state;
     memcpy(W, p->w, sizeof(float) * (size_t)L->O * L->I);
-    memcpy(b, p->b, sizeof(float) * (size_t)L->O);
+    linear_export_bias(L, p->b, b);
 }
 
 static void probe_free(LinearLayer *L) {

@@ -6,11 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-// Until every method honours LinearLayer.no_bias (init with b == NULL), a
-// no_bias linear is initialised with a zero bias: same outputs and weight
-// gradients. Set to 1 once the methods take NULL.
-#define METHODS_TAKE_NULL_BIAS 0
-
 void model_seed_for(Rng *r, uint64_t seed, const char *name) {
     uint64_t h = 1469598103934665603ull;   // FNV-1a of the name
     for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
@@ -121,7 +116,7 @@ void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ViTBind
         int ci = counted_index(ctx, i);
         if (ci >= 0 && bind->layer_act_ranks)
             for (int d = 0; d < 4; d++) mc.act_ranks[d] = bind->layer_act_ranks[ci][d];
-        const float *b = (L->no_bias && METHODS_TAKE_NULL_BIAS) ? NULL : lb->b[i];
+        const float *b = L->no_bias ? NULL : lb->b[i];   // a bias-free linear has no bias at all
         L->method->init(L, lb->W[i], b, &mc);
     }
 }

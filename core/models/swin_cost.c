@@ -48,7 +48,7 @@ static FlopCount swin_flops(const SwinConfig *c, int B, LinearCostFn lin, const 
             for (int w = 0; w < SWIN_NLIN; w++) {
                 long rows = (long)(w <= SWIN_PROJ ? wrows : BHW);
                 int I = w == SWIN_FC2 ? hidden : C, O = w == SWIN_QKV ? 3 * C : w == SWIN_FC1 ? hidden : C;
-                FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1) : dense_linear_cost(rows, I, O, 1);
+                FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1, 1) : dense_linear_cost(rows, I, O, 1, 1);
                 f.forward += lf.forward;
                 f.backward += lf.backward;
             }

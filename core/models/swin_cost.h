@@ -16,7 +16,8 @@
 // as configured (a block with p > 0 charges its scaled residuals). lin
 // prices the four linears of every block (NULL: all dense); it is called with
 // block = index in forward order, which = SWIN_QKV..SWIN_FC2, rows = B nW T
-// (qkv, proj: padded windows included) or B H W (fc1, fc2), need_dx = 1.
+// (qkv, proj: padded windows included) or B H W (fc1, fc2), need_dx = 1,
+// bias = 1.
 // The patch merging reductions and the head are always dense.
 FlopCount swin_step_flops(const SwinConfig *c, int B, LinearCostFn lin, const void *ctx);
 // One inference forward (with the loss, as eval_batch) at batch B, dense linears.

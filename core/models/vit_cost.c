@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 
-FlopCount dense_linear_cost(long rows, int I, int O, int need_dx) {
-    double r = (double)rows, io = (double)I * O;
-    FlopCount f = {2 * r * io + r * O, (need_dx ? 4 : 2) * r * io + r * O, 0};
+FlopCount dense_linear_cost(long rows, int I, int O, int need_dx, int bias) {
+    double r = (double)rows, io = (double)I * O, rb = bias ? r * O : 0;   // linear.c: bias add, bias gradient
+    FlopCount f = {2 * r * io + rb, (need_dx ? 4 : 2) * r * io + rb, 0};
     return f;
 }
 
@@ -40,7 +40,7 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
         f.backward += (c->gelu_f16 ? 2 : 12) * BN * M;          // GELU
         for (int w = 0; w < VIT_NLIN; w++) {
             int I = (w == VIT_FC2) ? c->mlp_dim : c->dim, O = (w == VIT_FC1) ? c->mlp_dim : c->dim;
-            FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1) : dense_linear_cost(rows, I, O, 1);
+            FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1, 1) : dense_linear_cost(rows, I, O, 1, 1);
             f.forward += lf.forward;
             f.backward += lf.backward;
             if (c->recompute) f.recompute += lf.forward;   // the re-run's linears (their forward again)

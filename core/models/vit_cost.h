@@ -14,10 +14,12 @@
 typedef struct { double forward, backward, recompute; } FlopCount;   // recompute: memory.recompute's re-runs
 
 // FLOPs of one linear layer for `rows` token rows: forward, and backward
-// with (need_dx) or without the input gradient. Dense: 2 rows I O + rows O
-// forward, 4 rows I O + rows O backward (2 rows I O less without dx).
-typedef FlopCount (*LinearCostFn)(const void *ctx, int block, int which, long rows, int I, int O, int need_dx);
-FlopCount dense_linear_cost(long rows, int I, int O, int need_dx);
+// with (need_dx) or without the input gradient; bias 0 for a layer without
+// one (LinearLayer.no_bias). Dense: 2 rows I O + rows O forward, 4 rows I O
+// + rows O backward (2 rows I O less without dx; each rows O term is the
+// bias and goes with bias 0). The ViT's and Swin's linears all have a bias.
+typedef FlopCount (*LinearCostFn)(const void *ctx, int block, int which, long rows, int I, int O, int need_dx, int bias);
+FlopCount dense_linear_cost(long rows, int I, int O, int need_dx, int bias);
 
 // One training step (forward + backward, optimizer excluded: its count
 // depends on the optimizer and on whether clipping fires) of a model with

@@ -5,16 +5,20 @@
 #include <string.h>
 
 void dense_weights_init(DenseWeights *d, const LinearLayer *L, const float *W, const float *b) {
+    linear_check_bias(L, b);
     params_init(&d->p, L->trainable);
     params_declare(&d->p, "weight", 2, (int[]){L->O, L->I});
-    params_declare(&d->p, "bias", 1, (int[]){L->O});
+    if (!L->no_bias) params_declare(&d->p, "bias", 1, (int[]){L->O});
     params_alloc(&d->p);
     d->w = params_get(&d->p, "weight");
-    d->b = params_get(&d->p, "bias");
     d->dw = params_grad(&d->p, "weight");
-    d->db = params_grad(&d->p, "bias");
+    d->b = d->db = NULL;   // no_bias: linear_forward/backward skip a NULL bias
+    if (!L->no_bias) {
+        d->b = params_get(&d->p, "bias");
+        d->db = params_grad(&d->p, "bias");
+        memcpy(d->b, b, sizeof(float) * (size_t)L->O);
+    }
     memcpy(d->w, W, sizeof(float) * (size_t)L->O * (size_t)L->I);
-    memcpy(d->b, b, sizeof(float) * (size_t)L->O);
 }
 
 void dense_weights_account(const DenseWeights *d, const LinearLayer *L, LinearAccount *acc) {

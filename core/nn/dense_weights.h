@@ -11,12 +11,13 @@
 #include "core/train/params.h"
 
 typedef struct {
-    ParamSet p;     // "weight" (O,I), "bias" (O); grads when trainable
-    float *w, *b;   // views into p
-    float *dw, *db; // views into p.grads (NULL when frozen)
+    ParamSet p;     // "weight" (O,I), "bias" (O) (absent with L->no_bias); grads when trainable
+    float *w, *b;   // views into p (b NULL with no_bias)
+    float *dw, *db; // views into p.grads (NULL when frozen; db NULL with no_bias)
 } DenseWeights;
 
-// Copy W (O,I), b (O) of layer L into d (gradients only if L is trainable).
+// Copy W (O,I), b (O) of layer L into d (gradients only if L is trainable;
+// L->no_bias: no bias tensor, b may be NULL).
 void dense_weights_init(DenseWeights *d, const LinearLayer *L, const float *W, const float *b);
 // Bytes of weights, gradients, optimizer state; paper weight elements O*I.
 void dense_weights_account(const DenseWeights *d, const LinearLayer *L, LinearAccount *acc);

@@ -1,5 +1,6 @@
 // linear_dense.c: y = x W^T + b with W, b dense and x saved for backward
-// (see linear_dense.h). Buffers are sized once from L->max_rows.
+// (see linear_dense.h; no_bias: y = x W^T, dense_weights.h keeps no b).
+// Buffers are sized once from L->max_rows.
 #include "core/nn/linear_dense.h"
 #include "core/nn/dense_weights.h"
 #include "core/runtime/common.h"
@@ -17,6 +18,7 @@ typedef struct {
 void dense_init(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg) {
     (void)cfg;
     CHECK(L->max_rows > 0, "%s: max_rows not set before init", L->name);
+    linear_check_bias(L, b);   // before any allocation
     Dense *d = mem_alloc(sizeof(Dense), MEM_WORKSPACE);
     dense_weights_init(&d->dw, L, W, b);
     if (L->trainable) d->x = linear_saved_input_alloc(L);
@@ -59,7 +61,7 @@ void dense_update(LinearLayer *L, const OptimConfig *oc, float lr) {
 void dense_export(const LinearLayer *L, float *W, float *b) {
     const DenseWeights *d = L->state;
     memcpy(W, d->w, sizeof(float) * (size_t)L->O * (size_t)L->I);
-    memcpy(b, d->b, sizeof(float) * (size_t)L->O);
+    linear_export_bias(L, d->b, b);
 }
 
 void dense_account(const LinearLayer *L, LinearAccount *acc) {

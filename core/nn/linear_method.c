@@ -3,6 +3,8 @@
 #include "core/runtime/common.h"
 #include "core/runtime/memory.h"
 
+#include <string.h>
+
 void linear_layer_set_dims(LinearLayer *L, const int *dims, int ndim) {
     CHECK(ndim >= 2 && ndim <= 4, "%s: activation with %d modes", L->name, ndim);
     CHECK(dims[ndim - 1] == L->I, "%s: input has %d features, layer expects I=%d", L->name, dims[ndim - 1], L->I);
@@ -33,4 +35,14 @@ void linear_saved_input_free(LinearLayer *L, float *x) {
 size_t linear_saved_input_bytes(const LinearLayer *L, const float *x) {
     if (!x) return 0;
     return (!L->shared_x || L->shared_x->owner == L) ? mem_size(x) : 0;
+}
+
+void linear_check_bias(const LinearLayer *L, const float *b) {
+    CHECK(b || L->no_bias, "%s: init got b == NULL for a layer with a bias (set LinearLayer.no_bias for y = x W^T)", L->name);
+}
+
+void linear_export_bias(const LinearLayer *L, const float *bias, float *b) {
+    if (!b) return;
+    if (bias) memcpy(b, bias, sizeof(float) * (size_t)L->O);
+    else memset(b, 0, sizeof(float) * (size_t)L->O);
 }

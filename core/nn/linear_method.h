@@ -143,8 +143,9 @@ struct LinearMethod {
     // or weights (a rank absent) is NAN.
     void (*paper_elems)(int O, const int *dims, int nd, const MethodConfig *mc, const LayerRanks *lr, double *act_elems,
                         double *weight_elems);
-    // FLOPs of one linear's forward and backward in closed form (NULL: not known).
-    void (*layer_flops)(const MethodConfig *mc, long rows, int I, int O, int need_dx, double *fwd, double *bwd);
+    // FLOPs of one linear's forward and backward in closed form (NULL: not known);
+    // bias 0: a no_bias layer (no bias add in forward, no bias gradient in backward).
+    void (*layer_flops)(const MethodConfig *mc, long rows, int I, int O, int need_dx, int bias, double *fwd, double *bwd);
     // With a budget: settings chosen before the model is built (lora's rank).
     void (*fit_budget)(MethodConfig *mc, const BudgetFit *f);
     // With a budget, after calibration (METHOD_CALIBRATES): the activation
@@ -153,7 +154,8 @@ struct LinearMethod {
     // Checks against the optimizer: 0, or -1 with the key at fault in *key and why in msg.
     int (*check)(const MethodConfig *mc, const OptimConfig *oc, const char **key, char *msg, size_t cap);
     // --- the operations
-    // Copy the pretrained dense W (O,I) and b (O) into the method's storage.
+    // Copy the pretrained dense W (O,I) and b (O) into the method's storage
+    // (L->no_bias: b may be NULL and the method keeps no bias at all).
     void (*init)(LinearLayer *L, const float *W, const float *b, const MethodConfig *cfg);
     // out (rows,O) = method's y for inp (rows,I) with modes dims[0..ndim-1].
     // training = 1: keep what backward needs (unless L->trainable is 0).
@@ -165,7 +167,8 @@ struct LinearMethod {
     // The optimizer step on this layer's parameters (wasi re-projects here).
     void (*update)(LinearLayer *L, const OptimConfig *oc, float lr);
     void (*account)(const LinearLayer *L, LinearAccount *acc);
-    // The effective dense W (O,I) and b (O), for checkpoints and checks.
+    // The effective dense W (O,I) and b (O), for checkpoints and checks
+    // (b may be NULL; a no_bias layer writes zeros into a given b).
     void (*export_dense)(const LinearLayer *L, float *W, float *b);
     // Optional (NULL: export_dense): the (O,I) weight whose rank and right
     // singular subspace the stability log follows (core/compress/subspace_track.h),
@@ -188,5 +191,10 @@ float *linear_saved_input_alloc(LinearLayer *L);
 void linear_saved_input_free(LinearLayer *L, float *x);
 // Bytes of x for account(): a shared buffer counts once, at its owner.
 size_t linear_saved_input_bytes(const LinearLayer *L, const float *x);
+// init's check of b: NULL only with L->no_bias (a no_bias layer ignores a given b).
+void linear_check_bias(const LinearLayer *L, const float *b);
+// export_dense's b (O): the method's bias, or zeros when it has none (bias
+// NULL, no_bias); nothing when the caller passes b == NULL.
+void linear_export_bias(const LinearLayer *L, const float *bias, float *b);
 
 #endif

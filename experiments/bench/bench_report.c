@@ -338,12 +338,9 @@ int main(int argc, char **argv) {
         int b = lean_b[bi];
         if (isnan(get("lean.b%d.vanilla.plain.total_peak", b))) continue;
         if (!lean_any)
-            out("4b. whole-process memory, vit_b_32, layers mlp, one step, one process per row: plain = as row 4; lean = the
-"
-                "   memory section's recompute + gelu_f16 + softmax_f16 (README \"Memory\"); wasi at eps 0.9. RSS x = vanilla
-"
-                "   plain's peak RSS / the row's; paper x = the same for the paper's measure (counted linears only).
-");
+            out("4b. whole-process memory, vit_b_32, layers mlp, one step, one process per row: plain = as row 4; lean = the\n"
+                "   memory section's recompute + gelu_f16 + softmax_f16 (README \"Memory\"); wasi at eps 0.9. RSS x = vanilla\n"
+                "   plain's peak RSS / the row's; paper x = the same for the paper's measure (counted linears only).\n");
         lean_any = 1;
         out("   batch %d\n   %-15s %-5s %7s %7s %7s %7s %7s | %8s %8s %6s | %8s %6s | %7s %6s\n", b, "method", "", "weights",
             "grads", "optim", "act", "work", "tracked", "plan", "err", "RSS", "RSS x", "paper", "p.x");
