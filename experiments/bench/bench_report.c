@@ -345,7 +345,7 @@ int main(int argc, char **argv) {
         out("   batch %d\n   %-15s %-5s %7s %7s %7s %7s %7s | %8s %8s %6s | %8s %6s | %7s %6s\n", b, "method", "", "weights",
             "grads", "optim", "act", "work", "tracked", "plan", "err", "RSS", "RSS x", "paper", "p.x");
         double rss_v = get("lean.b%d.vanilla.plain.rss_peak", b);
-        double paper_v = get("lean.b%d.vanilla.plain.paper_act_mb", b) + get("lean.b%d.vanilla.plain.paper_weight_mb", b);
+        double paper_lv = get("lean.b%d.vanilla.plain.paper_act_mb", b) + get("lean.b%d.vanilla.plain.paper_weight_mb", b);
         for (int i = 0; i < NMETH; i++)
             for (int v = 0; v < 2; v++) {
                 const char *m = methods[i], *var = v ? "lean" : "plain";
@@ -361,7 +361,7 @@ int main(int argc, char **argv) {
                     num(b4, get("lean.b%d.%s.%s.activations_peak", b, m, var) / MB, 7, 1, ""),
                     num(b5, get("lean.b%d.%s.%s.workspace_peak", b, m, var) / MB, 7, 1, ""), num(b6, tp / MB, 8, 1, ""),
                     num(b7, pl / MB, 8, 1, ""), num(b8, 100 * err, 5, 2, "%"), num(b9, rss / MB, 8, 1, ""),
-                    num(b10, rss_v / rss, 5, 2, "x"), num(b11, paper, 7, 1, ""), num(b12, paper_v / paper, 5, 1, "x"));
+                    num(b10, rss_v / rss, 5, 2, "x"), num(b11, paper, 7, 1, ""), num(b12, paper_lv / paper, 5, 1, "x"));
                 if (b == 128 && v && !strncmp(m, "wasi", 4) && !(rss_v / rss <= lean_best)) {
                     lean_best = rss_v / rss;
                     lean_best_m = m;
