@@ -136,6 +136,15 @@ void method_paper_elems(const char *method, int O, const int *dims, int nd, cons
     m->paper_elems(O, dims, nd, mcfg, lr, act_elems, weight_elems);
 }
 
+void paper_memory_add(ViTPaperMemory *pm, const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
+                      const LayerRanks *ranks) {
+    double a, wt;
+    method_paper_elems(method, O, dims, nd, mcfg, ranks ? &ranks[pm->n_counted] : NULL, &a, &wt);
+    pm->paper_act_mb += a * 4.0 / 1048576.0;
+    pm->paper_weight_mb += wt * 4.0 / 1048576.0;
+    pm->n_counted++;
+}
+
 ViTPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ViTBinding *bind, const char *method,
                                     const LayerRanks *ranks) {
     // Counted linears in forward order, as vit.c: per block q, k, v, out, fc1, fc2.
@@ -155,11 +164,7 @@ ViTPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ViTBindin
             if (pos < counted - n_train) continue;   // frozen: not part of the measure
             int I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C;
             int dims[3] = {B, N, I};
-            double a, wt;
-            method_paper_elems(method, O, dims, 3, &bind->mcfg, ranks ? &ranks[pm.n_counted] : NULL, &a, &wt);
-            pm.paper_act_mb += a * 4.0 / 1048576.0;
-            pm.paper_weight_mb += wt * 4.0 / 1048576.0;
-            pm.n_counted++;
+            paper_memory_add(&pm, method, O, dims, 3, &bind->mcfg, ranks);
         }
     return pm;
 }

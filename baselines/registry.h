@@ -39,6 +39,12 @@ void methods_help(FILE *out);
 void method_paper_elems(const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
                         const LayerRanks *lr, double *act_elems, double *weight_elems);
 
+// Add one counted linear (O outputs, activation dims of nd modes) to pm:
+// method_paper_elems in MB (float32, 2^20 bytes), ranks[pm->n_counted]
+// when ranks is given; n_counted + 1. The models' closed forms sum with it.
+void paper_memory_add(ViTPaperMemory *pm, const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
+                      const LayerRanks *ranks);
+
 // Closed-form vit_paper_memory() for a model built as vit_build(cfg, bind, B)
 // with bind->method = method_by_name(method): sums method_paper_elems over
 // the counted trainable linears (layers: mlp or all_linear, num_finetune),

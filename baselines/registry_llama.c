@@ -20,11 +20,7 @@ LlamaPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const
             const int I = w == LLAMA_DOWN ? M : C;
             const int O = (w == LLAMA_K || w == LLAMA_V) ? KV : (w == LLAMA_GATE || w == LLAMA_UP) ? M : C;
             int dims[3] = {B, T, I};
-            double a, wt;
-            method_paper_elems(method, O, dims, 3, &bind->mcfg, ranks ? &ranks[pm.n_counted] : NULL, &a, &wt);
-            pm.paper_act_mb += a * 4.0 / 1048576.0;
-            pm.paper_weight_mb += wt * 4.0 / 1048576.0;
-            pm.n_counted++;
+            paper_memory_add(&pm, method, O, dims, 3, &bind->mcfg, ranks);
         }
     return pm;
 }

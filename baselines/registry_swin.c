@@ -26,11 +26,7 @@ SwinPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const Sw
                 if (w <= SWIN_PROJ) { dims[1] = nW; dims[2] = T; dims[3] = C; O = w == SWIN_QKV ? 3 * C : C; }
                 else { dims[1] = H; dims[2] = W; dims[3] = w == SWIN_FC1 ? C : M; O = w == SWIN_FC1 ? M : C; }
                 dims[0] = B;
-                double a, wt;
-                method_paper_elems(method, O, dims, 4, &bind->mcfg, ranks ? &ranks[pm.n_counted] : NULL, &a, &wt);
-                pm.paper_act_mb += a * 4.0 / 1048576.0;
-                pm.paper_weight_mb += wt * 4.0 / 1048576.0;
-                pm.n_counted++;
+                paper_memory_add(&pm, method, O, dims, 4, &bind->mcfg, ranks);
             }
         }
         H = (H + 1) / 2; W = (W + 1) / 2;

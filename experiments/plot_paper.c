@@ -14,6 +14,7 @@
 // scripts are plots/paper_fig*.gp with the shared plots/paper_style.gp.
 #include "experiments/plot_data.h"
 #include "baselines/registry.h"
+#include "core/models/model.h"
 
 #include <math.h>
 #include <string.h>
@@ -50,13 +51,19 @@ static int ds_index(PaperIndex *x, const char *name) {
     return ++x->n_ds;
 }
 
-// The curve a setting belongs to: everything but epsilon, rank, seed and data set.
-static void curve_name(char *dst, size_t cap, const RunSummary *s) {
+// The method's part of a curve name: the method, its variant, a storage
+// other than dense, a budget.
+static void method_label(char *dst, size_t cap, const RunSummary *s) {
     dst[0] = 0;
     pl_append(dst, cap, "%s", s->method);
     if (s->variant[0]) pl_append(dst, cap, " %s", s->variant);
     if (s->storage[0] && strcmp(s->storage, "dense")) pl_append(dst, cap, " %s", s->storage);
     if (s->budget_mb > 0) pl_append(dst, cap, " budget=%gMB", s->budget_mb);
+}
+
+// The curve a setting belongs to: everything but epsilon, rank, seed and data set.
+static void curve_name(char *dst, size_t cap, const RunSummary *s) {
+    method_label(dst, cap, s);
     pl_append(dst, cap, " (%s, %s", s->model, s->layers);
     if (s->num_of_finetune >= 0) pl_append(dst, cap, ", nft=%d", (int)s->num_of_finetune);
     pl_append(dst, cap, ")");
@@ -324,12 +331,15 @@ static int write_fig4(Plot *p, FILE *info) {
 // and inference batch, accuracy. And the paper's four ratios (vanilla over
 // the method at the same num_of_finetune, the largest over the rows) in info.
 enum { MAX_F7 = 64 };
-static void f7_curve(char *dst, size_t cap, const RunSummary *s) {
-    dst[0] = 0;
-    pl_append(dst, cap, "%s", s->method);
+// A run of the decoder: its model preset is a Llama one (model.h).
+static int is_decoder(const RunSummary *s) {
+    ModelConfig mc;
+    return model_preset(s->model, &mc) == 0 && mc.kind == MODEL_LLAMA;
+}
+
+static void f7_curve(char *dst, size_t cap, const RunSummary *s) {   // the method and its epsilon: one curve over num_of_finetune
+    method_label(dst, cap, s);
     if (method_shows_epsilon(s->method) && isfinite(s->epsilon)) pl_append(dst, cap, " eps=%g", s->epsilon);
-    if (s->storage[0] && strcmp(s->storage, "dense")) pl_append(dst, cap, " %s", s->storage);
-    if (s->variant[0]) pl_append(dst, cap, " %s", s->variant);
 }
 
 static int write_fig7(Plot *p, FILE *info) {
@@ -346,7 +356,7 @@ static int write_fig7(Plot *p, FILE *info) {
     for (int g = 0; g < p->n_groups; g++) {   // the curves, in group order
         const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
         char c[LABEL_CAP];
-        if (!strstr(s->model, "llama")) continue;
+        if (!is_decoder(s)) continue;
         f7_curve(c, sizeof c, s);
         index_of(names, &n_curves, MAX_F7, c);
     }
@@ -355,7 +365,7 @@ static int write_fig7(Plot *p, FILE *info) {
         for (int g = 0; g < p->n_groups; g++) {
             const RunSummary *s = pl_member(p, &p->groups[g], 0)->s;
             char c[LABEL_CAP];
-            if (!strstr(s->model, "llama")) continue;
+            if (!is_decoder(s)) continue;
             f7_curve(c, sizeof c, s);
             if (strcmp(c, names[k])) continue;
             int at = n++;   // insertion by num_of_finetune
@@ -382,7 +392,7 @@ static int write_fig7(Plot *p, FILE *info) {
             for (int h = 0; h < p->n_groups; h++) {   // vanilla at the same num_of_finetune and data set
                 const Group *V = &p->groups[h];
                 const RunSummary *r = pl_member(p, V, 0)->s;
-                if (!strstr(r->model, "llama") || !method_is_reference(r->method) || r->num_of_finetune != s->num_of_finetune ||
+                if (!is_decoder(r) || !method_is_reference(r->method) || r->num_of_finetune != s->num_of_finetune ||
                     strcmp(r->dataset, s->dataset) || strcmp(r->layers, s->layers))
                     continue;
                 GroupStats vs;

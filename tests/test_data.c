@@ -23,16 +23,6 @@ static int quick;
 // ---------------------------------------------------------------------------
 // file writers
 
-static const char *fresh_dir(const char *name) {
-    static char dirs[64][512];
-    static int nd;
-    char *d = dirs[nd++ % 64];
-    snprintf(d, 512, "%s/%s", tl_tmpdir(), name);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", d, d);
-    CHECK(system(cmd) == 0, "%s", cmd);
-    return d;
-}
 
 static void mkdirs(const char *dir, const char *sub) {
     char cmd[1200];
@@ -141,7 +131,7 @@ static void record_set(const Dataset *ds, uint8_t *mark, int n) {
 // IDX
 
 static void test_idx_gz_and_plain(void) {
-    const char *gzd = fresh_dir("idx_gz"), *pld = fresh_dir("idx_plain");
+    const char *gzd = tl_fresh_dir("idx_gz"), *pld = tl_fresh_dir("idx_plain");
     gen_idx(gzd, "train", 50, 28, 28, 1, NULL); gen_idx(gzd, "t10k", 20, 28, 28, 1, NULL);
     gen_idx(pld, "train", 50, 28, 28, 0, NULL); gen_idx(pld, "t10k", 20, 28, 28, 0, NULL);
     for (int gz = 0; gz < 2; gz++) {
@@ -169,7 +159,7 @@ static void test_idx_gz_and_plain(void) {
 }
 
 static void test_idx_split_and_channels(void) {
-    const char *d = fresh_dir("idx_split");
+    const char *d = tl_fresh_dir("idx_split");
     gen_idx(d, "train", 100, 12, 10, 1, NULL); gen_idx(d, "t10k", 10, 12, 10, 1, NULL);
     DataConfig c = cfg_for(DATA_MNIST, d, SPLIT_TRAIN, 16, 3);
     Dataset tr, va, tr2, va2;
@@ -221,7 +211,7 @@ static void test_idx_split_and_channels(void) {
 }
 
 static void test_class_filter_relabel(void) {
-    const char *d = fresh_dir("idx_classes");
+    const char *d = tl_fresh_dir("idx_classes");
     gen_idx(d, "train", 60, 8, 8, 1, NULL); gen_idx(d, "t10k", 30, 8, 8, 1, NULL);
     DataConfig c = cfg_for(DATA_FASHION_MNIST, d, SPLIT_TEST, 8, 1);
     int cls[5] = {5, 6, 7, 8, 9};
@@ -252,7 +242,7 @@ static void test_class_filter_relabel(void) {
 }
 
 static void test_idx_errors(void) {
-    const char *d = fresh_dir("idx_err");
+    const char *d = tl_fresh_dir("idx_err");
     DataConfig c = cfg_for(DATA_FASHION_MNIST, "/nonexistent/fashion", SPLIT_TRAIN, 28, 3);
     expect_open_error(&c, "missing directory", "dataset.path", "/nonexistent/fashion", "does not exist");
     snprintf(c.path, sizeof c.path, "%s", d);
@@ -264,7 +254,7 @@ static void test_idx_errors(void) {
     truncate_file(path, 16 + 37 * 784 + 100);
     expect_open_error(&c, "truncated IDX", "train-images-idx3-ubyte", "record 37 of 50 truncated", "100 of 784 bytes");
     // truncated gzip stream
-    const char *g = fresh_dir("idx_err_gz");
+    const char *g = tl_fresh_dir("idx_err_gz");
     gen_idx(g, "train", 50, 28, 28, 1, NULL);
     snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", g);
     struct stat st; stat(path, &st);
@@ -286,7 +276,7 @@ static void test_idx_errors(void) {
     expect_open_error(&c, "bad magic", "train-labels-idx1-ubyte", "magic 0x00000803", "expected 0x00000801");
     // images and labels disagree on the count
     gen_idx(d, "train", 50, 28, 28, 0, NULL);
-    const char *e = fresh_dir("idx_err_count");
+    const char *e = tl_fresh_dir("idx_err_count");
     gen_idx(e, "train", 40, 28, 28, 0, NULL);
     char src[1200], dst[1200];
     snprintf(src, sizeof src, "%s/train-labels-idx1-ubyte", e);
@@ -340,7 +330,7 @@ static void check_cifar_pixels(Dataset *ds, const char *what) {
 }
 
 static void test_cifar10(void) {
-    const char *d = fresh_dir("cifar10");
+    const char *d = tl_fresh_dir("cifar10");
     gen_cifar10(d, 6);
     DataConfig c = cfg_for(DATA_CIFAR10, d, SPLIT_TRAIN, 32, 3);
     c.val_fraction = 0.0f;
@@ -356,7 +346,7 @@ static void test_cifar10(void) {
     c.split = SPLIT_TEST;
     if (open_ok(&ds, &c, "cifar10 test")) { EXPECT(ds.n == 7, "test n %d", ds.n); dataset_close(&ds); }
     // parent folder holding cifar-10-batches-bin/ is accepted too
-    const char *parent = fresh_dir("cifar10_parent");
+    const char *parent = tl_fresh_dir("cifar10_parent");
     mkdirs(parent, "cifar-10-batches-bin");
     char sub[1200];
     snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", parent);
@@ -378,7 +368,7 @@ static void test_cifar10(void) {
 }
 
 static void test_cifar100(void) {
-    const char *d = fresh_dir("cifar100");
+    const char *d = tl_fresh_dir("cifar100");
     char path[1200];
     snprintf(path, sizeof path, "%s/train.bin", d);
     gen_cifar_file(path, 40, 0, 1, 0, -1, 0);
@@ -424,7 +414,7 @@ static const char *pets_names[6] = {"Abyssinian", "Bengal", "beagle", "boxer", "
 
 // n_train / n_test images, class of image k = k % 6 + 1 (ids 1..6 of the 37).
 static const char *gen_pets(const char *name, int n_train, int n_test) {
-    const char *d = fresh_dir(name);
+    const char *d = tl_fresh_dir(name);
     mkdirs(d, "images"); mkdirs(d, "annotations");
     char path[1200];
     for (int part = 0; part < 2; part++) {
@@ -561,7 +551,7 @@ static void test_corrupt_jpeg_in_folder(void) {
 }
 
 static void test_flowers(void) {
-    const char *d = fresh_dir("flowers");
+    const char *d = tl_fresh_dir("flowers");
     mkdirs(d, "jpg");
     int n = 15;
     char path[1200];
@@ -601,7 +591,7 @@ static void test_flowers(void) {
 }
 
 static void test_cub(void) {
-    const char *d = fresh_dir("cub");
+    const char *d = tl_fresh_dir("cub");
     mkdirs(d, "CUB_200_2011/images/001.Black_footed_Albatross");
     mkdirs(d, "CUB_200_2011/images/002.Laysan_Albatross");
     char root[1200];
@@ -643,7 +633,7 @@ static void test_cub(void) {
 }
 
 static void test_isic(void) {
-    const char *d = fresh_dir("isic");
+    const char *d = tl_fresh_dir("isic");
     mkdirs(d, "ISIC2018_Task3_Training_Input"); mkdirs(d, "ISIC2018_Task3_Training_GroundTruth");
     mkdirs(d, "ISIC2018_Task3_Test_Input");
     static const char *cols[7] = {"MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"};
@@ -714,7 +704,7 @@ static void test_isic(void) {
 // config, empty splits, order, augmentation, memory
 
 static void test_config_errors(void) {
-    const char *d = fresh_dir("cfg");
+    const char *d = tl_fresh_dir("cfg");
     gen_idx(d, "train", 20, 8, 8, 1, NULL); gen_idx(d, "t10k", 5, 8, 8, 1, NULL);
     DataConfig base = cfg_for(DATA_FASHION_MNIST, d, SPLIT_TRAIN, 8, 3), c;
     c = base; c.image_size = 0; expect_open_error(&c, "image_size 0", "dataset.image_size", "expected 1..4096", NULL);
@@ -743,7 +733,7 @@ static void test_config_errors(void) {
 }
 
 static void test_batch_order(void) {
-    const char *d = fresh_dir("order");
+    const char *d = tl_fresh_dir("order");
     gen_idx(d, "train", 70, 8, 8, 1, NULL); gen_idx(d, "t10k", 5, 8, 8, 1, NULL);
     DataConfig c = cfg_for(DATA_FASHION_MNIST, d, SPLIT_TRAIN, 8, 1);
     c.val_fraction = 0.0f;
@@ -926,7 +916,7 @@ static void test_real_fashion_mnist(void) {
 static void test_jpeg_folder_throughput(void) {
     // n generated 224 px JPEGs in the Flowers layout; decode+preprocess per epoch without cache
     int n = quick ? 40 : 200;
-    const char *d = fresh_dir("jpeg224");
+    const char *d = tl_fresh_dir("jpeg224");
     mkdirs(d, "jpg");
     char path[1200];
     FILE *f = fopen((snprintf(path, sizeof path, "%s/imagelabels.txt", d), path), "w");

@@ -86,9 +86,6 @@ static double compare_model_grads(ViT *a, ViT *b, const char *tag) {
 
 // --- 1. full rank = vanilla ---------------------------------------------------------
 
-typedef TlVariant Variant;
-static int full_variants(Variant *v) { return tl_full_rank_variants(v); }
-
 static void test_full_rank_matches_vanilla(void) {
     const ViTConfig cfg = tiny_cfg();
     const int B = 3;
@@ -103,8 +100,8 @@ static void test_full_rank_matches_vanilla(void) {
     mparams_zero_grad(vit_params(&a));
     float La = vit_forward(&a, img, y, B, 1);
     vit_backward(&a);
-    Variant v[12];
-    int nv = full_variants(v);
+    TlVariant v[12];
+    int nv = tl_full_rank_variants(v);
     for (int i = 0; i < nv; i++) {
         ViT b;
         build(&b, v[i].m, &v[i].c, 1, B, 21);
@@ -162,8 +159,8 @@ static void test_full_rank_layer_dx(void) {
     L0.method->forward(&L0, y0, x, dims, 3, 1);
     L0.method->backward(&L0, dx0, dy);
     EXPECT_NONZERO("vanilla dx", dx0, (size_t)R * I);
-    Variant v[12];
-    int nv = full_variants(v);
+    TlVariant v[12];
+    int nv = tl_full_rank_variants(v);
     for (int i = 0; i < nv; i++) {
         LinearLayer L1;
         tl_layer_make(&L1, v[i].m, v[i].tag, B, N, I, O, W, b, &v[i].c);
@@ -1228,25 +1225,25 @@ static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int
 }
 
 // The methods of the thread test (n returned, <= 10).
-static int hash_variants(Variant *v) {
+static int hash_variants(TlVariant *v) {
     int n = 0;
     MethodConfig c = tl_method_config();
-    v[n++] = (Variant){"vanilla", &method_vanilla, c};
+    v[n++] = (TlVariant){"vanilla", &method_vanilla, c};
     c.lora_rank = 4; c.lora_alpha = 8;
-    v[n++] = (Variant){"lora r 4", &method_lora, c};
+    v[n++] = (TlVariant){"lora r 4", &method_lora, c};
     c = tl_method_config(); c.epsilon = 0.9f;
-    v[n++] = (Variant){"hosvd eps 0.9", &method_hosvd, c};
+    v[n++] = (TlVariant){"hosvd eps 0.9", &method_hosvd, c};
     c.act_ranks[0] = 4; c.act_ranks[1] = 4; c.act_ranks[2] = 16;
-    v[n++] = (Variant){"asi ranks 4,4,16", &method_asi, c};
-    v[n++] = (Variant){"wasi dense eps 0.9, act ranks", &method_wasi, c};
+    v[n++] = (TlVariant){"asi ranks 4,4,16", &method_asi, c};
+    v[n++] = (TlVariant){"wasi dense eps 0.9, act ranks", &method_wasi, c};
     c.factored = 1;
-    v[n++] = (Variant){"wasi factored eps 0.9, act ranks", &method_wasi, c};
+    v[n++] = (TlVariant){"wasi factored eps 0.9, act ranks", &method_wasi, c};
     c = tl_method_config(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
-    v[n++] = (Variant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
+    v[n++] = (TlVariant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
     c = tl_method_config(); c.epsilon = 0.9f;
-    v[n++] = (Variant){"wsi dense eps 0.9", &method_wsi, c};
+    v[n++] = (TlVariant){"wsi dense eps 0.9", &method_wsi, c};
     c.weight_update_svd = 1;
-    v[n++] = (Variant){"wsi weight_update svd eps 0.9", &method_wsi, c};
+    v[n++] = (TlVariant){"wsi weight_update svd eps 0.9", &method_wsi, c};
     return n;
 }
 
@@ -1256,7 +1253,7 @@ static int hash_variants(Variant *v) {
 // network trained and with num_of_finetune 7 of 18 linears (the first
 // trained linear inside block 1), and with the float16 options on.
 static void test_recompute_bit_identical(void) {
-    Variant v[10];
+    TlVariant v[10];
     int n = hash_variants(v);
     const int nft[2] = {-1, 7};
     for (int i = 0; i < n; i++)
@@ -1275,7 +1272,7 @@ static void test_recompute_bit_identical(void) {
 }
 
 static void test_threads_bit_identical(void) {
-    Variant v[10];
+    TlVariant v[10];
     int n = hash_variants(v) - 1;   // (wsi with the svd update: the recompute test's)
     int differ_parallel_lapack = 0;
     char why[256];
@@ -1403,7 +1400,7 @@ static void zero_layer_grads(LinearLayer *L) {
 // other value of each of its enum keys (wasi storage factored, r_update
 // previous, weight_update svd, ...) that its check accepts with plain SGD.
 static char nb_tags[32][96];
-static int registry_variants(Variant *v, int cap) {
+static int registry_variants(TlVariant *v, int cap) {
     int n = 0;
     OptimConfig sgd = optim_sgd(0.0f, 0.0f);
     for (int i = 0; i < method_count(); i++) {
@@ -1424,7 +1421,7 @@ static int registry_variants(Variant *v, int cap) {
                 CHECK(n < cap, "more than %d variants", cap);
                 snprintf(nb_tags[n], sizeof nb_tags[n], "%s%s%s%s%s", m->name, key ? " " : "", key ? key->key : "",
                          key ? " " : "", key ? key->names[e] : "");
-                v[n] = (Variant){nb_tags[n], m, c};
+                v[n] = (TlVariant){nb_tags[n], m, c};
                 n++;
             }
         }
@@ -1493,7 +1490,7 @@ static void test_no_bias_every_method(void) {
     float *G = mem_alloc_floats(OI, MEM_WORKSPACE), *dW = mem_alloc_floats(OI, MEM_WORKSPACE);
     float *yr = mem_alloc_floats(RO, MEM_WORKSPACE), *dxr = mem_alloc_floats(RI, MEM_WORKSPACE), *Gr = mem_alloc_floats(OI, MEM_WORKSPACE);
     OptimConfig sgd = optim_sgd(0.0f, 0.0f), adamw = optim_adamw(0.9f, 0.999f, 1e-8f, 0.01f);
-    Variant v[32];
+    TlVariant v[32];
     int nv = registry_variants(v, 32), methods_seen = 0;
     for (int i = 0; i < nv; i++) {
         const LinearMethod *m = v[i].m;

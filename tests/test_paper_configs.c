@@ -5,6 +5,8 @@
 // (MLP linears: inputs 1125 MB + weights 216 MB) and 2349 MB (all linears).
 #include "experiments/config.h"
 #include "experiments/cost.h"
+#include "baselines/wasi.h"
+#include "baselines/registry.h"
 #include "core/models/vit_cost.h"
 #include "tests/testlib.h"
 
@@ -245,8 +247,8 @@ static void test_tinyllama_boolq(void) {
                    r->num_finetune <= 5 && r->opt.kind == OPT_SGD && fabsf(r->sched.lr - 0.05f) < 1e-7f && fabsf(r->grad_clip - 2.0f) < 1e-7f,
                "run %s: batch %d, %d epochs, seed %llu, layers %d, num_of_finetune %d", r->name, r->batch_size, r->epochs,
                (unsigned long long)r->seed, r->all_linear, r->num_finetune);
-        eps01 += !strcmp(r->method, "wasi") && fabsf(r->mcfg.epsilon - 0.1f) < 1e-7f;
-        if (strcmp(r->method, "vanilla")) continue;
+        eps01 += method_by_name(r->method) == &method_wasi && fabsf(r->mcfg.epsilon - 0.1f) < 1e-7f;
+        if (!method_is_reference(r->method)) continue;
         MethodCost c;
         method_cost(r, &c);
         double act = 70.0 * r->num_finetune, w = 168.0 * r->num_finetune;

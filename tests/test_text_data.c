@@ -18,6 +18,7 @@
 #include "tests/testlib.h"
 
 #include <cJSON.h>
+#include "core/io/json_tracked.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,10 +28,8 @@
 
 // cJSON through the tracked allocator while the test parses or builds JSON
 // (the reference tree is freed at the end with the hooks on again).
-static void *cj_malloc(size_t n) { return mem_alloc(n, MEM_WORKSPACE); }
-static void cj_free(void *p) { mem_free(p); }
-static void hooks_on(void) { cJSON_Hooks h = {cj_malloc, cj_free}; cJSON_InitHooks(&h); }
-static void hooks_off(void) { cJSON_InitHooks(NULL); }
+static void hooks_on(void) { json_tracked_begin(MEM_WORKSPACE); }
+static void hooks_off(void) { json_tracked_end(); }
 
 static cJSON *g_ref;   // tokenizer_ref.json
 
@@ -75,16 +74,6 @@ static int ids_equal(const int32_t *a, int n, const cJSON *ref) {
     return 1;
 }
 
-static const char *fresh_dir(const char *name) {
-    static char dirs[32][512];
-    static int nd;
-    char *d = dirs[nd++ % 32];
-    snprintf(d, 512, "%s/%s", tl_tmpdir(), name);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", d, d);
-    CHECK(system(cmd) == 0, "%s", cmd);
-    return d;
-}
 
 static void write_file(const char *dir, const char *name, const char *text) {
     char path[1200];
@@ -207,7 +196,7 @@ static void test_tokenizer_matches_python(void) {
 
 static void test_tokenizer_errors(void) {
     WbError err = {{0}};
-    const char *d = fresh_dir("tok_errors");
+    const char *d = tl_fresh_dir("tok_errors");
     char path[800];
     snprintf(path, sizeof path, "%s/none.model", d);
     EXPECT(tokenizer_open(path, &err) == NULL && strstr(err.msg, path) && strstr(err.msg, "not found"), "missing model: %s", err.msg);
@@ -224,7 +213,7 @@ static void test_tokenizer_errors(void) {
 
 // train.jsonl: the reference pairs, then n_extra generated lines; val.jsonl: the reference pairs.
 static const char *write_boolq(const char *name, int n_extra) {
-    const char *d = fresh_dir(name);
+    const char *d = tl_fresh_dir(name);
     const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(ref_model("text_task"), "boolq");
     FILE *tr = open_in(d, "train.jsonl"), *va = open_in(d, "val.jsonl");
     for (const cJSON *p = pairs->child; p; p = p->next) {
@@ -357,7 +346,7 @@ static void test_boolq_settings(void) {
     c.max_length = 0;
     expect_open_error(&c, "max_length 0", "dataset.max_length: 0", NULL, NULL);
     // pad 5 on ASCII lines only: rows padded with 5
-    const char *d2 = fresh_dir("boolq_pad");
+    const char *d2 = tl_fresh_dir("boolq_pad");
     write_file(d2, "val.jsonl", "{\"question\": \"is the cup blue\", \"passage\": \"the cup is blue\", \"label\": true}\n");
     write_file(d2, "train.jsonl", "{\"question\": \"q\", \"passage\": \"p\", \"label\": false}\n");
     c = text_cfg(DATA_BOOLQ, d2, SPLIT_TEST, g_model_path[1]);
@@ -380,7 +369,7 @@ static void test_text_classification(void) {
     if (load_ref() < 0) return;
     const cJSON *m = ref_model("tok_llama"), *texts = cJSON_GetObjectItemCaseSensitive(m, "texts");
     int nt = cJSON_GetArraySize(texts);
-    const char *d = fresh_dir("textcls");
+    const char *d = tl_fresh_dir("textcls");
     // custom field names; train: every reference text, label i % 4; test: the first 6, label (i + 1) % 4
     FILE *tr = open_in(d, "train.jsonl"), *te = open_in(d, "test.jsonl");
     int i = 0;
@@ -464,7 +453,7 @@ static void test_errors(void) {
     char buf[1024];
     for (size_t k = 0; k < sizeof boolq / sizeof boolq[0]; k++) {
         const BadCase *b = &boolq[k];
-        const char *d = fresh_dir("err_boolq");
+        const char *d = tl_fresh_dir("err_boolq");
         if (b->train) { snprintf(buf, sizeof buf, b->train, good, good); write_file(d, "train.jsonl", buf); }
         if (b->val) { snprintf(buf, sizeof buf, b->val, good, good, good); write_file(d, "val.jsonl", buf); }
         DataConfig c = text_cfg(DATA_BOOLQ, d, b->test ? SPLIT_TEST : SPLIT_TRAIN, g_model_path[0]);
@@ -487,7 +476,7 @@ static void test_errors(void) {
     };
     for (size_t k = 0; k < sizeof tc / sizeof tc[0]; k++) {
         const BadCase *b = &tc[k];
-        const char *d = fresh_dir("err_textcls");
+        const char *d = tl_fresh_dir("err_textcls");
         if (b->train) { snprintf(buf, sizeof buf, b->train, tgood); write_file(d, "train.jsonl", buf); }
         if (b->val) { snprintf(buf, sizeof buf, b->val, tgood); write_file(d, "test.jsonl", buf); }
         DataConfig c = text_cfg(DATA_TEXT_CLASSIFICATION, d, b->test ? SPLIT_TEST : SPLIT_TRAIN, g_model_path[1]);
@@ -496,7 +485,7 @@ static void test_errors(void) {
         expect_open_error(&c, what, b->frag1, b->frag2, d);
     }
     // a custom key the file lacks; a missing tokenizer
-    const char *d = fresh_dir("err_misc");
+    const char *d = tl_fresh_dir("err_misc");
     write_file(d, "train.jsonl", tgood);
     DataConfig c = text_cfg(DATA_TEXT_CLASSIFICATION, d, SPLIT_TRAIN, g_model_path[1]);
     snprintf(c.text_key, sizeof c.text_key, "sentence");
@@ -620,7 +609,7 @@ static int line_rule_holds(const char *line) {
 }
 
 static void test_generator(void) {
-    const char *d1 = fresh_dir("gen_a"), *d2 = fresh_dir("gen_b"), *d3 = fresh_dir("gen_c");
+    const char *d1 = tl_fresh_dir("gen_a"), *d2 = tl_fresh_dir("gen_b"), *d3 = tl_fresh_dir("gen_c");
     char cmd[1400];
     double t0 = wall_seconds();
     snprintf(cmd, sizeof cmd, "bash experiments/gen_text_task.sh '%s' 7 600 200 > /dev/null", d1);

@@ -116,6 +116,17 @@ const char *tl_tmpdir(void) {
     return dir;
 }
 
+const char *tl_fresh_dir(const char *name) {
+    static char dirs[64][512];
+    static int nd;
+    char *d = dirs[nd++ % 64];
+    snprintf(d, 512, "%s/%s", tl_tmpdir(), name);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", d, d);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    return d;
+}
+
 void tl_random_batch(float *img, int *y, int B, int channels, int size, int classes, uint64_t seed) {
     Rng r;
     rng_seed(&r, seed);

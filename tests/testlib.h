@@ -50,6 +50,8 @@ double tl_max_abs(const float *a, size_t n);
 
 // Scratch directory for files a test generates (tests/data/gen/<build dir>/<binary>), created on demand.
 const char *tl_tmpdir(void);
+// tl_tmpdir()/name, emptied (rm -rf, mkdir -p); the last 64 names stay valid.
+const char *tl_fresh_dir(const char *name);
 
 // A random batch: img (B, channels, size, size) ~ N(0, 1), y (B) uniform in [0, classes).
 void tl_random_batch(float *img, int *y, int B, int channels, int size, int classes, uint64_t seed);

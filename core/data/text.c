@@ -13,17 +13,14 @@
 #include "core/runtime/memory.h"
 
 #include <cJSON.h>
+#include "core/io/json_tracked.h"
 #include <math.h>
 #include <string.h>
 
 #define BOOLQ_SEP " [SEP] "
 
 // cJSON allocates through the tracked allocator (data) while a file is
-// parsed; the defaults are restored after, as core/io/safetensors.c does.
-static void *cj_malloc(size_t n) { return mem_alloc(n, MEM_DATA); }
-static void cj_free(void *p) { mem_free(p); }
-static void cj_hooks_on(void) { cJSON_Hooks h = {cj_malloc, cj_free}; cJSON_InitHooks(&h); }
-static void cj_hooks_off(void) { cJSON_InitHooks(NULL); }
+// parsed (core/io/json_tracked.h).
 
 static const char *json_kind(const cJSON *v) {
     if (cJSON_IsString(v)) return "a string";
@@ -106,7 +103,7 @@ static int jsonl_each(const char *path, const char *expected, LineFn fn, void *c
     if (text_read(&buf, path, err) < 0) { bytebuf_free(&buf); return -1; }
     char *cur = (char *)buf.p, *line;
     int ln = 0, rc = 0, objects = 0;
-    cj_hooks_on();
+    json_tracked_begin(MEM_DATA);
     while (rc == 0 && (line = text_next_line(&cur, &ln))) {
         size_t len = strlen(line), lead = strspn(line, " \t\f\v\r");
         if (lead == len) continue;   // blank lines (a final empty line) carry no record
@@ -136,7 +133,7 @@ static int jsonl_each(const char *path, const char *expected, LineFn fn, void *c
         }
         cJSON_Delete(obj);
     }
-    cj_hooks_off();
+    json_tracked_end();
     bytebuf_free(&buf);
     if (rc == 0 && objects == 0) rc = wb_error(err, "'%s': no JSON objects (expected %s)", path, expected);
     return rc;

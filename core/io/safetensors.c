@@ -5,6 +5,7 @@
 #include "core/runtime/memory.h"
 
 #include <cJSON.h>
+#include "core/io/json_tracked.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -27,13 +28,7 @@ static void host_check(void) {
 }
 
 // cJSON allocates through the tracked allocator (category workspace) while we
-// parse or print; the defaults are restored after so other users of cJSON
-// (if any) keep malloc/free.
-static void *cj_malloc(size_t n) { return mem_alloc(n, MEM_WORKSPACE); }
-static void cj_free(void *p) { mem_free(p); }
-static void cj_hooks_on(void) { cJSON_Hooks h = {cj_malloc, cj_free}; cJSON_InitHooks(&h); }
-static void cj_hooks_off(void) { cJSON_InitHooks(NULL); }
-void st_cjson_tracked(int on) { if (on) cj_hooks_on(); else cj_hooks_off(); }
+// parse or print (core/io/json_tracked.h).
 
 static const struct { const char *name; int size; } DTYPES[] = {
     {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1},
@@ -273,9 +268,9 @@ static int open_file(SafeTensors *st, const char *path, WbError *err) {
         return st_fail(st, err, "cannot read the %" PRIu64 "-byte header: %s", n, ferror(st->f) ? strerror(errno) : "end of file");
     }
     char msg[WB_ERRLEN - 64];
-    cj_hooks_on();
+    json_tracked_begin(MEM_WORKSPACE);
     int rc = parse_header(st, text, (size_t)n, msg, sizeof msg);
-    cj_hooks_off();
+    json_tracked_end();
     mem_free(text);
     if (rc) return st_fail(st, err, "%s", msg);
     return 0;
@@ -391,9 +386,9 @@ static int open_index(SafeTensors *st, const char *path, WbError *err) {
     fclose(f);
     if (!got) { mem_free(text); return st_fail(st, err, "cannot read the index: %s", strerror(errno)); }
     char msg[WB_ERRLEN - 64];
-    cj_hooks_on();
+    json_tracked_begin(MEM_WORKSPACE);
     int rc = parse_index(st, text, (size_t)size, msg, sizeof msg);
-    cj_hooks_off();
+    json_tracked_end();
     mem_free(text);
     if (rc) return st_fail(st, err, "%s", msg);
     if (open_shards(st, err)) { st_close(st); return -1; }
@@ -574,7 +569,7 @@ void st_writer_meta(StWriter *w, const char *key, const char *value) {
 
 // The JSON header, padded with spaces to a multiple of 8 bytes; *len gets its length.
 static char *writer_header(const StWriter *w, size_t *len) {
-    cj_hooks_on();
+    json_tracked_begin(MEM_WORKSPACE);
     cJSON *root = cJSON_CreateObject();
     if (w->nmeta) {
         cJSON *m = cJSON_CreateObject();
@@ -603,7 +598,7 @@ static char *writer_header(const StWriter *w, size_t *len) {
     memset(hdr + n, ' ', padded - n);
     cJSON_free(js);
     cJSON_Delete(root);
-    cj_hooks_off();
+    json_tracked_end();
     *len = padded;
     return hdr;
 }

@@ -94,9 +94,6 @@ float st_f16_to_f32(uint16_t h);
 // Errors name the file and the tensor; a shape mismatch gives both shapes.
 int st_read(const SafeTensors *st, const char *name, float *dst, int ndim, const int *shape, WbError *err);
 void st_close(SafeTensors *st);
-// cJSON through the tracked allocator (1) or back to malloc (0), for the
-// other readers of the JSON files that come with checkpoints (config.json).
-void st_cjson_tracked(int on);
 
 // Writer: collect tensors (pointers, not copies: data must stay valid until
 // st_writer_save) and metadata, then save. The save writes path.tmp, fsyncs

@@ -24,7 +24,8 @@
 #include "core/models/model_linears.h"
 #include "core/io/safetensors.h"
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
+#include "core/io/json_tracked.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -77,7 +78,7 @@ int llama_config_from_json(LlamaConfig *cfg, const char *path, WbError *err) {
     int got = fseek(f, 0, SEEK_SET) == 0 && fread(text, 1, (size_t)size, f) == (size_t)size;
     fclose(f);
     if (!got) { mem_free(text); return wb_error(err, "'%s': cannot read the model config", path); }
-    st_cjson_tracked(1);
+    json_tracked_begin(MEM_WORKSPACE);
     cJSON *root = cJSON_ParseWithLength(text, (size_t)size);
     LlamaConfig c = *cfg;
     double eps = 0, theta = 0;
@@ -99,7 +100,7 @@ int llama_config_from_json(LlamaConfig *cfg, const char *path, WbError *err) {
     if (rc == 0 && c.heads % c.kv_heads)
         rc = wb_error(err, "'%s': num_attention_heads %d is not a multiple of num_key_value_heads %d", path, c.heads, c.kv_heads);
     cJSON_Delete(root);
-    st_cjson_tracked(0);
+    json_tracked_end();
     mem_free(text);
     if (rc) return -1;
     c.rms_eps = (float)eps;
@@ -150,14 +151,8 @@ static int first_trainable_position(const Llama *m) {
 static void declare(Llama *m, const char *name, int pos, int ndim, const int *shape) {
     params_declare(pos >= m->p0 ? &m->train : &m->frozen, name, ndim, shape);
 }
-static float *P(const Llama *m, const char *name) {
-    int i = params_index(&m->train, name);
-    return i >= 0 ? m->train.params + m->train.info[i].offset : params_get(&m->frozen, name);
-}
-static float *G(const Llama *m, const char *name) {   // NULL when frozen
-    int i = params_index(&m->train, name);
-    return i >= 0 ? m->train.grads + m->train.info[i].offset : NULL;
-}
+static float *P(const Llama *m, const char *name) { return model_param(&m->train, &m->frozen, name); }
+static float *G(const Llama *m, const char *name) { return model_grad(&m->train, name); }   // NULL when frozen
 static void layer_name(char *dst, size_t n, int l, const char *suffix) {
     CHECK(strlen(suffix) + 32 < n, "name buffer too small for %s", suffix);
     snprintf(dst, n, "model.layers.%d.%s", l, suffix);
@@ -286,17 +281,8 @@ void llama_init_random(Llama *m, uint64_t seed) {
 
 // Tensors the classifier does not use (lm_head.weight) are never asked for.
 int llama_load(Llama *m, const char *path, int skip_head, uint64_t head_seed, WbError *err) {
-    SafeTensors st;
-    if (st_open(&st, path, err) < 0) return -1;
-    ParamSet *sets[2] = {&m->train, &m->frozen};
-    int rc = model_sets_load(sets, 2, &st, path, "score.", skip_head, head_seed, err);
-    LinearBuffers lb;
-    model_linear_buffers(&lb, m->lin, m->cfg.layers * LLAMA_NLIN);
-    if (rc == 0) rc = model_linears_load(&lb, m->lin, &st, path, err);
-    if (rc == 0) model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
-    model_linear_buffers_free(&lb);
-    st_close(&st);
-    return rc;
+    return model_load_named(&m->train, &m->frozen, m->lin, m->cfg.layers * LLAMA_NLIN, &m->bind, counted_index_of, m, path, "score.",
+                            skip_head, head_seed, err);
 }
 
 int llama_save(const Llama *m, const char *path, WbError *err) {

@@ -150,3 +150,29 @@ void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, 
     model_linears_init(lin, &lb, bind, counted_index, ctx);
     model_linear_buffers_free(&lb);
 }
+
+int model_load_named(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+                     int (*counted_index)(const void *ctx, int i), const void *ctx, const char *path, const char *head_prefix,
+                     int skip_head, uint64_t head_seed, WbError *err) {
+    SafeTensors st;
+    if (st_open(&st, path, err) < 0) return -1;
+    ParamSet *sets[2] = {train, frozen};
+    int rc = model_sets_load(sets, 2, &st, path, head_prefix, skip_head, head_seed, err);
+    LinearBuffers lb;
+    model_linear_buffers(&lb, lin, nlin);
+    if (rc == 0) rc = model_linears_load(&lb, lin, &st, path, err);
+    if (rc == 0) model_linears_init(lin, &lb, bind, counted_index, ctx);
+    model_linear_buffers_free(&lb);
+    st_close(&st);
+    return rc;
+}
+
+float *model_param(const ParamSet *train, const ParamSet *frozen, const char *name) {
+    int i = params_index(train, name);
+    return i >= 0 ? train->params + train->info[i].offset : params_get(frozen, name);
+}
+
+float *model_grad(const ParamSet *train, const char *name) {
+    int i = params_index(train, name);
+    return i >= 0 ? train->grads + train->info[i].offset : NULL;
+}

@@ -12,6 +12,11 @@
 #include "core/models/vit.h"   // ViTBinding
 #include "core/runtime/rng.h"
 
+// A model's own tensor by name, from its trainable set or else its frozen
+// one (dies when neither has it), and its gradient (NULL when frozen).
+float *model_param(const ParamSet *train, const ParamSet *frozen, const char *name);
+float *model_grad(const ParamSet *train, const char *name);
+
 // Each tensor draws from its own stream seeded by (seed, name), so the values
 // do not depend on which set (trainable or frozen) a tensor lands in.
 void model_seed_for(Rng *r, uint64_t seed, const char *name);
@@ -41,6 +46,12 @@ int model_linears_load(LinearBuffers *lb, const LinearLayer *lin, const SafeTens
 // ones (counted_index(ctx, i) >= 0) take bind->layer_act_ranks[that index] when given.
 void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ViTBinding *bind,
                         int (*counted_index)(const void *ctx, int i), const void *ctx);
+// A model whose file holds every tensor under its own name (swin, llama):
+// open path, read the sets (head_prefix / skip_head as model_sets_load) and
+// every linear's "<name>.weight" (".bias"), bind them to their methods.
+int model_load_named(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+                     int (*counted_index)(const void *ctx, int i), const void *ctx, const char *path, const char *head_prefix,
+                     int skip_head, uint64_t head_seed, WbError *err);
 // A model's whole random init: its own sets (train, frozen; norm_marker as
 // model_sets_init_random) then every linear drawn and bound to its method.
 void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,

@@ -90,14 +90,8 @@ static void declare(Swin *m, const char *name, int pos, int ndim, const int *sha
     params_declare(pos >= m->p0 ? &m->train : &m->frozen, name, ndim, shape);
 }
 
-static float *P(const Swin *m, const char *name) {
-    int i = params_index(&m->train, name);
-    return i >= 0 ? m->train.params + m->train.info[i].offset : params_get(&m->frozen, name);
-}
-static float *G(const Swin *m, const char *name) {   // NULL when frozen
-    int i = params_index(&m->train, name);
-    return i >= 0 ? m->train.grads + m->train.info[i].offset : NULL;
-}
+static float *P(const Swin *m, const char *name) { return model_param(&m->train, &m->frozen, name); }
+static float *G(const Swin *m, const char *name) { return model_grad(&m->train, name); }   // NULL when frozen
 
 // "features.{1+2s}.{i}.<suffix>"
 static void block_name(char *dst, size_t n, const SwinBlock *b, const char *suffix) {
@@ -350,17 +344,8 @@ void swin_init_random(Swin *m, uint64_t seed) {
 }
 
 int swin_load(Swin *m, const char *path, int skip_head, uint64_t head_seed, WbError *err) {
-    SafeTensors st;
-    if (st_open(&st, path, err) < 0) return -1;
-    ParamSet *sets[2] = {&m->train, &m->frozen};
-    int rc = model_sets_load(sets, 2, &st, path, "head.", skip_head, head_seed, err);
-    LinearBuffers lb;
-    model_linear_buffers(&lb, m->lin, m->nblocks * SWIN_NLIN);
-    if (rc == 0) rc = model_linears_load(&lb, m->lin, &st, path, err);
-    if (rc == 0) model_linears_init(m->lin, &lb, &m->bind, counted_index_of, m);
-    model_linear_buffers_free(&lb);
-    st_close(&st);
-    return rc;
+    return model_load_named(&m->train, &m->frozen, m->lin, m->nblocks * SWIN_NLIN, &m->bind, counted_index_of, m, path, "head.",
+                            skip_head, head_seed, err);
 }
 
 int swin_save(const Swin *m, const char *path, WbError *err) {

@@ -81,14 +81,8 @@ static void declare(ViT *m, const char *name, int pos, int ndim, const int *shap
     params_declare(ps, name, ndim, shape);
 }
 
-static float *P(const ViT *m, const char *name) {
-    int i = params_index(&m->train, name);
-    return i >= 0 ? m->train.params + m->train.info[i].offset : params_get(&m->frozen, name);
-}
-static float *G(const ViT *m, const char *name) {   // NULL when frozen
-    int i = params_index(&m->train, name);
-    return i >= 0 ? m->train.grads + m->train.info[i].offset : NULL;
-}
+static float *P(const ViT *m, const char *name) { return model_param(&m->train, &m->frozen, name); }
+static float *G(const ViT *m, const char *name) { return model_grad(&m->train, name); }   // NULL when frozen
 
 static void block_name(char *dst, size_t n, int l, const char *suffix) {
     CHECK(strlen(suffix) + 40 < n, "name buffer too small for %s", suffix);

@@ -70,15 +70,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
         if (dv) gemm_small(1, 0, N, hs, N, 1.0f, A, N, dO, C, 1.0f, dv + off, C);
         if (!dq && !dk) continue;
         gemm_small(0, 1, N, N, hs, 1.0f, dO, C, v + off, C, 0.0f, D, N);
-        for (int i = 0; i < N; i++) {
-            const float *a = A + (size_t)i * N;
-            float *d = D + (size_t)i * N;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (int j = 0; j < N; j++) dot += a[j] * d[j];
-#pragma omp simd
-            for (int j = 0; j < N; j++) d[j] = a[j] * (d[j] - dot);
-        }
+        softmax_rows_backward(D, A, N, N);
         if (dq) gemm_small(0, 0, N, hs, N, scale, D, N, k + off, C, 1.0f, dq + off, C);
         if (dk) gemm_small(1, 0, N, hs, N, scale, D, N, q + off, C, 1.0f, dk + off, C);
     }

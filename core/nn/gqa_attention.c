@@ -13,6 +13,7 @@
 // after the loop, 2*M*N*K each, exactly as gemm() would (small_gemm.h).
 // The products are full T x T (masked entries computed, then zeroed).
 #include "core/nn/llama_layers.h"
+#include "core/nn/layers.h"   // softmax_rows_backward
 #include "core/runtime/common.h"
 #include "core/runtime/counters.h"
 #include "core/linalg/small_gemm.h"
@@ -90,15 +91,7 @@ void gqa_attention_backward(float *dq, float *dk, float *dv, float *scratch, con
             if (dv) gemm_small(1, 0, T, hd, T, 1.0f, A, T, dO, Cq, 1.0f, dv + koff, Ck);
             if (!dq && !dk) continue;
             gemm_small(0, 1, T, T, hd, 1.0f, dO, Cq, v + koff, Ck, 0.0f, D, T);
-            for (int i = 0; i < T; i++) {
-                const float *a = A + (size_t)i * T;
-                float *d = D + (size_t)i * T;
-                float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-                for (int j = 0; j < T; j++) dot += a[j] * d[j];
-#pragma omp simd
-                for (int j = 0; j < T; j++) d[j] = a[j] * (d[j] - dot);
-            }
+            softmax_rows_backward(D, A, T, T);
             if (dq) gemm_small(0, 0, T, hd, T, scale, D, T, k + koff, Ck, 1.0f, dq + qoff, Cq);
             if (dk) gemm_small(1, 0, T, hd, T, scale, D, T, q + qoff, Cq, 1.0f, dk + koff, Ck);
         }

@@ -10,6 +10,7 @@
 #ifndef WB_LAYERS_H
 #define WB_LAYERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 // --- linear.c: out = inp w^T + b -------------------------------------------
@@ -50,6 +51,22 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *att,
                         int B, int N, int C, int NH);
+
+// The softmax backward of the attention cores, in place on each of `rows`
+// rows of n: d = a * (d - <a, d>) with a the saved probabilities and d the
+// gradient of the probabilities on entry, of the scores on exit. Inline:
+// it runs inside their per-head loops (4 n FLOPs a row, charged by them).
+static inline void softmax_rows_backward(float *D, const float *A, int rows, int n) {
+    for (int i = 0; i < rows; i++) {
+        const float *a = A + (size_t)i * n;
+        float *d = D + (size_t)i * n;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int j = 0; j < n; j++) dot += a[j] * d[j];
+#pragma omp simd
+        for (int j = 0; j < n; j++) d[j] = a[j] * (d[j] - dot);
+    }
+}
 
 // --- patch_embed.c: Conv2d(Cin, C, kernel=P, stride=P) as im2col + GEMM
 // img (B,Cin,H,W) NCHW, w (C,Cin,P,P), b (C), out (B,nP,C) with nP = (H/P)*(W/P)
