@@ -136,35 +136,11 @@ void method_paper_elems(const char *method, int O, const int *dims, int nd, cons
     m->paper_elems(O, dims, nd, mcfg, lr, act_elems, weight_elems);
 }
 
-void paper_memory_add(ViTPaperMemory *pm, const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
+void paper_memory_add(ModelPaperMemory *pm, const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
                       const LayerRanks *ranks) {
     double a, wt;
     method_paper_elems(method, O, dims, nd, mcfg, ranks ? &ranks[pm->n_counted] : NULL, &a, &wt);
     pm->paper_act_mb += a * 4.0 / 1048576.0;
     pm->paper_weight_mb += wt * 4.0 / 1048576.0;
     pm->n_counted++;
-}
-
-ViTPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ViTBinding *bind, const char *method,
-                                    const LayerRanks *ranks) {
-    // Counted linears in forward order, as vit.c: per block q, k, v, out, fc1, fc2.
-    const int C = cfg->dim, M = cfg->mlp_dim, D = cfg->depth;
-    const int N = (cfg->image_size / cfg->patch) * (cfg->image_size / cfg->patch) + 1;
-    int counted = 0;
-    for (int l = 0; l < D; l++)
-        for (int w = 0; w < VIT_NLIN; w++) counted += (w == VIT_FC1 || w == VIT_FC2 || bind->all_linear);
-    int n_train = bind->num_finetune < 0 ? counted : bind->num_finetune;
-    CHECK(n_train <= counted, "num_finetune %d > %d counted linears", n_train, counted);
-    ViTPaperMemory pm = {0, 0, 0};
-    int idx = 0;
-    for (int l = 0; l < D; l++)
-        for (int w = 0; w < VIT_NLIN; w++) {
-            if (!(w == VIT_FC1 || w == VIT_FC2 || bind->all_linear)) continue;
-            int pos = idx++;
-            if (pos < counted - n_train) continue;   // frozen: not part of the measure
-            int I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C;
-            int dims[3] = {B, N, I};
-            paper_memory_add(&pm, method, O, dims, 3, &bind->mcfg, ranks);
-        }
-    return pm;
 }

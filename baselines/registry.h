@@ -7,7 +7,7 @@
 #define WB_REGISTRY_H
 
 #include "core/nn/linear_method.h"
-#include "core/models/vit.h"
+#include "core/models/model_binding.h"
 
 // NULL for an unknown name.
 const LinearMethod *method_by_name(const char *name);
@@ -42,16 +42,7 @@ void method_paper_elems(const char *method, int O, const int *dims, int nd, cons
 // Add one counted linear (O outputs, activation dims of nd modes) to pm:
 // method_paper_elems in MB (float32, 2^20 bytes), ranks[pm->n_counted]
 // when ranks is given; n_counted + 1. The models' closed forms sum with it.
-void paper_memory_add(ViTPaperMemory *pm, const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
+void paper_memory_add(ModelPaperMemory *pm, const char *method, int O, const int *dims, int nd, const MethodConfig *mcfg,
                       const LayerRanks *ranks);
-
-// Closed-form vit_paper_memory() for a model built as vit_build(cfg, bind, B)
-// with bind->method = method_by_name(method): sums method_paper_elems over
-// the counted trainable linears (layers: mlp or all_linear, num_finetune),
-// each with activation dims (B, N, I). ranks (n_counted, forward order) or
-// NULL (then every layer uses mcfg's act_ranks; a part that needs data or
-// weights, as wasi's k, is NAN).
-ViTPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ViTBinding *bind, const char *method,
-                                    const LayerRanks *ranks);
 
 #endif

@@ -1,15 +1,34 @@
 // registry_model.c: the paper measure of any model config (see registry_model.h).
 #include "baselines/registry_model.h"
-#include "baselines/registry_llama.h"
-#include "baselines/registry_swin.h"
 #include "core/runtime/common.h"
+
+#define MAX_SHAPES 4096
 
 ModelPaperMemory model_methods_paper_memory(const ModelConfig *cfg, int B, const ModelBinding *bind, const char *method,
                                             const LayerRanks *ranks) {
-    switch (cfg->kind) {
-    case MODEL_VIT: return methods_paper_memory(&cfg->vit, B, bind, method, ranks);
-    case MODEL_SWIN: return swin_methods_paper_memory(&cfg->swin, B, bind, method, ranks);
-    case MODEL_LLAMA: return llama_methods_paper_memory(&cfg->llama, B, bind, method, ranks);
-    }
-    die("model config of unknown kind %d", (int)cfg->kind);
+    const ModelFamily *f = model_family(cfg->kind);
+    CHECK(f->counted_shapes, "model family %s lists no counted linears", f->name);
+    static LinearShape shapes[MAX_SHAPES];   // not reentrant: the config and cost code is single-threaded
+    int n = f->counted_shapes(cfg, B, bind, shapes, MAX_SHAPES);
+    ModelPaperMemory pm = {0, 0, 0};
+    for (int i = 0; i < n; i++) paper_memory_add(&pm, method, shapes[i].O, shapes[i].dims, shapes[i].nd, &bind->mcfg, ranks);
+    return pm;
+}
+
+ModelPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                      const LayerRanks *ranks) {
+    ModelConfig mc = {.kind = MODEL_VIT, .vit = *cfg};
+    return model_methods_paper_memory(&mc, B, bind, method, ranks);
+}
+
+ModelPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                           const LayerRanks *ranks) {
+    ModelConfig mc = {.kind = MODEL_SWIN, .swin = *cfg};
+    return model_methods_paper_memory(&mc, B, bind, method, ranks);
+}
+
+ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                            const LayerRanks *ranks) {
+    ModelConfig mc = {.kind = MODEL_LLAMA, .llama = *cfg};
+    return model_methods_paper_memory(&mc, B, bind, method, ranks);
 }

@@ -7,7 +7,7 @@
 
 static double run_paper_mb(const MethodConfig *mc, const void *ctx) {
     const RunSpec *rs = ctx;
-    ViTBinding bind = {0};
+    ModelBinding bind = {0};
     bind.mcfg = *mc;
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;

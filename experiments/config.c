@@ -154,11 +154,7 @@ static int global_part(Ctx *c, const Node *tree, RunSpec *r, RunAux *x, int *fsg
     return 0;
 }
 
-int cfg_lora_rank_max(const RunSpec *r) {
-    if (r->model.kind == MODEL_LLAMA)   // k and v: NKV heads of C/NH rows, the smallest out features
-        return r->model.llama.kv_heads * (r->model.llama.dim / r->model.llama.heads);
-    return r->model.kind == MODEL_SWIN ? r->model.swin.embed_dim : wb_min(r->model.vit.dim, r->model.vit.mlp_dim);
-}
+int cfg_lora_rank_max(const RunSpec *r) { return model_family(r->model.kind)->lora_rank_max(&r->model); }
 
 // Settings bounded by the model's shapes, checked here so that --dry-run
 // catches them (a run would stop at a CHECK in the method's init).

@@ -91,7 +91,9 @@ static void emit_image_keys(Sb *b, const DataConfig *d) {
 
 void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, const char *from_name) {
     const DataConfig *d = &r->data;
-    const ViTConfig *v = &r->model.vit;
+    const ModelFamily *fam = model_family(r->model.kind);
+    int mem[MODEL_MEM_NOPTS];   // the memory options as set (0 where the family has none)
+    for (int o = 0; o < MODEL_MEM_NOPTS; o++) mem[o] = model_config_memory(&r->model, o);
     int m_size, m_channels, m_classes;
     model_config_io(&r->model, &m_size, &m_channels, &m_classes);
     sb_printf(b, "# wasibench run %d: %s\n# stage: %s\n# from: %s\n", r->index, r->name, r->stage, ex->path);
@@ -103,32 +105,26 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     sb_printf(b, "\nsave_checkpoint: %s\nseeds: %llu\nbudget_mb: ", r->save_checkpoint ? "true" : "false", (unsigned long long)r->seed);
     if (x->budget_src == 1) sb_float(b, r->budget_mb); else sb_printf(b, "none");
     if (r->strict_budget) sb_printf(b, "\nstrict_budget: true");   // only when set: older files keep their config hashes
-    if (r->mem_cap > 0 || v->gelu_f16 || v->softmax_f16 || v->recompute) {   // the same: only when set
+    if (r->mem_cap > 0 || mem[MODEL_MEM_GELU_F16] || mem[MODEL_MEM_SOFTMAX_F16] || mem[MODEL_MEM_RECOMPUTE]) {   // the same: only when set
         sb_printf(b, "\nmemory:");
         if (r->mem_cap > 0) {
             char cb[40];
             fmt_double(cb, sizeof cb, r->mem_cap);
             sb_printf(b, "\n  cap: %s", cb);
         }
-        if (v->gelu_f16) sb_printf(b, "\n  gelu_f16: true");
-        if (v->softmax_f16) sb_printf(b, "\n  softmax_f16: true");
-        if (v->recompute) sb_printf(b, "\n  recompute: true");
+        if (mem[MODEL_MEM_GELU_F16]) sb_printf(b, "\n  gelu_f16: true");
+        if (mem[MODEL_MEM_SOFTMAX_F16]) sb_printf(b, "\n  softmax_f16: true");
+        if (mem[MODEL_MEM_RECOMPUTE]) sb_printf(b, "\n  recompute: true");
     }
     static const char *const layers[] = {"mlp", "all_linear", "attention"};
     sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", layers[r->all_linear]);
     if (r->num_finetune < 0) sb_printf(b, "all"); else sb_printf(b, "%d", r->num_finetune);
     sb_printf(b, "\nmodel:\n");
     if (strcmp(r->model_preset, "custom")) sb_printf(b, "  preset: %s\n", r->model_preset);
-    if (r->model.kind == MODEL_VIT)
-        sb_printf(b, "  image_size: %d\n  patch: %d\n  channels: %d\n  dim: %d\n  depth: %d\n  heads: %d\n  mlp_dim: %d\n",
-                  v->image_size, v->patch, v->channels, v->dim, v->depth, v->heads, v->mlp_dim);
-    else if (r->model.kind == MODEL_LLAMA) {
-        const LlamaConfig *l = &r->model.llama;
-        if (r->model_config[0]) { sb_printf(b, "  config: "); sb_str(b, r->model_config); sb_printf(b, "\n"); }
-        sb_printf(b, "  # llama: vocab %d, dim %d, hidden %d, layers %d, heads %d, kv_heads %d, length %d (dataset.max_length)\n",
-                  l->vocab, l->dim, l->hidden, l->layers, l->heads, l->kv_heads, l->seq_len);
-    } else
-        sb_printf(b, "  # swin: %d px, %d channels, sizes of the preset\n", m_size, m_channels);
+    if (r->model_config[0]) { sb_printf(b, "  config: "); sb_str(b, r->model_config); sb_printf(b, "\n"); }
+    char sizes[1024];
+    fam->describe(&r->model, sizes, sizeof sizes);
+    sb_printf(b, "%s", sizes);
     sb_printf(b, "  pretrained: ");
     if (r->pretrained[0]) sb_str(b, r->pretrained); else sb_printf(b, "none");
     if (r->pretrained_stage[0]) { sb_printf(b, "\n  from_stage: "); sb_str(b, r->pretrained_stage); }

@@ -20,8 +20,6 @@ const char *const top_keys[15] = {"experiment", "output", "extends", "model", "d
 const char *const stage_keys[12] = {"name", "model", "dataset", "training", "methods", "layers", "num_of_finetune",
                                          "seeds", "budget_mb", "strict_budget", "save_checkpoint", "memory"};
 
-static const char *const model_keys[] = {"preset", "image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim",
-                                         "pretrained", "from_stage", "new_head", "init_seed", "config"};
 static const char *const dataset_keys[] = {"format", "path", "image_size", "channels", "classes", "val_fraction", "split_seed",
                                            "normalize", "resize", "resize_size", "augment", "rrc_scale", "rrc_ratio", "shuffle",
                                            "skip_corrupt", "cache", "coarse_labels", "limit_train", "limit_val",
@@ -46,20 +44,52 @@ static const char *const eval_split_names[] = {"val", "test", "both"};   // RunS
 static const char *const activation_keys[] = {"ranks", "epsilon", "budget_mb", "candidates"};
 static const float default_candidates[] = {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f};
 
-// Counted linears of the run's model (the range of num_of_finetune); for
-// the Llama decoder num_of_finetune counts decoder layers (llama.h).
-static long counted_linears(const RunSpec *r) {
-    if (r->model.kind == MODEL_LLAMA) return r->model.llama.layers;
-    int per = r->all_linear ? 6 : 2;
-    if (r->model.kind == MODEL_VIT) return (long)r->model.vit.depth * per;
-    long blocks = 0;
-    for (int i = 0; i < r->model.swin.stages; i++) blocks += r->model.swin.depths[i];
-    return blocks * (r->all_linear ? 4 : 2);   // Swin: qkv, proj, fc1, fc2
+// The range of num_of_finetune: the run's counted linears, or for a
+// decoder its decoder layers (the family's finetune_units).
+static long counted_linears(const RunSpec *r) { return model_family(r->model.kind)->finetune_units(&r->model, r->all_linear); }
+
+// The model section's keys through the family's reader (ModelKeyReader, model.h).
+typedef struct { Ctx *c; Sec *s; } KeyCtx;
+static int key_has(void *ctx, const char *key) {
+    Pos p;
+    return cfg_key_pos(((KeyCtx *)ctx)->s, key, &p);
+}
+static int key_int(void *ctx, const char *key, long hi, int *dst) { return rd_int(((KeyCtx *)ctx)->s, key, 1, hi, dst); }
+static int key_path(void *ctx, const char *key, char *dst, size_t cap) { return rd_str(((KeyCtx *)ctx)->s, key, 1, 0, dst, cap); }
+static int key_fail(void *ctx, const char *key, const char *msg) {
+    KeyCtx *k = ctx;
+    Pos p = k->s->pos;
+    if (key) cfg_key_pos(k->s, key, &p);
+    return cfg_fail(k->c, p, "%s", msg);
+}
+
+static int family_has_key(const ModelFamily *f, const char *key) {
+    for (int i = 0; f->keys && f->keys[i]; i++)
+        if (!strcmp(f->keys[i], key)) return 1;
+    return 0;
+}
+
+// The keys of the model section: the common ones, then every family's own.
+static const char *const common_model_keys[] = {"preset", "pretrained", "from_stage", "new_head", "init_seed"};
+static int all_model_keys(const char **out, int max) {
+    int n = 0;
+    for (size_t i = 0; i < NK(common_model_keys) && n < max; i++) out[n++] = common_model_keys[i];
+    for (int k = 1; k <= model_family_count(); k++) {
+        const ModelFamily *f = model_family((ModelKind)k);
+        for (int i = 0; f->keys && f->keys[i] && n < max; i++) {
+            int seen = 0;
+            for (int j = 0; j < n; j++) seen |= !strcmp(out[j], f->keys[i]);
+            if (!seen) out[n++] = f->keys[i];
+        }
+    }
+    return n;
 }
 
 int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
     Sec s;
-    if (cfg_section(c, tree, "model", 1, &s) < 0 || cfg_check_keys(&s, model_keys, NK(model_keys)) < 0) return -1;
+    const char *keys[64];
+    int nkeys = all_model_keys(keys, 64);
+    if (cfg_section(c, tree, "model", 1, &s) < 0 || cfg_check_keys(&s, keys, nkeys) < 0) return -1;
     const Node *pv;
     int have_preset = sec_val(&s, "preset", 1, "a preset name", &pv);
     if (have_preset < 0) return -1;
@@ -69,67 +99,31 @@ int model_section(Ctx *c, const Node *tree, RunSpec *r, int *from_stage_given) {
             return cfg_fail(c, pv->pos, "model.preset: unknown value %s; valid: %s", cfg_shown(pv, b1, sizeof b1), model_preset_names());
         }
         snprintf(r->model_preset, sizeof r->model_preset, "%s", pv->s);
-    } else {
+    } else {   // a custom model: the first family's (the ViT's) keys give every size
         snprintf(r->model_preset, sizeof r->model_preset, "custom");
-        r->model.kind = MODEL_VIT;
-        r->model.vit.ln_eps = 1e-6f;
+        memset(&r->model, 0, sizeof r->model);
+        r->model.kind = (ModelKind)1;
     }
-    static const char *const sizes[] = {"image_size", "patch", "channels", "dim", "depth", "heads", "mlp_dim"};
-    Pos kp;
-    if (r->model.kind != MODEL_LLAMA && cfg_key_pos(&s, "config", &kp))
-        return cfg_fail(c, kp, "model.config: a Hugging Face config.json applies to the Llama decoder only (preset %s is a %s model)",
-                        r->model_preset, model_kind_name(r->model.kind));
-    if (r->model.kind == MODEL_LLAMA) {   // sizes: the preset's, or a Hugging Face config.json
-        for (int i = 0; i < 7; i++)
-            if (cfg_key_pos(&s, sizes[i], &kp))
-                return cfg_fail(c, kp, "model.%s: a Llama model takes its sizes from its preset (%s) or from model.config "
-                                       "(a Hugging Face config.json); sequence length is dataset.max_length",
-                                sizes[i], r->model_preset);
-        char *hf = r->model_config;
-        int gotc = rd_str(&s, "config", 1, 0, r->model_config, sizeof r->model_config);
-        if (gotc < 0) return -1;
-        if (gotc) {
-            WbError e = {{0}};
-            cfg_key_pos(&s, "config", &kp);
-            if (llama_config_from_json(&r->model.llama, hf, &e) < 0) return cfg_fail(c, kp, "model.config: %s", e.msg);
+    // a key of another family: say which model takes it
+    const ModelFamily *fam = model_family(r->model.kind);
+    for (int i = 0; i < nkeys; i++) {
+        Pos kp;
+        int common = 0;
+        for (size_t j = 0; j < NK(common_model_keys); j++) common |= !strcmp(keys[i], common_model_keys[j]);
+        if (common || family_has_key(fam, keys[i]) || !cfg_key_pos(&s, keys[i], &kp)) continue;
+        char takes[256] = "";
+        for (int k = 1; k <= model_family_count(); k++) {
+            const ModelFamily *o = model_family((ModelKind)k);
+            if (!family_has_key(o, keys[i])) continue;
+            size_t len = strlen(takes);
+            snprintf(takes + len, sizeof takes - len, "%s%s", len ? ", " : "", o->name);
         }
-    } else if (r->model.kind == MODEL_SWIN) {   // Swin sizes are its preset's (torchvision's)
-        Pos p;
-        for (int i = 0; i < 7; i++)
-            if (cfg_key_pos(&s, sizes[i], &p))
-                return cfg_fail(c, p, "model.%s: a Swin preset (%s) is used with its own sizes; size keys apply to ViT models only",
-                            sizes[i], r->model_preset);
-    } else {
-        int *dst[] = {&r->model.vit.image_size, &r->model.vit.patch, &r->model.vit.channels, &r->model.vit.dim,
-                      &r->model.vit.depth, &r->model.vit.heads, &r->model.vit.mlp_dim};
-        static const long hi[] = {4096, 4096, 3, 16384, 256, 1024, 65536};
-        char missing[200] = "";
-        for (int i = 0; i < 7; i++) {
-            int got = rd_int(&s, sizes[i], 1, hi[i], dst[i]);
-            if (got < 0) return -1;
-            if (!got && !have_preset) {
-                size_t o = strlen(missing);
-                snprintf(missing + o, sizeof missing - o, "%s'%s'", o ? ", " : "", sizes[i]);
-            }
-        }
-        if (missing[0])
-            return cfg_fail(c, s.pos, "model: missing key(s) %s (give preset: one of %s, or all of image_size, patch, channels, dim, depth, heads, mlp_dim)",
-                        missing, model_preset_names());
-        ViTConfig *v = &r->model.vit;
-        Pos p = s.pos;
-        if (v->channels != 1 && v->channels != 3) {
-            cfg_key_pos(&s, "channels", &p);
-            return cfg_fail(c, p, "model.channels: %d is out of range (expected 1 or 3)", v->channels);
-        }
-        if (v->image_size % v->patch) {
-            if (!cfg_key_pos(&s, "patch", &p)) cfg_key_pos(&s, "image_size", &p);
-            return cfg_fail(c, p, "model.patch: %d does not divide model.image_size %d", v->patch, v->image_size);
-        }
-        if (v->dim % v->heads) {
-            if (!cfg_key_pos(&s, "heads", &p)) cfg_key_pos(&s, "dim", &p);
-            return cfg_fail(c, p, "model.heads: %d does not divide model.dim %d", v->heads, v->dim);
-        }
+        return cfg_fail(c, kp, "model.%s: applies to %s models only; preset %s is a %s model%s", keys[i], takes, r->model_preset,
+                        fam->name, fam->keys && fam->keys[0] ? "" : " and is used with its own sizes");
     }
+    KeyCtx kc = {c, &s};
+    ModelKeyReader rd = {&kc, key_has, key_int, key_path, key_fail};
+    if (fam->read_keys(&r->model, r->model_preset, have_preset, &rd, r->model_config, sizeof r->model_config) < 0) return -1;
     int got = rd_str(&s, "pretrained", 1, 1, r->pretrained, sizeof r->pretrained);
     if (got < 0) return -1;
     const Node *fs;
@@ -421,7 +415,7 @@ int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
     if (rd_enum(&s, "layers", 1, layers_names, NK(layers_names), &lay) < 0) return -1;
     r->all_linear = lay;
     Pos lp;
-    if (lay == 2 && r->model.kind != MODEL_LLAMA && cfg_key_pos(&s, "layers", &lp))
+    if (lay == 2 && !(model_family(r->model.kind)->flags & MODEL_LAYERS_ATTENTION) && cfg_key_pos(&s, "layers", &lp))
         return cfg_fail(c, lp, "layers: attention (q, k, v, o only) is for the Llama decoder; a %s model takes mlp or all_linear",
                         model_kind_name(r->model.kind));
     const Node *v;
@@ -444,15 +438,16 @@ int layer_settings(Ctx *c, const Node *tree, RunSpec *r) {
 // exact recomputation of each block's forward in backward (recompute).
 static const char *const memory_keys[] = {"cap", "gelu_f16", "softmax_f16", "recompute"};
 static int memory_flags(Ctx *c, Sec *s, RunSpec *r) {
-    const char *keys[3] = {"gelu_f16", "softmax_f16", "recompute"};
-    int *vit[3] = {&r->model.vit.gelu_f16, &r->model.vit.softmax_f16, &r->model.vit.recompute};
-    for (int i = 0; i < 3; i++) {
+    const char *keys[MODEL_MEM_NOPTS] = {"gelu_f16", "softmax_f16", "recompute"};   // MODEL_MEM_* order
+    const ModelFamily *fam = model_family(r->model.kind);
+    for (int i = 0; i < MODEL_MEM_NOPTS; i++) {
         const Node *v;
         int got = sec_val(s, keys[i], 1, "true or false", &v), on = 0;
         if (got < 0) return -1;
         if (got && cfg_to_bool(c, v, keys[i], &on) < 0) return -1;
-        if (on && r->model.kind != MODEL_VIT) return cfg_fail(c, v->pos, "memory.%s: only the ViT models support it so far", keys[i]);
-        *vit[i] = on;
+        int *field = fam->memory_option ? fam->memory_option(&r->model, i) : NULL;
+        if (on && !field) return cfg_fail(c, v->pos, "memory.%s: only the ViT models support it so far (not %s models)", keys[i], fam->name);
+        if (field) *field = on;
     }
     return 0;
 }
@@ -554,23 +549,15 @@ static int act_ranks(Sec *s, const char *key, const Node *l, RunSpec *r) {
     if (l->kind != N_SEQ) return cfg_type_error(s->c, l, path, "a list of ranks [k1, k2, k3]");
     if (list_longs(s, key, l, 3, 4, 1, 1000000, k, &n) < 0) return -1;
     int modes = model_config_act_modes(&r->model);
+    const ModelFamily *fam = model_family(r->model.kind);
     if (n != modes)
         return cfg_fail(s->c, l->pos, "%s: %d ranks given, but %s activations have %d modes (%s): give %d ranks", path, n,
-                    model_kind_name(r->model.kind), modes, modes == 3 ? "B, N, I" : "B, H, W, C", modes);
-    if (r->model.kind == MODEL_SWIN) {   // sizes vary by stage: ranks above a mode's size are clipped to it
-        if (k[0] > r->batch_size)
-            return cfg_fail(s->c, l->v[0]->pos, "%s: %ld is out of range (k1 (batch) must be <= training.batch_size, %d)", path, k[0], r->batch_size);
-        for (int i = 0; i < 4; i++) r->mcfg.act_ranks[i] = (int)k[i];
-        return 0;
-    }
-    const ViTConfig *v = &r->model.vit;
-    long N = (long)(v->image_size / v->patch) * (v->image_size / v->patch) + 1;
-    long I = v->dim < v->mlp_dim ? v->dim : v->mlp_dim;
-    long lim[3] = {r->batch_size, N, I};
-    static const char *const what[3] = {"k1 (batch) must be <= training.batch_size", "k2 (tokens) must be <= the token count",
-                                        "k3 (features) must be <= min(model.dim, model.mlp_dim)"};
-    for (int i = 0; i < 3; i++) {
-        if (k[i] > lim[i]) return cfg_fail(s->c, l->v[i]->pos, "%s: %ld is out of range (%s, %ld)", path, k[i], what[i], lim[i]);
+                    fam->name, modes, fam->act_modes_names, modes);
+    long lim[4];
+    const char *what[4];
+    fam->act_rank_limits(&r->model, r->batch_size, lim, what);   // 0: clipped to the mode's size (sizes vary by stage)
+    for (int i = 0; i < modes; i++) {
+        if (lim[i] > 0 && k[i] > lim[i]) return cfg_fail(s->c, l->v[i]->pos, "%s: %ld is out of range (%s, %ld)", path, k[i], what[i], lim[i]);
         r->mcfg.act_ranks[i] = (int)k[i];
     }
     return 0;

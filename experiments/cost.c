@@ -4,12 +4,10 @@
 #include "cost.h"
 #include "baselines/registry.h"
 #include "baselines/registry_model.h"
-#include "core/models/swin_cost.h"
 #include "core/data/dataset.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
-#include "core/models/vit_cost.h"
 
 #include <math.h>
 #include <string.h>
@@ -17,28 +15,14 @@
 typedef struct {
     const LinearMethod *m;
     const MethodConfig *mc;
-    int all_linear;
-    int swin;
+    const ModelBinding *bind;
+    const ModelFamily *fam;
 } FlopCtx;
 
 // The counted linears run the method (num_of_finetune: all), the others dense.
 static FlopCount linear_flops(const void *ctx, int block, int which, long rows, int I, int O, int need_dx, int bias) {
     const FlopCtx *f = ctx;
-    ViTBinding bind = {0};
-    bind.all_linear = f->all_linear;
-    int counted;
-    if (f->swin) {
-        Swin probe;
-        memset(&probe, 0, sizeof probe);
-        probe.bind = bind;
-        counted = swin_is_counted(&probe, block, which);
-    } else {
-        ViT probe;
-        memset(&probe, 0, sizeof probe);
-        probe.bind = bind;
-        counted = vit_is_counted(&probe, block, which);
-    }
-    if (!counted) return dense_linear_cost(rows, I, O, need_dx, bias);
+    if (!f->fam->linear_counted(f->bind, block, which)) return dense_linear_cost(rows, I, O, need_dx, bias);
     FlopCount c = {0, 0, 0};
     f->m->layer_flops(f->mc, rows, I, O, need_dx, bias, &c.forward, &c.backward);
     return c;
@@ -49,25 +33,24 @@ void method_cost(const RunSpec *rs, MethodCost *c) {
     c->dense_flops_per_step = c->eval_flops_per_item = NAN;
     const LinearMethod *m = method_by_name(rs->method);
     if (!m) return;
-    ViTBinding bind = {0};
+    ModelBinding bind = {0};
     bind.method = m;
     bind.mcfg = rs->mcfg;
     bind.all_linear = rs->all_linear;
     bind.num_finetune = rs->num_finetune;
-    int swin = rs->model.kind == MODEL_SWIN;
     ModelPaperMemory pm = model_methods_paper_memory(&rs->model, rs->batch_size, &bind, m->name, NULL);
     c->paper_act_mb = pm.paper_act_mb;
     c->paper_weight_mb = pm.paper_weight_mb;
-    if (rs->model.kind == MODEL_LLAMA) return;   // no FLOP cost model for the decoder yet: FLOPs and time unknown
-    FlopCount d = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, NULL, NULL)
-                       : vit_step_flops(&rs->model.vit, rs->batch_size, NULL, NULL);
+    const ModelFamily *fam = model_family(rs->model.kind);
+    if (!fam->step_flops || !fam->inference_flops) return;   // no FLOP cost model for the family: FLOPs and time unknown
+    // the reference: every parameter trainable, every linear dense
+    FlopCount d = fam->step_flops(&rs->model, rs->batch_size, -1, NULL, NULL);
     c->dense_flops_per_step = d.forward + d.backward + d.recompute;
-    c->eval_flops_per_item = (swin ? swin_inference_flops(&rs->model.swin, 1) : vit_inference_flops(&rs->model.vit, 1));
-    // The step's FLOPs in closed form: methods that declare them, all trainable.
-    if (m->layer_flops && rs->num_finetune < 0) {
-        FlopCtx fc = {m, &rs->mcfg, rs->all_linear, swin};
-        FlopCount f = swin ? swin_step_flops(&rs->model.swin, rs->batch_size, linear_flops, &fc)
-                           : vit_step_flops(&rs->model.vit, rs->batch_size, linear_flops, &fc);
+    c->eval_flops_per_item = fam->inference_flops(&rs->model, 1);
+    // The step's FLOPs in closed form: methods that declare them (NAN where the family's closed form does not cover it).
+    if (m->layer_flops) {
+        FlopCtx fc = {m, &rs->mcfg, &bind, fam};
+        FlopCount f = fam->step_flops(&rs->model, rs->batch_size, rs->num_finetune, linear_flops, &fc);
         c->train_flops_per_step = f.forward + f.backward + f.recompute;
     }
 }

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define MAXBATCH_MAX_LINEARS 4096
+
 int mem_parse_size(const char *s, double *bytes) {
     if (!s) return -1;
     while (isspace((unsigned char)*s)) s++;
@@ -92,15 +94,17 @@ static int why_fail(char *why, size_t cap, const char *fmt, const char *a) {
     return -1;
 }
 
-int run_memory_plan(const RunSpec *rs, const ViTBinding *bind_in, int B, const int *weight_ranks, double data_bytes,
-                    MemPlan *plan, int *exact, ViTBinding *bind_used, char *why, size_t why_cap) {
+int run_memory_plan(const RunSpec *rs, const ModelBinding *bind_in, int B, const int *weight_ranks, double data_bytes,
+                    MemPlan *plan, int *exact, ModelBinding *bind_used, char *why, size_t why_cap) {
     const LinearMethod *m = bind_in->method;
-    if (rs->model.kind != MODEL_VIT) return why_fail(why, why_cap, "no memory plan for %s models (vit only)", model_kind_name(rs->model.kind));
-    if (rs->num_finetune >= 0) return why_fail(why, why_cap, "no memory plan with num_of_finetune set (%s only)", "all");
+    const ModelFamily *fam = model_family(rs->model.kind);
+    if (!fam->memory_plan) return why_fail(why, why_cap, "no memory plan for %s models", fam->name);
+    if (rs->num_finetune >= 0 && fam->memory_plan_limits)
+        return why_fail(why, why_cap, "no memory plan with num_of_finetune set (%s only)", fam->memory_plan_limits);
     if (m->flags & METHOD_ACT_ENERGY) return why_fail(why, why_cap, "no memory plan for %s: its activation ranks come from the data", m->name);
     if (m->flags & METHOD_DATA_CALIB) return why_fail(why, why_cap, "no memory plan for %s: its truncation rank comes from calibration data", m->name);
     if (bind_in->mcfg.weight_update_svd) return why_fail(why, why_cap, "no memory plan for %s with weight_update svd", m->name);
-    ViTBinding bind = *bind_in;
+    ModelBinding bind = *bind_in;
     *exact = 1;
     if ((m->flags & METHOD_ACT_TUCKER) && rs->act_mode != ACT_RANKS_FIXED) {
         // ranks chosen at run time (epsilon, DP): bound by the full ranks (a Tucker at
@@ -108,15 +112,17 @@ int run_memory_plan(const RunSpec *rs, const ViTBinding *bind_in, int B, const i
         for (int n = 0; n < model_config_act_modes(&rs->model); n++) bind.mcfg.act_ranks[n] = 1 << 20;
         *exact = 0;
     }
-    ViTConfig c = rs->model.vit;
-    int ub[VIT_NLIN * 64];
+    static int ub[MAXBATCH_MAX_LINEARS];
+    static LinearShape shapes[MAXBATCH_MAX_LINEARS];
     if ((m->flags & METHOD_WEIGHT_LOWRANK) && !weight_ranks) {   // wasi's k from the SVD: at most min(I, O)
-        CHECK(c.depth * VIT_NLIN <= (int)(sizeof ub / sizeof ub[0]), "run_memory_plan: depth %d too large", c.depth);
-        for (int i = 0; i < c.depth * VIT_NLIN; i++) ub[i] = wb_min(c.dim, c.mlp_dim);
+        ModelBinding all = bind;   // weight_ranks are indexed over every counted linear, frozen ones too
+        all.num_finetune = -1;
+        int n = fam->counted_shapes(&rs->model, B, &all, shapes, MAXBATCH_MAX_LINEARS);
+        for (int i = 0; i < n; i++) ub[i] = wb_min(shapes[i].O, shapes[i].dims[shapes[i].nd - 1]);
         weight_ranks = ub;
         *exact = 0;
     }
-    *plan = vit_memory_plan(&c, B, &bind, weight_ranks, optim_state_buffers(&rs->opt));
+    *plan = fam->memory_plan(&rs->model, B, &bind, weight_ranks, optim_state_buffers(&rs->opt));
     if (bind_used) *bind_used = bind;
     plan->bytes[MEM_DATA] = data_bytes;
     plan->total += data_bytes;
@@ -131,13 +137,13 @@ static double batch_bytes(const RunSpec *rs, int B) {
 }
 
 // The plan of rs at B; -1 when it cannot plan (why set).
-static int plan_at(const RunSpec *rs, const ViTBinding *bind, int B, const int *ranks, MemPlan *p, int *exact, ViTBinding *used,
+static int plan_at(const RunSpec *rs, const ModelBinding *bind, int B, const int *ranks, MemPlan *p, int *exact, ModelBinding *used,
                    char *why, size_t cap) {
     return run_memory_plan(rs, bind, B, ranks, batch_bytes(rs, B), p, exact, used, why, cap);
 }
 
 // Build the model rs would train (bind, at B) with its starting weights.
-static int build_model(Model *m, const RunSpec *rs, const ViTBinding *bind, int B, const char *wpath, WbError *err) {
+static int build_model(Model *m, const RunSpec *rs, const ModelBinding *bind, int B, const char *wpath, WbError *err) {
     model_build(m, &rs->model, bind, B);
     if (wpath[0] && access(wpath, R_OK) == 0) {
         if (model_load(m, wpath, rs->new_head, rs->init_seed, err) < 0) { model_free(m); return -1; }
@@ -150,7 +156,7 @@ static int build_model(Model *m, const RunSpec *rs, const ViTBinding *bind, int 
 // The tracked peak (over what was live before) of one training step on a
 // random batch at B, the model built and loaded (what the plan predicts), and
 // in *build_peak the peak while building and loading it.
-static double measure_step(const RunSpec *rs, const ViTBinding *bind, int B, const char *wpath, double *build_peak, WbError *err) {
+static double measure_step(const RunSpec *rs, const ModelBinding *bind, int B, const char *wpath, double *build_peak, WbError *err) {
     int S, Cin, K;
     model_config_io(&rs->model, &S, &Cin, &K);
     size_t base = mem_stats().total_current;
@@ -174,7 +180,7 @@ static double measure_step(const RunSpec *rs, const ViTBinding *bind, int B, con
 }
 
 // wasi's k per counted linear, from the weights the run starts from.
-static int weight_ranks_of(const RunSpec *rs, const ViTBinding *bind, const char *wpath, int *ranks, int max, WbError *err) {
+static int weight_ranks_of(const RunSpec *rs, const ModelBinding *bind, const char *wpath, int *ranks, int max, WbError *err) {
     Model m;
     if (build_model(&m, rs, bind, 1, wpath, err) < 0) return -1;
     LinearLayer *L[VIT_NLIN * 64];
@@ -193,7 +199,7 @@ static void maxbatch_one(const Experiment *ex, const char *out, const RunSpec *r
     row->cap_bytes = cap;
     row->plan_bytes = row->measured_bytes = row->error_pct = row->build_peak_bytes = NAN;
     WbError err = {0};
-    ViTBinding bind, used;
+    ModelBinding bind, used;
     BudgetFit fit;
     MemPlan p;
     char why[256] = "", wpath[CFG_PATH_MAX];

@@ -31,8 +31,8 @@ void mem_format_size(char *buf, size_t cap, double bytes);
 // in for data-dependent sizes (wasi's k; activation ranks from epsilon or the
 // DP: full ranks). bind_used (may be NULL): the binding the plan describes
 // (with those bounds), to build a model that the plan predicts.
-int run_memory_plan(const RunSpec *rs, const ViTBinding *bind, int B, const int *weight_ranks, double data_bytes,
-                    MemPlan *plan, int *exact, ViTBinding *bind_used, char *why, size_t why_cap);
+int run_memory_plan(const RunSpec *rs, const ModelBinding *bind, int B, const int *weight_ranks, double data_bytes,
+                    MemPlan *plan, int *exact, ModelBinding *bind_used, char *why, size_t why_cap);
 // One line "weights 1.2 MB, gradients ..., total 3.4 MB" of a plan.
 void mem_plan_format(char *buf, size_t cap, const MemPlan *p);
 

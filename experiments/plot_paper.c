@@ -334,7 +334,7 @@ enum { MAX_F7 = 64 };
 // A run of the decoder: its model preset is a Llama one (model.h).
 static int is_decoder(const RunSummary *s) {
     ModelConfig mc;
-    return model_preset(s->model, &mc) == 0 && mc.kind == MODEL_LLAMA;
+    return model_preset(s->model, &mc) == 0 && model_config_is_text(&mc);
 }
 
 static void f7_curve(char *dst, size_t cap, const RunSummary *s) {   // the method and its epsilon: one curve over num_of_finetune

@@ -73,7 +73,7 @@ void runner_weights_path(const Experiment *ex, const char *out, const RunSpec *r
 // memory.cap: the planned peak (model by category + the data the run holds
 // now) must fit before the model is allocated; over it the run stops here,
 // recorded as over_cap (maxbatch.h has the planner and its bounds).
-static int cap_check(const RunSpec *rs, const ViTBinding *bind, WbError *err) {
+static int cap_check(const RunSpec *rs, const ModelBinding *bind, WbError *err) {
     MemPlan plan;
     int exact;
     char why[256], caps[32], line[512];
@@ -223,8 +223,8 @@ typedef struct {
 
 // The run's method and its settings; with a budget, the settings a method
 // fits in closed form are chosen here, before any model exists (lora's rank).
-int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFit *fit, WbError *err) {
-    ViTBinding bind = {0};
+int runner_bind_method(const RunSpec *rs, FILE *log, ModelBinding *bindp, BudgetFit *fit, WbError *err) {
+    ModelBinding bind = {0};
     bind.method = method_by_name(rs->method);
     if (!bind.method) { wb_error(err, "%s: unknown method '%s'", rs->name, rs->method); return -1; }
     bind.mcfg = rs->mcfg;
@@ -245,13 +245,9 @@ int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bindp, BudgetFi
 static int run_model_config(const RunSpec *rs, const Dataset *train, ModelConfig *mc, WbError *err) {
     *mc = rs->model;
     if (!model_config_is_text(mc)) return 0;
-    LlamaConfig *l = &mc->llama;
-    int V = dataset_vocab_size(train);
-    if (V > l->vocab)
-        return wb_error(err, "%s: the tokenizer %s has %d pieces but model %s embeds only %d tokens (vocab_size)", rs->name,
-                        rs->data.tokenizer, V, rs->model_preset, l->vocab);
-    l->pad_id = train->src.pad_id;
-    if (l->num_classes < 2) l->num_classes = train->num_classes;
+    char why[200];
+    if (model_config_fit_text(mc, dataset_vocab_size(train), train->src.pad_id, train->num_classes, why, sizeof why) < 0)
+        return wb_error(err, "%s: the tokenizer %s %s (model %s)", rs->name, rs->data.tokenizer, why, rs->model_preset);
     return 0;
 }
 
@@ -315,7 +311,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
     FILE *log = pm == PROGRESS_QUIET ? NULL : stderr;
     ModelConfig mcfg;
     if (run_model_config(rs, &st->train, &mcfg, err) < 0) return RUN_FAILED;
-    ViTBinding bind;
+    ModelBinding bind;
     BudgetFit fit;
     if (runner_bind_method(rs, log, &bind, &fit, err) < 0) return RUN_FAILED;
     if (rs->mem_cap > 0 && cap_check(rs, &bind, err) < 0) { res->s.status = RUN_OVER_CAP; return RUN_OVER_CAP; }
@@ -339,7 +335,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         ModelBinding pb = bind;
         pb.method = &rank_probe_method;
         ModelConfig pc = mcfg;
-        pc.vit.recompute = 0;   // the probe's inputs are wanted from the forward itself
+        model_config_set_memory(&pc, MODEL_MEM_RECOMPUTE, 0);   // the probe's inputs are wanted from the forward itself
         Model probe;
         model_build(&probe, &pc, &pb, Bl);
         int rc = load_weights(&probe, rs, wpath, err);

@@ -38,7 +38,7 @@ int runner_run(const char *yaml_path, const RunnerOptions *opt);
 // What a run binds and loads, shared with `wasibench maxbatch` (maxbatch.c):
 // the method with its settings (budget fitting included),
 // and the weights file it starts from ("" = random init).
-int runner_bind_method(const RunSpec *rs, FILE *log, ViTBinding *bind, BudgetFit *fit, WbError *err);
+int runner_bind_method(const RunSpec *rs, FILE *log, ModelBinding *bind, BudgetFit *fit, WbError *err);
 void runner_weights_path(const Experiment *ex, const char *out, const RunSpec *rs, char *path, size_t n);
 
 #endif

@@ -15,7 +15,7 @@
 #include "core/runtime/memory.h"
 #include "core/runtime/rng.h"
 #include "baselines/registry.h"
-#include "baselines/registry_llama.h"
+#include "baselines/registry_model.h"
 #include "baselines/vanilla.h"
 #include "tests/testlib.h"
 

@@ -33,6 +33,7 @@
 #include "baselines/hosvd.h"
 #include "baselines/lora.h"
 #include "baselines/registry.h"
+#include "baselines/registry_model.h"
 #include "baselines/vanilla.h"
 #include "core/compress/act_store.h"
 #include "core/linalg/blas.h"

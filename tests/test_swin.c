@@ -12,7 +12,7 @@
 #include "baselines/asi.h"
 #include "baselines/hosvd.h"
 #include "baselines/registry.h"
-#include "baselines/registry_swin.h"
+#include "baselines/registry_model.h"
 #include "baselines/vanilla.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/counters.h"

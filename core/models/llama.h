@@ -20,7 +20,7 @@
 #include "core/runtime/common.h"
 #include "core/nn/linear_method.h"
 #include "core/train/params.h"
-#include "core/models/vit.h"   // ViTBinding, ViTPaperMemory: the model-neutral binding and measure
+#include "core/models/model_binding.h"
 
 typedef struct {
     int vocab;          // V  vocab_size
@@ -54,13 +54,13 @@ size_t llama_num_params(const LlamaConfig *cfg);
 // Linears of every decoder layer, in forward order.
 enum { LLAMA_Q = 0, LLAMA_K, LLAMA_V, LLAMA_O, LLAMA_GATE, LLAMA_UP, LLAMA_DOWN, LLAMA_NLIN };
 
-// Binding (ViTBinding): all_linear 0 counts gate, up, down (layers: mlp);
+// Binding (ModelBinding): all_linear 0 counts gate, up, down (layers: mlp);
 // 1 all seven (layers: all_linear); 2 q, k, v, o (layers: attention).
 // num_finetune counts DECODER LAYERS here, as the authors' num_of_finetune
 // does for TinyLlama: -1 = all; n = the last n layers, the final norm and
 // the head train, everything before is frozen (no gradient, nothing saved).
-typedef ViTBinding LlamaBinding;
-typedef ViTPaperMemory LlamaPaperMemory;
+typedef ModelBinding LlamaBinding;
+typedef ModelPaperMemory LlamaPaperMemory;
 
 // What a trainable decoder layer saves for backward (category activations;
 // frozen layers save nothing: all NULL). q and k are saved after the rotation.

@@ -1,43 +1,59 @@
-// model.c: the dispatch of model.h onto vit.c, swin.c and llama.c.
+// model.c: the list of model families and the forwarding of model.h through
+// their tables (each family's table is at the end of its own file).
 #include "core/models/model.h"
 #include "core/runtime/common.h"
 #include "core/models/model_params.h"
 
 #include <string.h>
 
+// Kind k is families[k - 1]; a test may append its own (model_family_register).
+static const ModelFamily *families[MODEL_MAX_FAMILIES] = {&vit_family, &swin_family, &llama_family};
+static int n_families = 3;
+
+const ModelFamily *model_family(ModelKind kind) {
+    if ((int)kind < 1 || (int)kind > n_families) die("model of unknown kind %d (not built?)", (int)kind);
+    return families[kind - 1];
+}
+
+ModelKind model_family_register(const ModelFamily *f) {
+    CHECK(f && f->name && f->preset && f->io && f->build && f->forward && f->backward && f->params && f->logits &&
+              f->binding && f->num_linears && f->linear && f->counted_index,
+          "model_family_register: a family needs a name and every model operation");
+    CHECK(n_families < MODEL_MAX_FAMILIES, "model_family_register: more than %d families", MODEL_MAX_FAMILIES);
+    families[n_families++] = f;
+    return (ModelKind)n_families;
+}
+
+int model_family_count(void) { return n_families; }
+
 int model_preset(const char *name, ModelConfig *cfg) {
+    for (int k = 1; k <= n_families; k++) {
+        memset(cfg, 0, sizeof *cfg);
+        if (families[k - 1]->preset(name, cfg) == 0) { cfg->kind = (ModelKind)k; return 0; }
+    }
     memset(cfg, 0, sizeof *cfg);
-    if (vit_preset(name, &cfg->vit) == 0) { cfg->kind = MODEL_VIT; return 0; }
-    if (swin_preset(name, &cfg->swin) == 0) { cfg->kind = MODEL_SWIN; return 0; }
-    if (llama_preset(name, &cfg->llama) == 0) { cfg->kind = MODEL_LLAMA; return 0; }
     return -1;
 }
 
 const char *model_preset_names(void) {
-    static char names[512];
-    if (!names[0]) snprintf(names, sizeof names, "%s, %s, %s", vit_preset_names(), swin_preset_names(), llama_preset_names());
+    static char names[1024];
+    names[0] = 0;
+    for (int k = 0; k < n_families; k++) {
+        size_t o = strlen(names);
+        snprintf(names + o, sizeof names - o, "%s%s", k ? ", " : "", families[k]->preset_names());
+    }
     return names;
 }
 
 const char *model_kind_name(ModelKind kind) {
-    switch (kind) {
-    case MODEL_VIT: return "vit";
-    case MODEL_SWIN: return "swin";
-    case MODEL_LLAMA: return "llama";
-    }
-    return "unknown";
+    return (int)kind >= 1 && (int)kind <= n_families ? families[kind - 1]->name : "unknown";
 }
 
 void model_config_io(const ModelConfig *cfg, int *image_size, int *channels, int *num_classes) {
-    switch (cfg->kind) {
-    case MODEL_VIT: *image_size = cfg->vit.image_size; *channels = cfg->vit.channels; *num_classes = cfg->vit.num_classes; return;
-    case MODEL_SWIN: *image_size = cfg->swin.image_size; *channels = cfg->swin.channels; *num_classes = cfg->swin.num_classes; return;
-    case MODEL_LLAMA: *image_size = cfg->llama.seq_len; *channels = 0; *num_classes = cfg->llama.num_classes; return;
-    }
-    die("model config of unknown kind %d", (int)cfg->kind);
+    model_family(cfg->kind)->io(cfg, image_size, channels, num_classes);
 }
 
-int model_config_is_text(const ModelConfig *cfg) { return cfg->kind == MODEL_LLAMA; }
+int model_config_is_text(const ModelConfig *cfg) { return (model_family(cfg->kind)->flags & MODEL_TEXT) != 0; }
 
 long model_config_item_floats(const ModelConfig *cfg) {
     int S, Cin, K;
@@ -46,71 +62,63 @@ long model_config_item_floats(const ModelConfig *cfg) {
 }
 
 void model_config_set_seq_len(ModelConfig *cfg, int T) {
-    if (cfg->kind == MODEL_LLAMA) cfg->llama.seq_len = T;
+    const ModelFamily *f = model_family(cfg->kind);
+    if (f->set_seq_len) f->set_seq_len(cfg, T);
 }
 
-void model_config_set_classes(ModelConfig *cfg, int num_classes) {
-    if (cfg->kind == MODEL_VIT) cfg->vit.num_classes = num_classes;
-    else if (cfg->kind == MODEL_SWIN) cfg->swin.num_classes = num_classes;
-    else if (cfg->kind == MODEL_LLAMA) cfg->llama.num_classes = num_classes;
-    else die("model config of unknown kind %d", (int)cfg->kind);
+void model_config_set_classes(ModelConfig *cfg, int num_classes) { model_family(cfg->kind)->set_classes(cfg, num_classes); }
+
+int model_config_memory(const ModelConfig *cfg, int which) {
+    const ModelFamily *f = model_family(cfg->kind);
+    int *v = f->memory_option ? f->memory_option((ModelConfig *)cfg, which) : NULL;   // read only
+    return v ? *v : 0;
+}
+
+void model_config_set_memory(ModelConfig *cfg, int which, int on) {
+    const ModelFamily *f = model_family(cfg->kind);
+    int *v = f->memory_option ? f->memory_option(cfg, which) : NULL;
+    if (v) *v = on;
 }
 
 void model_config_clear_memory(ModelConfig *cfg) {
-    if (cfg->kind == MODEL_VIT) cfg->vit.gelu_f16 = cfg->vit.softmax_f16 = cfg->vit.recompute = 0;
+    for (int o = 0; o < MODEL_MEM_NOPTS; o++) model_config_set_memory(cfg, o, 0);
 }
 
-int model_config_act_modes(const ModelConfig *cfg) { return cfg->kind == MODEL_SWIN ? 4 : 3; }
+int model_config_fit_text(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap) {
+    const ModelFamily *f = model_family(cfg->kind);
+    return f->fit_text ? f->fit_text(cfg, vocab, pad_id, num_classes, why, cap) : 0;
+}
 
-// One switch per call; the default dies (a Model that was never built).
-#define DISPATCH(m, vit_call, swin_call, llama_call)                  \
-    switch ((m)->kind) {                                              \
-    case MODEL_VIT: vit_call;                                         \
-    case MODEL_SWIN: swin_call;                                       \
-    case MODEL_LLAMA: llama_call;                                     \
-    }                                                                 \
-    die("model of unknown kind %d (not built?)", (int)(m)->kind)
+int model_config_act_modes(const ModelConfig *cfg) { return model_family(cfg->kind)->act_modes; }
+
+#define FAM(m) model_family((m)->kind)
 
 void model_build(Model *m, const ModelConfig *cfg, const ModelBinding *bind, int B) {
     memset(m, 0, sizeof *m);
     m->kind = cfg->kind;
-    DISPATCH(m, vit_build(&m->u.vit, &cfg->vit, bind, B); return, swin_build(&m->u.swin, &cfg->swin, bind, B); return,
-             llama_build(&m->u.llama, &cfg->llama, bind, B); return);
+    CHECK(FAM(m)->model_bytes <= sizeof m->u, "model family %s: its model (%zu bytes) does not fit Model.u", FAM(m)->name,
+          FAM(m)->model_bytes);
+    FAM(m)->build(&m->u, cfg, bind, B);
 }
 
 void model_free(Model *m) {
     if (m->kind == 0) return;
-    DISPATCH(m, vit_free(&m->u.vit); m->kind = 0; return, swin_free(&m->u.swin); m->kind = 0; return,
-             llama_free(&m->u.llama); m->kind = 0; return);
+    FAM(m)->free(&m->u);
+    m->kind = 0;
 }
 
-void model_init_random(Model *m, uint64_t seed) {
-    DISPATCH(m, vit_init_random(&m->u.vit, seed); return, swin_init_random(&m->u.swin, seed); return,
-             llama_init_random(&m->u.llama, seed); return);
-}
-
+void model_init_random(Model *m, uint64_t seed) { FAM(m)->init_random(&m->u, seed); }
 int model_load(Model *m, const char *path, int skip_head, uint64_t head_seed, WbError *err) {
-    DISPATCH(m, return vit_load(&m->u.vit, path, skip_head, head_seed, err),
-             return swin_load(&m->u.swin, path, skip_head, head_seed, err),
-             return llama_load(&m->u.llama, path, skip_head, head_seed, err));
+    return FAM(m)->load(&m->u, path, skip_head, head_seed, err);
 }
-
-int model_save(const Model *m, const char *path, WbError *err) {
-    DISPATCH(m, return vit_save(&m->u.vit, path, err), return swin_save(&m->u.swin, path, err),
-             return llama_save(&m->u.llama, path, err));
-}
+int model_save(const Model *m, const char *path, WbError *err) { return FAM(m)->save(&m->u, path, err); }
 
 float model_forward(Model *m, const float *img, const int *targets, int B, int training) {
-    DISPATCH(m, return vit_forward(&m->u.vit, img, targets, B, training),
-             return swin_forward(&m->u.swin, img, targets, B, training),
-             return llama_forward(&m->u.llama, img, targets, B, training));
+    return FAM(m)->forward(&m->u, img, targets, B, training);
 }
-
-void model_backward(Model *m) { DISPATCH(m, vit_backward(&m->u.vit); return, swin_backward(&m->u.swin); return,
-                                        llama_backward(&m->u.llama); return); }
-// The trainable parameters of either model, for the shared plumbing of core/models/model_params.h.
-ModelParams model_params(Model *m) { DISPATCH(m, return vit_params(&m->u.vit), return swin_params(&m->u.swin),
-                                         return llama_params(&m->u.llama)); }
+void model_backward(Model *m) { FAM(m)->backward(&m->u); }
+// The trainable parameters of any model, for the shared plumbing of core/models/model_params.h.
+ModelParams model_params(Model *m) { return FAM(m)->params(&m->u); }
 
 void model_zero_grad(Model *m) { mparams_zero_grad(model_params(m)); }
 double model_clip_grad(Model *m, float max_norm) { return mparams_clip_grad(model_params(m), max_norm); }
@@ -120,38 +128,26 @@ void model_update_clipped(Model *m, const OptimConfig *oc, float lr, double clip
     mparams_update_clipped(model_params(m), oc, lr, clip_coef);
 }
 
-const float *model_logits(const Model *m) { DISPATCH(m, return m->u.vit.logits, return m->u.swin.logits, return m->u.llama.logits); }
-
-int model_num_classes(const Model *m) {
-    DISPATCH(m, return m->u.vit.cfg.num_classes, return m->u.swin.cfg.num_classes, return m->u.llama.cfg.num_classes);
-}
-
-ModelBinding *model_binding(Model *m) { DISPATCH(m, return &m->u.vit.bind, return &m->u.swin.bind, return &m->u.llama.bind); }
-int model_batch(const Model *m) { DISPATCH(m, return m->u.vit.B, return m->u.swin.B, return m->u.llama.B); }
+const float *model_logits(const Model *m) { return FAM(m)->logits(&m->u); }
+int model_num_classes(const Model *m) { return FAM(m)->num_classes(&m->u); }
+ModelBinding *model_binding(Model *m) { return FAM(m)->binding(&m->u); }
+int model_batch(const Model *m) { return FAM(m)->batch(&m->u); }
 
 int model_param_sets(Model *m, ParamSet **out, int max) { return mparams_sets(model_params(m), out, max); }
 size_t model_num_trainable(Model *m) { return mparams_num_trainable(model_params(m)); }
 
-ModelPaperMemory model_paper_memory(const Model *m) {
-    DISPATCH(m, return vit_paper_memory(&m->u.vit), return swin_paper_memory(&m->u.swin),
-             return llama_paper_memory(&m->u.llama));
-}
+ModelPaperMemory model_paper_memory(const Model *m) { return FAM(m)->paper_memory(&m->u); }
 
-int model_num_linears(const Model *m) {
-    DISPATCH(m, return m->u.vit.cfg.depth * VIT_NLIN, return m->u.swin.nblocks * SWIN_NLIN,
-             return m->u.llama.cfg.layers * LLAMA_NLIN);
-}
+int model_num_linears(const Model *m) { return FAM(m)->num_linears(&m->u); }
 
 LinearLayer *model_linear(const Model *m, int i) {
     CHECK(i >= 0 && i < model_num_linears(m), "linear %d of %d", i, model_num_linears(m));
-    DISPATCH(m, return &m->u.vit.lin[i], return &m->u.swin.lin[i], return &m->u.llama.lin[i]);
+    return FAM(m)->linear(&m->u, i);
 }
 
 int model_linear_counted_index(const Model *m, int i) {
     CHECK(i >= 0 && i < model_num_linears(m), "linear %d of %d", i, model_num_linears(m));
-    DISPATCH(m, return vit_counted_index(&m->u.vit, i / VIT_NLIN, i % VIT_NLIN),
-             return swin_counted_index(&m->u.swin, i / SWIN_NLIN, i % SWIN_NLIN),
-             return llama_counted_index(&m->u.llama, i / LLAMA_NLIN, i % LLAMA_NLIN));
+    return FAM(m)->counted_index(&m->u, i);
 }
 
 int model_counted_linears(const Model *m, LinearLayer **out, int max) {

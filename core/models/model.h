@@ -1,34 +1,126 @@
-// model.h: one interface over the models of the harness (the ViT of vit.h,
-// the Swin of swin.h and the Llama decoder of llama.h), so the trainer, the runner, the rank calibration
-// and the benches can drive either without knowing which. A thin dispatch
-// layer: every call forwards to the vit_*, swin_* or llama_* function of the same
-// name; nothing is copied. Both models bind their linears the same way
-// (ViTBinding) and report the same paper measure (ViTPaperMemory).
+// model.h: one interface over the models of the harness. A model family (the
+// ViT of vit.h, the Swin of swin.h, the Llama decoder of llama.h) declares
+// itself as a ModelFamily: a table of operations like LinearMethod's, defined
+// at the end of its own file. model.c keeps the list of families and forwards
+// every model_* call through the table, so the trainer, the runner, the
+// config reader, the cost model and the benches drive any model without
+// knowing which, and nothing outside a model's files branches on its kind.
 // Lifecycle: model_build -> model_init_random | model_load ->
 // (model_forward, model_backward, model_update)* -> model_free.
+// Adding a model: CONTRIBUTING.md "Add a model".
 #ifndef WB_MODEL_H
 #define WB_MODEL_H
 
 #include "core/models/llama.h"
+#include "core/models/model_binding.h"
 #include "core/models/swin.h"
 #include "core/models/vit.h"
+#include "core/models/vit_cost.h"   // FlopCount, LinearCostFn, MemPlan
 
+// The family's index in model.c's list (0 = no model; a test may add families).
 typedef enum { MODEL_VIT = 1, MODEL_SWIN = 2, MODEL_LLAMA = 3 } ModelKind;
+#define MODEL_MAX_FAMILIES 8
 
+// A model's architecture: the family's own config in its member.
 typedef struct {
     ModelKind kind;
     ViTConfig vit;     // when kind == MODEL_VIT
     SwinConfig swin;   // when kind == MODEL_SWIN
     LlamaConfig llama; // when kind == MODEL_LLAMA
+    const void *extra; // a test-registered family's config (tests/test_model_registry.c)
 } ModelConfig;
-
-typedef ViTBinding ModelBinding;
-typedef ViTPaperMemory ModelPaperMemory;
 
 typedef struct {
     ModelKind kind;
-    union { ViT vit; Swin swin; Llama llama; } u;
+    union { ViT vit; Swin swin; Llama llama; void *extra; } u;
 } Model;
+
+// How the config reader hands a family its model keys (experiments/config_sections.c
+// implements it over the YAML tree; core never sees YAML). Each returns -1 after
+// reporting an error at the key (or the section when the key is absent).
+typedef struct {
+    void *ctx;
+    int (*has)(void *ctx, const char *key);                                   // 1 given, 0 absent
+    int (*read_int)(void *ctx, const char *key, long hi, int *dst);            // [1, hi]: 1 read, 0 absent, -1
+    int (*read_path)(void *ctx, const char *key, char *dst, size_t cap);       // 1 read, 0 absent, -1
+    int (*fail)(void *ctx, const char *key, const char *msg);                  // always -1
+} ModelKeyReader;
+
+// Flags of a family.
+enum {
+    MODEL_TEXT = 1u << 0,              // input: token ids (a text dataset), not images
+    MODEL_LAYERS_ATTENTION = 1u << 1,  // `layers: attention` counts only the attention linears
+};
+
+// The memory section's options a family may support (ModelFamily.memory_option).
+enum { MODEL_MEM_GELU_F16 = 0, MODEL_MEM_SOFTMAX_F16, MODEL_MEM_RECOMPUTE, MODEL_MEM_NOPTS };
+
+typedef struct ModelFamily {
+    const char *name;            // "vit", "swin", "llama": ModelConfig's kind name in messages and files
+    unsigned flags;              // MODEL_TEXT, MODEL_LAYERS_ATTENTION
+    int act_modes;               // modes of the counted linears' activations (MethodConfig.act_ranks to give)
+    const char *act_modes_names; // "B, N, I"
+    const char *const *keys;     // the model-section keys it reads itself (sizes, config), NULL-terminated
+    size_t model_bytes;          // sizeof its model struct (checked against Model.u)
+
+    // --- the architecture (ModelConfig) ---
+    int (*preset)(const char *name, ModelConfig *cfg);   // 0, or -1 unknown (cfg untouched then)
+    const char *(*preset_names)(void);
+    // Its keys of the model section (keys above; from_preset: a preset was given)
+    // into cfg; config_path receives a config file's path when it reads one.
+    int (*read_keys)(ModelConfig *cfg, const char *preset, int from_preset, const ModelKeyReader *rd, char *config_path,
+                     size_t cap);
+    // The YAML lines (two-space indented, "\n"-terminated) that describe its sizes in a resolved config.
+    void (*describe)(const ModelConfig *cfg, char *buf, size_t cap);
+    void (*io)(const ModelConfig *cfg, int *size, int *channels, int *classes);   // text: size = T, channels = 0
+    void (*set_classes)(ModelConfig *cfg, int K);
+    void (*set_seq_len)(ModelConfig *cfg, int T);            // NULL: not a text model
+    int (*fit_text)(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap);   // NULL: not text
+    int *(*memory_option)(ModelConfig *cfg, int which);       // the option's field, NULL when not supported
+    int (*finetune_units)(const ModelConfig *cfg, int all_linear);   // the range of num_of_finetune
+    int (*lora_rank_max)(const ModelConfig *cfg);             // the smallest feature size of a counted linear
+    // Per activation mode, the largest rank a config may give (lim[0] is the batch);
+    // 0 for a mode whose ranks are clipped to its size (what[i]: the rule, for messages).
+    void (*act_rank_limits)(const ModelConfig *cfg, int B, long lim[4], const char *what[4]);
+
+    // --- one model (self = &Model.u) ---
+    void (*build)(void *self, const ModelConfig *cfg, const ModelBinding *bind, int B);
+    void (*free)(void *self);
+    void (*init_random)(void *self, uint64_t seed);
+    int (*load)(void *self, const char *path, int skip_head, uint64_t head_seed, WbError *err);
+    int (*save)(const void *self, const char *path, WbError *err);
+    float (*forward)(void *self, const float *x, const int *targets, int B, int training);
+    void (*backward)(void *self);
+    struct ModelParams (*params)(void *self);
+    const float *(*logits)(const void *self);
+    ModelBinding *(*binding)(void *self);
+    int (*batch)(const void *self);
+    int (*num_classes)(const void *self);
+    ModelPaperMemory (*paper_memory)(const void *self);
+    int (*num_linears)(const void *self);
+    LinearLayer *(*linear)(const void *self, int i);
+    int (*counted_index)(const void *self, int i);   // -1 if not counted
+
+    // --- closed forms, without building (NULL: not modelled) ---
+    // The counted trainable linears of a model built with (cfg, bind, B), in forward order.
+    int (*counted_shapes)(const ModelConfig *cfg, int B, const ModelBinding *bind, LinearShape *out, int max);
+    // Whether linear `which` of block `block` is counted under bind (the cost model's callback asks).
+    int (*linear_counted)(const ModelBinding *bind, int block, int which);
+    // One training step at batch B (num_finetune as the binding's); lin prices the linears (NULL: dense).
+    FlopCount (*step_flops)(const ModelConfig *cfg, int B, int num_finetune, LinearCostFn lin, const void *ctx);
+    double (*inference_flops)(const ModelConfig *cfg, int B);
+    // The tracked memory of training by category (vit_cost.h MemPlan); weight_ranks per counted linear.
+    MemPlan (*memory_plan)(const ModelConfig *cfg, int B, const ModelBinding *bind, const int *weight_ranks, int opt_state);
+    const char *memory_plan_limits;   // what memory_plan does not cover, for messages (NULL: no restriction)
+} ModelFamily;
+
+extern const ModelFamily vit_family, swin_family, llama_family;
+
+// The family of a config or model (dies on a kind that is not registered).
+const ModelFamily *model_family(ModelKind kind);
+// Add a family (tests); returns its kind.
+ModelKind model_family_register(const ModelFamily *f);
+int model_family_count(void);   // families are kinds 1 .. count
 
 // Any preset of any model (vit_b_32, ..., swin_t, swin_micro, tinyllama_1_1b, llama_micro); -1 if unknown.
 int model_preset(const char *name, ModelConfig *cfg);
@@ -46,6 +138,13 @@ void model_config_set_classes(ModelConfig *cfg, int num_classes);
 // Drop what the config's memory section sets (how training saves, not which
 // weights the model has), so that two configs compare by architecture.
 void model_config_clear_memory(ModelConfig *cfg);
+// One memory option (MODEL_MEM_*): its value (0 when the family does not support it), and set it (a no-op then).
+int model_config_memory(const ModelConfig *cfg, int which);
+void model_config_set_memory(ModelConfig *cfg, int which, int on);
+// A text model takes the pad id and the class count its data set decided
+// (num_classes < 2 keeps the config's), and checks that the tokenizer's
+// vocab pieces fit its embedding: -1 with why set. No-op for image models.
+int model_config_fit_text(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap);
 // Activation modes of the counted linears (3: (B,N,I) for the ViT and (B,T,I) for Llama; 4 for Swin):
 // how many of MethodConfig.act_ranks a config must give.
 int model_config_act_modes(const ModelConfig *cfg);

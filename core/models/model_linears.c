@@ -107,7 +107,7 @@ int model_linears_load(LinearBuffers *lb, const LinearLayer *lin, const SafeTens
     return rc;
 }
 
-void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ViTBinding *bind,
+void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ModelBinding *bind,
                         int (*counted_index)(const void *ctx, int i), const void *ctx) {
     for (int i = 0; i < lb->n; i++) {
         LinearLayer *L = &lin[i];
@@ -140,7 +140,7 @@ float *model_linears_save(StWriter *w, const LinearLayer *lin, int n) {
     return buf;
 }
 
-void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ModelBinding *bind,
                            int (*counted_index)(const void *ctx, int i), const void *ctx, uint64_t seed, const char *norm_marker) {
     ParamSet *sets[2] = {train, frozen};
     model_sets_init_random(sets, 2, seed, norm_marker);
@@ -151,7 +151,7 @@ void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, 
     model_linear_buffers_free(&lb);
 }
 
-int model_load_named(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+int model_load_named(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ModelBinding *bind,
                      int (*counted_index)(const void *ctx, int i), const void *ctx, const char *path, const char *head_prefix,
                      int skip_head, uint64_t head_seed, WbError *err) {
     SafeTensors st;

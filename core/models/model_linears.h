@@ -9,7 +9,7 @@
 #define WB_MODEL_LINEARS_H
 
 #include "core/io/safetensors.h"
-#include "core/models/vit.h"   // ViTBinding
+#include "core/models/model_binding.h"
 #include "core/runtime/rng.h"
 
 // A model's own tensor by name, from its trainable set or else its frozen
@@ -44,17 +44,17 @@ void model_linears_fill_random(LinearBuffers *lb, const LinearLayer *lin, uint64
 int model_linears_load(LinearBuffers *lb, const LinearLayer *lin, const SafeTensors *st, const char *path, WbError *err);
 // (Re)initialise every linear's method from lb with bind->mcfg; the counted
 // ones (counted_index(ctx, i) >= 0) take bind->layer_act_ranks[that index] when given.
-void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ViTBinding *bind,
+void model_linears_init(LinearLayer *lin, const LinearBuffers *lb, const ModelBinding *bind,
                         int (*counted_index)(const void *ctx, int i), const void *ctx);
 // A model whose file holds every tensor under its own name (swin, llama):
 // open path, read the sets (head_prefix / skip_head as model_sets_load) and
 // every linear's "<name>.weight" (".bias"), bind them to their methods.
-int model_load_named(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+int model_load_named(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ModelBinding *bind,
                      int (*counted_index)(const void *ctx, int i), const void *ctx, const char *path, const char *head_prefix,
                      int skip_head, uint64_t head_seed, WbError *err);
 // A model's whole random init: its own sets (train, frozen; norm_marker as
 // model_sets_init_random) then every linear drawn and bound to its method.
-void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ViTBinding *bind,
+void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, int nlin, const ModelBinding *bind,
                            int (*counted_index)(const void *ctx, int i), const void *ctx, uint64_t seed, const char *norm_marker);
 // Export every linear dense and add "<name>.weight" (and ".bias" unless
 // no_bias) to w; returns the buffer the tensors point into (mem_free it after the save).

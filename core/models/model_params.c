@@ -88,9 +88,9 @@ void mparams_update_clipped(ModelParams mp, const OptimConfig *oc, float lr, dou
     *mp.grads_clear = 1;
 }
 
-ViTPaperMemory mparams_paper_memory(const LinearLayer *lin, int nlin, int (*counted)(const void *ctx, int i),
+ModelPaperMemory mparams_paper_memory(const LinearLayer *lin, int nlin, int (*counted)(const void *ctx, int i),
                                     const void *ctx) {
-    ViTPaperMemory pm = {0, 0, 0};
+    ModelPaperMemory pm = {0, 0, 0};
     for (int i = 0; i < nlin; i++) {
         const LinearLayer *L = &lin[i];
         if (!counted(ctx, i) || !L->trainable) continue;

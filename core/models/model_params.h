@@ -21,7 +21,7 @@
 #include "core/nn/linear_method.h"
 #include "core/train/optim.h"
 #include "core/train/params.h"
-#include "core/models/vit.h"   // ViTPaperMemory
+#include "core/models/model_binding.h"
 
 typedef struct ModelParams {
     ParamSet *own;      // the model's own trainable set (always trainable)
@@ -49,7 +49,7 @@ double mparams_grad_norm(ModelParams mp);
 void mparams_update_clipped(ModelParams mp, const OptimConfig *oc, float lr, double clip_coef);
 
 // The paper measure summed over the linears i with counted(ctx, i) != 0 that are trainable.
-ViTPaperMemory mparams_paper_memory(const LinearLayer *lin, int nlin, int (*counted)(const void *ctx, int i),
+ModelPaperMemory mparams_paper_memory(const LinearLayer *lin, int nlin, int (*counted)(const void *ctx, int i),
                                     const void *ctx);
 
 #endif

@@ -30,7 +30,7 @@
 #include "core/nn/linear_method.h"
 #include "core/train/params.h"
 #include "core/runtime/rng.h"
-#include "core/models/vit.h"   // ViTBinding, ViTPaperMemory: the binding and the paper measure are model-independent
+#include "core/models/model_binding.h"
 
 #define SWIN_MAX_STAGES 4
 
@@ -59,10 +59,10 @@ const char *swin_preset_names(void);
 // Linears in every block, in forward order.
 enum { SWIN_QKV = 0, SWIN_PROJ, SWIN_FC1, SWIN_FC2, SWIN_NLIN };
 
-// ViTBinding's fields mean the same here: all_linear 0 counts fc1, fc2
+// ModelBinding's fields mean the same here: all_linear 0 counts fc1, fc2
 // (layers: mlp); 1 also qkv and proj (ARCHITECTURE.md "Which layers").
-typedef ViTBinding SwinBinding;
-typedef ViTPaperMemory SwinPaperMemory;
+typedef ModelBinding SwinBinding;
+typedef ModelPaperMemory SwinPaperMemory;
 
 typedef struct {           // one block's geometry, from the config
     int stage, index;      // torchvision features.{1+2 stage}.{index}

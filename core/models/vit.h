@@ -10,6 +10,7 @@
 
 #include "core/runtime/common.h"
 #include "core/nn/linear_method.h"
+#include "core/models/model_binding.h"
 #include "core/train/params.h"
 
 typedef struct {
@@ -41,16 +42,8 @@ const char *vit_preset_names(void);  // comma-separated list, for error messages
 // blocks of torchvision's packed self_attention.in_proj_weight.
 enum { VIT_Q = 0, VIT_K, VIT_V, VIT_OUT, VIT_FC1, VIT_FC2, VIT_NLIN };
 
-// How the linears are bound to methods (ARCHITECTURE.md "Which layers").
-typedef struct {
-    const LinearMethod *method;   // for the counted linears (NULL: all dense)
-    MethodConfig mcfg;
-    int all_linear;               // 0: counted = fc1, fc2 (layers: mlp); 1: also q, k, v, out
-    int num_finetune;             // -1 = all; n = the method on the last n counted linears,
-                                  // everything before the first of them frozen
-    const int (*layer_act_ranks)[4]; // optional (n_counted) per counted linear in forward order,
-                                  // overriding mcfg.act_ranks (rank selection's choice); NULL = none
-} ViTBinding;
+// How the linears are bound to methods: the model-neutral binding.
+typedef ModelBinding ViTBinding;
 
 typedef struct {
     float *x_in, *ln1_mean, *ln1_rstd;   // (B,N,C), (B,N), (B,N)  ln_1 input and stats
@@ -111,10 +104,7 @@ void vit_backward(ViT *m);
 struct ModelParams vit_params(ViT *m);
 
 // Accounting over the counted linears (the paper's measure) and per layer.
-typedef struct {
-    double paper_act_mb, paper_weight_mb;   // float32 MB (2^20 bytes) of the counted linears
-    int n_counted;
-} ViTPaperMemory;
+typedef ModelPaperMemory ViTPaperMemory;
 ViTPaperMemory vit_paper_memory(const ViT *m);
 int vit_is_counted(const ViT *m, int block, int which);
 // Index of linear (block, which) among the counted linears in forward order, -1 if not counted.

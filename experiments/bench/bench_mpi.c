@@ -39,7 +39,7 @@ static int cmd_step(int G, int reps, int threads) {
     const int Bl = (G + P - 1) / P, B = (int)(hi - lo);
     ModelConfig c;
     if (model_preset("vit_b_32", &c) < 0) return 2;
-    ViTBinding bind = {0};
+    ModelBinding bind = {0};
     bind.method = method_by_name("vanilla");
     bind.num_finetune = -1;
     Model m;

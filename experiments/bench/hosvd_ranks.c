@@ -5,7 +5,7 @@
 // Fashion-MNIST images resized to 224 px, so it is a data point, not the
 // paper's number. Build like bench_mlp.c; run:
 //   build/hosvd_ranks [B=128] [eps=0.9] [threads=2]
-#include "baselines/registry.h"
+#include "baselines/registry_model.h"
 #include "core/data/dataset.h"
 #include "core/runtime/memory.h"
 #include "core/compress/rank_calib.h"
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     ViTConfig cfg;
     vit_preset("vit_b_32", &cfg);
     cfg.num_classes = 10;
-    ViTBinding bind;
+    ModelBinding bind;
     memset(&bind, 0, sizeof bind);
     bind.method = &rank_probe_method;
     bind.num_finetune = -1;
@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
         lr[l].weight_rank = 0;
     }
     bind.mcfg.epsilon = eps;
-    ViTPaperMemory pm = methods_paper_memory(&cfg, B, &bind, "hosvd", lr);
+    ModelPaperMemory pm = methods_paper_memory(&cfg, B, &bind, "hosvd", lr);
     printf("hosvd eps %.2f, vit_b_32 random init, Fashion-MNIST 224 px, B=%d, MLP: %.3f MB activations + %.3f MB weights = %.3f MB\n",
            (double)eps, B, pm.paper_act_mb, pm.paper_weight_mb, pm.paper_act_mb + pm.paper_weight_mb);
     rank_calib_free(&rc);
