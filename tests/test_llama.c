@@ -59,16 +59,6 @@ static int llama_grad(const Llama *m, const char *name, float *dst) {
     return 0;
 }
 
-// Random token batch: ids in [3, V) then pads from each length on.
-static void token_batch(float *tok, int *y, const LlamaConfig *c, int B, const int *len, uint64_t seed) {
-    Rng r; rng_seed(&r, seed);
-    for (int b = 0; b < B; b++) {
-        for (int t = 0; t < c->seq_len; t++)
-            tok[b * c->seq_len + t] = t < len[b] ? (float)(3 + rng_u64(&r) % (uint64_t)(c->vocab - 3)) : (float)c->pad_id;
-        y[b] = (int)(rng_u64(&r) % (uint64_t)c->num_classes);
-    }
-}
-
 static const char *group_of(const char *name) {
     if (strstr(name, "embed_tokens")) return "embedding";
     if (strstr(name, "norm")) return "norms";
@@ -139,7 +129,7 @@ static void test_partial_finetune(void) {
     const int B = 3, len[3] = {12, 5, 9};
     float tok[3 * 12];
     int y[3];
-    token_batch(tok, y, &cfg, B, len, 8);
+    tl_token_batch(tok, y, &cfg, B, len, 8);
     LlamaBinding full = dense_bind(-1);
     Llama a;
     llama_build(&a, &cfg, &full, B);
@@ -240,7 +230,7 @@ static void test_checkpoint_roundtrip(void) {
     st_close(&st);
     float tok[2 * 12];
     int y[2];
-    token_batch(tok, y, &cfg, 2, (const int[]){12, 4}, 3);
+    tl_token_batch(tok, y, &cfg, 2, (const int[]){12, 4}, 3);
     llama_forward(&a, tok, NULL, 2, 0);
     llama_forward(&b, tok, NULL, 2, 0);
     EXPECT(!memcmp(a.logits, b.logits, sizeof(float) * 2 * (size_t)cfg.num_classes), "logits bit-identical after reload");
@@ -334,7 +324,7 @@ static void test_micro_step_time(void) {
     float *tok = mem_alloc_floats((size_t)B * cfg.seq_len, MEM_DATA);
     int y[8], len[8];
     for (int b = 0; b < B; b++) len[b] = cfg.seq_len - 13 * b;
-    token_batch(tok, y, &cfg, B, len, 4);
+    tl_token_batch(tok, y, &cfg, B, len, 4);
     OptimConfig oc = optim_sgd(0.9f, 0.0f);
     float L0 = 0, L = 0;
     double best = 1e9;

@@ -43,13 +43,7 @@ static void build(Llama *m, const LinearMethod *method, const MethodConfig *mc, 
 // B sequences of lengths len[] (ids in [3, V)), right-padded with pad_id.
 static void token_batch(float *tok, int *y, int B, const int *len) {
     const LlamaConfig c = tiny_cfg();
-    Rng r;
-    rng_seed(&r, 5);
-    for (int b = 0; b < B; b++) {
-        for (int t = 0; t < c.seq_len; t++)
-            tok[b * c.seq_len + t] = t < len[b] ? (float)(3 + rng_u64(&r) % (uint64_t)(c.vocab - 3)) : (float)c.pad_id;
-        y[b] = (int)(rng_u64(&r) % (uint64_t)c.num_classes);
-    }
+    tl_token_batch(tok, y, &c, B, len, 5);
 }
 
 static void test_full_rank_matches_vanilla(void) {

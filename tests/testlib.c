@@ -134,6 +134,17 @@ void tl_random_batch(float *img, int *y, int B, int channels, int size, int clas
     for (int i = 0; i < B; i++) y[i] = (int)rng_below(&r, (uint32_t)classes);
 }
 
+void tl_token_batch(float *tok, int *y, const LlamaConfig *c, int B, const int *len, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    for (int b = 0; b < B; b++) {
+        const int n = len ? len[b] : c->seq_len;
+        for (int t = 0; t < c->seq_len; t++)
+            tok[b * c->seq_len + t] = t < n ? (float)(3 + rng_u64(&r) % (uint64_t)(c->vocab - 3)) : (float)c->pad_id;
+        y[b] = (int)(rng_u64(&r) % (uint64_t)c->num_classes);
+    }
+}
+
 float *tl_randn(Rng *r, size_t n, float std) {
     float *x = mem_alloc_floats(n, MEM_WORKSPACE);
     rng_fill_normal(r, x, (long)n, 0, std);

@@ -55,6 +55,9 @@ const char *tl_fresh_dir(const char *name);
 
 // A random batch: img (B, channels, size, size) ~ N(0, 1), y (B) uniform in [0, classes).
 void tl_random_batch(float *img, int *y, int B, int channels, int size, int classes, uint64_t seed);
+// B token sequences for a Llama config: len[b] ids in [3, V) (len NULL: all seq_len), then
+// pad_id to seq_len (right padding), as floats; labels in [0, num_classes).
+void tl_token_batch(float *tok, int *y, const LlamaConfig *c, int B, const int *len, uint64_t seed);
 
 // n floats ~ N(0, std^2) in a MEM_WORKSPACE buffer (the caller frees it).
 float *tl_randn(Rng *r, size_t n, float std);

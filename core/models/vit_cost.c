@@ -2,7 +2,6 @@
 // vit_cost.h). Every term names the kernel that charges it or the buffer it
 // mirrors; keep in step with the flops_add calls and the allocations.
 #include "core/models/vit_cost.h"
-#include "core/compress/tucker.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,35 +63,6 @@ double vit_inference_flops(const ViTConfig *c, int B) {
 // --- memory plan (see vit_cost.h) -------------------------------------------------
 // Every term names the allocation it mirrors; keep in step with them.
 
-static double pad16(double n) { return (double)(((size_t)n + 15) & ~(size_t)15); }   // params.c: 64-byte aligned tensors
-
-// params.c: the ParamInfo table starts at 32 entries and doubles.
-static double info_bytes(int ntensors) {
-    if (ntensors <= 0) return 0;
-    int cap = 32;
-    while (cap < ntensors) cap *= 2;
-    return (double)cap * sizeof(ParamInfo);
-}
-
-// A ParamSet of `numel` padded floats: weights, + gradients and optimizer state when trainable.
-static void add_set(MemPlan *p, double numel, int ntensors, int trainable, int opt_state) {
-    p->bytes[MEM_WEIGHTS] += 4 * numel;
-    if (trainable) {
-        p->bytes[MEM_GRADIENTS] += 4 * numel;
-        p->bytes[MEM_OPTIMIZER] += 4 * numel * opt_state;
-    }
-    p->bytes[MEM_WORKSPACE] += info_bytes(ntensors);
-}
-
-// A linear's dense saved input (linear_saved_input_alloc): its own buffer,
-// or with recompute one per slot (vit.c rx: q/k/v, out, fc1, fc2), added after the loop.
-static void save_x(MemPlan *p, int recompute, double *slot_x, int *slot_counted, int w, int counted, double bytes) {
-    int sl = w <= VIT_V ? 0 : w - VIT_V;
-    if (recompute) { slot_x[sl] = fmax(slot_x[sl], bytes); slot_counted[sl] = counted; }
-    else if (counted) p->act_counted += bytes;
-    else p->act_other += bytes;
-}
-
 MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const int *weight_ranks, int opt_state) {
     CHECK(bind->num_finetune < 0, "vit_memory_plan covers num_of_finetune: all only (got %d)", bind->num_finetune);
     MemPlan p;
@@ -100,17 +70,10 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     const double C = c->dim, M = c->mlp_dim, NH = c->heads, K = c->num_classes, D = c->depth;
     const int nP = (c->image_size / c->patch) * (c->image_size / c->patch), N = nP + 1;
     const double b = B, BN = b * N, BNC = BN * C, PP = (double)c->channels * c->patch * c->patch, att = b * NH * N * N;
-    // what the method keeps, from its declaration (core/nn/linear_method.h)
-    const char *meth = bind->method ? bind->method->name : "dense";
-    const unsigned fl = bind->method ? bind->method->flags : 0;
-    int is_lora = (fl & METHOD_ADAPTER) != 0, is_tucker = (fl & METHOD_ACT_TUCKER) != 0;
-    int is_wasi = (fl & METHOD_WEIGHT_LOWRANK) != 0, is_asi = is_tucker && !is_wasi;
-    CHECK(!(fl & METHOD_ACT_ENERGY), "vit_memory_plan: method %s has data-dependent buffers (not predicted)", meth);
-
     // vit_build: the model's own trainable set (all trainable), the linears' and acts' tables
-    double own = pad16(C * PP) + pad16(C) + pad16(C) + pad16((double)N * C) + 4 * D * pad16(C) + 2 * pad16(C) +
-                 pad16(K * C) + pad16(K);
-    add_set(&p, own, 4 + 4 * c->depth + 2 + 2, 1, opt_state);
+    double own = plan_pad16(C * PP) + plan_pad16(C) + plan_pad16(C) + plan_pad16((double)N * C) + 4 * D * plan_pad16(C) +
+                 2 * plan_pad16(C) + plan_pad16(K * C) + plan_pad16(K);
+    plan_add_set(&p, own, 4 + 4 * c->depth + 2 + 2, 1, opt_state);
     p.bytes[MEM_WORKSPACE] += D * VIT_NLIN * sizeof(LinearLayer) + D * sizeof(ViTBlockActs);
     // saved for backward by the shared layers: x_in, ln_1 stats, q, k, v, att, x_mid, ln_2 stats, h per block;
     // class token, its LayerNorm output and stats, softmax probabilities
@@ -122,102 +85,22 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + b * nP * C + 11 * BNC + 2 * BN * M + 2 * BN + 2 * att +
                                    2 * b * C + b * K) + b * sizeof(int);
 
-    // the linears; the shared HOSVD workspace is sized at the largest store
-    // (act_store.c pool_acquire: each buffer at its largest need over the stores)
-    int pool_used = 0, ci = 0;
-    HosvdSizes pool;
-    memset(&pool, 0, sizeof pool);
-    // (wasi.c scratch_acquire: the same, for the wasi layers' scratch)
-    double ws_tmp = 0, ws_Q = 0, ws_tau = 0, ws_T1 = 0, ws_Rn = 0, ws_Ln = 0, ws_kk = 0, ws_sm = 0;
-    // the linears' dense saved inputs: per linear, or (recompute, vit.c rx) one buffer per slot
-    // q/k/v, out, fc1, fc2 shared by every block
-    double slot_x[4] = {0, 0, 0, 0};
-    int slot_counted[4] = {0, 0, 0, 0};
+    // the linears (core/models/linear_plan.h); with recompute (vit.c rx) the
+    // dense saved inputs are one buffer per slot q/k/v, out, fc1, fc2 shared by every block
+    LinearPlan lp;
+    linear_plan_begin(&lp, &p, bind, weight_ranks, opt_state, "vit_memory_plan");
+    int ci = 0;
     ViT probe;   // only for vit_is_counted's rule
     memset(&probe, 0, sizeof probe);
     probe.bind = *bind;
     for (int l = 0; l < c->depth; l++)
         for (int w = 0; w < VIT_NLIN; w++) {
-            const double I = (w == VIT_FC2) ? M : C, O = (w == VIT_FC1) ? M : C, rows = BN;
-            int counted = vit_is_counted(&probe, l, w);
-            int idx = counted ? ci++ : -1;
-            if (counted && (fl & METHOD_DATA_CALIB)) {   // svdllm_lora.c after its calibration (weight_ranks = K)
-                CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: %s needs the truncation rank of counted linear %d",
-                      meth, idx);
-                double kt = weight_ranks[idx], r = bind->mcfg.lora_rank;
-                add_set(&p, pad16(kt * I) + pad16(O * kt) + pad16(O), 3, 0, 0);  // frozen A_t (K,I), B_t (O,K), b
-                add_set(&p, pad16(r * I) + pad16(O * r), 2, 1, opt_state);       // the adapters
-                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);   // x, u saved
-                p.act_counted += 4 * rows * r;
-                p.bytes[MEM_WORKSPACE] += 4 * (rows * r + rows * kt + fmin(O, I));  // du, z, the whitened sigma
-                continue;
-            }
-            if (counted && is_wasi && !is_tucker) {   // wsi (wasi.c, act_dense): L, R, master W, b; x saved as is
-                CHECK(!bind->mcfg.weight_update_svd, "vit_memory_plan: %s weight_update svd is not predicted", meth);
-                CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: %s needs the weight rank of counted linear %d",
-                      meth, idx);
-                double kw = weight_ranks[idx];
-                add_set(&p, pad16(O * kw) + pad16(kw * I), 2, 0, 0);
-                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
-                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);
-                ws_tmp = fmax(ws_tmp, rows * kw); ws_Q = fmax(ws_Q, I * kw); ws_tau = fmax(ws_tau, kw);
-                continue;
-            }
-            if (!counted || !bind->method || !(is_lora || is_tucker)) {   // linear_dense.c
-                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
-                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);
-                continue;
-            }
-            if (is_lora) {   // lora.c: frozen {W, b}, trainable {A (r,I), B (O,r)}; x, u saved; du scratch
-                double r = bind->mcfg.lora_rank;
-                add_set(&p, pad16(O * I) + pad16(O), 2, 0, 0);
-                add_set(&p, pad16(r * I) + pad16(O * r), 2, 1, opt_state);
-                save_x(&p, c->recompute, slot_x, slot_counted, w, counted, 4 * rows * I);
-                p.act_counted += 4 * rows * r;
-                p.bytes[MEM_WORKSPACE] += 4 * rows * r;
-                continue;
-            }
-            // asi / wasi: fixed activation ranks, Tucker of (B, N, I) (act_store.c, tucker.c tucker_init)
-            const int *kr = bind->layer_act_ranks ? bind->layer_act_ranks[idx] : bind->mcfg.act_ranks;
-            int dims[3] = {B, N, (int)I}, k[3];
-            double core = 1, fac = 0;
-            for (int n = 0; n < 3; n++) {
-                CHECK(kr[n] > 0, "vit_memory_plan: %s needs fixed activation ranks", meth);
-                k[n] = wb_min(kr[n], dims[n]);
-                core *= k[n];
-                fac += (double)dims[n] * k[n];
-            }
-            HosvdSizes hs;
-            hosvd_work_sizes(&hs, 3, dims, k, (int)O, HOSVD_SUBSPACE);
-            hosvd_sizes_max(&pool, &hs);
-            pool_used = 1;
-            p.act_counted += 4 * (core + fac);
-            if (is_asi) {   // act_dense.c: dense {W, b}
-                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);
-                continue;
-            }
-            // wasi.c
-            CHECK(weight_ranks && weight_ranks[idx] >= 1, "vit_memory_plan: wasi needs the weight rank of counted linear %d", idx);
-            double kw = weight_ranks[idx], kT = wb_min(k[2], (int)I);
-            add_set(&p, pad16(O * kw) + pad16(kw * I), 2, 0, 0);           // f: L (O,k), R (k,I)
-            // the scratch shared by the wasi layers, each buffer at its largest need
-            ws_tmp = fmax(ws_tmp, rows * kw);                              // tmp (rows,k)
-            ws_Q = fmax(ws_Q, I * kw);                                     // Q (I,k)
-            ws_tau = fmax(ws_tau, kw);                                     // orth tau (O,k)
-            if (!bind->mcfg.factored) {
-                add_set(&p, pad16(O * I) + pad16(O), 2, 1, opt_state);    // master W, b
-            } else {
-                add_set(&p, pad16(O) + pad16(O * kT), 2, 1, 0);            // b, weight_grad_T (O,kT); SGD without state
-                ws_T1 = fmax(ws_T1, O * kT); ws_Rn = fmax(ws_Rn, kw * I); ws_Ln = fmax(ws_Ln, O * kw);
-                ws_kk = fmax(ws_kk, kw * kw); ws_sm = fmax(ws_sm, kT * kw);
-            }
+            const int I = (w == VIT_FC2) ? c->mlp_dim : c->dim, O = (w == VIT_FC1) ? c->mlp_dim : c->dim;
+            const int dims[3] = {B, N, I}, slot = c->recompute ? (w <= VIT_V ? 0 : w - VIT_V) : -1;
+            int idx = vit_is_counted(&probe, l, w) ? ci++ : -1;
+            linear_plan_add(&lp, (long)B * N, I, O, 3, dims, idx, 1, 1, slot);
         }
-    for (int sl = 0; sl < 4; sl++) {
-        if (slot_counted[sl]) p.act_counted += slot_x[sl];
-        else p.act_other += slot_x[sl];
-    }
-    if (pool_used) p.bytes[MEM_WORKSPACE] += 4 * hosvd_sizes_floats(&pool);
-    p.bytes[MEM_WORKSPACE] += 4 * (ws_tmp + ws_Q + ws_tau + ws_T1 + ws_Rn + ws_Ln + ws_kk + ws_sm);
+    linear_plan_finish(&lp);
     p.bytes[MEM_ACTIVATIONS] = p.act_shared + p.act_counted + p.act_other;
     for (int i = 0; i < MEM_NCAT; i++) p.total += p.bytes[i];
     return p;

@@ -9,6 +9,7 @@
 #define WB_VIT_COST_H
 
 #include "core/runtime/memory.h"
+#include "core/models/linear_plan.h"
 #include "core/models/vit.h"
 
 typedef struct { double forward, backward, recompute; } FlopCount;   // recompute: memory.recompute's re-runs
@@ -45,15 +46,8 @@ double vit_inference_flops(const ViTConfig *c, int B);
 // methods' private state structs (< 1 KB per layer) and LAPACK's work arrays
 // (queried from the library at init, ~32 k floats per orth/QR workspace).
 // hosvd and activation ranks from energy are data-dependent: not supported.
-typedef struct {
-    double bytes[MEM_NCAT];   // by category; MEM_DATA is 0 (the batch is the caller's)
-    double total;             // sum over the categories
-    // activations split by who saves them (sum = bytes[MEM_ACTIVATIONS]):
-    double act_shared;        // LayerNorm inputs and statistics, q/k/v and attention probabilities,
-                              // GELU input (fc1 output), class token, final LayerNorm, softmax
-    double act_counted;       // the counted linears (what the paper's activation measure covers)
-    double act_other;         // the other trainable linears (q, k, v, out with layers: mlp), dense
-} MemPlan;
+// MemPlan: core/models/linear_plan.h (act_shared here: LayerNorm inputs and statistics, q/k/v and
+// attention probabilities, GELU input (fc1 output), class token, final LayerNorm, softmax).
 
 // bind: method (NULL = dense; "vanilla", "lora", "asi", "wasi"), mcfg
 // (lora_rank; act_ranks for asi/wasi, or bind->layer_act_ranks per counted
