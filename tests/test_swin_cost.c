@@ -22,7 +22,7 @@
 
 static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
 static SwinConfig odd_cfg(void) {   // as tests/test_swin.c
-    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f};
+    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f, 0, 0, 0};
     return c;
 }
 
