@@ -628,6 +628,23 @@ static int merge_backward(Swin *m, int s, const SwinBlock *b) {
     return 1;
 }
 
+// recompute: what block l's re-run saves into: racts (sized for the largest
+// block) without the fields this block does not save (they may be smaller
+// than its map: sized by a later stage), plus its own input and scales.
+static SwinBlockActs rerun_view(const Swin *m, int l) {
+    const SwinBlockActs *a = &m->acts[l];
+    SwinBlockActs v = m->racts;
+    BlockSaved z = block_saved(&m->blk[l], m->p0, m->B);
+    if (!z.ln1) v.ln1_mean = v.ln1_rstd = NULL;
+    if (!z.qkv) { v.qkv = v.att = NULL; v.att16 = NULL; }
+    if (!z.x_mid) v.x_mid = v.ln2_mean = v.ln2_rstd = NULL;
+    if (!z.h) { v.h = NULL; v.dgelu16 = NULL; }
+    v.x_in = a->x_in;
+    v.sd_attn = a->sd_attn;
+    v.sd_mlp = a->sd_mlp;
+    return v;
+}
+
 void swin_backward(Swin *m) {
     CHECK(m->training, "swin_backward after a forward with training = 0");
     const SwinConfig *c = &m->cfg;
@@ -654,10 +671,7 @@ void swin_backward(Swin *m) {
         const SwinBlockActs *a = &m->acts[l];
         SwinBlockActs view;
         if (c->recompute) {   // re-run the block from its saved input (same drop-path scales), saving into racts
-            view = m->racts;
-            view.x_in = a->x_in;
-            view.sd_attn = a->sd_attn;
-            view.sd_mlp = a->sd_mlp;
+            view = rerun_view(m, l);
             Phase prev = phase_set(PHASE_RECOMPUTE);
             block_forward(m, l, &view, view.x_in, NULL, B, 1, 1, 1);
             phase_set(prev);
