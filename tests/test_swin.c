@@ -98,6 +98,22 @@ static void reference_case(const char *tag, SwinConfig cfg, double logit_tol, do
 static void test_micro_vs_pytorch(void) { reference_case("micro", micro_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
 static void test_odd_vs_pytorch(void) { reference_case("odd", odd_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
 
+// memory.gelu_f16 / softmax_f16 (approximate): the same reference pairs, the
+// forward unchanged (logits and loss as tight as exact), every gradient
+// within a looser bound against torch's exact ones (as test_vit.c's); the
+// printed max|diff| / max|ref| is the option's gradient error.
+static void test_f16_saving_vs_pytorch(void) {
+    const char *names[3] = {"gelu_f16", "softmax_f16", "gelu_f16+softmax_f16"};
+    for (int o = 0; o < 3; o++) {
+        SwinConfig cm = micro_cfg(), co = odd_cfg();
+        cm.gelu_f16 = co.gelu_f16 = o != 1;
+        cm.softmax_f16 = co.softmax_f16 = o != 0;
+        printf("  %s:\n", names[o]);
+        reference_case("micro", cm, 2e-5, 1e-3, 1e-2, 2e-4, 2e-3);
+        reference_case("odd", co, 2e-5, 1e-3, 1e-2, 2e-4, 2e-3);
+    }
+}
+
 static void test_swin_t_vs_pytorch(void) {
     if (getenv("WB_QUICK")) { printf("  (WB_QUICK: the swin_t reference runs in the normal build)\n"); return; }
     reference_case("t", t_cfg(), 1e-4, 1e-3, 1e-2, 1e-3, 2e-3);
@@ -383,6 +399,18 @@ static void test_no_allocation_in_step(void) {
     EXPECT(after == before, "steps 2 and 3 allocated %zu buffers", after - before);
     swin_free(&m);
     mem_free(img);
+}
+
+// memory.recompute (each block's forward re-run in backward) trains exactly
+// as saving everything: 3 steps of swin_micro (6 blocks of three sizes) with
+// stochastic depth on give the same step losses and weights bit for bit, for
+// every method, with the whole network trained and with num_of_finetune 11
+// of 24 linears (the first trained one, proj of block 3, inside a shifted
+// block of stage 1, with the patch merging after it) and float16 options on.
+static void test_recompute_bit_identical(void) {
+    ModelConfig cfg = as_model(micro_cfg());
+    cfg.swin.stochastic_depth = 0.3f;
+    tl_recompute_bit_identical(&cfg, 11, 4);
 }
 
 // --- the methods on Swin: epsilon = 1 is vanilla ----------------------------------------
@@ -736,11 +764,13 @@ int main(int argc, char **argv) {
     RUN(test_window_attention_naive);
     RUN(test_micro_vs_pytorch);
     RUN(test_odd_vs_pytorch);
+    RUN(test_f16_saving_vs_pytorch);
     RUN(test_checkpoint_roundtrip);
     RUN(test_partial_finetune_grads);
     RUN(test_stochastic_depth);
     RUN(test_no_allocation_in_step);
     RUN(test_full_rank_matches_vanilla);
+    RUN(test_recompute_bit_identical);
     RUN(test_paper_memory);
     RUN(test_model_dispatch);
     RUN(test_swin_t_vs_pytorch);
