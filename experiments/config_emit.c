@@ -103,16 +103,19 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
     sb_printf(b, "\nsave_checkpoint: %s\nseeds: %llu\nbudget_mb: ", r->save_checkpoint ? "true" : "false", (unsigned long long)r->seed);
     if (x->budget_src == 1) sb_float(b, r->budget_mb); else sb_printf(b, "none");
     if (r->strict_budget) sb_printf(b, "\nstrict_budget: true");   // only when set: older files keep their config hashes
-    if (r->mem_cap > 0 || v->gelu_f16 || v->softmax_f16 || v->recompute) {   // the same: only when set
+    const int sw = r->model.kind == MODEL_SWIN;   // the memory flags of the model that has them
+    const int gelu16 = sw ? r->model.swin.gelu_f16 : v->gelu_f16, soft16 = sw ? r->model.swin.softmax_f16 : v->softmax_f16;
+    const int recomp = sw ? r->model.swin.recompute : v->recompute;
+    if (r->mem_cap > 0 || gelu16 || soft16 || recomp) {   // the same: only when set
         sb_printf(b, "\nmemory:");
         if (r->mem_cap > 0) {
             char cb[40];
             fmt_double(cb, sizeof cb, r->mem_cap);
             sb_printf(b, "\n  cap: %s", cb);
         }
-        if (v->gelu_f16) sb_printf(b, "\n  gelu_f16: true");
-        if (v->softmax_f16) sb_printf(b, "\n  softmax_f16: true");
-        if (v->recompute) sb_printf(b, "\n  recompute: true");
+        if (gelu16) sb_printf(b, "\n  gelu_f16: true");
+        if (soft16) sb_printf(b, "\n  softmax_f16: true");
+        if (recomp) sb_printf(b, "\n  recompute: true");
     }
     static const char *const layers[] = {"mlp", "all_linear", "attention"};
     sb_printf(b, "\nlayers: %s\nnum_of_finetune: ", layers[r->all_linear]);

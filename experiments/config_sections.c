@@ -446,13 +446,15 @@ static const char *const memory_keys[] = {"cap", "gelu_f16", "softmax_f16", "rec
 static int memory_flags(Ctx *c, Sec *s, RunSpec *r) {
     const char *keys[3] = {"gelu_f16", "softmax_f16", "recompute"};
     int *vit[3] = {&r->model.vit.gelu_f16, &r->model.vit.softmax_f16, &r->model.vit.recompute};
+    int *swin[3] = {&r->model.swin.gelu_f16, &r->model.swin.softmax_f16, &r->model.swin.recompute};
     for (int i = 0; i < 3; i++) {
         const Node *v;
         int got = sec_val(s, keys[i], 1, "true or false", &v), on = 0;
         if (got < 0) return -1;
         if (got && cfg_to_bool(c, v, keys[i], &on) < 0) return -1;
-        if (on && r->model.kind != MODEL_VIT) return cfg_fail(c, v->pos, "memory.%s: only the ViT models support it so far", keys[i]);
-        *vit[i] = on;
+        if (on && r->model.kind != MODEL_VIT && r->model.kind != MODEL_SWIN)
+            return cfg_fail(c, v->pos, "memory.%s: only the ViT and Swin models support it so far", keys[i]);
+        *(r->model.kind == MODEL_SWIN ? swin : vit)[i] = on;
     }
     return 0;
 }

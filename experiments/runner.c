@@ -339,7 +339,7 @@ static RunStatus run_setup(const Experiment *ex, const RunSpec *rs, const char *
         ModelBinding pb = bind;
         pb.method = &rank_probe_method;
         ModelConfig pc = mcfg;
-        pc.vit.recompute = 0;   // the probe's inputs are wanted from the forward itself
+        pc.vit.recompute = pc.swin.recompute = 0;   // the probe's inputs are wanted from the forward itself
         Model probe;
         model_build(&probe, &pc, &pb, Bl);
         int rc = load_weights(&probe, rs, wpath, err);

@@ -58,6 +58,7 @@ void model_config_set_classes(ModelConfig *cfg, int num_classes) {
 
 void model_config_clear_memory(ModelConfig *cfg) {
     if (cfg->kind == MODEL_VIT) cfg->vit.gelu_f16 = cfg->vit.softmax_f16 = cfg->vit.recompute = 0;
+    if (cfg->kind == MODEL_SWIN) cfg->swin.gelu_f16 = cfg->swin.softmax_f16 = cfg->swin.recompute = 0;
 }
 
 int model_config_act_modes(const ModelConfig *cfg) { return cfg->kind == MODEL_SWIN ? 4 : 3; }
