@@ -446,7 +446,7 @@ static int memory_flags(Ctx *c, Sec *s, RunSpec *r) {
         if (got < 0) return -1;
         if (got && cfg_to_bool(c, v, keys[i], &on) < 0) return -1;
         int *field = fam->memory_option ? fam->memory_option(&r->model, i) : NULL;
-        if (on && !field) return cfg_fail(c, v->pos, "memory.%s: only the ViT models support it so far (not %s models)", keys[i], fam->name);
+        if (on && !field) return cfg_fail(c, v->pos, "memory.%s: only the ViT and Swin models support it so far (not %s models)", keys[i], fam->name);
         if (field) *field = on;
     }
     return 0;

@@ -93,16 +93,17 @@ static const char *usage_maxbatch =
     "usage: wasibench maxbatch EXPERIMENT.yaml [--cap SIZE[,SIZE...]] [--out RESULTS.h5] [--no-confirm] [--threads T]\n"
     "\n"
     "Per run of the experiment, the largest batch whose planned peak (tracked memory by\n"
-    "category, core/vit_cost.h, plus the batch) fits SIZE (2GiB, 512MB, 1.5G; K/M/G/T and\n"
-    "KiB..TiB are powers of 1024, KB..TB of 1000), or the run's memory.cap without --cap.\n"
+    "category from the model's memory plan, plus the batch) fits SIZE (2GiB, 512MB, 1.5G;\n"
+    "K/M/G/T and KiB..TiB are powers of 1024, KB..TB of 1000), or the run's memory.cap\n"
+    "without --cap.\n"
     "A comma-separated list (--cap 1GiB,2GiB,4GiB,8GiB) searches under each cap in turn:\n"
     "one row per run and cap, drawn by `wasibench plot` as maxbatch.png.\n"
     "Binary search over the batch on the planner, then one real training step at that batch\n"
     "(skipped with --no-confirm) whose tracked peak is printed beside the plan with the error.\n"
     "wasi's weight ranks are read off the run's starting weights; activation ranks chosen at\n"
     "run time (epsilon, the DP) are bounded by full ranks: such plans are marked (bound).\n"
-    "ViT runs only. Rows go to the results file's /maxbatch table (results/README.md),\n"
-    "shown by `wasibench info`. Exit 0, 2 bad arguments or file, 3 results file error.\n";
+    "ViT and Llama runs (Swin has no memory plan yet). Rows go to the results file's\n"
+    "/maxbatch table (results/README.md), shown by `wasibench info`. Exit 0, 2 bad arguments or file, 3 results file error.\n";
 
 static const char *usage_merge =
     "usage: wasibench merge [--force] OUT.h5 IN1.h5 [IN2.h5 ...]\n"

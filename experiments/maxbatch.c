@@ -131,9 +131,7 @@ int run_memory_plan(const RunSpec *rs, const ModelBinding *bind_in, int B, const
 
 // The batch buffers of a step at B (what the runner's x, y and batch indices take).
 static double batch_bytes(const RunSpec *rs, int B) {
-    int S, Cin, K;
-    model_config_io(&rs->model, &S, &Cin, &K);
-    return 4.0 * B * Cin * S * S + 2.0 * sizeof(int) * B;
+    return 4.0 * B * (double)model_config_item_floats(&rs->model) + 2.0 * sizeof(int) * B;
 }
 
 // The plan of rs at B; -1 when it cannot plan (why set).
@@ -162,12 +160,12 @@ static double measure_step(const RunSpec *rs, const ModelBinding *bind, int B, c
     size_t base = mem_stats().total_current;
     mem_reset_peaks();
     Model m;
-    float *x = mem_alloc_floats((size_t)B * Cin * S * S, MEM_DATA);
+    float *x = mem_alloc_floats((size_t)B * (size_t)model_config_item_floats(&rs->model), MEM_DATA);
     int *y = mem_alloc(sizeof(int) * (size_t)B * 2, MEM_DATA);   // labels + the runner's batch indices
     if (build_model(&m, rs, bind, B, wpath, err) < 0) { mem_free(x); mem_free(y); return NAN; }
     Rng g;
     rng_seed(&g, rs->seed);
-    for (size_t i = 0; i < (size_t)B * Cin * S * S; i++) x[i] = rng_uniform(&g) - 0.5f;
+    model_config_random_input(&rs->model, x, B, &g);
     for (int i = 0; i < B; i++) y[i] = (int)rng_below(&g, (uint32_t)K);
     *build_peak = (double)(mem_stats().total_peak - base);   // init transients (e.g. an SVD's work): not in the plan
     mem_reset_peaks();
@@ -179,13 +177,20 @@ static double measure_step(const RunSpec *rs, const ModelBinding *bind, int B, c
     return peak;
 }
 
-// wasi's k per counted linear, from the weights the run starts from.
+// wasi's k per counted linear (indexed as model_linear_counted_index, frozen
+// ones included: the plan does not read those), from the run's starting weights.
 static int weight_ranks_of(const RunSpec *rs, const ModelBinding *bind, const char *wpath, int *ranks, int max, WbError *err) {
     Model m;
     if (build_model(&m, rs, bind, 1, wpath, err) < 0) return -1;
-    LinearLayer *L[VIT_NLIN * 64];
-    int n = model_counted_linears(&m, L, max < VIT_NLIN * 64 ? max : VIT_NLIN * 64);
-    for (int i = 0; i < n; i++) ranks[i] = wasi_weight_rank(L[i]);
+    int n = 0;
+    for (int i = 0; i < model_num_linears(&m); i++) {
+        int ci = model_linear_counted_index(&m, i);
+        if (ci < 0) continue;
+        CHECK(ci < max, "more than %d counted linears", max);
+        LinearLayer *L = model_linear(&m, i);
+        ranks[ci] = L->trainable ? wasi_weight_rank(L) : 1;
+        if (ci + 1 > n) n = ci + 1;
+    }
     model_free(&m);
     return n;
 }
@@ -203,7 +208,7 @@ static void maxbatch_one(const Experiment *ex, const char *out, const RunSpec *r
     BudgetFit fit;
     MemPlan p;
     char why[256] = "", wpath[CFG_PATH_MAX];
-    int exact = 1, ranks[VIT_NLIN * 64], *rk = NULL;
+    int exact = 1, ranks[MAXBATCH_MAX_LINEARS], *rk = NULL;
     if (runner_bind_method(rs, NULL, &bind, &fit, &err) < 0 || plan_at(rs, &bind, 1, NULL, &p, &exact, &used, why, sizeof why) < 0) {
         printf("%-40s %-8s cannot plan: %s\n", rs->name, rs->method, err.msg[0] ? err.msg : why);
         return;
@@ -211,7 +216,7 @@ static void maxbatch_one(const Experiment *ex, const char *out, const RunSpec *r
     runner_weights_path(ex, out, rs, wpath, sizeof wpath);
     if (bind.method->flags & METHOD_WEIGHT_LOWRANK) {   // k does not depend on B: read it off a B = 1 model
         if (!wpath[0] || access(wpath, R_OK) == 0) {
-            if (weight_ranks_of(rs, &used, wpath, ranks, VIT_NLIN * 64, &err) < 0) { printf("%-40s %s\n", rs->name, err.msg); return; }
+            if (weight_ranks_of(rs, &used, wpath, ranks, MAXBATCH_MAX_LINEARS, &err) < 0) { printf("%-40s %s\n", rs->name, err.msg); return; }
             rk = ranks;
         }
     }
@@ -260,7 +265,7 @@ int maxbatch_run(const char *yaml, const char *out, const double *caps, int n_ca
     for (int c = 0; c < passes; c++) {
         char cs[32] = "memory.cap of each run";
         if (n_caps > 0) mem_format_size(cs, sizeof cs, caps[c]);
-        printf("%s%-40s %-8s %8s  (cap %s; plan = core/vit_cost.h + batch)\n", c ? "\n" : "", "run", "method", "max B", cs);
+        printf("%s%-40s %-8s %8s  (cap %s; plan = the model's memory plan + batch)\n", c ? "\n" : "", "run", "method", "max B", cs);
         for (int i = 0; i < ex.n; i++) {
             double cap = n_caps > 0 ? caps[c] : ex.runs[i].mem_cap;
             if (cap <= 0) { printf("%-40s no cap (give --cap or memory.cap)\n", ex.runs[i].name); continue; }

@@ -102,7 +102,7 @@ static int footnote(char *fn, size_t cap, const MbSeries *ser, int n_ser, int n_
         }
     fn[0] = 0;
     pl_append(fn, cap, "Largest batch whose plan fits the cap (wasibench maxbatch). Plan = tracked peak predicted by the planner "
-                       "(memory by category, core/vit_cost.h, plus the batch)");
+                       "(memory by category from the model's plan, plus the batch)");
     if (err.n) pl_append(fn, cap, ", confirmed by one training step (its tracked peak vs the plan: %+.2f%% .. %+.2f%%)", err.lo, err.hi);
     pl_append(fn, cap, ".");
     if (unconfirmed) pl_append(fn, cap, " %d bar%s not confirmed (--no-confirm).", unconfirmed, unconfirmed > 1 ? "s" : "");

@@ -381,6 +381,17 @@ static void test_dataset_and_training_options(void) {
         if (ex.n == 2) EXPECT(strcmp(ex.runs[0].name, ex.runs[1].name), "the axis names the runs: %s", ex.runs[0].name);
         cfg_free(&ex);
     }
+    // the Swin takes the same three (SwinConfig), and its resolved YAML keeps them
+    p = write_yaml("opts6.yaml", "model: {preset: swin_micro}\ndataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
+                   "memory:\n  gelu_f16: true\n  softmax_f16: true\n  recompute: true\n" VAN);
+    if (load_ok(&ex, p) == 0) {
+        const SwinConfig *sc = &ex.runs[0].model.swin;
+        EXPECT(ex.n == 1 && sc->gelu_f16 && sc->softmax_f16 && sc->recompute && !ex.runs[0].model.vit.recompute,
+               "swin memory flags %d %d %d", sc->gelu_f16, sc->softmax_f16, sc->recompute);
+        EXPECT(strstr(ex.runs[0].resolved_yaml, "\nmemory:\n  gelu_f16: true\n  softmax_f16: true\n  recompute: true") != NULL,
+               "resolved YAML:\n%s", ex.runs[0].resolved_yaml);
+        cfg_free(&ex);
+    }
     p = write_yaml("opts3.yaml", MODEL DATA "training:\n  epochs: 2\n  batch_size: 4\n  lr: 0.1\n  momentum: 0.9\n  nesterov: true\n" VAN);
     if (load_ok(&ex, p) == 0) {
         EXPECT(ex.n == 1 && ex.runs[0].opt.nesterov == 1 && ex.runs[0].opt.momentum == 0.9f, "nesterov");
@@ -502,10 +513,10 @@ static void test_errors(void) {
         {"missing training", MODEL DATA VAN, {"err.yaml:1:1: missing required section 'training'"}},
         {"section not a map", MODEL DATA "training: 3\n" VAN, {"err.yaml:5:11: training: expected a mapping"}},
         {"gelu_f16 not a bool", MODEL DATA TRAIN "memory:\n  gelu_f16: 2\n" VAN, {"err.yaml:10:13:", "gelu_f16", "true or false"}},
-        {"softmax_f16 on swin", "model: {preset: swin_micro}\ndataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
-         "memory:\n  softmax_f16: true\n" VAN, {"err.yaml:", "memory.softmax_f16: only the ViT models"}},
-        {"recompute on swin", "model: {preset: swin_micro}\ndataset: {format: cifar10, path: cifar, image_size: 32}\n" TRAIN
-         "memory:\n  recompute: true\n" VAN, {"err.yaml:", "memory.recompute: only the ViT models"}},
+        {"softmax_f16 on llama", "model: {preset: llama_micro}\ndataset: {format: boolq, path: /data/boolq, max_length: 64}\n" TRAIN
+         "memory:\n  softmax_f16: true\n" VAN, {"err.yaml:", "memory.softmax_f16: only the ViT and Swin models"}},
+        {"recompute on llama", "model: {preset: llama_micro}\ndataset: {format: boolq, path: /data/boolq, max_length: 64}\n" TRAIN
+         "memory:\n  recompute: true\n" VAN, {"err.yaml:", "memory.recompute: only the ViT and Swin models"}},
         {"recompute not a bool", MODEL DATA TRAIN "memory:\n  recompute: maybe\n" VAN, {"err.yaml:10:14:", "recompute", "true or false"}},
         {"hosvd without epsilon", MODEL DATA TRAIN "methods:\n  - name: hosvd\n", {"err.yaml:10:5:", "methods[0]", "missing required key 'epsilon'"}},
         {"lora without rank", MODEL DATA TRAIN "methods:\n  - name: lora\n", {"err.yaml:10:5:", "missing required key 'rank'"}},

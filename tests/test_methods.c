@@ -1177,75 +1177,12 @@ static void test_rank_calibration(void) {
 
 // --- thread-count independence ----------------------------------------------------
 
-// FNV-1a over the bytes, chained through h.
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) { h ^= c[i]; h *= 1099511628211ull; }
-    return h;
-}
-
 // 3 SGD steps (weight decay) of a one-block ViT wide enough that OpenBLAS
 // runs its level-2 kernels on 2 threads (C 256, MLP 1024); the step losses
-// and a hash of every weight afterwards (linears through export: wasi's L R).
-// train_hash_cfg: the same for another model (cfg) and num_of_finetune.
-static uint64_t train_hash_cfg(const LinearMethod *meth, const MethodConfig *mc, int threads, ViTConfig cfg, int num_finetune,
-                               float *loss) {
-    threads_set(threads);
-    const int B = 16;
-    ViTBinding bind;
-    memset(&bind, 0, sizeof bind);
-    bind.method = meth; bind.mcfg = *mc; bind.all_linear = 1; bind.num_finetune = num_finetune;
-    ViT m;
-    vit_build(&m, &cfg, &bind, B);
-    vit_init_random(&m, 4);
-    float *img = mem_alloc_floats((size_t)B * 3 * 32 * 32, MEM_DATA);
-    int y[16];
-    OptimConfig oc = optim_sgd(0.0f, 1e-4f);
-    for (int s = 0; s < 3; s++) {
-        random_batch(img, y, B, &cfg, 30 + (uint64_t)s);
-        mparams_zero_grad(vit_params(&m));
-        loss[s] = vit_forward(&m, img, y, B, 1);
-        vit_backward(&m);
-        mparams_update(vit_params(&m), &oc, 0.05f);
-    }
-    uint64_t h = fnv(1469598103934665603ull, m.train.params, sizeof(float) * m.train.numel);
-    for (int i = 0; i < cfg.depth * VIT_NLIN; i++) {
-        const LinearLayer *L = &m.lin[i];
-        float *W = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE), *b = mem_alloc_floats(L->O, MEM_WORKSPACE);
-        L->method->export_dense(L, W, b);
-        h = fnv(fnv(h, W, sizeof(float) * (size_t)L->O * L->I), b, sizeof(float) * (size_t)L->O);
-        mem_free(W); mem_free(b);
-    }
-    mem_free(img);
-    vit_free(&m);
-    return h;
-}
+// and a hash of every weight afterwards (tl_train_hash).
 static uint64_t train_hash(const LinearMethod *meth, const MethodConfig *mc, int threads, float *loss) {
-    ViTConfig cfg = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f, 0, 0, 0};
-    return train_hash_cfg(meth, mc, threads, cfg, -1, loss);
-}
-
-// The methods of the thread test (n returned, <= 10).
-static int hash_variants(TlVariant *v) {
-    int n = 0;
-    MethodConfig c = tl_method_config();
-    v[n++] = (TlVariant){"vanilla", &method_vanilla, c};
-    c.lora_rank = 4; c.lora_alpha = 8;
-    v[n++] = (TlVariant){"lora r 4", &method_lora, c};
-    c = tl_method_config(); c.epsilon = 0.9f;
-    v[n++] = (TlVariant){"hosvd eps 0.9", &method_hosvd, c};
-    c.act_ranks[0] = 4; c.act_ranks[1] = 4; c.act_ranks[2] = 16;
-    v[n++] = (TlVariant){"asi ranks 4,4,16", &method_asi, c};
-    v[n++] = (TlVariant){"wasi dense eps 0.9, act ranks", &method_wasi, c};
-    c.factored = 1;
-    v[n++] = (TlVariant){"wasi factored eps 0.9, act ranks", &method_wasi, c};
-    c = tl_method_config(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
-    v[n++] = (TlVariant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
-    c = tl_method_config(); c.epsilon = 0.9f;
-    v[n++] = (TlVariant){"wsi dense eps 0.9", &method_wsi, c};
-    c.weight_update_svd = 1;
-    v[n++] = (TlVariant){"wsi weight_update svd eps 0.9", &method_wsi, c};
-    return n;
+    ModelConfig cfg = {.kind = MODEL_VIT, .vit = {32, 8, 3, 256, 1, 4, 1024, 10, 1e-6f, 0, 0, 0}};
+    return tl_train_hash(&cfg, meth, mc, -1, 16, threads, loss);
 }
 
 // memory.recompute (each block's forward re-run in backward, vit.c) trains
@@ -1254,27 +1191,13 @@ static int hash_variants(TlVariant *v) {
 // network trained and with num_of_finetune 7 of 18 linears (the first
 // trained linear inside block 1), and with the float16 options on.
 static void test_recompute_bit_identical(void) {
-    TlVariant v[10];
-    int n = hash_variants(v);
-    const int nft[2] = {-1, 7};
-    for (int i = 0; i < n; i++)
-        for (int f = 0; f < 2; f++) {
-            ViTConfig cfg = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, f, f, 0};
-            float l0[3], l1[3];
-            uint64_t h0 = train_hash_cfg(v[i].m, &v[i].c, 2, cfg, nft[f], l0);
-            cfg.recompute = 1;
-            uint64_t h1 = train_hash_cfg(v[i].m, &v[i].c, 2, cfg, nft[f], l1);
-            EXPECT(!memcmp(l0, l1, sizeof l0) && h0 == h1, "%s (num_of_finetune %d%s): recompute losses %.9g %.9g %.9g vs %.9g %.9g %.9g, "
-                   "weights %s", v[i].tag, nft[f], f ? ", f16" : "", (double)l1[0], (double)l1[1], (double)l1[2], (double)l0[0],
-                   (double)l0[1], (double)l0[2], h0 == h1 ? "equal" : "differ");
-            printf("  %-42s nft %2d%s: recompute %s (losses %.7f %.7f %.7f)\n", v[i].tag, nft[f], f ? " f16" : "    ",
-                   h0 == h1 && !memcmp(l0, l1, sizeof l0) ? "bit-identical" : "DIFFERS", (double)l1[0], (double)l1[1], (double)l1[2]);
-        }
+    ModelConfig cfg = {.kind = MODEL_VIT, .vit = {32, 8, 3, 64, 3, 4, 128, 10, 1e-6f, 0, 0, 0}};
+    tl_recompute_bit_identical(&cfg, 7, 16);
 }
 
 static void test_threads_bit_identical(void) {
     TlVariant v[10];
-    int n = hash_variants(v) - 1;   // (wsi with the svd update: the recompute test's)
+    int n = tl_hash_variants(v, 3) - 1;   // (wsi with the svd update: the recompute test's)
     int differ_parallel_lapack = 0;
     char why[256];
     // gemm() tiles C by shape alone over single-threaded sgemms (core/linalg/blas.h),

@@ -35,7 +35,7 @@
 // Must match CONFIGS in ref_swin.py.
 static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
 static SwinConfig odd_cfg(void) {
-    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f};
+    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f, 0, 0, 0};
     return c;
 }
 static SwinConfig t_cfg(void) { SwinConfig c; swin_preset("swin_t", &c); return c; }
@@ -97,6 +97,22 @@ static void reference_case(const char *tag, SwinConfig cfg, double logit_tol, do
 
 static void test_micro_vs_pytorch(void) { reference_case("micro", micro_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
 static void test_odd_vs_pytorch(void) { reference_case("odd", odd_cfg(), 2e-5, 1e-4, 1e-3, 2e-4, 2e-3); }
+
+// memory.gelu_f16 / softmax_f16 (approximate): the same reference pairs, the
+// forward unchanged (logits and loss as tight as exact), every gradient
+// within a looser bound against torch's exact ones (as test_vit.c's); the
+// printed max|diff| / max|ref| is the option's gradient error.
+static void test_f16_saving_vs_pytorch(void) {
+    const char *names[3] = {"gelu_f16", "softmax_f16", "gelu_f16+softmax_f16"};
+    for (int o = 0; o < 3; o++) {
+        SwinConfig cm = micro_cfg(), co = odd_cfg();
+        cm.gelu_f16 = co.gelu_f16 = o != 1;
+        cm.softmax_f16 = co.softmax_f16 = o != 0;
+        printf("  %s:\n", names[o]);
+        reference_case("micro", cm, 2e-5, 1e-3, 1e-2, 2e-4, 2e-3);
+        reference_case("odd", co, 2e-5, 1e-3, 1e-2, 2e-4, 2e-3);
+    }
+}
 
 static void test_swin_t_vs_pytorch(void) {
     if (getenv("WB_QUICK")) { printf("  (WB_QUICK: the swin_t reference runs in the normal build)\n"); return; }
@@ -383,6 +399,95 @@ static void test_no_allocation_in_step(void) {
     EXPECT(after == before, "steps 2 and 3 allocated %zu buffers", after - before);
     swin_free(&m);
     mem_free(img);
+}
+
+// memory.recompute (each block's forward re-run in backward) trains exactly
+// as saving everything: 3 steps of swin_micro (6 blocks of three sizes) with
+// stochastic depth on give the same step losses and weights bit for bit, for
+// every method, with the whole network trained and with num_of_finetune 11
+// of 24 linears (the first trained one, proj of block 3, inside a shifted
+// block of stage 1, with the patch merging after it) and float16 options on.
+static void test_recompute_bit_identical(void) {
+    ModelConfig cfg = as_model(micro_cfg());
+    cfg.swin.stochastic_depth = 0.3f;
+    tl_recompute_bit_identical(&cfg, 11, 4);
+}
+
+// Bytes of the buffers one block keeps for backward (model side; the linears' own apart).
+static size_t block_bytes(const SwinBlockActs *a) {
+    const void *bufs[] = {a->x_in, a->ln1_mean, a->ln1_rstd, a->qkv, a->att, a->x_mid, a->ln2_mean, a->ln2_rstd, a->h,
+                          a->dgelu16, a->att16, a->sd_attn, a->sd_mlp};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) n += bufs[i] ? mem_size(bufs[i]) : 0;
+    return n;
+}
+
+// Activation bytes (MEM_ACTIVATIONS) of a built and initialised Swin, vanilla on all linears.
+static size_t saved_bytes(const SwinConfig *cfg, int B, Swin *keep) {
+    SwinBinding bind = dense_binding();
+    bind.method = &method_vanilla; bind.all_linear = 1;
+    size_t before = mem_stats().current[MEM_ACTIVATIONS];
+    swin_build(keep, cfg, &bind, B);
+    swin_init_random(keep, 1);
+    return mem_stats().current[MEM_ACTIVATIONS] - before;
+}
+
+// What each memory option saves, against the geometry of the blocks:
+// gelu_f16 2 bytes per fc1 output element, softmax_f16 2 per attention
+// probability, recompute every block's saved tensors but its input (one
+// set, each tensor at its largest block's size, instead) and every linear's
+// saved input but one per kind (qkv, proj, fc1, fc2) at its largest. An
+// option the model ignored would save nothing and fail here. Then the same
+// for swin_t (built at batch 1, bytes x 32: every one of them is linear in B).
+static void test_memory_options_saved_bytes(void) {
+    const SwinConfig base = odd_cfg();
+    const int B = 2, T = base.window * base.window;
+    Swin m;
+    size_t plain = saved_bytes(&base, B, &m);
+    double h = 0, att = 0, rest_sum = 0, rx_sum = 0, rest_max[5] = {0}, rx_max[SWIN_NLIN] = {0};
+    for (int l = 0; l < m.nblocks; l++) {
+        const SwinBlock *b = &m.blk[l];
+        double BHW = (double)B * b->H * b->W, BWC = (double)B * b->nW * T * b->C, A = (double)B * b->nW * b->NH * T * T;
+        h += BHW * b->hidden; att += A;
+        // the block's tensors but x_in: ln stats x4, qkv, att, x_mid, h (floats)
+        const double part[5] = {4 * BHW, 3 * BWC, A, BHW * b->C, BHW * b->hidden};
+        for (int k = 0; k < 5; k++) { rest_sum += part[k]; rest_max[k] = fmax(rest_max[k], part[k]); }
+        const double x[SWIN_NLIN] = {BWC, BWC, BHW * b->C, BHW * b->hidden};
+        for (int w = 0; w < SWIN_NLIN; w++) { rx_sum += x[w]; rx_max[w] = fmax(rx_max[w], x[w]); }
+    }
+    swin_free(&m);
+    double rest_once = 0, rx_once = 0;
+    for (int k = 0; k < 5; k++) rest_once += rest_max[k];
+    for (int w = 0; w < SWIN_NLIN; w++) rx_once += rx_max[w];
+    SwinConfig c = base;
+    c.gelu_f16 = 1;
+    size_t g16 = saved_bytes(&c, B, &m);
+    swin_free(&m);
+    c = base; c.softmax_f16 = 1;
+    size_t s16 = saved_bytes(&c, B, &m);
+    swin_free(&m);
+    c = base; c.recompute = 1;
+    size_t rc = saved_bytes(&c, B, &m);
+    swin_free(&m);
+    double want_rc = 4 * (rest_sum - rest_once + rx_sum - rx_once);
+    printf("  odd B=%d, vanilla all linears: %zu B saved; gelu_f16 -%zu (want %.0f), softmax_f16 -%zu (want %.0f), "
+           "recompute -%zu (want %.0f)\n", B, plain, plain - g16, 2 * h, plain - s16, 2 * att, plain - rc, want_rc);
+    EXPECT((double)(plain - g16) == 2 * h, "gelu_f16 saves %zu bytes, want %.0f", plain - g16, 2 * h);
+    EXPECT((double)(plain - s16) == 2 * att, "softmax_f16 saves %zu bytes, want %.0f", plain - s16, 2 * att);
+    EXPECT((double)(plain - rc) == want_rc, "recompute saves %zu bytes, want %.0f", plain - rc, want_rc);
+
+    if (getenv("WB_QUICK")) { printf("  (WB_QUICK: the swin_t sizes are printed in the normal build)\n"); return; }
+    const char *names[5] = {"plain", "gelu_f16", "softmax_f16", "recompute", "all three"};
+    for (int o = 0; o < 5; o++) {
+        c = t_cfg();
+        c.gelu_f16 = o == 1 || o == 4; c.softmax_f16 = o == 2 || o == 4; c.recompute = o >= 3;
+        size_t tot = saved_bytes(&c, 1, &m);
+        printf("  swin_t B=32 (1 x 32) %-11s: stage-0 block %7.2f MB, stage-2 block %6.2f MB, recompute set %7.2f MB; "
+               "all saved %8.1f MB\n", names[o], 32.0 * (double)block_bytes(&m.acts[0]) / 1048576,
+               32.0 * (double)block_bytes(&m.acts[4]) / 1048576, 32.0 * (double)block_bytes(&m.racts) / 1048576,
+               32.0 * (double)tot / 1048576);
+        swin_free(&m);
+    }
 }
 
 // --- the methods on Swin: epsilon = 1 is vanilla ----------------------------------------
@@ -736,11 +841,14 @@ int main(int argc, char **argv) {
     RUN(test_window_attention_naive);
     RUN(test_micro_vs_pytorch);
     RUN(test_odd_vs_pytorch);
+    RUN(test_f16_saving_vs_pytorch);
     RUN(test_checkpoint_roundtrip);
     RUN(test_partial_finetune_grads);
     RUN(test_stochastic_depth);
     RUN(test_no_allocation_in_step);
     RUN(test_full_rank_matches_vanilla);
+    RUN(test_recompute_bit_identical);
+    RUN(test_memory_options_saved_bytes);
     RUN(test_paper_memory);
     RUN(test_model_dispatch);
     RUN(test_swin_t_vs_pytorch);

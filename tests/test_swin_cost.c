@@ -22,7 +22,7 @@
 
 static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
 static SwinConfig odd_cfg(void) {   // as tests/test_swin.c
-    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f};
+    SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f, 0, 0, 0};
     return c;
 }
 
@@ -170,6 +170,7 @@ static void check(const char *tag, SwinConfig cfg, int B, const char *method, in
     }
     expect_equal(tag, "forward", k.flops[PHASE_FORWARD], want.forward);
     expect_equal(tag, "backward", k.flops[PHASE_BACKWARD], want.backward);
+    expect_equal(tag, "recompute", k.flops[PHASE_RECOMPUTE], want.recompute);
     if (recorded) unwrap();
     if (!method || !strcmp(method, "vanilla")) {   // inference is priced with dense linears
         counters_reset();
@@ -191,6 +192,14 @@ static void test_dense(void) {
     SwinConfig one = micro_cfg();   // a single stage (no patch merging), odd batch
     one.stages = 1; one.depths[0] = 3;
     check("micro one stage", one, 5, NULL, 0);
+    // the memory section: gelu_f16 (the derivative in forward), softmax_f16 (no FLOPs),
+    // recompute (each block's forward again, in its own phase), with drop paths
+    sd.gelu_f16 = sd.softmax_f16 = 1;
+    check("odd dense f16", sd, 2, NULL, 0);
+    sd.recompute = 1;
+    check("odd dense f16 recompute", sd, 2, NULL, 0);
+    sd.gelu_f16 = sd.softmax_f16 = 0;
+    check("odd vanilla recompute", sd, 2, "vanilla", 1);
 }
 
 static void test_methods(void) {

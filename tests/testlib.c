@@ -10,6 +10,9 @@
 #include "baselines/wsi.h"
 #include "baselines/asi.h"
 #include "baselines/hosvd.h"
+#include "baselines/lora.h"
+#include "baselines/vanilla.h"
+#include "core/models/model_params.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -229,6 +232,98 @@ int tl_full_rank_variants(TlVariant *v) {
     c.weight_update_svd = 1;
     v[n++] = (TlVariant){"wsi eps=1, svd update", &method_wsi, c};
     return n;
+}
+
+int tl_hash_variants(TlVariant *v, int modes) {
+    int n = 0;
+    MethodConfig c = tl_method_config();
+    v[n++] = (TlVariant){"vanilla", &method_vanilla, c};
+    c.lora_rank = 4; c.lora_alpha = 8;
+    v[n++] = (TlVariant){"lora r 4", &method_lora, c};
+    c = tl_method_config(); c.epsilon = 0.9f;
+    v[n++] = (TlVariant){"hosvd eps 0.9", &method_hosvd, c};
+    for (int d = 0; d < modes; d++) c.act_ranks[d] = d + 1 < modes ? 4 : 16;
+    v[n++] = (TlVariant){modes == 3 ? "asi ranks 4,4,16" : "asi ranks 4,4,4,16", &method_asi, c};
+    v[n++] = (TlVariant){"wasi dense eps 0.9, act ranks", &method_wasi, c};
+    c.factored = 1;
+    v[n++] = (TlVariant){"wasi factored eps 0.9, act ranks", &method_wasi, c};
+    c = tl_method_config(); c.epsilon = 0.9f; c.act_epsilon = 0.9f; c.r_update_previous = 1;
+    v[n++] = (TlVariant){"wasi dense, act_epsilon 0.9, r previous", &method_wasi, c};
+    c = tl_method_config(); c.epsilon = 0.9f;
+    v[n++] = (TlVariant){"wsi dense eps 0.9", &method_wsi, c};
+    c.weight_update_svd = 1;
+    v[n++] = (TlVariant){"wsi weight_update svd eps 0.9", &method_wsi, c};
+    return n;
+}
+
+uint64_t tl_fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) { h ^= c[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+uint64_t tl_train_hash(const ModelConfig *cfg, const LinearMethod *meth, const MethodConfig *mc, int num_finetune, int B,
+                       int threads, float *loss) {
+    threads_set(threads);
+    ModelBinding bind;
+    memset(&bind, 0, sizeof bind);
+    bind.method = meth; bind.mcfg = *mc; bind.all_linear = 1; bind.num_finetune = num_finetune;
+    Model m;
+    model_build(&m, cfg, &bind, B);
+    model_init_random(&m, 4);
+    int S, Cin, K;
+    model_config_io(cfg, &S, &Cin, &K);
+    float *img = mem_alloc_floats((size_t)B * Cin * S * S, MEM_DATA);
+    int *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);
+    OptimConfig oc = optim_sgd(0.0f, 1e-4f);
+    for (int s = 0; s < 3; s++) {
+        tl_random_batch(img, y, B, Cin, S, K, 30 + (uint64_t)s);
+        model_zero_grad(&m);
+        loss[s] = model_forward(&m, img, y, B, 1);
+        model_backward(&m);
+        model_update(&m, &oc, 0.05f);
+    }
+    ModelParams mp = model_params(&m);
+    uint64_t h = tl_fnv(1469598103934665603ull, mp.own->params, sizeof(float) * mp.own->numel);
+    for (int i = 0; i < mp.nlin; i++) {
+        const LinearLayer *L = &mp.lin[i];
+        float *W = mem_alloc_floats((size_t)L->O * L->I, MEM_WORKSPACE), *b = mem_alloc_floats(L->O, MEM_WORKSPACE);
+        L->method->export_dense(L, W, b);
+        h = tl_fnv(tl_fnv(h, W, sizeof(float) * (size_t)L->O * L->I), b, sizeof(float) * (size_t)L->O);
+        mem_free(W); mem_free(b);
+    }
+    mem_free(img); mem_free(y);
+    model_free(&m);
+    return h;
+}
+
+// The memory section's three flags of an image model's config.
+static void set_memory(ModelConfig *cfg, int f16, int recompute) {
+    if (cfg->kind == MODEL_VIT) {
+        cfg->vit.gelu_f16 = cfg->vit.softmax_f16 = f16; cfg->vit.recompute = recompute;
+    } else if (cfg->kind == MODEL_SWIN) {
+        cfg->swin.gelu_f16 = cfg->swin.softmax_f16 = f16; cfg->swin.recompute = recompute;
+    } else die("no memory options for model kind %d", (int)cfg->kind);
+}
+
+void tl_recompute_bit_identical(const ModelConfig *cfg, int nft_partial, int B) {
+    TlVariant v[10];
+    int n = tl_hash_variants(v, model_config_act_modes(cfg));
+    const int nft[2] = {-1, nft_partial};
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < 2; f++) {
+            ModelConfig c = *cfg;
+            float l0[3], l1[3];
+            set_memory(&c, f, 0);
+            uint64_t h0 = tl_train_hash(&c, v[i].m, &v[i].c, nft[f], B, 2, l0);
+            set_memory(&c, f, 1);
+            uint64_t h1 = tl_train_hash(&c, v[i].m, &v[i].c, nft[f], B, 2, l1);
+            EXPECT(!memcmp(l0, l1, sizeof l0) && h0 == h1, "%s (num_of_finetune %d%s): recompute losses %.9g %.9g %.9g vs %.9g %.9g %.9g, "
+                   "weights %s", v[i].tag, nft[f], f ? ", f16" : "", (double)l1[0], (double)l1[1], (double)l1[2], (double)l0[0],
+                   (double)l0[1], (double)l0[2], h0 == h1 ? "equal" : "differ");
+            printf("  %-42s nft %2d%s: recompute %s (losses %.7f %.7f %.7f)\n", v[i].tag, nft[f], f ? " f16" : "    ",
+                   h0 == h1 && !memcmp(l0, l1, sizeof l0) ? "bit-identical" : "DIFFERS", (double)l1[0], (double)l1[1], (double)l1[2]);
+        }
 }
 
 void tl_linear_grads(const LinearLayer *L, float *dW, float *db) {

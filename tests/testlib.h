@@ -84,6 +84,25 @@ MethodConfig tl_method_config(void);
 // fills v (room for 12), returns how many.
 typedef struct { const char *tag; const LinearMethod *m; MethodConfig c; } TlVariant;
 int tl_full_rank_variants(TlVariant *v);
+// The methods of the thread-count and recompute tests (vanilla, lora, hosvd,
+// asi, the wasi and wsi storage and update variants; act ranks 4, .., 4, 16
+// for activations of `modes` modes): fills v (room for 10), returns how many.
+int tl_hash_variants(TlVariant *v, int modes);
+// FNV-1a over n bytes, chained through h (start with 1469598103934665603).
+uint64_t tl_fnv(uint64_t h, const void *p, size_t n);
+// 3 SGD steps (wd 1e-4, lr 0.05) of model cfg with every linear bound to
+// (meth, mc) (all_linear, num_finetune), seed-4 init, random batches of B
+// (seeds 30..32), on `threads` threads: the step losses in loss (3) and a
+// hash of every weight afterwards (the model's own trained tensors, the
+// linears through export_dense: wasi's L R).
+uint64_t tl_train_hash(const ModelConfig *cfg, const LinearMethod *meth, const MethodConfig *mc, int num_finetune, int B,
+                       int threads, float *loss);
+// memory.recompute (an image model re-running each block's forward in
+// backward) trains exactly as saving everything: tl_train_hash with and
+// without it gives the same losses and weights bit for bit, for every
+// tl_hash_variants method, with the whole model trained (exact saving) and
+// with num_of_finetune nft_partial and gelu_f16 + softmax_f16 on.
+void tl_recompute_bit_identical(const ModelConfig *cfg, int nft_partial, int B);
 // A trainable layer of method m for activations (B,N,I) -> O, initialised from W (O,I), b (O);
 // b NULL: a bias-free layer (LinearLayer.no_bias).
 void tl_layer_make(LinearLayer *L, const LinearMethod *m, const char *name, int B, int N, int I, int O,

@@ -3,7 +3,7 @@
 // subnormals, overflow to inf and NaN kept NaN (as numpy.float16 and
 // torch.half do). Used to read F16 checkpoints (core/io/safetensors.c) and
 // to keep saved activations in two bytes (the memory section's gelu_f16 and
-// softmax_f16: core/nn/gelu.c, core/models/vit.c).
+// softmax_f16: core/nn/gelu.c, core/models/vit.c, core/models/swin.c).
 #ifndef WB_HALF_H
 #define WB_HALF_H
 

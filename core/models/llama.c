@@ -17,6 +17,8 @@
 // HF's norm-then-pool), and score on the normed pooled token.
 #include "core/models/llama.h"
 #include "core/models/model.h"
+#include "core/models/llama_cost.h"
+#include "core/runtime/rng.h"
 #include "core/nn/layers.h"
 #include "core/nn/llama_layers.h"
 #include "core/nn/linear_dense.h"
@@ -481,6 +483,14 @@ static void fam_io(const ModelConfig *cfg, int *size, int *channels, int *classe
 }
 static void fam_set_classes(ModelConfig *cfg, int K) { cfg->llama.num_classes = K; }
 static void fam_set_seq_len(ModelConfig *cfg, int T) { cfg->llama.seq_len = T; }
+// Full-length sequences of ids other than the pad (the longest a batch gets: the peak).
+static void fam_random_input(const ModelConfig *cfg, float *x, int B, Rng *g) {
+    const LlamaConfig *l = &cfg->llama;
+    for (size_t i = 0; i < (size_t)B * (size_t)l->seq_len; i++) {
+        int id = (int)rng_below(g, (uint32_t)l->vocab);
+        x[i] = (float)(id == l->pad_id ? (id + 1) % l->vocab : id);
+    }
+}
 static int fam_fit_text(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap) {
     LlamaConfig *l = &cfg->llama;
     if (vocab > l->vocab) {
@@ -543,16 +553,24 @@ static int fam_counted_shapes(const ModelConfig *mc, int B, const ModelBinding *
     return n;
 }
 
+static FlopCount fam_step_flops(const ModelConfig *cfg, int B, int num_finetune, LinearCostFn lin, const void *ctx) {
+    return llama_step_flops(&cfg->llama, B, num_finetune, lin, ctx);
+}
+static double fam_inference_flops(const ModelConfig *cfg, int B) { return llama_inference_flops(&cfg->llama, B); }
+static MemPlan fam_memory_plan(const ModelConfig *cfg, int B, const ModelBinding *bind, const int *weight_ranks, int opt_state) {
+    return llama_memory_plan(&cfg->llama, B, bind, weight_ranks, opt_state);
+}
+
 const ModelFamily llama_family = {
     .name = "llama", .flags = MODEL_TEXT | MODEL_LAYERS_ATTENTION, .act_modes = 3, .act_modes_names = "B, T, I",
     .keys = llama_keys, .model_bytes = sizeof(Llama),
     .preset = fam_preset, .preset_names = llama_preset_names, .read_keys = fam_read_keys, .describe = fam_describe,
-    .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = fam_set_seq_len, .fit_text = fam_fit_text, .memory_option = NULL,
+    .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = fam_set_seq_len, .random_input = fam_random_input, .fit_text = fam_fit_text, .memory_option = NULL,
     .finetune_units = fam_finetune_units, .lora_rank_max = fam_lora_rank_max, .act_rank_limits = fam_act_rank_limits,
     .build = fam_build, .free = fam_free, .init_random = fam_init_random, .load = fam_load, .save = fam_save,
     .forward = fam_forward, .backward = fam_backward, .params = fam_params, .logits = fam_logits, .binding = fam_binding,
     .batch = fam_batch, .num_classes = fam_num_classes, .paper_memory = fam_paper_memory, .num_linears = fam_num_linears,
     .linear = fam_linear, .counted_index = fam_counted_index, .counted_shapes = fam_counted_shapes,
-    .linear_counted = counted_rule, .step_flops = NULL, .inference_flops = NULL, .memory_plan = NULL,
-    .memory_plan_limits = NULL,
+    .linear_counted = counted_rule, .step_flops = fam_step_flops, .inference_flops = fam_inference_flops,
+    .memory_plan = fam_memory_plan, .memory_plan_limits = NULL,
 };

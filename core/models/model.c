@@ -3,6 +3,7 @@
 #include "core/models/model.h"
 #include "core/runtime/common.h"
 #include "core/models/model_params.h"
+#include "core/runtime/rng.h"
 
 #include <string.h>
 
@@ -82,6 +83,13 @@ void model_config_set_memory(ModelConfig *cfg, int which, int on) {
 
 void model_config_clear_memory(ModelConfig *cfg) {
     for (int o = 0; o < MODEL_MEM_NOPTS; o++) model_config_set_memory(cfg, o, 0);
+}
+
+void model_config_random_input(const ModelConfig *cfg, float *x, int B, Rng *g) {
+    const ModelFamily *f = model_family(cfg->kind);
+    if (f->random_input) { f->random_input(cfg, x, B, g); return; }
+    const size_t n = (size_t)B * (size_t)model_config_item_floats(cfg);
+    for (size_t i = 0; i < n; i++) x[i] = rng_uniform(g) - 0.5f;
 }
 
 int model_config_fit_text(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap) {

@@ -16,6 +16,7 @@
 #include "core/models/swin.h"
 #include "core/models/vit.h"
 #include "core/models/vit_cost.h"   // FlopCount, LinearCostFn, MemPlan
+#include "core/runtime/rng.h"
 
 // The family's index in model.c's list (0 = no model; a test may add families).
 typedef enum { MODEL_VIT = 1, MODEL_SWIN = 2, MODEL_LLAMA = 3 } ModelKind;
@@ -75,6 +76,9 @@ typedef struct ModelFamily {
     void (*io)(const ModelConfig *cfg, int *size, int *channels, int *classes);   // text: size = T, channels = 0
     void (*set_classes)(ModelConfig *cfg, int K);
     void (*set_seq_len)(ModelConfig *cfg, int T);            // NULL: not a text model
+    // A random batch of B inputs (model_config_item_floats each) of the kind a data set gives
+    // (NULL: images, uniform in [-0.5, 0.5)).
+    void (*random_input)(const ModelConfig *cfg, float *x, int B, Rng *g);
     int (*fit_text)(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap);   // NULL: not text
     int *(*memory_option)(ModelConfig *cfg, int which);       // the option's field, NULL when not supported
     int (*finetune_units)(const ModelConfig *cfg, int all_linear);   // the range of num_of_finetune
@@ -144,6 +148,8 @@ void model_config_set_memory(ModelConfig *cfg, int which, int on);
 // A text model takes the pad id and the class count its data set decided
 // (num_classes < 2 keeps the config's), and checks that the tokenizer's
 // vocab pieces fit its embedding: -1 with why set. No-op for image models.
+// A random batch for a step that measures memory or time (the family's random_input).
+void model_config_random_input(const ModelConfig *cfg, float *x, int B, Rng *g);
 int model_config_fit_text(ModelConfig *cfg, int vocab, int pad_id, int num_classes, char *why, size_t cap);
 // Activation modes of the counted linears (3: (B,N,I) for the ViT and (B,T,I) for Llama; 4 for Swin):
 // how many of MethodConfig.act_ranks a config must give.

@@ -16,13 +16,18 @@
 // Buffers. Block l's activations (norm1 input, qkv, attention, norm2 input,
 // fc1 output) go to m->acts[l] when active in a training forward, else to
 // workspace shared by all blocks; the linears keep their own inputs
-// (or compressed versions) inside their methods.
+// (or compressed versions) inside their methods. memory.recompute: the
+// forward keeps only each active block's input and drop-path scales, and
+// backward re-runs each block's forward into m->racts (and the linears'
+// shared inputs m->rx) just before the block's backward.
 #include "core/models/swin.h"
 #include "core/models/model.h"
 #include "core/models/swin_cost.h"
 #include "core/nn/swin_layers.h"
 #include "core/nn/layers.h"
 #include "core/nn/linear_dense.h"
+#include "core/linalg/half.h"
+#include "core/runtime/counters.h"
 #include "core/runtime/memory.h"
 #include "core/models/model_params.h"
 #include "core/io/safetensors.h"
@@ -37,10 +42,10 @@ static const char *lin_suffix[SWIN_NLIN] = {"attn.qkv", "attn.proj", "mlp.0", "m
 
 typedef struct { const char *name; SwinConfig c; } Preset;
 static const Preset presets[] = {
-    {"swin_t", {224, 4, 3, 96, 4, {2, 2, 6, 2}, {3, 6, 12, 24}, 7, 4, 1000, 1e-5f, 0.0f}},
-    {"swin_s", {224, 4, 3, 96, 4, {2, 2, 18, 2}, {3, 6, 12, 24}, 7, 4, 1000, 1e-5f, 0.0f}},
-    {"swin_b", {224, 4, 3, 128, 4, {2, 2, 18, 2}, {4, 8, 16, 32}, 7, 4, 1000, 1e-5f, 0.0f}},
-    {"swin_micro", {32, 2, 3, 32, 3, {2, 2, 2, 0}, {2, 4, 8, 0}, 4, 4, 10, 1e-5f, 0.0f}},
+    {"swin_t", {224, 4, 3, 96, 4, {2, 2, 6, 2}, {3, 6, 12, 24}, 7, 4, 1000, 1e-5f, 0.0f, 0, 0, 0}},
+    {"swin_s", {224, 4, 3, 96, 4, {2, 2, 18, 2}, {3, 6, 12, 24}, 7, 4, 1000, 1e-5f, 0.0f, 0, 0, 0}},
+    {"swin_b", {224, 4, 3, 128, 4, {2, 2, 18, 2}, {4, 8, 16, 32}, 7, 4, 1000, 1e-5f, 0.0f, 0, 0, 0}},
+    {"swin_micro", {32, 2, 3, 32, 3, {2, 2, 2, 0}, {2, 4, 8, 0}, 4, 4, 10, 1e-5f, 0.0f, 0, 0, 0}},
 };
 
 int swin_preset(const char *name, SwinConfig *cfg) {
@@ -110,6 +115,46 @@ static void merge_name(char *dst, size_t n, int s, const char *suffix) {
 static int stage_dim(const SwinConfig *c, int s) { return c->embed_dim << s; }
 
 static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
+
+// Elements of what block b saves for backward when p0 is the first trainable
+// position (0: nothing); ln = each of a LayerNorm's two stats.
+typedef struct { size_t x_in, ln1, qkv, att, x_mid, ln2, h; } BlockSaved;
+
+static BlockSaved block_saved(const SwinBlock *b, int p0, int B) {
+    const size_t BHW = (size_t)B * b->H * b->W, BWC = (size_t)B * b->nW * b->T * b->C;
+    BlockSaved z;
+    memset(&z, 0, sizeof z);
+    if (b->base + 0 >= p0) { z.x_in = BHW * b->C; z.ln1 = BHW; }
+    if (b->base + 2 >= p0) { z.qkv = 3 * BWC; z.att = (size_t)B * b->nW * b->NH * b->T * b->T; }
+    if (b->base + 4 >= p0) { z.x_mid = BHW * b->C; z.ln2 = BHW; }
+    if (b->base + 6 > p0) z.h = BHW * b->hidden;
+    return z;
+}
+
+static float *alloc_opt(size_t n) { return n ? mem_alloc_floats(n, MEM_ACTIVATIONS) : NULL; }
+static uint16_t *alloc_opt16(size_t n) { return n ? mem_alloc(sizeof(uint16_t) * n, MEM_ACTIVATIONS) : NULL; }
+
+// The buffers of z (category activations), x_in only when with_x_in; the
+// float16 options keep att and the GELU derivative (instead of h) in 2 bytes.
+static void alloc_block_acts(SwinBlockActs *a, const BlockSaved *z, const SwinConfig *cfg, int with_x_in) {
+    if (with_x_in) a->x_in = alloc_opt(z->x_in);
+    a->ln1_mean = alloc_opt(z->ln1); a->ln1_rstd = alloc_opt(z->ln1);
+    a->qkv = alloc_opt(z->qkv);
+    if (cfg->softmax_f16) a->att16 = alloc_opt16(z->att);
+    else a->att = alloc_opt(z->att);
+    a->x_mid = alloc_opt(z->x_mid);
+    a->ln2_mean = alloc_opt(z->ln2); a->ln2_rstd = alloc_opt(z->ln2);
+    if (cfg->gelu_f16) a->dgelu16 = alloc_opt16(z->h);
+    else a->h = alloc_opt(z->h);
+}
+
+static void free_block_acts(SwinBlockActs *a) {
+    float *bufs[] = {a->x_in, a->ln1_mean, a->ln1_rstd, a->qkv, a->att, a->x_mid, a->ln2_mean, a->ln2_rstd, a->h,
+                     a->sd_attn, a->sd_mlp};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
+    mem_free(a->dgelu16);
+    mem_free(a->att16);
+}
 
 void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) {
     memset(m, 0, sizeof *m);
@@ -207,6 +252,9 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
             LinearLayer *L = LIN(m, l, w);
             L->trainable = lin_pos(m, l, w) >= m->p0;
             L->method = (swin_is_counted(m, l, w) && L->trainable && bind->method) ? bind->method : &linear_dense_method;
+            // recompute: backward re-runs one block at a time, so the same linear of every block
+            // can save its input in one buffer, sized below for the largest trainable one
+            L->shared_x = cfg->recompute ? &m->rx[w] : NULL;
             block_name(L->name, sizeof L->name, b, lin_suffix[w]);
             L->I = w == SWIN_FC2 ? b->hidden : b->C;
             L->O = w == SWIN_QKV ? 3 * b->C : w == SWIN_FC1 ? b->hidden : b->C;
@@ -217,12 +265,17 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
             L->dims[3] = L->I;
             L->max_rows = (long)L->dims[0] * L->dims[1] * L->dims[2];
             L->rows = L->max_rows;
+            if (L->shared_x && L->trainable) L->shared_x->floats = zmax(L->shared_x->floats, (size_t)L->max_rows * L->I);
         }
     }
 
-    // Saved-for-backward table: only what active operations need.
+    // Saved-for-backward table: only what active operations need. With
+    // recompute, each block with an active operation keeps its input and the
+    // rest lives in one set (racts), each field at the largest block's need.
     m->acts = mem_alloc(sizeof(SwinBlockActs) * (size_t)m->nblocks, MEM_WORKSPACE);
     size_t mapC = 0, mapH = 0, rows = 0, winC = 0, attn = 0, mrg = 0, nhtt = 0;
+    BlockSaved rz;
+    memset(&rz, 0, sizeof rz);
     for (l = 0; l < m->nblocks; l++) {
         const SwinBlock *b = &m->blk[l];
         SwinBlockActs *a = &m->acts[l];
@@ -230,22 +283,13 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
         size_t BATT = (size_t)B * b->nW * b->NH * T * T;
         mapC = zmax(mapC, BHWC); mapH = zmax(mapH, BHW * b->hidden); rows = zmax(rows, BHW);
         winC = zmax(winC, BWC); attn = zmax(attn, BATT); nhtt = zmax(nhtt, (size_t)b->NH * T * T);
-        int base = b->base;
-        if (base + 0 >= m->p0) {
+        BlockSaved z = block_saved(b, m->p0, B);
+        if (!cfg->recompute) alloc_block_acts(a, &z, cfg, 1);
+        else if (b->base + 7 >= m->p0) {   // the re-run starts from the block's input
             a->x_in = mem_alloc_floats(BHWC, MEM_ACTIVATIONS);
-            a->ln1_mean = mem_alloc_floats(BHW, MEM_ACTIVATIONS);
-            a->ln1_rstd = mem_alloc_floats(BHW, MEM_ACTIVATIONS);
+            rz.ln1 = zmax(rz.ln1, z.ln1); rz.qkv = zmax(rz.qkv, z.qkv); rz.att = zmax(rz.att, z.att);
+            rz.x_mid = zmax(rz.x_mid, z.x_mid); rz.ln2 = zmax(rz.ln2, z.ln2); rz.h = zmax(rz.h, z.h);
         }
-        if (base + 2 >= m->p0) {
-            a->qkv = mem_alloc_floats(3 * BWC, MEM_ACTIVATIONS);
-            a->att = mem_alloc_floats(BATT, MEM_ACTIVATIONS);
-        }
-        if (base + 4 >= m->p0) {
-            a->x_mid = mem_alloc_floats(BHWC, MEM_ACTIVATIONS);
-            a->ln2_mean = mem_alloc_floats(BHW, MEM_ACTIVATIONS);
-            a->ln2_rstd = mem_alloc_floats(BHW, MEM_ACTIVATIONS);
-        }
-        if (base + 6 > m->p0) a->h = mem_alloc_floats(BHW * b->hidden, MEM_ACTIVATIONS);
         if (b->sd_prob > 0.0f) {   // frozen blocks drop paths in training too (as torch)
             a->sd_attn = mem_alloc_floats(B, MEM_ACTIVATIONS);
             a->sd_mlp = mem_alloc_floats(B, MEM_ACTIVATIONS);
@@ -264,6 +308,7 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
             }
         }
     }
+    if (cfg->recompute) alloc_block_acts(&m->racts, &rz, cfg, 0);
     const SwinBlock *last = &m->blk[m->nblocks - 1];
     size_t rows0 = (size_t)B * m->H0 * m->W0, rowsl = (size_t)B * last->H * last->W;
     if (m->p0 == 0) {
@@ -312,12 +357,8 @@ void swin_free(Swin *m) {
     for (int i = 0; i < m->nblocks * SWIN_NLIN; i++)
         if (m->lin[i].state) m->lin[i].method->free(&m->lin[i]);
     mem_free(m->lin);
-    for (int l = 0; l < m->nblocks; l++) {
-        SwinBlockActs *a = &m->acts[l];
-        float *bufs[] = {a->x_in, a->ln1_mean, a->ln1_rstd, a->qkv, a->att, a->x_mid, a->ln2_mean, a->ln2_rstd, a->h,
-                         a->sd_attn, a->sd_mlp};
-        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
-    }
+    for (int l = 0; l < m->nblocks; l++) free_block_acts(&m->acts[l]);
+    free_block_acts(&m->racts);
     mem_free(m->acts);
     for (int s = 0; s < SWIN_MAX_STAGES; s++) {
         mem_free(m->merge[s].xg); mem_free(m->merge[s].xn); mem_free(m->merge[s].mean); mem_free(m->merge[s].rstd);
@@ -383,14 +424,18 @@ int swin_save(const Swin *m, const char *path, WbError *err) {
 static float *other(const Swin *m, const float *avoid) { return avoid == m->xa ? m->xb : m->xa; }
 
 // Block l: x (B,H,W,C) -> returns its output (B,H,W,C): out_saved, or a
-// ping-pong workspace buffer when out_saved is NULL.
-static float *block_forward(Swin *m, int l, const float *x, float *out_saved, int B, int training) {
+// ping-pong workspace buffer when out_saved is NULL. a: the buffers that
+// keep what backward needs (NULL fields: the forward scratch); save: keep
+// them and apply stochastic depth; lin_training: the linears keep theirs.
+// rerun (backward's re-run under recompute): the drop-path scales already
+// in a are replayed, not drawn, and the output is not formed (returns NULL).
+static float *block_forward(Swin *m, int l, const SwinBlockActs *a, const float *x, float *out_saved, int B, int save,
+                            int lin_training, int rerun) {
     const SwinBlock *b = &m->blk[l];
-    SwinBlockActs *a = &m->acts[l];
     const int H = b->H, W = b->W, C = b->C, NH = b->NH, T = b->T, ws = m->cfg.window;
     const int BHW = B * H * W;
     const long nC = (long)H * W * C;
-    #define ACT(field, ws_buf) ((training && a->field) ? a->field : (ws_buf))
+    #define ACT(field, ws_buf) ((save && a->field) ? a->field : (ws_buf))
     char nw[PARAM_NAME_MAX], nb[PARAM_NAME_MAX];
 
     // x_mid = x + sd * reverse(proj(attn(qkv(partition(norm1(x))))))
@@ -401,15 +446,16 @@ static float *block_forward(Swin *m, int l, const float *x, float *out_saved, in
     const int wdims[4] = {B, b->nW, T, C};
     float *qkv = ACT(qkv, m->ws_qkv), *att = ACT(att, m->ws_att);
     LinearLayer *Lq = LIN(m, l, SWIN_QKV), *Lp = LIN(m, l, SWIN_PROJ);
-    Lq->method->forward(Lq, qkv, m->xw, wdims, 4, training);
+    Lq->method->forward(Lq, qkv, m->xw, wdims, 4, lin_training);
     block_name(nw, sizeof nw, b, "attn.relative_position_bias_table");
     relative_bias_forward(m->bias, P(m, nw), m->rpi, NH, ws);
     window_attention_forward(m->att_out, att, qkv, m->bias, (b->sh + b->sw) ? m->regions[b->stage] : NULL,
                              B * b->nW, b->nW, T, C, NH);
-    Lp->method->forward(Lp, m->proj_out, m->att_out, wdims, 4, training);
+    if (save && a->att16) half_pack(a->att16, att, (long)B * b->nW * NH * T * T);   // softmax_f16 (att: ws_att)
+    Lp->method->forward(Lp, m->proj_out, m->att_out, wdims, 4, lin_training);
     window_reverse_forward(m->tmp, m->proj_out, B, H, W, C, ws, b->sh, b->sw);
-    float *sd = NULL;
-    if (training && a->sd_attn) { drop_path_draw(a->sd_attn, &m->sd_rng, b->sd_prob, B); sd = a->sd_attn; }
+    float *sd = (save && a->sd_attn) ? a->sd_attn : NULL;
+    if (sd && !rerun) drop_path_draw(sd, &m->sd_rng, b->sd_prob, B);
     float *xm = ACT(x_mid, other(m, x));
     drop_path_residual_forward(xm, x, m->tmp, sd, B, nC);
 
@@ -420,11 +466,13 @@ static float *block_forward(Swin *m, int l, const float *x, float *out_saved, in
     const int d1[4] = {B, H, W, C}, d2[4] = {B, H, W, b->hidden};
     float *h = ACT(h, m->ws_h);
     LinearLayer *L1 = LIN(m, l, SWIN_FC1), *L2 = LIN(m, l, SWIN_FC2);
-    L1->method->forward(L1, h, m->ln_out, d1, 4, training);
-    gelu_forward(m->g, h, (long)BHW * b->hidden);
-    L2->method->forward(L2, m->tmp, m->g, d2, 4, training);
-    sd = NULL;
-    if (training && a->sd_mlp) { drop_path_draw(a->sd_mlp, &m->sd_rng, b->sd_prob, B); sd = a->sd_mlp; }
+    L1->method->forward(L1, h, m->ln_out, d1, 4, lin_training);
+    if (save && a->dgelu16) gelu_forward_f16grad(m->g, a->dgelu16, h, (long)BHW * b->hidden);
+    else gelu_forward(m->g, h, (long)BHW * b->hidden);
+    L2->method->forward(L2, m->tmp, m->g, d2, 4, lin_training);
+    sd = (save && a->sd_mlp) ? a->sd_mlp : NULL;
+    if (sd && !rerun) drop_path_draw(sd, &m->sd_rng, b->sd_prob, B);
+    if (rerun) return NULL;   // backward needs only what a now holds
     float *out = out_saved ? out_saved : other(m, xm);
     drop_path_residual_forward(out, xm, m->tmp, sd, B, nC);
     #undef ACT
@@ -458,9 +506,11 @@ float swin_forward(Swin *m, const float *img, const int *targets, int B, int tra
     layernorm_forward(x, (training && m->emb_mean) ? m->emb_mean : m->ws_mean,
                       (training && m->emb_rstd) ? m->emb_rstd : m->ws_rstd, pe, P(m, "features.0.2.weight"),
                       P(m, "features.0.2.bias"), rows0, C0, c->ln_eps);
+    // recompute: the linears save nothing now; backward re-runs each block saving
+    const int lin_training = training && !c->recompute;
     for (int l = 0; l < m->nblocks; l++) {
         const SwinBlock *b = &m->blk[l];
-        x = block_forward(m, l, x, block_dest(m, l, training), B, training);
+        x = block_forward(m, l, &m->acts[l], x, block_dest(m, l, training), B, training, lin_training, 0);
         if (b->index + 1 == c->depths[b->stage] && b->stage < S - 1) {
             // patch merging: gather, LayerNorm(4C), reduction Linear(4C, 2C)
             int s = b->stage, C = b->C, H2 = (b->H + 1) / 2, W2 = (b->W + 1) / 2, r2 = B * H2 * W2;
@@ -492,11 +542,11 @@ float swin_forward(Swin *m, const float *img, const int *targets, int B, int tra
 
 // --- backward -------------------------------------------------------------------
 
-// Block l: m->dres holds d(out) on entry and d(x) on exit. Returns 0 when
-// nothing before this point needs gradients (backward stops).
-static int block_backward(Swin *m, int l) {
+// Block l with its saved activations a: m->dres holds d(out) on entry and
+// d(x) on exit. Returns 0 when nothing before this point needs gradients
+// (backward stops).
+static int block_backward(Swin *m, int l, const SwinBlockActs *a) {
     const SwinBlock *b = &m->blk[l];
-    const SwinBlockActs *a = &m->acts[l];
     const int B = m->Bcur, H = b->H, W = b->W, C = b->C, NH = b->NH, T = b->T, ws = m->cfg.window;
     const int base = b->base, p0 = m->p0, BHW = B * H * W;
     const long nC = (long)H * W * C;
@@ -516,7 +566,8 @@ static int block_backward(Swin *m, int l) {
     L2->method->backward(L2, need ? m->dg : NULL, dy);
     if (!need) return 0;
     memset(m->dh, 0, sizeof(float) * BHWH);
-    gelu_backward(m->dh, a->h, m->dg, (long)BHWH);
+    if (a->dgelu16) gelu_backward_f16grad(m->dh, a->dgelu16, m->dg, (long)BHWH);
+    else gelu_backward(m->dh, a->h, m->dg, (long)BHWH);
     need = base + 5 > p0;
     if (need) memset(m->dln, 0, sizeof(float) * BHWC);
     L1->method->backward(L1, need ? m->dln : NULL, m->dh);
@@ -544,8 +595,10 @@ static int block_backward(Swin *m, int l) {
     float *dtable = G(m, nw);
     memset(m->dqkv, 0, sizeof(float) * 3 * BWC);
     if (dtable) memset(m->dbias, 0, sizeof(float) * (size_t)NH * T * T);
-    window_attention_backward(m->dqkv, dtable ? m->dbias : NULL, m->datt, m->datt_out, a->qkv, a->att, B * b->nW, T,
-                              C, NH);
+    const float *att = a->att;
+    if (a->att16) { half_unpack(m->ws_att, a->att16, (long)B * b->nW * NH * T * T); att = m->ws_att; }
+    window_attention_backward(m->dqkv, dtable ? m->dbias : NULL, m->datt, m->datt_out, a->qkv, att, B * b->nW, T, C,
+                              NH);
     relative_bias_backward(dtable, m->dbias, m->rpi, NH, ws);
     need = base + 1 > p0;
     if (need) memset(m->dxw, 0, sizeof(float) * BWC);
@@ -580,6 +633,23 @@ static int merge_backward(Swin *m, int s, const SwinBlock *b) {
     return 1;
 }
 
+// recompute: what block l's re-run saves into: racts (sized for the largest
+// block) without the fields this block does not save (they may be smaller
+// than its map: sized by a later stage), plus its own input and scales.
+static SwinBlockActs rerun_view(const Swin *m, int l) {
+    const SwinBlockActs *a = &m->acts[l];
+    SwinBlockActs v = m->racts;
+    BlockSaved z = block_saved(&m->blk[l], m->p0, m->B);
+    if (!z.ln1) v.ln1_mean = v.ln1_rstd = NULL;
+    if (!z.qkv) { v.qkv = v.att = NULL; v.att16 = NULL; }
+    if (!z.x_mid) v.x_mid = v.ln2_mean = v.ln2_rstd = NULL;
+    if (!z.h) { v.h = NULL; v.dgelu16 = NULL; }
+    v.x_in = a->x_in;
+    v.sd_attn = a->sd_attn;
+    v.sd_mlp = a->sd_mlp;
+    return v;
+}
+
 void swin_backward(Swin *m) {
     CHECK(m->training, "swin_backward after a forward with training = 0");
     const SwinConfig *c = &m->cfg;
@@ -603,7 +673,16 @@ void swin_backward(Swin *m) {
         const SwinBlock *b = &m->blk[l];
         if (b->index + 1 == c->depths[b->stage] && b->stage < S - 1)
             if (!merge_backward(m, b->stage, b)) return;
-        if (!block_backward(m, l)) return;
+        const SwinBlockActs *a = &m->acts[l];
+        SwinBlockActs view;
+        if (c->recompute) {   // re-run the block from its saved input (same drop-path scales), saving into racts
+            view = rerun_view(m, l);
+            Phase prev = phase_set(PHASE_RECOMPUTE);
+            block_forward(m, l, &view, view.x_in, NULL, B, 1, 1, 1);
+            phase_set(prev);
+            a = &view;
+        }
+        if (!block_backward(m, l, a)) return;
     }
     // Embedding: x_0 = LayerNorm(conv(img)); dres holds d x_0.
     const int rows0 = B * m->H0 * m->W0;
@@ -644,6 +723,10 @@ static void fam_io(const ModelConfig *cfg, int *size, int *channels, int *classe
     *size = cfg->swin.image_size; *channels = cfg->swin.channels; *classes = cfg->swin.num_classes;
 }
 static void fam_set_classes(ModelConfig *cfg, int K) { cfg->swin.num_classes = K; }
+static int *fam_memory_option(ModelConfig *cfg, int which) {
+    return which == MODEL_MEM_GELU_F16 ? &cfg->swin.gelu_f16 : which == MODEL_MEM_SOFTMAX_F16 ? &cfg->swin.softmax_f16
+                                                                                               : &cfg->swin.recompute;
+}
 static int fam_blocks(const SwinConfig *c) {
     int n = 0;
     for (int s = 0; s < c->stages; s++) n += c->depths[s];
@@ -719,7 +802,7 @@ static double fam_inference_flops(const ModelConfig *cfg, int B) { return swin_i
 const ModelFamily swin_family = {
     .name = "swin", .flags = 0, .act_modes = 4, .act_modes_names = "B, H, W, C", .keys = swin_keys, .model_bytes = sizeof(Swin),
     .preset = fam_preset, .preset_names = swin_preset_names, .read_keys = fam_read_keys, .describe = fam_describe,
-    .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = NULL, .memory_option = NULL,
+    .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = NULL, .memory_option = fam_memory_option,
     .finetune_units = fam_finetune_units, .lora_rank_max = fam_lora_rank_max, .act_rank_limits = fam_act_rank_limits,
     .build = fam_build, .free = fam_free, .init_random = fam_init_random, .load = fam_load, .save = fam_save,
     .forward = fam_forward, .backward = fam_backward, .params = fam_params, .logits = fam_logits, .binding = fam_binding,

@@ -47,6 +47,11 @@ typedef struct {
     int num_classes;         // K
     float ln_eps;            // 1e-5 as torchvision
     float stochastic_depth;  // p of the last block, linear in the block index (torchvision); 0 = off
+    // memory section, as ViTConfig's: gelu_f16, softmax_f16 (approximate) keep
+    // the GELU derivative / the window attention's probabilities as float16;
+    // recompute (exact) keeps each block's input (and its drop-path scales) and
+    // re-runs the block's forward in backward into one set sized for the largest block
+    int gelu_f16, softmax_f16, recompute;
 } SwinConfig;
 
 // Presets: swin_t, swin_s, swin_b (torchvision sizes, 224 px, 1000 classes;
@@ -78,7 +83,9 @@ typedef struct {
     float *qkv, *att;                    // (B,nW,T,3C), (B,nW,NH,T,T)
     float *x_mid, *ln2_mean, *ln2_rstd;  // (B,H,W,C), (B,H,W), (B,H,W)  norm2 input and stats
     float *h;                            // (B,H,W,hidden) fc1 output = GELU input
+    uint16_t *dgelu16, *att16;           // gelu_f16: gelu'(h) instead of h; softmax_f16: att as float16
     float *sd_attn, *sd_mlp;             // (B) stochastic-depth scales, NULL when the block has p = 0
+                                         // (recompute: kept per block, so the re-run drops the same paths)
 } SwinBlockActs;
 
 typedef struct {
@@ -102,7 +109,9 @@ typedef struct {
     ParamSet frozen;
     LinearLayer *lin;      // (nblocks, SWIN_NLIN)
 
-    SwinBlockActs *acts;   // (nblocks) saved for backward (NULL parts when inactive)
+    SwinBlockActs *acts;   // (nblocks) saved for backward (NULL parts when inactive; recompute: x_in, sd_*)
+    SwinBlockActs racts;   // recompute: the one set backward's re-runs fill, each field at its largest block's size
+    SharedInput rx[SWIN_NLIN];   // recompute: the linears' saved inputs, one per kind (qkv, proj, fc1, fc2)
     SwinMergeActs merge[SWIN_MAX_STAGES];
     float *emb_in, *emb_mean, *emb_rstd;    // (B,H0,W0,C0) patch embedding output, (B,H0,W0) x2
     float *xf, *lnf_mean, *lnf_rstd;        // final norm input (B,Hl,Wl,Cl), stats

@@ -9,12 +9,14 @@
 static double ln_fwd(double rows, double C) { return 8 * rows * C + 5 * rows; }
 static double ln_bwd(double rows, double C) { return 19 * rows * C + 2 * rows; }
 
-// training = 1: the step (forward + backward, stochastic depth drawn);
-// 0: the inference forward (no drop path scaling, no backward).
+// training = 1: the step (forward + backward, stochastic depth drawn, the
+// memory section's options); 0: the inference forward (no drop path
+// scaling, no backward, plain GELU).
 static FlopCount swin_flops(const SwinConfig *c, int B, LinearCostFn lin, const void *ctx, int training) {
     const int S = c->stages, ws = c->window, K = c->num_classes, C0 = c->embed_dim;
     const double b = B, T = (double)ws * ws, PP = (double)c->channels * c->patch * c->patch;
     int H = c->image_size / c->patch, W = H, nblocks = 0;
+    const int gelu16 = training && c->gelu_f16, recompute = training && c->recompute;
     for (int s = 0; s < S; s++) nblocks += c->depths[s];
     FlopCount f = {0, 0, 0};
     // features.0: conv as im2col + linear (bias), LayerNorm; backward: LayerNorm, conv dw + db (no dx)
@@ -32,14 +34,19 @@ static FlopCount swin_flops(const SwinConfig *c, int B, LinearCostFn lin, const 
             // swin.c sets sd_prob the same way; a block with p > 0 scales both residuals in training
             float sd_prob = nblocks > 1 ? c->stochastic_depth * (float)l / (float)(nblocks - 1) : 0.0f;
             const double res = (training && sd_prob > 0.0f) ? 2 : 1;   // drop_path_residual_forward
-            f.forward += 2 * ln_fwd(BHW, C);                          // norm1, norm2
-            f.forward += 4 * Bw * T * T * C;                          // q k^T and att v GEMMs
-            f.forward += (6.0 + ((sh + sw) ? 1 : 0)) * att_rows * T + att_rows;   // bias (+ mask) + softmax
-            f.forward += 2 * res * BHWC;                              // two residuals
-            f.forward += 5 * BHW * hidden;                            // GELU
+            double blk = 2 * ln_fwd(BHW, C);                          // norm1, norm2
+            blk += 4 * Bw * T * T * C;                                // q k^T and att v GEMMs
+            blk += (6.0 + ((sh + sw) ? 1 : 0)) * att_rows * T + att_rows;   // bias (+ mask) + softmax
+            const double gelu = (gelu16 ? 11 : 5) * BHW * hidden;     // GELU (gelu_f16: and its derivative)
+            if (recompute) {   // forward without saving (plain GELU); backward's re-run without the last residual
+                f.forward += blk + 2 * res * BHWC + 5 * BHW * hidden;
+                f.recompute += blk + res * BHWC + gelu;
+            } else {
+                f.forward += blk + 2 * res * BHWC + gelu;             // two residuals
+            }
             // backward, in swin.c block_backward's order
             if (res == 2) f.backward += 2 * 2 * BHWC;                 // drop_path_residual_backward x2
-            f.backward += 12 * BHW * hidden;                          // GELU
+            f.backward += (gelu16 ? 2 : 12) * BHW * hidden;           // GELU
             f.backward += 2 * ln_bwd(BHW, C);                         // norm2, norm1 (dx, dw, db)
             f.backward += 2 * BHWC;                                   // window reverse / partition adjoints
             f.backward += 8 * Bw * T * T * C + 5 * att_rows * T;      // attention core: GEMMs, softmax, dbias
@@ -51,6 +58,7 @@ static FlopCount swin_flops(const SwinConfig *c, int B, LinearCostFn lin, const 
                 FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1, 1) : dense_linear_cost(rows, I, O, 1, 1);
                 f.forward += lf.forward;
                 f.backward += lf.backward;
+                if (recompute) f.recompute += lf.forward;             // the re-run's linears
             }
         }
         if (s < S - 1) {

@@ -17,7 +17,7 @@ float *linear_saved_input_alloc(LinearLayer *L) {
     size_t n = (size_t)L->max_rows * (size_t)L->I;
     SharedInput *sh = L->shared_x;
     if (!sh) return mem_alloc_floats(n, MEM_ACTIVATIONS);
-    if (!sh->x) { sh->x = mem_alloc_floats(n, MEM_ACTIVATIONS); sh->owner = L; }
+    if (!sh->x) { sh->x = mem_alloc_floats(n > sh->floats ? n : sh->floats, MEM_ACTIVATIONS); sh->owner = L; }
     CHECK(mem_size(sh->x) >= sizeof(float) * n, "%s: shared saved input of %zu bytes, needs %zu", L->name, mem_size(sh->x),
           sizeof(float) * n);
     sh->users++;

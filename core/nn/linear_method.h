@@ -105,12 +105,15 @@ struct RankCalib;
 
 // One saved-input buffer that several linears share (memory.recompute in
 // vit.c: the same linear of every block, since backward re-runs one block at
-// a time, and q, k, v, which see the same input). The first layer whose
-// method saves its input densely allocates it (linear_saved_input_alloc).
+// a time, and q, k, v, which see the same input; swin.c: the same linear of
+// every block, of different sizes per stage). The first layer whose method
+// saves its input densely allocates it (linear_saved_input_alloc), with
+// floats floats when its users differ in size (the model sets the largest).
 typedef struct {
     float *x;
     int users;
     const void *owner;    // the LinearLayer that allocated it: it reports the bytes
+    size_t floats;        // 0: the first user's max_rows * I
 } SharedInput;
 
 typedef struct {
