@@ -28,7 +28,7 @@ typedef struct {
     ViTConfig vit;     // when kind == MODEL_VIT
     SwinConfig swin;   // when kind == MODEL_SWIN
     LlamaConfig llama; // when kind == MODEL_LLAMA
-    const void *extra; // a test-registered family's config (tests/test_model_registry.c)
+    int extra[8];      // the config of a family without a member here (tests/test_model_registry.c)
 } ModelConfig;
 
 typedef struct {
