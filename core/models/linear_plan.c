@@ -26,7 +26,7 @@ void plan_add_set(MemPlan *p, double numel, int ntensors, int trainable, int opt
     p->bytes[MEM_WORKSPACE] += info_bytes(ntensors);
 }
 
-void linear_plan_begin(LinearPlan *lp, MemPlan *p, const ViTBinding *bind, const int *weight_ranks, int opt_state,
+void linear_plan_begin(LinearPlan *lp, MemPlan *p, const ModelBinding *bind, const int *weight_ranks, int opt_state,
                        const char *who) {
     memset(lp, 0, sizeof *lp);
     lp->p = p;
@@ -60,7 +60,7 @@ static double weight_rank(const LinearPlan *lp, int idx, const char *what) {
 void linear_plan_add(LinearPlan *lp, long rows_l, int I_i, int O_i, int nd, const int *dims, int idx, int trainable, int bias,
                      int slot) {
     MemPlan *p = lp->p;
-    const ViTBinding *bind = lp->bind;
+    const ModelBinding *bind = lp->bind;
     const unsigned fl = lp->flags;
     const double I = I_i, O = O_i, rows = (double)rows_l, nb = bias ? plan_pad16(O) : 0;   // nb: the bias tensor
     const int nt = bias ? 2 : 1, counted = idx >= 0, bound = counted && trainable && bind->method;

@@ -14,7 +14,7 @@
 #define WB_LINEAR_PLAN_H
 
 #include "core/compress/tucker.h"
-#include "core/models/vit.h"   // ViTBinding
+#include "core/models/model_binding.h"
 #include "core/runtime/memory.h"
 
 // Tracked bytes a model holds while it trains (see vit_memory_plan).
@@ -40,7 +40,7 @@ void plan_add_set(MemPlan *p, double numel, int ntensors, int trainable, int opt
 
 typedef struct {
     MemPlan *p;
-    const ViTBinding *bind;   // method (NULL: dense), mcfg, layer_act_ranks
+    const ModelBinding *bind;   // method (NULL: dense), mcfg, layer_act_ranks
     const int *weight_ranks;  // per counted index: wasi/wsi's k, svdllm_lora's K (NULL for other methods)
     int opt_state;
     const char *who;          // the plan's name, for messages
@@ -53,7 +53,7 @@ typedef struct {
 } LinearPlan;
 
 // Start adding linears to p. Dies for a method with data-dependent buffers (METHOD_ACT_ENERGY).
-void linear_plan_begin(LinearPlan *lp, MemPlan *p, const ViTBinding *bind, const int *weight_ranks, int opt_state,
+void linear_plan_begin(LinearPlan *lp, MemPlan *p, const ModelBinding *bind, const int *weight_ranks, int opt_state,
                        const char *who);
 // One linear W (O,I) seeing up to `rows` token rows, its activation modes
 // dims[0..nd-1] (dims[nd-1] = I; what act_store sizes the Tucker from).

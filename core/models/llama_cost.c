@@ -73,7 +73,7 @@ double llama_inference_flops(const LlamaConfig *c, int B) { return llama_step_fl
 // --- memory plan (see llama_cost.h) -----------------------------------------------------
 // Every term names the allocation of llama_build it mirrors; the linears are linear_plan's.
 
-MemPlan llama_memory_plan(const LlamaConfig *c, int B, const ViTBinding *bind, const int *weight_ranks, int opt_state) {
+MemPlan llama_memory_plan(const LlamaConfig *c, int B, const ModelBinding *bind, const int *weight_ranks, int opt_state) {
     MemPlan p;
     memset(&p, 0, sizeof p);
     const int L = c->layers, nt = trained_layers(c, bind->num_finetune), first = L - nt, emb = bind->num_finetune < 0;

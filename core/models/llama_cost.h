@@ -48,6 +48,6 @@ double llama_inference_flops(const LlamaConfig *c, int B);
 // act_shared here: per trained layer x_in, rstd1, q, k (after the rotation),
 // v, att, x_mid, rstd2, gate, up; the pooled token, its norm and stats, the
 // softmax probabilities; the token ids when the embedding trains.
-MemPlan llama_memory_plan(const LlamaConfig *c, int B, const ViTBinding *bind, const int *weight_ranks, int opt_state);
+MemPlan llama_memory_plan(const LlamaConfig *c, int B, const ModelBinding *bind, const int *weight_ranks, int opt_state);
 
 #endif
