@@ -111,6 +111,8 @@ float llama_forward(Llama *m, const float *tok, const int *targets, int B, int t
 void llama_backward(Llama *m);
 struct ModelParams llama_params(Llama *m);
 LlamaPaperMemory llama_paper_memory(const Llama *m);
+// The counted-linear rule on a binding alone (the family and the cost model ask it).
+int llama_linear_counted(const ModelBinding *bind, int block, int which);
 int llama_is_counted(const Llama *m, int layer, int which);
 int llama_counted_index(const Llama *m, int layer, int which);
 

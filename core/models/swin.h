@@ -153,6 +153,8 @@ struct ModelParams swin_params(Swin *m);
 
 // The counted linears (the paper's measure) and per-layer access.
 SwinPaperMemory swin_paper_memory(const Swin *m);
+// The counted-linear rule on a binding alone (the family and the cost model ask it).
+int swin_linear_counted(const ModelBinding *bind, int block, int which);
 int swin_is_counted(const Swin *m, int block, int which);
 int swin_counted_index(const Swin *m, int block, int which);   // -1 if not counted
 LinearLayer *swin_linear(const Swin *m, int block, int which);

@@ -106,6 +106,8 @@ struct ModelParams vit_params(ViT *m);
 // Accounting over the counted linears (the paper's measure) and per layer.
 typedef ModelPaperMemory ViTPaperMemory;
 ViTPaperMemory vit_paper_memory(const ViT *m);
+// The counted-linear rule on a binding alone (the family and the cost model ask it).
+int vit_linear_counted(const ModelBinding *bind, int block, int which);
 int vit_is_counted(const ViT *m, int block, int which);
 // Index of linear (block, which) among the counted linears in forward order, -1 if not counted.
 int vit_counted_index(const ViT *m, int block, int which);
