@@ -5,7 +5,7 @@
 #include "baselines/registry.h"
 #include "core/data/tokenizer.h"
 #include "core/runtime/memory.h"
-#include "experiments/maxbatch.h"
+#include "core/runtime/mem_size.h"
 
 #include <limits.h>
 #include <math.h>

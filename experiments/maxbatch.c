@@ -8,7 +8,6 @@
 #include "core/runtime/rng.h"
 #include "core/train/train.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,118 +15,6 @@
 #include <unistd.h>
 
 #define MAXBATCH_MAX_LINEARS 4096
-
-int mem_parse_size(const char *s, double *bytes) {
-    if (!s) return -1;
-    while (isspace((unsigned char)*s)) s++;
-    if (!*s || *s == '-' || *s == '+') return -1;
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !isfinite(v) || v <= 0) return -1;
-    while (isspace((unsigned char)*end)) end++;
-    static const struct { const char *suf; double mul; } units[] = {
-        {"", 1}, {"B", 1},
-        {"K", 1024.0}, {"KiB", 1024.0}, {"KB", 1e3},
-        {"M", 1048576.0}, {"MiB", 1048576.0}, {"MB", 1e6},
-        {"G", 1073741824.0}, {"GiB", 1073741824.0}, {"GB", 1e9},
-        {"T", 1099511627776.0}, {"TiB", 1099511627776.0}, {"TB", 1e12},
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (!strcmp(end, units[i].suf)) {
-            double b = v * units[i].mul;
-            if (b < 1 || b > 1e18) return -1;   // under a byte or beyond any machine: a typo
-            *bytes = b;
-            return 0;
-        }
-    return -1;
-}
-
-// why[]: "'<s>': expected ..." for one size (what a single --cap always said),
-// "'<s>': element i '<e>': expected ..." in a list.
-int mem_parse_size_list(const char *s, double *caps, int max, char *why, size_t why_cap) {
-    static const char *expected = "expected a size > 0 such as 2GiB, 512MB, 1.5G";
-    if (!s || !strchr(s, ',')) {
-        if (max >= 1 && mem_parse_size(s, &caps[0]) == 0) return 1;
-        snprintf(why, why_cap, "'%s': %s", s ? s : "", expected);
-        return -1;
-    }
-    int n = 0;
-    for (const char *q = s;; q++) {
-        size_t len = strcspn(q, ",");
-        char one[64];
-        snprintf(one, sizeof one, "%.*s", (int)len, q);
-        if (n == max) {
-            snprintf(why, why_cap, "'%s': more than %d sizes", s, max);
-            return -1;
-        }
-        if (len >= sizeof one || mem_parse_size(one, &caps[n]) < 0) {
-            snprintf(why, why_cap, "'%s': element %d '%.*s': %s (a list: sizes separated by commas, e.g. 1GiB,2GiB,4GiB)", s, n + 1,
-                     (int)len, q, expected);
-            return -1;
-        }
-        for (int j = 0; j < n; j++)
-            if (caps[j] == caps[n]) {
-                snprintf(why, why_cap, "'%s': element %d '%s' is the same cap as element %d", s, n + 1, one, j + 1);
-                return -1;
-            }
-        n++;
-        q += len;
-        if (!*q) return n;
-    }
-}
-
-void mem_format_size(char *buf, size_t cap, double b) {
-    if (b >= 1073741824.0) snprintf(buf, cap, "%.2f GiB", b / 1073741824.0);
-    else snprintf(buf, cap, "%.1f MiB", b / 1048576.0);
-}
-
-void mem_plan_format(char *buf, size_t cap, const MemPlan *p) {
-    size_t o = 0;
-    buf[0] = 0;
-    for (int k = 0; k < MEM_NCAT && o < cap; k++)
-        o += (size_t)snprintf(buf + o, cap - o, "%s %.1f MiB, ", mem_category_name((MemCategory)k), p->bytes[k] / 1048576.0);
-    if (o < cap) snprintf(buf + o, cap - o, "total %.1f MiB", p->total / 1048576.0);
-}
-
-static int why_fail(char *why, size_t cap, const char *fmt, const char *a) {
-    snprintf(why, cap, fmt, a);
-    return -1;
-}
-
-int run_memory_plan(const RunSpec *rs, const ModelBinding *bind_in, int B, const int *weight_ranks, double data_bytes,
-                    MemPlan *plan, int *exact, ModelBinding *bind_used, char *why, size_t why_cap) {
-    const LinearMethod *m = bind_in->method;
-    const ModelFamily *fam = model_family(rs->model.kind);
-    if (!fam->memory_plan) return why_fail(why, why_cap, "no memory plan for %s models", fam->name);
-    if (rs->num_finetune >= 0 && fam->memory_plan_limits)
-        return why_fail(why, why_cap, "no memory plan with num_of_finetune set (%s only)", fam->memory_plan_limits);
-    if (m->flags & METHOD_ACT_ENERGY) return why_fail(why, why_cap, "no memory plan for %s: its activation ranks come from the data", m->name);
-    if (m->flags & METHOD_DATA_CALIB) return why_fail(why, why_cap, "no memory plan for %s: its truncation rank comes from calibration data", m->name);
-    if (bind_in->mcfg.weight_update_svd) return why_fail(why, why_cap, "no memory plan for %s with weight_update svd", m->name);
-    ModelBinding bind = *bind_in;
-    *exact = 1;
-    if ((m->flags & METHOD_ACT_TUCKER) && rs->act_mode != ACT_RANKS_FIXED) {
-        // ranks chosen at run time (epsilon, DP): bound by the full ranks (a Tucker at
-        // full rank holds more than any truncation of it); act_store clamps to the sizes
-        for (int n = 0; n < model_config_act_modes(&rs->model); n++) bind.mcfg.act_ranks[n] = 1 << 20;
-        *exact = 0;
-    }
-    static int ub[MAXBATCH_MAX_LINEARS];
-    static LinearShape shapes[MAXBATCH_MAX_LINEARS];
-    if ((m->flags & METHOD_WEIGHT_LOWRANK) && !weight_ranks) {   // wasi's k from the SVD: at most min(I, O)
-        ModelBinding all = bind;   // weight_ranks are indexed over every counted linear, frozen ones too
-        all.num_finetune = -1;
-        int n = fam->counted_shapes(&rs->model, B, &all, shapes, MAXBATCH_MAX_LINEARS);
-        for (int i = 0; i < n; i++) ub[i] = wb_min(shapes[i].O, shapes[i].dims[shapes[i].nd - 1]);
-        weight_ranks = ub;
-        *exact = 0;
-    }
-    *plan = fam->memory_plan(&rs->model, B, &bind, weight_ranks, optim_state_buffers(&rs->opt));
-    if (bind_used) *bind_used = bind;
-    plan->bytes[MEM_DATA] = data_bytes;
-    plan->total += data_bytes;
-    return 0;
-}
 
 // The batch buffers of a step at B (what the runner's x, y and batch indices take).
 static double batch_bytes(const RunSpec *rs, int B) {

@@ -11,7 +11,8 @@
 #include "cost.h"
 #include "dry_run.h"
 #include "fs.h"
-#include "maxbatch.h"
+#include "experiments/run_plan.h"
+#include "core/runtime/mem_size.h"
 #include "results.h"
 #include "subspace_log.h"
 #include "spectrum_log.h"
@@ -72,7 +73,7 @@ void runner_weights_path(const Experiment *ex, const char *out, const RunSpec *r
 
 // memory.cap: the planned peak (model by category + the data the run holds
 // now) must fit before the model is allocated; over it the run stops here,
-// recorded as over_cap (maxbatch.h has the planner and its bounds).
+// recorded as over_cap (run_plan.h has the planner and its bounds).
 static int cap_check(const RunSpec *rs, const ModelBinding *bind, WbError *err) {
     MemPlan plan;
     int exact;
