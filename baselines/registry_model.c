@@ -14,21 +14,3 @@ ModelPaperMemory model_methods_paper_memory(const ModelConfig *cfg, int B, const
     for (int i = 0; i < n; i++) paper_memory_add(&pm, method, shapes[i].O, shapes[i].dims, shapes[i].nd, &bind->mcfg, ranks);
     return pm;
 }
-
-ModelPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ModelBinding *bind, const char *method,
-                                      const LayerRanks *ranks) {
-    ModelConfig mc = {.kind = MODEL_VIT, .vit = *cfg};
-    return model_methods_paper_memory(&mc, B, bind, method, ranks);
-}
-
-ModelPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const ModelBinding *bind, const char *method,
-                                           const LayerRanks *ranks) {
-    ModelConfig mc = {.kind = MODEL_SWIN, .swin = *cfg};
-    return model_methods_paper_memory(&mc, B, bind, method, ranks);
-}
-
-ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const ModelBinding *bind, const char *method,
-                                            const LayerRanks *ranks) {
-    ModelConfig mc = {.kind = MODEL_LLAMA, .llama = *cfg};
-    return model_methods_paper_memory(&mc, B, bind, method, ranks);
-}

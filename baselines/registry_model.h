@@ -18,12 +18,4 @@
 ModelPaperMemory model_methods_paper_memory(const ModelConfig *cfg, int B, const ModelBinding *bind, const char *method,
                                             const LayerRanks *ranks);
 
-// The same for one family's config (what the tests of each model call).
-ModelPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ModelBinding *bind, const char *method,
-                                      const LayerRanks *ranks);
-ModelPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const ModelBinding *bind, const char *method,
-                                           const LayerRanks *ranks);
-ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const ModelBinding *bind, const char *method,
-                                            const LayerRanks *ranks);
-
 #endif

@@ -9,6 +9,7 @@
 #include "baselines/wasi.h"
 #include "baselines/wsi.h"
 #include "baselines/asi.h"
+#include "baselines/registry_model.h"
 #include "baselines/hosvd.h"
 #include "baselines/lora.h"
 #include "baselines/vanilla.h"
@@ -593,4 +594,22 @@ int tl_blas_threads_invariant(char *why, size_t cap) {
     }
     threads_set(before);
     return ok;
+}
+
+ModelPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                      const LayerRanks *ranks) {
+    ModelConfig mc = {.kind = MODEL_VIT, .vit = *cfg};
+    return model_methods_paper_memory(&mc, B, bind, method, ranks);
+}
+
+ModelPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                           const LayerRanks *ranks) {
+    ModelConfig mc = {.kind = MODEL_SWIN, .swin = *cfg};
+    return model_methods_paper_memory(&mc, B, bind, method, ranks);
+}
+
+ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                            const LayerRanks *ranks) {
+    ModelConfig mc = {.kind = MODEL_LLAMA, .llama = *cfg};
+    return model_methods_paper_memory(&mc, B, bind, method, ranks);
 }

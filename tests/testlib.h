@@ -154,4 +154,14 @@ void tl_model_reference_case(const ModelConfig *cfg, const TlReferenceCase *c);
 void tl_model_checkpoint_roundtrip(const ModelConfig *cfg, const ModelConfig *wide, const char *first_tensor,
                                    const char *file, void (*check)(const Model *saved, const char *path));
 
+// The closed-form paper measure (baselines/registry_model.h) for one family's
+// config, as the model tests call it.
+ModelPaperMemory methods_paper_memory(const ViTConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                      const LayerRanks *ranks);
+ModelPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                           const LayerRanks *ranks);
+ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const ModelBinding *bind, const char *method,
+                                            const LayerRanks *ranks);
+
+
 #endif
