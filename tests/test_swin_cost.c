@@ -7,6 +7,17 @@
 // closed form, hosvd/asi/wasi by what each linear of the same model was
 // counted doing (a wrapper method records it), so the rest of the model is
 // still checked in closed form. swin_t at batch 1 unless WB_QUICK.
+// Memory: the tracked allocator's bytes per category after build + init +
+// one step (SGD, SGD with momentum, AdamW) equal swin_memory_plan for dense,
+// vanilla, lora, svdllm_lora, asi, wasi (dense and factored) and wsi, layers
+// mlp / all_linear, plain / gelu_f16 / softmax_f16 / recompute / all three,
+// num_finetune all and partial (a patch merging trained, the block before it
+// from its fc2 on), plus p0 inside a block's attention and the head only, on
+// swin_micro and an odd config with drop paths (324 configurations; WB_QUICK
+// a fifth). Measured: weights, gradients, optimizer, activations exact;
+// workspace at most 1.8e-2 relative, always above the plan by what it leaves
+// out (the methods' private state structs, LAPACK's queried work arrays): the
+// largest gap 24.9 KB of 3.9 MB (micro, wasi all_linear, AdamW).
 #include "baselines/registry.h"
 #include "baselines/svdllm_lora.h"
 #include "baselines/wasi.h"
@@ -26,6 +37,14 @@
 static SwinConfig micro_cfg(void) { SwinConfig c; swin_preset("swin_micro", &c); return c; }
 static SwinConfig odd_cfg(void) {   // as tests/test_swin.c
     SwinConfig c = {36, 2, 3, 16, 4, {2, 2, 2, 2}, {1, 2, 2, 4}, 4, 4, 7, 1e-5f, 0.0f, 0, 0, 0};
+    return c;
+}
+
+// The memory plan's odd config: a 10 x 10 map under window 4 (padded to 12),
+// then 5 x 5 (padded to 8, shifted) and 3 x 3 (one window: no shift), a
+// stage of one block (no shifted block, no mask), drop paths on.
+static SwinConfig odd_mem_cfg(void) {
+    SwinConfig c = {20, 2, 3, 16, 3, {2, 1, 2, 0}, {1, 2, 4, 0}, 4, 3, 7, 1e-5f, 0.3f, 0, 0, 0};
     return c;
 }
 
@@ -238,7 +257,8 @@ static void test_swin_t(void) {
 
 // --- memory ---------------------------------------------------------------------------------
 
-static double max_rel[MEM_NCAT];
+static double max_rel[MEM_NCAT], max_ws_gap, max_ws_of;
+static char max_ws_tag[200];
 static int n_memory_checks;
 
 // Build, init and train one step, then compare the tracked bytes the model
@@ -249,7 +269,7 @@ static int n_memory_checks;
 // mem: 1 = memory.gelu_f16, 2 = softmax_f16, 4 = recompute (or'ed).
 static void check_memory(const char *tag, SwinConfig c, const char *method, int all_linear, int factored, int nf, int opt,
                          int mem) {
-    const int B = 3;
+    const int B = 2;
     c.gelu_f16 = mem & 1; c.softmax_f16 = (mem >> 1) & 1; c.recompute = (mem >> 2) & 1;
     SwinBinding bind;
     memset(&bind, 0, sizeof bind);
@@ -304,6 +324,11 @@ static void check_memory(const char *tag, SwinConfig c, const char *method, int 
         EXPECT(ok, "%s %s: allocator %.0f, plan %.0f (diff %.0f)", t, mem_category_name((MemCategory)k), got, p.bytes[k],
                got - p.bytes[k]);
         bad += !ok;
+        if (k == MEM_WORKSPACE && got - p.bytes[k] > max_ws_gap) {
+            max_ws_gap = got - p.bytes[k];
+            max_ws_of = got;
+            snprintf(max_ws_tag, sizeof max_ws_tag, "%s", t);
+        }
     }
     if (bad) {   // the whole table of a failing configuration
         printf("  %s:", t);
@@ -328,28 +353,27 @@ static void check_memory(const char *tag, SwinConfig c, const char *method, int 
 }
 
 // Every method the plan covers x layers x the memory options x num_finetune
-// (all, and the last counted linears from stage 1's last block on, its patch
-// merging trained) on swin_micro and the odd config with drop paths.
+// (all, and the last stage's linears plus the fc2 before them: a patch
+// merging trained, the block before it from its fc2 on) on swin_micro and
+// an odd config with drop paths.
 static void test_memory_plan_equals_allocator(void) {
     static const struct { const char *name; int factored; } meths[] = {
         {NULL, 0}, {"vanilla", 0}, {"lora", 0}, {"svdllm_lora", 0}, {"asi", 0}, {"wasi", 0}, {"wasi", 1}, {"wsi", 0},
     };
     static const int mems[5] = {0, 1, 2, 4, 7};
-    SwinConfig odd = odd_cfg();
-    odd.stochastic_depth = 0.3f;
-    const SwinConfig cfgs[2] = {micro_cfg(), odd};
+    const SwinConfig odd = odd_mem_cfg(), cfgs[2] = {micro_cfg(), odd};
     const char *tags[2] = {"micro", "odd sd"};
     const int quick = getenv("WB_QUICK") != NULL;
     int run = 0;
+    threads_set(1);   // tiny maps: OpenMP's fork/join would dominate; no tracked buffer depends on the threads
     for (int ic = 0; ic < 2; ic++) {
-        const int nblocks = swin_num_blocks(&cfgs[ic]), last_stage_blocks = cfgs[ic].depths[cfgs[ic].stages - 1];
+        const int last_stage_blocks = cfgs[ic].depths[cfgs[ic].stages - 1];
         for (size_t im = 0; im < sizeof meths / sizeof meths[0]; im++)
             for (int al = 0; al < 2; al++)
                 for (int j = 0; j < 5; j++)
                     for (int f = 0; f < 2; f++, run++) {
                         // partial: the linears of the last stage and the fc2 of the block before (its merge trains)
                         const int per = al ? SWIN_NLIN : 2, nf = f ? per * last_stage_blocks + 1 : -1;
-                        (void)nblocks;
                         if (quick && run % 5) continue;
                         const int opt = meths[im].factored ? 0 : run % 3;   // factored wasi: SGD without state
                         check_memory(tags[ic], cfgs[ic], meths[im].name, al, meths[im].factored, nf, opt, mems[j]);
@@ -360,9 +384,11 @@ static void test_memory_plan_equals_allocator(void) {
     check_memory("micro", micro_cfg(), "lora", 1, 0, 3, 2, 3);
     check_memory("odd sd", odd, "asi", 0, 0, 0, 1, 4);
     check_memory("odd sd", odd, NULL, 0, 0, 0, 0, 0);
+    threads_set(0);
     printf("  %d configurations; largest relative error (|allocator - plan| / allocator) per category:", n_memory_checks);
     for (int k = 0; k < MEM_NCAT; k++) printf(" %s %.2e", mem_category_name((MemCategory)k), max_rel[k]);
-    printf("\n");
+    printf("\n  largest workspace gap (unpredicted: private structs, LAPACK work): %.0f B of %.0f B (%s)\n", max_ws_gap, max_ws_of,
+           max_ws_tag);
 }
 
 int main(int argc, char **argv) {
