@@ -102,8 +102,9 @@ static const char *usage_maxbatch =
     "(skipped with --no-confirm) whose tracked peak is printed beside the plan with the error.\n"
     "wasi's weight ranks are read off the run's starting weights; activation ranks chosen at\n"
     "run time (epsilon, the DP) are bounded by full ranks: such plans are marked (bound).\n"
-    "ViT and Llama runs (Swin has no memory plan yet). Rows go to the results file's\n"
-    "/maxbatch table (results/README.md), shown by `wasibench info`. Exit 0, 2 bad arguments or file, 3 results file error.\n";
+    "ViT, Swin and Llama runs (ViT: num_of_finetune all only). Rows go to the results\n"
+    "file's /maxbatch table (results/README.md), shown by `wasibench info`.\n"
+    "Exit 0, 2 bad arguments or file, 3 results file error.\n";
 
 static const char *usage_merge =
     "usage: wasibench merge [--force] OUT.h5 IN1.h5 [IN2.h5 ...]\n"

@@ -174,25 +174,26 @@ static void test_cap_below_plan_stops_before_allocating(void) {
     results_list_free(&l);
 }
 
-// A cap between the plans at B = 37 and 38 of yaml's first run (batch buffers included).
-static double cap_between_37_and_38(const char *yaml) {
+// A cap between the plans at B and B + 1 of yaml's first run (batch buffers included).
+static double cap_between(const char *yaml, int B) {
     Experiment ex;
     WbError err = {0};
     CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
     ViTBinding bind;
     BudgetFit fit;
-    MemPlan p37, p38;
+    MemPlan p0, p1;
     int exact;
     char why[256];
     CHECK(runner_bind_method(&ex.runs[0], NULL, &bind, &fit, &err) == 0, "%s", err.msg);
     int S, Cin, K;
     model_config_io(&ex.runs[0].model, &S, &Cin, &K);
-    double d37 = 4.0 * 37 * Cin * S * S + 8.0 * 37, d38 = 4.0 * 38 * Cin * S * S + 8.0 * 38;
-    CHECK(run_memory_plan(&ex.runs[0], &bind, 37, NULL, d37, &p37, &exact, NULL, why, sizeof why) == 0, "%s", why);
-    CHECK(run_memory_plan(&ex.runs[0], &bind, 38, NULL, d38, &p38, &exact, NULL, why, sizeof why) == 0, "%s", why);
+    double d0 = 4.0 * B * Cin * S * S + 8.0 * B, d1 = 4.0 * (B + 1) * Cin * S * S + 8.0 * (B + 1);
+    CHECK(run_memory_plan(&ex.runs[0], &bind, B, NULL, d0, &p0, &exact, NULL, why, sizeof why) == 0, "%s", why);
+    CHECK(run_memory_plan(&ex.runs[0], &bind, B + 1, NULL, d1, &p1, &exact, NULL, why, sizeof why) == 0, "%s", why);
     cfg_free(&ex);
-    return floor((p37.total + p38.total) / 2);
+    return floor((p0.total + p1.total) / 2);
 }
+static double cap_between_37_and_38(const char *yaml) { return cap_between(yaml, 37); }
 
 static void test_maxbatch_finds_the_largest_batch(void) {
     char yaml[800], out[800];
@@ -245,6 +246,44 @@ static void test_maxbatch_finds_the_largest_batch(void) {
     EXPECT(maxbatch_run(yaml, out, &cap2, 1, 0) == EXIT_OK && maxbatch_run(yaml, out, &cap, 1, 0) == EXIT_OK, "reruns");
     CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
     EXPECT(n == 4, "two caps x two runs: %d rows", n);
+    mem_free(rows);
+}
+
+// A Swin sweep (swin_micro, the last 5 counted linears trained, recompute and
+// gelu_f16; vanilla and wasi with fixed activation ranks): `maxbatch` finds
+// vanilla's B = 5 at the cap between its plans at 5 and 6 (wasi 4: its
+// factors and master weights outweigh what it saves on 5 linears), and each
+// confirmed step is within 1% of its plan.
+static void test_maxbatch_swin(void) {
+    char yaml[800], out[800], y[3000];
+    snprintf(yaml, sizeof yaml, "%s/mbs.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/mbs.h5", g_dir);
+    unlink(out);
+    snprintf(y, sizeof y,
+             "experiment: swcap\noutput: %s\nmodel: {preset: swin_micro}\n"
+             "dataset: {format: cifar10, path: %s, image_size: 32}\n"
+             "training: {epochs: 1, batch_size: 8, lr: 0.05, momentum: 0.9}\nnum_of_finetune: 5\n"
+             "memory: {recompute: true, gelu_f16: true}\n"
+             "methods: [vanilla, {name: wasi, epsilon: 0.9, activation: {ranks: [2, 4, 4, 8]}}]\n",
+             out, g_dir);
+    rl_write_file(yaml, y);
+    double cap = cap_between(yaml, 5);
+    int rc = maxbatch_run(yaml, out, &cap, 1, 1);
+    EXPECT(rc == EXIT_OK, "exit %d", rc);
+    MaxBatchRow *rows;
+    int n;
+    WbError err = {0};
+    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
+    EXPECT(n == 2, "%d rows", n);
+    for (int i = 0; i < n; i++) {
+        const MaxBatchRow *r = &rows[i];
+        printf("  %s: B %d, plan %.0f, step %.0f (%+.3f%%), build %.0f, cap %.0f\n", r->run, r->max_batch, r->plan_bytes,
+               r->measured_bytes, r->error_pct, r->build_peak_bytes, r->cap_bytes);
+        EXPECT(r->plan_exact == 1 && r->plan_bytes <= cap, "%s: exact %d, plan %.0f, cap %.0f", r->run, r->plan_exact, r->plan_bytes, cap);
+        EXPECT(isfinite(r->error_pct) && fabs(r->error_pct) < 1.0, "%s: plan vs step %.3f%%", r->run, r->error_pct);
+    }
+    EXPECT(n == 2 && rows[0].max_batch == 5 && rows[1].max_batch >= 1, "vanilla B = %d (expected 5), wasi B = %d", n ? rows[0].max_batch : -1,
+           n > 1 ? rows[1].max_batch : -1);
     mem_free(rows);
 }
 
@@ -360,6 +399,7 @@ int main(int argc, char **argv) {
     RUN(test_bad_cap_names_file_and_line);
     RUN(test_cap_below_plan_stops_before_allocating);
     RUN(test_maxbatch_finds_the_largest_batch);
+    RUN(test_maxbatch_swin);
     RUN(test_cap_list_cli);
     RUN(test_merge_keeps_maxbatch_rows);
     return tl_finish();

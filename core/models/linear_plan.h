@@ -1,6 +1,6 @@
 // linear_plan.h: the tracked memory of a model's linears while it trains,
 // per method, in closed form: the part of the memory plans (vit_cost.h,
-// llama_cost.h; Swin next) that does not depend on the model. A plan adds
+// llama_cost.h, swin_cost.h) that does not depend on the model. A plan adds
 // its linears one by one (linear_plan_add: what each keeps), then
 // linear_plan_finish adds what the linears share: the one HOSVD workspace
 // (core/compress/act_store.c pool_acquire: each buffer at its largest need
@@ -36,7 +36,7 @@ double plan_pad16(double n);
 // trainable, its ParamInfo table (32 entries, doubling) in the workspace.
 void plan_add_set(MemPlan *p, double numel, int ntensors, int trainable, int opt_state);
 
-#define LINEAR_PLAN_SLOTS 4   // shared saved-input slots (vit.c rx: q/k/v, out, fc1, fc2)
+#define LINEAR_PLAN_SLOTS 4   // shared saved-input slots (vit.c rx: q/k/v, out, fc1, fc2; swin.c rx: qkv, proj, fc1, fc2)
 
 typedef struct {
     MemPlan *p;

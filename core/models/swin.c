@@ -64,7 +64,6 @@ int swin_is_counted(const Swin *m, int block, int which) { return swin_linear_co
 LinearLayer *swin_linear(const Swin *m, int block, int which) { return &m->lin[block * SWIN_NLIN + which]; }
 #define LIN swin_linear
 
-static int lin_pos(const Swin *m, int l, int which) { return m->blk[l].base + lin_offset[which]; }
 
 int swin_counted_index(const Swin *m, int block, int which) {
     if (!swin_is_counted(m, block, which)) return -1;
@@ -77,18 +76,20 @@ int swin_counted_index(const Swin *m, int block, int which) {
     return -1;
 }
 
-// p0 from num_finetune: the position of the first of the last n counted linears.
-static int first_trainable_position(const Swin *m) {
-    if (m->bind.num_finetune < 0) return 0;
-    int n = m->bind.num_finetune, counted = 0;
-    for (int l = 0; l < m->nblocks; l++)
-        for (int w = 0; w < SWIN_NLIN; w++) counted += swin_is_counted(m, l, w);
+int swin_linear_position(const SwinBlock *b, int which) { return b->base + lin_offset[which]; }
+static int lin_pos(const Swin *m, int l, int which) { return swin_linear_position(&m->blk[l], which); }
+
+int swin_first_trainable(const ModelBinding *bind, const SwinBlock *blk, int nblocks, int pos_head) {
+    if (bind->num_finetune < 0) return 0;
+    int n = bind->num_finetune, counted = 0;
+    for (int l = 0; l < nblocks; l++)
+        for (int w = 0; w < SWIN_NLIN; w++) counted += swin_linear_counted(bind, l, w);
     CHECK(n <= counted, "num_of_finetune = %d but the model has only %d counted linears", n, counted);
-    if (n == 0) return m->pos_head;   // only the head trains
+    if (n == 0) return pos_head;   // only the head trains
     int skip = counted - n;
-    for (int l = 0; l < m->nblocks; l++)
+    for (int l = 0; l < nblocks; l++)
         for (int w = 0; w < SWIN_NLIN; w++)
-            if (swin_is_counted(m, l, w) && skip-- == 0) return lin_pos(m, l, w);
+            if (swin_linear_counted(bind, l, w) && skip-- == 0) return swin_linear_position(&blk[l], w);
     return 0;
 }
 
@@ -114,13 +115,9 @@ static int stage_dim(const SwinConfig *c, int s) { return c->embed_dim << s; }
 
 static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
 
-// Elements of what block b saves for backward when p0 is the first trainable
-// position (0: nothing); ln = each of a LayerNorm's two stats.
-typedef struct { size_t x_in, ln1, qkv, att, x_mid, ln2, h; } BlockSaved;
-
-static BlockSaved block_saved(const SwinBlock *b, int p0, int B) {
+SwinBlockSaved swin_block_saved(const SwinBlock *b, int p0, int B) {
     const size_t BHW = (size_t)B * b->H * b->W, BWC = (size_t)B * b->nW * b->T * b->C;
-    BlockSaved z;
+    SwinBlockSaved z;
     memset(&z, 0, sizeof z);
     if (b->base + 0 >= p0) { z.x_in = BHW * b->C; z.ln1 = BHW; }
     if (b->base + 2 >= p0) { z.qkv = 3 * BWC; z.att = (size_t)B * b->nW * b->NH * b->T * b->T; }
@@ -134,7 +131,7 @@ static uint16_t *alloc_opt16(size_t n) { return n ? mem_alloc(sizeof(uint16_t) *
 
 // The buffers of z (category activations), x_in only when with_x_in; the
 // float16 options keep att and the GELU derivative (instead of h) in 2 bytes.
-static void alloc_block_acts(SwinBlockActs *a, const BlockSaved *z, const SwinConfig *cfg, int with_x_in) {
+static void alloc_block_acts(SwinBlockActs *a, const SwinBlockSaved *z, const SwinConfig *cfg, int with_x_in) {
     if (with_x_in) a->x_in = alloc_opt(z->x_in);
     a->ln1_mean = alloc_opt(z->ln1); a->ln1_rstd = alloc_opt(z->ln1);
     a->qkv = alloc_opt(z->qkv);
@@ -152,6 +149,41 @@ static void free_block_acts(SwinBlockActs *a) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
     mem_free(a->dgelu16);
     mem_free(a->att16);
+}
+
+int swin_num_blocks(const SwinConfig *cfg) {
+    int n = 0;
+    for (int s = 0; s < cfg->stages; s++) {
+        CHECK(cfg->depths[s] >= 1 && cfg->heads[s] >= 1 && stage_dim(cfg, s) % cfg->heads[s] == 0,
+              "stage %d: depth %d, heads %d, dim %d", s, cfg->depths[s], cfg->heads[s], stage_dim(cfg, s));
+        n += cfg->depths[s];
+    }
+    return n;
+}
+
+int swin_layout(const SwinConfig *cfg, SwinBlock *blk, int merge_pos[SWIN_MAX_STAGES]) {
+    const int S = cfg->stages, ws = cfg->window, nblocks = swin_num_blocks(cfg);
+    int pos = 1, l = 0, H = cfg->image_size / cfg->patch, W = H;
+    for (int s = 0; s < S; s++) {
+        for (int i = 0; i < cfg->depths[s]; i++, l++) {
+            SwinBlock *b = &blk[l];
+            b->stage = s; b->index = i;
+            b->H = H; b->W = W; b->C = stage_dim(cfg, s); b->NH = cfg->heads[s];
+            b->hidden = cfg->mlp_ratio * b->C;
+            window_geometry(H, W, ws, (i % 2) ? ws / 2 : 0, &b->Hp, &b->Wp, &b->sh, &b->sw);
+            b->nW = (b->Hp / ws) * (b->Wp / ws);
+            b->T = ws * ws;
+            b->base = pos;
+            b->sd_prob = nblocks > 1 ? cfg->stochastic_depth * (float)l / (float)(nblocks - 1) : 0.0f;
+            pos += 8;
+        }
+        merge_pos[s] = 0;
+        if (s < S - 1) {
+            merge_pos[s] = pos++;
+            H = (H + 1) / 2; W = (W + 1) / 2;
+        }
+    }
+    return pos;
 }
 
 void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) {
@@ -172,34 +204,12 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
     m->H0 = m->W0 = cfg->image_size / cfg->patch;
 
     // Geometry and positions.
-    for (int s = 0; s < S; s++) {
-        CHECK(cfg->depths[s] >= 1 && cfg->heads[s] >= 1 && stage_dim(cfg, s) % cfg->heads[s] == 0,
-              "stage %d: depth %d, heads %d, dim %d", s, cfg->depths[s], cfg->heads[s], stage_dim(cfg, s));
-        m->nblocks += cfg->depths[s];
-    }
+    m->nblocks = swin_num_blocks(cfg);
     m->blk = mem_alloc(sizeof(SwinBlock) * (size_t)m->nblocks, MEM_WORKSPACE);
-    int pos = 1, l = 0, H = m->H0, W = m->W0;
-    for (int s = 0; s < S; s++) {
-        for (int i = 0; i < cfg->depths[s]; i++, l++) {
-            SwinBlock *b = &m->blk[l];
-            b->stage = s; b->index = i;
-            b->H = H; b->W = W; b->C = stage_dim(cfg, s); b->NH = cfg->heads[s];
-            b->hidden = cfg->mlp_ratio * b->C;
-            window_geometry(H, W, ws, (i % 2) ? ws / 2 : 0, &b->Hp, &b->Wp, &b->sh, &b->sw);
-            b->nW = (b->Hp / ws) * (b->Wp / ws);
-            b->T = T;
-            b->base = pos;
-            b->sd_prob = m->nblocks > 1 ? cfg->stochastic_depth * (float)l / (float)(m->nblocks - 1) : 0.0f;
-            pos += 8;
-        }
-        if (s < S - 1) {
-            m->merge_pos[s] = pos++;
-            H = (H + 1) / 2; W = (W + 1) / 2;
-        }
-    }
-    m->pos_norm = pos;
-    m->pos_head = pos + 1;
-    m->p0 = first_trainable_position(m);
+    m->pos_norm = swin_layout(cfg, m->blk, m->merge_pos);
+    m->pos_head = m->pos_norm + 1;
+    m->p0 = swin_first_trainable(&m->bind, m->blk, m->nblocks, m->pos_head);
+    int l;
 
     m->rpi = mem_alloc(sizeof(int) * (size_t)T * T, MEM_WORKSPACE);
     relative_position_index(m->rpi, ws);
@@ -272,7 +282,7 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
     // rest lives in one set (racts), each field at the largest block's need.
     m->acts = mem_alloc(sizeof(SwinBlockActs) * (size_t)m->nblocks, MEM_WORKSPACE);
     size_t mapC = 0, mapH = 0, rows = 0, winC = 0, attn = 0, mrg = 0, nhtt = 0;
-    BlockSaved rz;
+    SwinBlockSaved rz;
     memset(&rz, 0, sizeof rz);
     for (l = 0; l < m->nblocks; l++) {
         const SwinBlock *b = &m->blk[l];
@@ -281,7 +291,7 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
         size_t BATT = (size_t)B * b->nW * b->NH * T * T;
         mapC = zmax(mapC, BHWC); mapH = zmax(mapH, BHW * b->hidden); rows = zmax(rows, BHW);
         winC = zmax(winC, BWC); attn = zmax(attn, BATT); nhtt = zmax(nhtt, (size_t)b->NH * T * T);
-        BlockSaved z = block_saved(b, m->p0, B);
+        SwinBlockSaved z = swin_block_saved(b, m->p0, B);
         if (!cfg->recompute) alloc_block_acts(a, &z, cfg, 1);
         else if (b->base + 7 >= m->p0) {   // the re-run starts from the block's input
             a->x_in = mem_alloc_floats(BHWC, MEM_ACTIVATIONS);
@@ -637,7 +647,7 @@ static int merge_backward(Swin *m, int s, const SwinBlock *b) {
 static SwinBlockActs rerun_view(const Swin *m, int l) {
     const SwinBlockActs *a = &m->acts[l];
     SwinBlockActs v = m->racts;
-    BlockSaved z = block_saved(&m->blk[l], m->p0, m->B);
+    SwinBlockSaved z = swin_block_saved(&m->blk[l], m->p0, m->B);
     if (!z.ln1) v.ln1_mean = v.ln1_rstd = NULL;
     if (!z.qkv) { v.qkv = v.att = NULL; v.att16 = NULL; }
     if (!z.x_mid) v.x_mid = v.ln2_mean = v.ln2_rstd = NULL;

@@ -78,6 +78,22 @@ typedef struct {           // one block's geometry, from the config
     float sd_prob;         // stochastic-depth probability of this block
 } SwinBlock;
 
+// The blocks' geometry and positions (swin.c "Positions"), as swin_build
+// lays them out, for the model and its memory plan (swin_cost.h):
+// swin_layout fills blk (swin_num_blocks entries) and merge_pos[s] (the
+// patch merging after stage s < stages - 1) and returns the final norm's
+// position (the head's is the next).
+int swin_num_blocks(const SwinConfig *cfg);
+int swin_layout(const SwinConfig *cfg, SwinBlock *blk, int merge_pos[SWIN_MAX_STAGES]);
+int swin_linear_position(const SwinBlock *b, int which);   // which: SWIN_QKV..SWIN_FC2
+// p0, the first trainable position, from bind->num_finetune (-1: 0; 0: the
+// head's; n: the first of the last n counted linears).
+int swin_first_trainable(const ModelBinding *bind, const SwinBlock *blk, int nblocks, int pos_head);
+// Elements of what block b saves for backward when p0 is the first trainable
+// position (0: nothing); ln = each of a LayerNorm's two stats.
+typedef struct { size_t x_in, ln1, qkv, att, x_mid, ln2, h; } SwinBlockSaved;
+SwinBlockSaved swin_block_saved(const SwinBlock *b, int p0, int B);
+
 typedef struct {
     float *x_in, *ln1_mean, *ln1_rstd;   // (B,H,W,C), (B,H,W), (B,H,W)  norm1 input and stats
     float *qkv, *att;                    // (B,nW,T,3C), (B,nW,NH,T,T)

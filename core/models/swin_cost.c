@@ -5,6 +5,9 @@
 #include "core/models/swin_cost.h"
 #include "core/nn/swin_layers.h"
 
+#include <math.h>
+#include <string.h>
+
 // LayerNorm over `rows` rows of C: forward, and backward with dx, dw, db.
 static double ln_fwd(double rows, double C) { return 8 * rows * C + 5 * rows; }
 static double ln_bwd(double rows, double C) { return 19 * rows * C + 2 * rows; }
@@ -86,3 +89,124 @@ FlopCount swin_step_flops(const SwinConfig *c, int B, LinearCostFn lin, const vo
 }
 
 double swin_inference_flops(const SwinConfig *c, int B) { return swin_flops(c, B, NULL, NULL, 0).forward; }
+
+// --- memory plan (see swin_cost.h) -----------------------------------------------------
+// Walks the blocks with swin_build's layout (swin_layout, swin_first_trainable,
+// swin_block_saved); every term names the allocation of swin_build it
+// mirrors (the linears are linear_plan's). Keep in step with swin.c.
+
+static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
+
+#define PLAN_MAX_BLOCKS 256
+
+MemPlan swin_memory_plan(const SwinConfig *c, int B, const ModelBinding *bind, const int *weight_ranks, int opt_state) {
+    MemPlan p;
+    memset(&p, 0, sizeof p);
+    const int S = c->stages, ws = c->window, T = ws * ws, K = c->num_classes, C0 = c->embed_dim, P0 = c->patch;
+    CHECK(S >= 1 && S <= SWIN_MAX_STAGES && B >= 1, "swin_memory_plan: %d stages, batch %d", S, B);
+    const int nblocks = swin_num_blocks(c);
+    CHECK(nblocks <= PLAN_MAX_BLOCKS, "swin_memory_plan: %d blocks (at most %d)", nblocks, PLAN_MAX_BLOCKS);
+    SwinBlock blk[PLAN_MAX_BLOCKS];
+    int merge_pos[SWIN_MAX_STAGES];
+    const int pos_norm = swin_layout(c, blk, merge_pos), pos_head = pos_norm + 1;
+    const int p0 = swin_first_trainable(bind, blk, nblocks, pos_head);
+    const SwinBlock *last = &blk[nblocks - 1];
+    const double b = B, Cl = last->C, rows0 = b * blk[0].H * blk[0].W, rowsl = b * last->H * last->W;
+    const double PP = (double)c->channels * P0 * P0, tab = (double)(2 * ws - 1) * (2 * ws - 1);
+    Swin probe;   // only for swin_is_counted's rule (it reads the binding)
+    memset(&probe, 0, sizeof probe);
+    probe.bind = *bind;
+
+    // tables: blk, rpi (T,T), lin, acts; the mask regions of each stage with a shifted block (nW,T)
+    p.bytes[MEM_WORKSPACE] += (double)nblocks * (sizeof(SwinBlock) + SWIN_NLIN * sizeof(LinearLayer) + sizeof(SwinBlockActs)) +
+                              sizeof(int) * (double)T * T;
+    for (int s = 0, l = 0; s < S; l += c->depths[s], s++)
+        for (int i = 0; i < c->depths[s]; i++)
+            if (blk[l + i].sh + blk[l + i].sw) { p.bytes[MEM_WORKSPACE] += sizeof(int) * (double)blk[l + i].nW * T; break; }
+
+    // parameters (params.c: one trainable, one frozen set): a tensor trains when its position is >= p0
+    double num[2] = {0, 0};
+    int nten[2] = {0, 0};
+#define DECL(position, n) do { const int tr_ = (position) >= p0; num[tr_] += plan_pad16(n); nten[tr_]++; } while (0)
+    DECL(0, C0 * PP); DECL(0, C0); DECL(0, C0); DECL(0, C0);    // features.0: conv weight, bias; LayerNorm
+    for (int l = 0; l < nblocks; l++) {
+        const SwinBlock *k = &blk[l];
+        DECL(k->base, k->C); DECL(k->base, k->C);                 // norm1
+        DECL(k->base + 2, tab * k->NH);                            // attn.relative_position_bias_table
+        DECL(k->base + 4, k->C); DECL(k->base + 4, k->C);         // norm2
+        if (k->index == c->depths[k->stage] - 1 && k->stage < S - 1) {   // patch merging: reduction (2C,4C), norm (4C)
+            const int mp = merge_pos[k->stage];
+            DECL(mp, 8.0 * k->C * k->C); DECL(mp, 4.0 * k->C); DECL(mp, 4.0 * k->C);
+        }
+    }
+    DECL(pos_norm, Cl); DECL(pos_norm, Cl);
+    DECL(pos_head, K * Cl); DECL(pos_head, K);
+#undef DECL
+    plan_add_set(&p, num[1], nten[1], 1, opt_state);
+    plan_add_set(&p, num[0], nten[0], 0, 0);
+
+    // saved for backward (alloc_block_acts of swin_block_saved): per block x_in, ln1 stats, qkv, att (softmax_f16: 2
+    // bytes), x_mid, ln2 stats, h (gelu_f16: its derivative in 2 bytes); recompute: x_in of every block with a trained
+    // operation and one set (racts) each field at its largest block; the drop-path scales (every block with p > 0,
+    // frozen too); the merges' xg, xn and stats; the embedding's output and stats (p0 = 0); the final norm's input and
+    // stats; pooled, probs. Beside it the workspace sizes: the largest map, hidden map, rows, windowed map,
+    // attention, merge gather, bias table over the blocks.
+    const double fatt = c->softmax_f16 ? 2 : 4, fh = c->gelu_f16 ? 2 : 4;
+    SwinBlockSaved rz;
+    memset(&rz, 0, sizeof rz);
+    double mapC = 0, mapH = 0, rows = 0, winC = 0, attn = 0, mrg = 0, nhtt = 0;
+    for (int l = 0; l < nblocks; l++) {
+        const SwinBlock *k = &blk[l];
+        const double BHW = b * k->H * k->W, BHWC = BHW * k->C;
+        mapC = fmax(mapC, BHWC); mapH = fmax(mapH, BHW * k->hidden); rows = fmax(rows, BHW);
+        winC = fmax(winC, b * k->nW * T * k->C); attn = fmax(attn, b * k->nW * k->NH * T * T);
+        nhtt = fmax(nhtt, (double)k->NH * T * T);
+        const SwinBlockSaved z = swin_block_saved(k, p0, B);
+        if (!c->recompute) {
+            p.act_shared += 4.0 * ((double)z.x_in + 2.0 * z.ln1 + z.qkv + z.x_mid + 2.0 * z.ln2) + fatt * z.att + fh * z.h;
+        } else if (k->base + 7 >= p0) {   // the re-run starts from the block's input
+            p.act_shared += 4 * BHWC;
+            rz.ln1 = zmax(rz.ln1, z.ln1); rz.qkv = zmax(rz.qkv, z.qkv); rz.att = zmax(rz.att, z.att);
+            rz.x_mid = zmax(rz.x_mid, z.x_mid); rz.ln2 = zmax(rz.ln2, z.ln2); rz.h = zmax(rz.h, z.h);
+        }
+        if (k->sd_prob > 0.0f) p.act_shared += 4 * 2 * b;       // sd_attn, sd_mlp (B)
+        if (k->index == c->depths[k->stage] - 1 && k->stage < S - 1) {
+            const double r2 = b * ((k->H + 1) / 2) * ((k->W + 1) / 2), g2 = r2 * 4 * k->C;
+            mrg = fmax(mrg, g2);
+            mapC = fmax(mapC, r2 * 2 * k->C);
+            if (merge_pos[k->stage] >= p0) p.act_shared += 4 * (2 * g2 + 2 * r2);
+        }
+    }
+    if (c->recompute) p.act_shared += 4.0 * (2.0 * rz.ln1 + rz.qkv + rz.x_mid + 2.0 * rz.ln2) + fatt * rz.att + fh * rz.h;
+    if (p0 == 0) p.act_shared += 4 * (rows0 * C0 + 2 * rows0);
+    if (pos_norm >= p0) p.act_shared += 4 * (rowsl * Cl + 2 * rowsl);
+    p.act_shared += 4 * (b * Cl + b * K);
+
+    // workspace: logits, col, patches; 7 of the largest map or merge gather (xa, xb, ln_out, tmp, dres, dln, dtmp);
+    // 6 windowed (xw, att_out, proj_out, dxw, datt_out, dproj) and 2 x 3 (ws_qkv, dqkv); ws_att, datt; ws_h, g, dh,
+    // dg; ws_mean, ws_rstd; ws_xg, ws_xn (with a merge); bias, dbias (NH,T,T); dpooled, dlogits; targets
+    rows = fmax(rows, rows0);
+    p.bytes[MEM_WORKSPACE] += 4 * (b * K + rows0 * PP + rows0 * C0 + 7 * fmax(mapC, mrg) + 12 * winC + 2 * attn + 4 * mapH +
+                                   2 * rows + 2 * mrg + 2 * nhtt + b * Cl + b * K) + b * sizeof(int);
+
+    // the linears (core/models/linear_plan.h): qkv, proj over the (B, nW, T, C) windows, fc1, fc2 over (B, H, W, .);
+    // recompute: one saved input per kind shared by the blocks (swin.c rx), at its largest trainable user
+    LinearPlan lp;
+    linear_plan_begin(&lp, &p, bind, weight_ranks, opt_state, "swin_memory_plan");
+    int ci = 0;
+    for (int l = 0; l < nblocks; l++) {
+        const SwinBlock *k = &blk[l];
+        for (int w = 0; w < SWIN_NLIN; w++) {
+            const int I = w == SWIN_FC2 ? k->hidden : k->C, O = w == SWIN_QKV ? 3 * k->C : w == SWIN_FC1 ? k->hidden : k->C;
+            int dims[4] = {B, k->nW, T, I};
+            if (w >= SWIN_FC1) { dims[1] = k->H; dims[2] = k->W; }
+            const int idx = swin_is_counted(&probe, l, w) ? ci++ : -1;
+            linear_plan_add(&lp, (long)dims[0] * dims[1] * dims[2], I, O, 4, dims, idx, swin_linear_position(k, w) >= p0, 1,
+                            c->recompute ? w : -1);
+        }
+    }
+    linear_plan_finish(&lp);
+    p.bytes[MEM_ACTIVATIONS] = p.act_shared + p.act_counted + p.act_other;
+    for (int i = 0; i < MEM_NCAT; i++) p.total += p.bytes[i];
+    return p;
+}

@@ -33,12 +33,7 @@ static int *fam_memory_option(ModelConfig *cfg, int which) {
     return which == MODEL_MEM_GELU_F16 ? &cfg->swin.gelu_f16 : which == MODEL_MEM_SOFTMAX_F16 ? &cfg->swin.softmax_f16
                                                                                                : &cfg->swin.recompute;
 }
-static int fam_blocks(const SwinConfig *c) {
-    int n = 0;
-    for (int s = 0; s < c->stages; s++) n += c->depths[s];
-    return n;
-}
-static int fam_finetune_units(const ModelConfig *cfg, int all_linear) { return fam_blocks(&cfg->swin) * (all_linear ? 4 : 2); }
+static int fam_finetune_units(const ModelConfig *cfg, int all_linear) { return swin_num_blocks(&cfg->swin) * (all_linear ? 4 : 2); }
 static int fam_lora_rank_max(const ModelConfig *cfg) { return cfg->swin.embed_dim; }
 // Sizes vary by stage: ranks above a mode's size are clipped to it; only the batch is bounded.
 static void fam_act_rank_limits(const ModelConfig *cfg, int B, long lim[4], const char *what[4]) {
@@ -105,6 +100,10 @@ static FlopCount fam_step_flops(const ModelConfig *cfg, int B, int num_finetune,
 }
 static double fam_inference_flops(const ModelConfig *cfg, int B) { return swin_inference_flops(&cfg->swin, B); }
 
+static MemPlan fam_memory_plan(const ModelConfig *cfg, int B, const ModelBinding *bind, const int *weight_ranks, int opt_state) {
+    return swin_memory_plan(&cfg->swin, B, bind, weight_ranks, opt_state);
+}
+
 const ModelFamily swin_family = {
     .name = "swin", .flags = 0, .act_modes = 4, .act_modes_names = "B, H, W, C", .keys = swin_keys, .model_bytes = sizeof(Swin),
     .preset = fam_preset, .preset_names = swin_preset_names, .read_keys = fam_read_keys, .describe = fam_describe,
@@ -115,5 +114,5 @@ const ModelFamily swin_family = {
     .batch = fam_batch, .num_classes = fam_num_classes, .paper_memory = fam_paper_memory, .num_linears = fam_num_linears,
     .linear = fam_linear, .counted_index = fam_counted_index, .counted_shapes = fam_counted_shapes,
     .linear_counted = swin_linear_counted, .step_flops = fam_step_flops, .inference_flops = fam_inference_flops,
-    .memory_plan = NULL, .memory_plan_limits = NULL,
+    .memory_plan = fam_memory_plan, .memory_plan_limits = NULL,
 };
