@@ -7,6 +7,7 @@
 #include "results.h"
 #include "runner.h"
 #include "baselines/registry.h"
+#include "core/models/model.h"
 #include "core/linalg/blas.h"
 #include "core/runtime/dist.h"
 #include "core/runtime/memory.h"
@@ -33,6 +34,7 @@ static const char *usage_main =
     "  version               build, BLAS and threads\n"
     "  help [COMMAND]        this text, or a command's options\n"
     "  help methods          every training method with its keys, defaults and meanings\n"
+    "  help models           every model family with its presets, keys and options\n"
     "\n"
     "`wasibench COMMAND --help` explains each command. Experiment files: experiments/README.md;\n"
     "results schema: results/README.md.\n";
@@ -404,6 +406,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "help")) {
         const char *topic = argc > 2 ? argv[2] : "";
         if (!strcmp(topic, "methods")) { methods_help(stdout); return 0; }
+        if (!strcmp(topic, "models")) { model_families_help(stdout); return 0; }
         fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "info") ? usage_info
               : !strcmp(topic, "merge") ? usage_merge : !strcmp(topic, "plot") ? usage_plot : !strcmp(topic, "table") ? usage_table : !strcmp(topic, "report") ? usage_report : !strcmp(topic, "maxbatch") ? usage_maxbatch : !strcmp(topic, "version") ? usage_version : usage_main, stdout);
         return 0;

@@ -25,6 +25,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 // --- the test-only model family: everything about it is here
@@ -182,7 +183,7 @@ static int mlp_num_linears(const void *self) { (void)self; return 2; }
 static LinearLayer *mlp_linear(const void *self, int i) { return &mlp_of(self)->lin[i]; }
 
 static const ModelFamily mlp_family = {
-    .name = "mlp", .act_modes = 2, .act_modes_names = "B, I", .keys = mlp_keys, .model_bytes = sizeof(Mlp *),
+    .name = "mlp", .help = "test only: flattened image, fc1, GELU, fc2", .act_modes = 2, .act_modes_names = "B, I", .keys = mlp_keys, .model_bytes = sizeof(Mlp *),
     .preset = mlp_preset, .preset_names = mlp_preset_names, .read_keys = mlp_read_keys, .describe = mlp_describe,
     .io = mlp_io, .set_classes = mlp_set_classes, .finetune_units = mlp_units, .lora_rank_max = mlp_rank_max,
     .act_rank_limits = mlp_limits, .build = mlp_build, .free = mlp_free, .init_random = mlp_init_random, .load = mlp_load,
@@ -217,6 +218,15 @@ static void test_registered(void) {
     EXPECT(!strcmp(model_kind_name(mlp_kind), "mlp") && strstr(model_preset_names(), "llama_micro, test_mlp"),
            "kind name and preset list: %s", model_preset_names());
     EXPECT(model_preset("vit_micro", &mc) == 0 && mc.kind == MODEL_VIT, "the built-in families still resolve");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    model_families_help(f);
+    fclose(f);
+    EXPECT(strstr(buf, "  mlp: test only") && strstr(buf, "model keys: hidden") && strstr(buf, "activations of the counted linears: (B, I)") &&
+               strstr(buf, "memory options: none") && strstr(buf, "  llama: ") && strstr(buf, "layers: mlp | all_linear | attention"),
+           "help models lists the family from its declaration:\n%s", buf);
+    free(buf);   // open_memstream's buffer belongs to libc
     int S, C, K;
     model_preset("test_mlp", &mc);
     model_config_io(&mc, &S, &C, &K);

@@ -120,7 +120,10 @@ static MemPlan fam_memory_plan(const ModelConfig *cfg, int B, const ModelBinding
 }
 
 const ModelFamily llama_family = {
-    .name = "llama", .flags = MODEL_TEXT | MODEL_LAYERS_ATTENTION, .act_modes = 3, .act_modes_names = "B, T, I",
+    .name = "llama",
+    .help = "Llama-family decoder as LlamaForSequenceClassification, Hugging Face names (TinyLlama, or any size from a config.json)",
+    .finetune_means = "decoder layers (the last N train)",
+    .flags = MODEL_TEXT | MODEL_LAYERS_ATTENTION, .act_modes = 3, .act_modes_names = "B, T, I",
     .keys = llama_keys, .model_bytes = sizeof(Llama),
     .preset = fam_preset, .preset_names = llama_preset_names, .read_keys = fam_read_keys, .describe = fam_describe,
     .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = fam_set_seq_len, .random_input = fam_random_input, .fit_text = fam_fit_text, .memory_option = NULL,

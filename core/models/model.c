@@ -27,6 +27,38 @@ ModelKind model_family_register(const ModelFamily *f) {
 
 int model_family_count(void) { return n_families; }
 
+void model_families_help(FILE *out) {
+    static const char *const mem_names[MODEL_MEM_NOPTS] = {"gelu_f16", "softmax_f16", "recompute"};
+    fprintf(out, "Models (the `model:` section; `preset:` names a family's preset):\n");
+    for (int k = 0; k < n_families; k++) {
+        const ModelFamily *f = families[k];
+        fprintf(out, "\n  %s: %s\n", f->name, f->help ? f->help : "");
+        fprintf(out, "    presets: %s\n", f->preset_names());
+        char keys[256] = "";
+        for (int i = 0; f->keys && f->keys[i]; i++) {
+            size_t o = strlen(keys);
+            snprintf(keys + o, sizeof keys - o, "%s%s", i ? ", " : "", f->keys[i]);
+        }
+        fprintf(out, "    model keys: %s\n", keys[0] ? keys : "none (the preset's sizes)");
+        fprintf(out, "    input: %s; activations of the counted linears: (%s)\n",
+                (f->flags & MODEL_TEXT) ? "token ids (a text data set)" : "images", f->act_modes_names);
+        fprintf(out, "    layers: mlp | all_linear%s; num_of_finetune counts %s\n", (f->flags & MODEL_LAYERS_ATTENTION) ? " | attention" : "",
+                f->finetune_means ? f->finetune_means : "counted linears");
+        char mem[128] = "";
+        ModelConfig probe;
+        memset(&probe, 0, sizeof probe);
+        for (int o = 0; f->memory_option && o < MODEL_MEM_NOPTS; o++)
+            if (f->memory_option(&probe, o)) {
+                size_t n = strlen(mem);
+                snprintf(mem + n, sizeof mem - n, "%s%s", n ? ", " : "", mem_names[o]);
+            }
+        fprintf(out, "    memory options: %s\n", mem[0] ? mem : "none");
+        fprintf(out, "    dry-run FLOPs: %s; memory plan (memory.cap, maxbatch): %s%s%s\n", f->step_flops ? "closed form" : "unknown",
+                f->memory_plan ? "closed form" : "none", f->memory_plan && f->memory_plan_limits ? ", " : "",
+                f->memory_plan && f->memory_plan_limits ? f->memory_plan_limits : "");
+    }
+}
+
 int model_preset(const char *name, ModelConfig *cfg) {
     for (int k = 1; k <= n_families; k++) {
         memset(cfg, 0, sizeof *cfg);

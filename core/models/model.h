@@ -18,6 +18,8 @@
 #include "core/models/vit_cost.h"   // FlopCount, LinearCostFn, MemPlan
 #include "core/runtime/rng.h"
 
+#include <stdio.h>
+
 // The family's index in model.c's list (0 = no model; a test may add families).
 typedef enum { MODEL_VIT = 1, MODEL_SWIN = 2, MODEL_LLAMA = 3 } ModelKind;
 #define MODEL_MAX_FAMILIES 8
@@ -58,6 +60,8 @@ enum { MODEL_MEM_GELU_F16 = 0, MODEL_MEM_SOFTMAX_F16, MODEL_MEM_RECOMPUTE, MODEL
 
 typedef struct ModelFamily {
     const char *name;            // "vit", "swin", "llama": ModelConfig's kind name in messages and files
+    const char *help;            // one line for `wasibench help models`
+    const char *finetune_means;  // what num_of_finetune counts ("counted linears", "decoder layers")
     unsigned flags;              // MODEL_TEXT, MODEL_LAYERS_ATTENTION
     int act_modes;               // modes of the counted linears' activations (MethodConfig.act_ranks to give)
     const char *act_modes_names; // "B, N, I"
@@ -120,6 +124,9 @@ typedef struct ModelFamily {
 
 extern const ModelFamily vit_family, swin_family, llama_family;
 
+// `wasibench help models`: every family with its presets, keys, layers,
+// memory options and what its closed forms cover, from the declarations.
+void model_families_help(FILE *out);
 // The family of a config or model (dies on a kind that is not registered).
 const ModelFamily *model_family(ModelKind kind);
 // Add a family (tests); returns its kind.

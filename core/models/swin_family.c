@@ -105,7 +105,10 @@ static MemPlan fam_memory_plan(const ModelConfig *cfg, int B, const ModelBinding
 }
 
 const ModelFamily swin_family = {
-    .name = "swin", .flags = 0, .act_modes = 4, .act_modes_names = "B, H, W, C", .keys = swin_keys, .model_bytes = sizeof(Swin),
+    .name = "swin",
+    .help = "Swin Transformer with torchvision's layout and names (swin_t, swin_s, swin_b, swin_micro)",
+    .finetune_means = "counted linears",
+    .flags = 0, .act_modes = 4, .act_modes_names = "B, H, W, C", .keys = swin_keys, .model_bytes = sizeof(Swin),
     .preset = fam_preset, .preset_names = swin_preset_names, .read_keys = fam_read_keys, .describe = fam_describe,
     .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = NULL, .memory_option = fam_memory_option,
     .finetune_units = fam_finetune_units, .lora_rank_max = fam_lora_rank_max, .act_rank_limits = fam_act_rank_limits,

@@ -137,7 +137,10 @@ static MemPlan fam_memory_plan(const ModelConfig *cfg, int B, const ModelBinding
 }
 
 const ModelFamily vit_family = {
-    .name = "vit", .flags = 0, .act_modes = 3, .act_modes_names = "B, N, I", .keys = vit_keys, .model_bytes = sizeof(ViT),
+    .name = "vit",
+    .help = "Vision Transformer with torchvision's layout and names (vit_b_32 ... vit_micro, or any size)",
+    .finetune_means = "counted linears",
+    .flags = 0, .act_modes = 3, .act_modes_names = "B, N, I", .keys = vit_keys, .model_bytes = sizeof(ViT),
     .preset = fam_preset, .preset_names = vit_preset_names, .read_keys = fam_read_keys, .describe = fam_describe,
     .io = fam_io, .set_classes = fam_set_classes, .set_seq_len = NULL, .memory_option = fam_memory_option,
     .finetune_units = fam_finetune_units, .lora_rank_max = fam_lora_rank_max, .act_rank_limits = fam_act_rank_limits,
