@@ -184,14 +184,15 @@ valgrind-bin:
 # The demo: pretrain + fine-tune on Fashion-MNIST (experiments/demo.yaml),
 # the largest batch per run under 1-8 GiB (planner only, --no-confirm: one
 # confirming step per run and cap would take minutes at these batches), then
-# the figures. Resumable: a second `make demo` skips finished runs.
+# the figures of both fine-tuning stages (finetune, and finetune_lean: wasi 0.9
+# with the memory options). Resumable: a second `make demo` skips finished runs.
 DEMO_OUT = results/demo.h5
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@start=$$(date +%s); \
 	./$(BUILD)/wasibench run experiments/demo.yaml --out $(DEMO_OUT) --threads $(THREADS) && \
 	./$(BUILD)/wasibench maxbatch experiments/demo.yaml --out $(DEMO_OUT) --cap 1GiB,2GiB,4GiB,8GiB --no-confirm > $(DEMO_OUT:.h5=_maxbatch.txt) && \
-	./$(BUILD)/wasibench plot $(DEMO_OUT) --out plots/demo && \
+	WASIBENCH_PLOT_STAGE=finetune,finetune_lean ./$(BUILD)/wasibench plot $(DEMO_OUT) --out plots/demo && \
 	echo && ./$(BUILD)/wasibench info $(DEMO_OUT) && \
 	echo && echo "figures: plots/demo/*.png (and .svg); results: $(DEMO_OUT) (h5dump -A $(DEMO_OUT)); $$(( $$(date +%s) - start )) s"
 

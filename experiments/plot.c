@@ -396,8 +396,9 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
     Out o;
     int *idx = mem_alloc((size_t)(p->n_groups + 1) * sizeof(int), MEM_WORKSPACE);
     double *mem = mem_alloc((size_t)(p->n_groups + 1) * sizeof(double), MEM_WORKSPACE);
-    if (pl_open(p, &o, fig_data[FIG_ACC_MEM], "Figure 1: final validation accuracy vs training memory (paper measure); one block (two blank lines) per series, in the order of acc_series in info.gp",
-                 "series point_label " GROUP_COLS " paper_total_mb paper_total_mb_std paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct")) {
+    if (pl_open(p, &o, fig_data[FIG_ACC_MEM], "Figure 1: final validation accuracy vs training memory: the paper measure, and the whole-process peak RSS (VmHWM) with the peak of the tracked total beside it, MB = 2^20 bytes; one block (two blank lines) per series, in the order of acc_series in info.gp",
+                 "series point_label " GROUP_COLS " paper_total_mb paper_total_mb_std paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct "
+                 "rss_peak_mb rss_peak_mb_std tracked_peak_mb")) {
         mem_free(idx);
         mem_free(mem);
         return -1;
@@ -426,9 +427,11 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
         fprintf(o.f, "# series: %s\n", g0->series);
         for (int j = 0; j < n; j++) {
             const Group *g = &p->groups[idx[j]];
-            Acc tot = {0, 0, 0}, act = {0, 0, 0}, wt = {0, 0, 0}, acc = {0, 0, 0};
+            Acc tot = {0, 0, 0}, act = {0, 0, 0}, wt = {0, 0, 0}, acc = {0, 0, 0}, rss = {0, 0, 0}, trk = {0, 0, 0};
             for (int k = 0; k < g->n; k++) {
                 const RunSummary *s = pl_member(p, g, k)->s;
+                pl_acc_add(&rss, pl_rss_mb(pl_member(p, g, k)));
+                pl_acc_add(&trk, pl_tracked_mb(pl_member(p, g, k)));
                 pl_acc_add(&tot, s->paper_act_mb + s->paper_weight_mb);
                 pl_acc_add(&act, s->paper_act_mb);
                 pl_acc_add(&wt, s->paper_weight_mb);
@@ -444,10 +447,17 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
             pl_num(o.f, pl_acc_mean(&wt));
             pl_num(o.f, pl_acc_mean(&acc));
             pl_num(o.f, pl_acc_std(&acc));
+            pl_num(o.f, pl_acc_mean(&rss));
+            pl_num(o.f, pl_acc_std(&rss));
+            pl_num(o.f, pl_acc_mean(&trk));
             fputc('\n', o.f);
             if (acc.n && tot.n && pl_acc_mean(&tot) > 0) {
                 n_points++;
                 pl_range_add(&p->acc_x, pl_acc_mean(&tot));
+            }
+            if (acc.n && rss.n) {   // the whole-process panel's x: RSS and tracked peak
+                pl_range_add(&p->acc_rss, pl_acc_mean(&rss));
+                pl_range_add(&p->acc_rss, pl_acc_mean(&trk));
             }
         }
     }
@@ -457,6 +467,9 @@ static int write_acc_mem(Plot *p, char series[][LABEL_CAP], int *n_series) {
     if (!n_points) snprintf(p->why_empty[FIG_ACC_MEM], sizeof p->why_empty[0], "no complete run with a validation accuracy and a paper memory measure");
     return pl_close(&o);
 }
+
+double pl_rss_mb(const RunData *rd) { return rd->s->peak_rss_bytes ? (double)rd->s->peak_rss_bytes / MB : (double)NAN; }
+double pl_tracked_mb(const RunData *rd) { return rd->tab.mem_peak[MEM_NCAT] / MB; }
 
 double pl_recompute(const double *by_phase) {
     return isfinite(by_phase[PHASE_RECOMPUTE]) ? by_phase[PHASE_RECOMPUTE] : 0.0;
@@ -552,7 +565,7 @@ static int write_bars(Plot *p) {
         for (int k = 0; k < g->n; k++) {
             const RunData *rd = pl_member(p, g, k);
             for (int q = 0; q <= MEM_NCAT; q++) pl_acc_add(&c[q], rd->tab.mem_peak[q] / MB);
-            pl_acc_add(&rss, rd->s->peak_rss_bytes ? (double)rd->s->peak_rss_bytes / MB : (double)NAN);
+            pl_acc_add(&rss, pl_rss_mb(rd));
             pl_acc_add(&paper, rd->s->paper_act_mb + rd->s->paper_weight_mb);
         }
         pl_range_add(&p->mem_totals, pl_acc_mean(&c[MEM_NCAT]));
@@ -831,6 +844,7 @@ static int write_data(Plot *p) {
     }
     // ranges (NaN when empty): log scales and empty panels are decided from these
     pl_gp_range(o.f, "acc_x", &p->acc_x);
+    pl_gp_range(o.f, "acc_rss", &p->acc_rss);
     pl_gp_range(o.f, "flops", &p->flops);
     pl_gp_range(o.f, "time_train", &p->time_train);
     pl_gp_range(o.f, "energy", &p->energy);

@@ -62,7 +62,7 @@ typedef struct {
     // Ranges of what the scripts plot (finite values only), for info.gp: the
     // scripts choose log scales and skip empty panels from these, since
     // gnuplot's own `stats` fails on a column without a valid value.
-    Range acc_x, flops, time_train, time_infer, mem_totals, epochs, energy;
+    Range acc_x, acc_rss, flops, time_train, time_infer, mem_totals, epochs, energy;
     int stab_angles;                     // 1: a rank-history run has the subspace log (rank_stability.gp's angle row)
 } Plot;
 
@@ -75,6 +75,10 @@ void pl_range_add(Range *r, double v);
 // A run's per-step value of PHASE_RECOMPUTE (memory.recompute's re-run
 // forwards), 0 for files written before the phase existed (they read NaN).
 double pl_recompute(const double *by_phase);
+// A run's whole-process peak RSS (VmHWM) in MB, NaN when the file has none;
+// and its peak of the tracked total (every category) in MB.
+double pl_rss_mb(const RunData *rd);
+double pl_tracked_mb(const RunData *rd);
 
 // A data file in the output directory: a comment line, a column-names line.
 typedef struct { Plot *p; FILE *f; char path[PATH_CAP]; } Out;
@@ -106,7 +110,7 @@ const SubspaceRow *pl_sub_at(const RunTables *t, int epoch, int layer);
 // measure, MB: training = counted linears' activations + weights, inference
 // = their weights), GFLOP per training step / inference batch, ms likewise,
 // final validation / test accuracy in % (test: NaN for an untested run).
-typedef struct { Acc train_mem, infer_mem, train_gflop, infer_gflop, train_ms, infer_ms, val_acc, test_acc; } GroupStats;
+typedef struct { Acc train_mem, infer_mem, train_gflop, infer_gflop, train_ms, infer_ms, val_acc, test_acc, rss, tracked; } GroupStats;
 void pl_group_stats(const Plot *p, const Group *g, GroupStats *st);
 int pl_all_tested(const Plot *p);   // every complete run shown has a test accuracy
 

@@ -24,7 +24,8 @@
 
 #define PAPER_COLS "curve dataset label method variant epsilon lora_rank n_seeds train_mem_mb train_mem_mb_std " \
                    "infer_mem_mb train_gflop infer_gflop train_ms train_ms_std infer_ms infer_ms_std "     \
-                   "val_acc_pct val_acc_std_pct test_acc_pct test_acc_std_pct acc_pct acc_std_pct"
+                   "val_acc_pct val_acc_std_pct test_acc_pct test_acc_std_pct acc_pct acc_std_pct "             \
+                   "rss_peak_mb rss_peak_mb_std tracked_peak_mb"
 
 enum { MAX_CURVES = 64, MAX_DS = 16, MAX_BLOCKS = 256 };
 
@@ -114,6 +115,8 @@ void pl_group_stats(const Plot *p, const Group *G, GroupStats *st) {
         for (int q = 0; q < 4; q++) f += rd->tab.flops_ps[q];   // forward, backward, decomposition, update
         f += pl_recompute(rd->tab.flops_ps);
         pl_acc_add(&st->train_mem, s->paper_act_mb + s->paper_weight_mb);
+        pl_acc_add(&st->rss, pl_rss_mb(rd));
+        pl_acc_add(&st->tracked, pl_tracked_mb(rd));
         pl_acc_add(&st->infer_mem, s->paper_weight_mb);
         pl_acc_add(&st->train_gflop, f / 1e9);
         pl_acc_add(&st->infer_gflop, rd->tab.flops_ps[PHASE_INFERENCE] / 1e9);
@@ -133,7 +136,7 @@ int pl_all_tested(const Plot *p) {
 
 static int write_table(Plot *p, PaperIndex *x) {
     Out o;
-    if (pl_open(p, &o, "paper.dat", "the paper's figures: one row per setting (complete runs, mean and std over seeds), one block per (curve, data set) as in info.gp paper_block_curve / paper_block_ds; memory = the paper measure (training: counted linears' activations + weights; inference: their weights), MB = 2^20 bytes; GFLOP per training step / per inference batch; ms likewise; accuracies in %", PAPER_COLS))
+    if (pl_open(p, &o, "paper.dat", "the paper's figures: one row per setting (complete runs, mean and std over seeds), one block per (curve, data set) as in info.gp paper_block_curve / paper_block_ds; memory = the paper measure (training: counted linears' activations + weights; inference: their weights) and, last, the whole-process peak RSS and the peak of the tracked total, MB = 2^20 bytes; GFLOP per training step / per inference batch; ms likewise; accuracies in %", PAPER_COLS))
         return -1;
     x->use_test = pl_all_tested(p);
     char cur[LABEL_CAP], prev[LABEL_CAP] = "";
@@ -168,7 +171,8 @@ static int write_table(Plot *p, PaperIndex *x) {
         double v[] = {pl_acc_mean(&st.train_mem), pl_acc_std(&st.train_mem), pl_acc_mean(&st.infer_mem), pl_acc_mean(&st.train_gflop),
                       pl_acc_mean(&st.infer_gflop), pl_acc_mean(&st.train_ms), pl_acc_std(&st.train_ms), pl_acc_mean(&st.infer_ms),
                       pl_acc_std(&st.infer_ms), pl_acc_mean(&st.val_acc), pl_acc_std(&st.val_acc), pl_acc_mean(&st.test_acc),
-                      pl_acc_std(&st.test_acc), pl_acc_mean(acc), pl_acc_std(acc)};
+                      pl_acc_std(&st.test_acc), pl_acc_mean(acc), pl_acc_std(acc), pl_acc_mean(&st.rss), pl_acc_std(&st.rss),
+                      pl_acc_mean(&st.tracked)};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) pl_num(o.f, v[i]);
         fputc('\n', o.f);
     }

@@ -16,7 +16,8 @@ dat = datadir . "/paper.dat"
 # paper.dat columns: 1 curve, 2 dataset, 3 label, 4 method, 5 variant, 6 epsilon, 7 lora_rank, 8 n_seeds,
 # 9 train_mem_mb, 10 train_mem_mb_std, 11 infer_mem_mb, 12 train_gflop, 13 infer_gflop, 14 train_ms,
 # 15 train_ms_std, 16 infer_ms, 17 infer_ms_std, 18 val_acc_pct, 19 val_acc_std_pct, 20 test_acc_pct,
-# 21 test_acc_std_pct, 22 acc_pct, 23 acc_std_pct (22-23: test when every run was tested, else validation)
+# 21 test_acc_std_pct, 22 acc_pct, 23 acc_std_pct (22-23: test when every run was tested, else validation),
+# 24 rss_peak_mb, 25 rss_peak_mb_std (the whole process's peak RSS), 26 tracked_peak_mb (peak of the tracked total)
 # The paper's colours: vanilla black, LoRA / SVD-LLM + LoRA orange, ASI / HOSVD blue, WASI red, WSI green.
 mcolor(m) = m eq "vanilla" ? "#000000" : m eq "lora" ? "#e69f00" : m eq "svdllm_lora" ? "#d55e00" : \
             m eq "asi" ? "#0072b2" : m eq "hosvd" ? "#56b4e9" : m eq "wasi" ? "#cc0000" : m eq "wsi" ? "#009e73" : "#777777"

@@ -165,7 +165,7 @@ static int have_gnuplot(void) { return system("gnuplot --version > /dev/null 2>&
 // blocks separated by two blank lines, quoted strings
 
 #define MAXROWS 64
-#define MAXCOLS 24
+#define MAXCOLS 32   // paper.dat has 26
 #define TOKLEN 96
 
 typedef struct {
@@ -325,8 +325,10 @@ static void test_full_export_and_render(void) {
 
     // Figure 1: blocks vanilla, lora, asi, wasi; wasi sorted by memory; vanilla averaged over 2 seeds
     if (read_dat("accuracy_memory.dat") == 0) {
+        // the paper's measure and, beside it, the whole process (the figure's second panel)
         expect_columns("accuracy_memory.dat", "series point_label label method epsilon lora_rank n_seeds paper_total_mb paper_total_mb_std "
-                                              "paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct");
+                                              "paper_act_mb paper_weight_mb val_acc_pct val_acc_std_pct rss_peak_mb rss_peak_mb_std "
+                                              "tracked_peak_mb");
         EXPECT(T.nblocks == 4 && T.nrows == 6, "4 series, 6 points (got %d, %d)", T.nblocks, T.nrows);
         static const char *series[] = {"vanilla", "lora", "asi", "wasi", "wasi", "wasi"};
         static const char *labels[] = {"vanilla", "lora r=8", "asi eps=0.8", "wasi eps=0.5", "wasi eps=0.7", "wasi eps=0.9"};
@@ -344,6 +346,11 @@ static void test_full_export_and_render(void) {
             expect_val("paper_weight_mb", r, N(r, "paper_weight_mb"), mean2(a->paper_weight_mb, b->paper_weight_mb, two));
             expect_val("val_acc_pct", r, N(r, "val_acc_pct"), mean2(100 * a->final_val_acc, 100 * b->final_val_acc, two));
             expect_val("val_acc_std_pct", r, N(r, "val_acc_std_pct"), std2(100 * a->final_val_acc, 100 * b->final_val_acc, two));
+            const double MB = 1048576.0;
+            expect_val("rss_peak_mb", r, N(r, "rss_peak_mb"), mean2((double)a->peak_rss_bytes, (double)b->peak_rss_bytes, two) / MB);
+            expect_val("rss_peak_mb_std", r, N(r, "rss_peak_mb_std"), std2((double)a->peak_rss_bytes / MB, (double)b->peak_rss_bytes / MB, two));
+            expect_val("tracked_peak_mb", r, N(r, "tracked_peak_mb"),
+                       mean2((double)FX[spec[r]].r.mem.total_peak, (double)FX[spec[r] + 1].r.mem.total_peak, two) / MB);
             expect_val("epsilon", r, N(r, "epsilon"), a->epsilon);
             expect_val("lora_rank", r, N(r, "lora_rank"), (double)a->lora_rank);
         }
@@ -549,6 +556,10 @@ static void test_paper_figures(void) {
             expect_val("vanilla infer_mem_mb", r, N(r, "infer_mem_mb"), mean2(FX[1].r.s.paper_weight_mb, FX[2].r.s.paper_weight_mb, 1));
             expect_val("vanilla acc", r, N(r, "acc_pct"), mean2(100 * FX[1].r.s.final_val_acc, 100 * FX[2].r.s.final_val_acc, 1));
             expect_val("vanilla n_seeds", r, N(r, "n_seeds"), 2);
+            // the whole-process axis of Figs. 5, 6 and 9 beside the paper's measure
+            const double MB = 1048576.0;
+            expect_val("vanilla rss_peak_mb", r, N(r, "rss_peak_mb"), mean2((double)FX[1].r.s.peak_rss_bytes, (double)FX[2].r.s.peak_rss_bytes, 1) / MB);
+            expect_val("vanilla tracked_peak_mb", r, N(r, "tracked_peak_mb"), mean2((double)FX[1].r.mem.total_peak, (double)FX[2].r.mem.total_peak, 1) / MB);
         }
         r = find_row("wasi eps=0.7");
         if (r >= 0) {

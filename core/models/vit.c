@@ -191,24 +191,38 @@ void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
     // Workspace: forward scratch shared by all blocks, backward gradients.
     size_t PP = (size_t)cfg->channels * cfg->patch * cfg->patch;
     m->logits = mem_alloc_floats((size_t)B * K, MEM_WORKSPACE);
-    m->col = mem_alloc_floats((size_t)B * m->nP * PP, MEM_WORKSPACE);
-    m->patches = mem_alloc_floats((size_t)B * m->nP * C, MEM_WORKSPACE);
-    float **ws_bnc[] = {&m->ln_out, &m->att_out, &m->tmp, &m->xa, &m->xb, &m->ws_q, &m->ws_k, &m->ws_v,
-                        &m->dres, &m->dln, &m->datt_out};
+    // im2col a few images at a time (VIT_COL_IMAGES): the GEMM's rows are independent
+    m->col = mem_alloc_floats((size_t)wb_min(B, VIT_COL_IMAGES) * m->nP * PP, MEM_WORKSPACE);
+    // (the linears before a residual write into its output, so no buffer holds their outputs alone)
+    float **ws_bnc[] = {&m->ln_out, &m->att_out, &m->xb, &m->ws_q, &m->ws_k, &m->ws_v};
     for (size_t i = 0; i < sizeof ws_bnc / sizeof ws_bnc[0]; i++) *ws_bnc[i] = mem_alloc_floats(BNC, MEM_WORKSPACE);
-    m->g = mem_alloc_floats(BN * M, MEM_WORKSPACE);
+    // recompute: the shared set is idle outside backward's re-runs, and a re-run
+    // writes x_mid into it, never into xa, so its x_mid serves as forward scratch xa
+    m->xa = m->racts.x_mid ? m->racts.x_mid : mem_alloc_floats(BNC, MEM_WORKSPACE);
+    // one (B,N,M) buffer: fc1's output when not saved, the GELU output in place
+    // over it (or beside the saved h), fc2's input (fc2 keeps its own copy)
     m->ws_h = mem_alloc_floats(BN * M, MEM_WORKSPACE);
+    m->g = m->ws_h;
     // Backward's buffers that alias forward scratch no backward reads: the GELU
-    // output (fc2 keeps its own copy), h and q, k, v when not saved (backward
-    // reads the saved ones, or gelu_f16's derivative), the patch embeddings.
+    // output (dg, and dh over it: the GELU backward runs in place), q, k, v when
+    // not saved (backward reads the saved ones), the LayerNorm output (dln) and
+    // attention output (datt_out), xb (dres: a recompute re-run writes x_mid into
+    // the shared set, or xa, never xb), the patch embeddings.
     // A recompute re-run fills them before its block's backward starts.
-    m->dg = m->g;
-    m->dh = m->ws_h;
+    m->dg = m->dh = m->ws_h;
     m->dq = m->ws_q; m->dk = m->ws_k; m->dv = m->ws_v;
+    m->dln = m->ln_out; m->datt_out = m->att_out; m->dres = m->xb;
+    // the patch embeddings (and dpatches) in ws_q: tokens_forward is done with them
+    // before block 0 writes q, and the embedding's backward starts after block 0's
+    m->patches = m->ws_q;
     m->ws_mean = mem_alloc_floats(BN, MEM_WORKSPACE);
     m->ws_rstd = mem_alloc_floats(BN, MEM_WORKSPACE);
-    m->ws_att = mem_alloc_floats((size_t)B * NH * N * N, MEM_WORKSPACE);
-    m->datt = mem_alloc_floats((size_t)B * NH * N * N, MEM_WORKSPACE);
+    // the attention's probabilities and their gradient in ws_h when it has room:
+    // forward is done with ws_att before fc1 writes ws_h, backward with dh (= ws_h)
+    // before the attention's backward (a re-run writes ws_att before ws_h, too)
+    const size_t att = (size_t)B * NH * N * N;
+    if (2 * att <= BN * M) { m->ws_att = m->ws_h; m->datt = m->ws_h + att; }
+    else { m->ws_att = mem_alloc_floats(att, MEM_WORKSPACE); m->datt = mem_alloc_floats(att, MEM_WORKSPACE); }
     m->dpatches = m->patches;
     m->dcls_tok = mem_alloc_floats((size_t)B * C, MEM_WORKSPACE);
     m->dcls_ln = mem_alloc_floats((size_t)B * C, MEM_WORKSPACE);
@@ -221,12 +235,13 @@ void vit_free(ViT *m) {
         if (m->lin[i].state) m->lin[i].method->free(&m->lin[i]);
     mem_free(m->lin);
     for (int l = 0; l < m->cfg.depth; l++) free_block_acts(&m->acts[l]);
+    if (m->xa != m->racts.x_mid) mem_free(m->xa);
+    if (m->ws_att != m->ws_h) { mem_free(m->ws_att); mem_free(m->datt); }
     free_block_acts(&m->racts);
     mem_free(m->acts);
-    float *bufs[] = {m->cls_tok, m->cls_ln, m->lnf_mean, m->lnf_rstd, m->probs, m->logits, m->col, m->patches,
-                     m->ln_out, m->att_out, m->tmp, m->xa, m->xb, m->ws_q, m->ws_k, m->ws_v, m->dres, m->dln,
-                     m->datt_out, m->g, m->ws_h, m->ws_mean, m->ws_rstd,
-                     m->ws_att, m->datt, m->dcls_tok, m->dcls_ln, m->dlogits};   // (dq..dv, dg, dh, dpatches alias)
+    float *bufs[] = {m->cls_tok, m->cls_ln, m->lnf_mean, m->lnf_rstd, m->probs, m->logits, m->col,
+                     m->ln_out, m->att_out, m->xb, m->ws_q, m->ws_k, m->ws_v, m->ws_h, m->ws_mean,
+                     m->ws_rstd, m->dcls_tok, m->dcls_ln, m->dlogits};   // (g, patches, d* alias)
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
     mem_free(m->targets);
     params_free(&m->train);
@@ -374,9 +389,9 @@ static float *block_forward(ViT *m, int l, const ViTBlockActs *a, const float *x
     attention_forward(m->att_out, ACT(att, m->ws_att), q, k, v, B, N, C, NH);
     if (save && a->att16) half_pack(a->att16, m->ws_att, (long)B * NH * N * N);
     LinearLayer *Lo = LIN(m, l, VIT_OUT);
-    Lo->method->forward(Lo, m->tmp, m->att_out, dims3, 3, lin_training);
-    float *xm = ACT(x_mid, (x == m->xa) ? m->xb : m->xa);
-    residual_forward(xm, x, m->tmp, (long)BN * C);
+    float *xm = ACT(x_mid, (x == m->xa) ? m->xb : m->xa);   // (a re-run's x is a saved x_in: xa, not dres = xb)
+    Lo->method->forward(Lo, xm, m->att_out, dims3, 3, lin_training);   // out_proj into x_mid, x added in place
+    residual_forward(xm, x, xm, (long)BN * C);
 
     mean = ACT(ln2_mean, m->ws_mean); rstd = ACT(ln2_rstd, m->ws_rstd);
     block_name(nm, sizeof nm, l, "ln_2.weight"); block_name(nb, sizeof nb, l, "ln_2.bias");
@@ -384,13 +399,15 @@ static float *block_forward(ViT *m, int l, const ViTBlockActs *a, const float *x
     float *h = ACT(h, m->ws_h);
     LinearLayer *L1 = LIN(m, l, VIT_FC1), *L2 = LIN(m, l, VIT_FC2);
     L1->method->forward(L1, h, m->ln_out, dims3, 3, lin_training);
-    if (save && a->dgelu16) gelu_forward_f16grad(m->g, a->dgelu16, h, (long)BN * M);
+    if (save && a->dgelu16) gelu_forward_f16grad(m->g, a->dgelu16, h, (long)BN * M);   // in place when h is m->g
     else gelu_forward(m->g, h, (long)BN * M);
-    L2->method->forward(L2, m->tmp, m->g, dims3m, 3, lin_training);
+    // fc2 into the block output, xm added in place; a re-run drops it into
+    // att_out (dead: out_proj has kept what it needs of its input)
+    float *xn = !need_out ? m->att_out : xn_keep ? xn_keep : (xm == m->xa) ? m->xb : m->xa;
+    L2->method->forward(L2, xn, m->g, dims3m, 3, lin_training);
     #undef ACT
     if (!need_out) return NULL;
-    float *xn = xn_keep ? xn_keep : (xm == m->xa) ? m->xb : m->xa;
-    residual_forward(xn, xm, m->tmp, (long)BN * C);
+    residual_forward(xn, xm, xn, (long)BN * C);
     return xn;
 }
 
@@ -402,7 +419,7 @@ float vit_forward(ViT *m, const float *img, const int *targets, int B, int train
     m->training = training;
     m->img = img;   // the batch is the caller's (data memory); backward reads it again for conv_proj
 
-    patch_embed_forward(m->patches, m->col, img, P(m, "conv_proj.weight"), P(m, "conv_proj.bias"),
+    patch_embed_forward_cols(m->patches, m->col, VIT_COL_IMAGES, img, P(m, "conv_proj.weight"), P(m, "conv_proj.bias"),
                         B, c->channels, c->image_size, c->image_size, c->patch, C);
     float *x = (training && m->acts[0].x_in) ? m->acts[0].x_in : m->xa;
     tokens_forward(x, m->patches, P(m, "class_token"), P(m, "encoder.pos_embedding"), B, m->nP, C);
@@ -463,9 +480,9 @@ void vit_backward(ViT *m) {
         if (need) memset(m->dg, 0, sizeof(float) * (size_t)BN * M);
         L2->method->backward(L2, need ? m->dg : NULL, m->dres);
         if (!need) break;
-        memset(m->dh, 0, sizeof(float) * (size_t)BN * M);
-        if (a->dgelu16) gelu_backward_f16grad(m->dh, a->dgelu16, m->dg, (long)BN * M);
-        else gelu_backward(m->dh, a->h, m->dg, (long)BN * M);
+        // dh over dg (one buffer): fc1's dy is the GELU's input gradient alone
+        if (a->dgelu16) gelu_backward_f16grad_inplace(m->dg, a->dgelu16, (long)BN * M);
+        else gelu_backward_inplace(m->dg, a->h, (long)BN * M);
         need = base + 7 > p0;
         if (need) memset(m->dln, 0, sizeof(float) * BNC);
         L1->method->backward(L1, need ? m->dln : NULL, m->dh);
@@ -504,7 +521,7 @@ void vit_backward(ViT *m) {
     // Embedding: x_0 = tokens(patch_embed(img)); dres holds d x_0.
     memset(m->dpatches, 0, sizeof(float) * (size_t)B * m->nP * C);
     tokens_backward(m->dpatches, G(m, "class_token"), G(m, "encoder.pos_embedding"), m->dres, B, m->nP, C);
-    patch_embed_backward(G(m, "conv_proj.weight"), G(m, "conv_proj.bias"), m->col, m->dpatches, m->img,
+    patch_embed_backward_cols(G(m, "conv_proj.weight"), G(m, "conv_proj.bias"), m->col, VIT_COL_IMAGES, m->dpatches, m->img,
                          B, c->channels, c->image_size, c->image_size, c->patch, C);
 }
 

@@ -38,6 +38,10 @@ typedef struct {
 int vit_preset(const char *name, ViTConfig *cfg);
 const char *vit_preset_names(void);  // comma-separated list, for error messages
 
+// The patch embedding's im2col runs this many images at a time (its workspace
+// col holds min(B, VIT_COL_IMAGES) images, not the batch).
+#define VIT_COL_IMAGES 8
+
 // Linears in every block, in forward order. q, k, v are the three row
 // blocks of torchvision's packed self_attention.in_proj_weight.
 enum { VIT_Q = 0, VIT_K, VIT_V, VIT_OUT, VIT_FC1, VIT_FC2, VIT_NLIN };
@@ -74,7 +78,7 @@ typedef struct {
     float *cls_tok, *cls_ln, *lnf_mean, *lnf_rstd, *probs;  // (B,C), (B,C), (B), (B), (B,K)
     float *logits;                                         // (B,K) workspace output
     // workspace (shared across blocks)
-    float *col, *patches, *ln_out, *att_out, *tmp, *g, *xa, *xb;
+    float *col, *patches, *ln_out, *att_out, *g, *xa, *xb;
     float *ws_mean, *ws_rstd, *ws_q, *ws_k, *ws_v, *ws_att, *ws_h;
     float *dres, *dln, *datt_out, *dq, *dk, *dv, *datt, *dh, *dg, *dpatches, *dcls_tok, *dcls_ln, *dlogits;
     int *targets;      // (B)

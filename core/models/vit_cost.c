@@ -36,7 +36,7 @@ FlopCount vit_step_flops(const ViTConfig *c, int B, LinearCostFn lin, const void
         }
         f.backward += 2 * (19 * BN * C + 2 * BN);               // ln_1, ln_2 (dx, dw, db)
         f.backward += 8 * BN * n * C + 4 * b * NH * n * n;      // attention core
-        f.backward += (c->gelu_f16 ? 2 : 12) * BN * M;          // GELU
+        f.backward += (c->gelu_f16 ? 1 : 11) * BN * M;          // GELU, in place (no +=)
         for (int w = 0; w < VIT_NLIN; w++) {
             int I = (w == VIT_FC2) ? c->mlp_dim : c->dim, O = (w == VIT_FC1) ? c->mlp_dim : c->dim;
             FlopCount lf = lin ? lin(ctx, l, w, rows, I, O, 1, 1) : dense_linear_cost(rows, I, O, 1, 1);
@@ -80,9 +80,12 @@ MemPlan vit_memory_plan(const ViTConfig *c, int B, const ViTBinding *bind, const
     // (gelu_f16, softmax_f16: h and att in 2 bytes; recompute: x_in per block, the rest once, vit.c racts)
     const double block_rest = 4 * (4 * BNC + 4 * BN) + (c->softmax_f16 ? 2 : 4) * att + (c->gelu_f16 ? 2 : 4) * BN * M;
     p.act_shared = (c->recompute ? D * 4 * BNC + block_rest : D * (4 * BNC + block_rest)) + 4 * (2 * b * C + 2 * b + b * K);
-    // workspace: logits, im2col, patches (= dpatches), 11 (B,N,C) (dq, dk, dv alias ws_q..ws_v), 2 (B,N,M) (dg = g,
-    // dh = ws_h), 2 (B,N), 2 attention, dcls x2, dlogits
-    p.bytes[MEM_WORKSPACE] += 4 * (b * K + b * nP * PP + b * nP * C + 11 * BNC + 2 * BN * M + 2 * BN + 2 * att +
+    // workspace: logits, im2col of VIT_COL_IMAGES images, 7 (B,N,C) (dq, dk, dv alias ws_q..ws_v, patches and
+    // dpatches ws_q, dln ln_out, datt_out att_out, dres xb; recompute: xa is the shared set's x_mid), 1 (B,N,M)
+    // (ws_h = g = dg = dh), 2 (B,N), 2 attention (in ws_h when it holds both), dcls x2, dlogits
+    const double col_images = B < VIT_COL_IMAGES ? b : VIT_COL_IMAGES, n_bnc = c->recompute ? 6 : 7;
+    const double att_ws = 2 * att <= BN * M ? 0 : 2 * att;
+    p.bytes[MEM_WORKSPACE] += 4 * (b * K + col_images * nP * PP + n_bnc * BNC + BN * M + 2 * BN + att_ws +
                                    2 * b * C + b * K) + b * sizeof(int);
 
     // the linears (core/models/linear_plan.h); with recompute (vit.c rx) the

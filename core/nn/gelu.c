@@ -40,6 +40,19 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
     flops_add(12.0 * (double)n);
 }
 
+// d (n) := gelu'(inp) d: gelu_backward into a zeroed dinp that is dout's own
+// buffer (the caller's dout is dead afterwards), saving that buffer
+void gelu_backward_inplace(float *d, const float *inp, long n) {
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
+    for (long i = 0; i < n; i++) {
+        float x = inp[i];
+        float pdf = INV_SQRT_2PI * exp_vec(-0.5f * x * x);
+        d[i] *= normal_cdf(x) + x * pdf;
+    }
+    // gelu_backward's 12 without its += : 11
+    flops_add(11.0 * (double)n);
+}
+
 // The memory section's gelu_f16: forward also keeps gelu'(inp) as float16
 // (dgrad, n: 2 bytes per element instead of the 4 of the fc1 output), and
 // backward reads it back. Approximate: each saved derivative carries a
@@ -62,4 +75,11 @@ void gelu_backward_f16grad(float *dinp, const uint16_t *dgrad, const float *dout
 #pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
     for (long i = 0; i < n; i++) dinp[i] += f16_to_f32(dgrad[i]) * dout[i];
     flops_add(2.0 * (double)n);
+}
+
+// d (n) := f32(dgrad) d (in place, as gelu_backward_inplace)
+void gelu_backward_f16grad_inplace(float *d, const uint16_t *dgrad, long n) {
+#pragma omp parallel for simd if (n >= PAR_MIN_ELEMS)
+    for (long i = 0; i < n; i++) d[i] *= f16_to_f32(dgrad[i]);
+    flops_add(1.0 * (double)n);
 }

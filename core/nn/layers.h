@@ -37,9 +37,14 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // inp (n), out (n)
 void gelu_forward(float *out, const float *inp, long n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, long n);
+// out may be inp (in place). The _inplace backwards overwrite the output
+// gradient d with the input gradient (d := gelu' d, not +=): the same as
+// gelu_backward into a zeroed buffer, for a caller that needs d no more.
+void gelu_backward_inplace(float *d, const float *inp, long n);
 // memory.gelu_f16: forward keeps gelu'(inp) as float16 in dgrad (n), backward uses it (approximate).
 void gelu_forward_f16grad(float *out, uint16_t *dgrad, const float *inp, long n);
 void gelu_backward_f16grad(float *dinp, const uint16_t *dgrad, const float *dout, long n);
+void gelu_backward_f16grad_inplace(float *d, const uint16_t *dgrad, long n);
 
 // --- attention.c: multi-head scaled dot-product self-attention core
 // (torch.nn.MultiheadAttention between in_proj and out_proj, no mask, no dropout).
@@ -77,6 +82,12 @@ void patch_embed_forward(float *out, float *col, const float *img, const float *
 // dw, db accumulate; the image needs no gradient. col is workspace again.
 void patch_embed_backward(float *dw, float *db, float *col, const float *dout, const float *img,
                           int B, int Cin, int H, int W, int P, int C);
+// The same with col holding col_images images only (col_images*nP, Cin*P*P):
+// im2col and the GEMMs run that many images at a time (the ViT: a small col at any batch).
+void patch_embed_forward_cols(float *out, float *col, int col_images, const float *img, const float *w, const float *b,
+                              int B, int Cin, int H, int W, int P, int C);
+void patch_embed_backward_cols(float *dw, float *db, float *col, int col_images, const float *dout, const float *img,
+                               int B, int Cin, int H, int W, int P, int C);
 
 // --- tokens.c: prepend the class token and add the position embedding
 // patches (B,nP,C), cls (C), pos (N,C) with N = nP+1, out (B,N,C)

@@ -33,22 +33,46 @@ static void check_dims(int B, int Cin, int H, int W, int P, int C) {
     CHECK(H / P * P == H && W / P * P == W, "image %dx%d is not a whole number of %dx%d patches", H, W, P, P);
 }
 
-// img (B,Cin,H,W), w (C,Cin,P,P), b (C), col (B*nP, Cin*P*P) workspace, out (B,nP,C)
+// img (B,Cin,H,W), w (C,Cin,P,P), b (C), col (col_images*nP, Cin*P*P) workspace, out (B,nP,C):
+// im2col and the GEMM run col_images images at a time (the GEMM's rows are
+// independent), so col need not hold the whole batch; the same FLOPs.
+void patch_embed_forward_cols(float *out, float *col, int col_images, const float *img, const float *w, const float *b,
+                              int B, int Cin, int H, int W, int P, int C) {
+    check_dims(B, Cin, H, W, P, C);
+    CHECK(col_images >= 1, "patch_embed: col_images %d", col_images);
+    const int nP = (H / P) * (W / P), K = Cin * P * P;
+    for (int b0 = 0; b0 < B; b0 += col_images) {
+        int nb = wb_min(col_images, B - b0);
+        im2col(col, img + (size_t)b0 * Cin * H * W, nb, Cin, H, W, P);
+        linear_forward(out + (size_t)b0 * nP * C, col, w, b, nb * nP, K, C);
+    }
+}
+
 void patch_embed_forward(float *out, float *col, const float *img, const float *w, const float *b,
                          int B, int Cin, int H, int W, int P, int C) {
-    check_dims(B, Cin, H, W, P, C);
-    int nP = (H / P) * (W / P);
-    im2col(col, img, B, Cin, H, W, P);
-    linear_forward(out, col, w, b, B * nP, Cin * P * P, C);
+    patch_embed_forward_cols(out, col, B > 0 ? B : 1, img, w, b, B, Cin, H, W, P, C);
 }
 
 // dout (B,nP,C), img (B,Cin,H,W); dw (C,Cin,P,P) += dout^T col; db (C) += sum dout.
-// col is rebuilt here: the caller may have reused the workspace since forward.
+// col is rebuilt here, col_images images at a time (the caller may have reused the workspace since forward).
+void patch_embed_backward_cols(float *dw, float *db, float *col, int col_images, const float *dout, const float *img,
+                               int B, int Cin, int H, int W, int P, int C) {
+    check_dims(B, Cin, H, W, P, C);
+    CHECK(col_images >= 1, "patch_embed: col_images %d", col_images);
+    if (!dw && !db) return;
+    const int nP = (H / P) * (W / P), K = Cin * P * P;
+    if (!dw) {   // the bias alone needs no col
+        linear_backward(NULL, NULL, db, dout, col, NULL, B * nP, K, C);
+        return;
+    }
+    for (int b0 = 0; b0 < B; b0 += col_images) {
+        int nb = wb_min(col_images, B - b0);
+        im2col(col, img + (size_t)b0 * Cin * H * W, nb, Cin, H, W, P);
+        linear_backward(NULL, dw, db, dout + (size_t)b0 * nP * C, col, NULL, nb * nP, K, C);
+    }
+}
+
 void patch_embed_backward(float *dw, float *db, float *col, const float *dout, const float *img,
                           int B, int Cin, int H, int W, int P, int C) {
-    check_dims(B, Cin, H, W, P, C);
-    if (!dw && !db) return;
-    int nP = (H / P) * (W / P);
-    if (dw) im2col(col, img, B, Cin, H, W, P);
-    linear_backward(NULL, dw, db, dout, col, NULL, B * nP, Cin * P * P, C);
+    patch_embed_backward_cols(dw, db, col, B > 0 ? B : 1, dout, img, B, Cin, H, W, P, C);
 }

@@ -7,6 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define HDR 64
 typedef struct Header {
@@ -49,8 +52,22 @@ static void account(int cat, size_t bytes, int sign) {
     }
 }
 
+// glibc raises its mmap threshold to the size of each mmapped block freed
+// (up to 32 MB), so after the load's transients (dense weights, SVD work) the
+// buffers of that size come from the heap, and what is freed there stays in
+// the process RSS (only the heap's top is trimmed). A fixed threshold keeps
+// every large block mmapped: mem_free gives it back to the system at once.
+// (Allocation is not in hot loops, so the extra mmap per buffer is cheap.)
+static void release_policy_once(void) {
+#ifdef __GLIBC__
+    static int done;
+    if (!done) { mallopt(M_MMAP_THRESHOLD, 256 * 1024); done = 1; }
+#endif
+}
+
 void *mem_alloc_at(size_t bytes, MemCategory cat, const char *file, int line) {
     if (cat < 0 || cat >= MEM_NCAT) wb_die_at(file, line, "mem_alloc: bad category %d", (int)cat);
+    release_policy_once();
     size_t total = HDR + ((bytes + 63) & ~(size_t)63);
     char *raw = aligned_alloc(64, total);
     if (!raw) wb_die_at(file, line, "out of memory allocating %zu bytes of %s (tracked total %zu bytes; reduce batch size or model)",
