@@ -40,17 +40,8 @@ static LlamaConfig mqa_cfg(void) {   // one kv head, 5 classes
 }
 
 static ViTBinding make_bind(const LinearMethod *meth, int all_linear, int num_finetune, int factored) {
-    ViTBinding b;
-    memset(&b, 0, sizeof b);
-    b.method = meth;
-    b.num_finetune = num_finetune;
-    b.all_linear = all_linear;
-    b.mcfg.epsilon = 0.9f;   // wasi, wsi: weight rank from the SVD of the random W; svdllm_lora's truncation
-    b.mcfg.lora_rank = 3;
-    b.mcfg.lora_alpha = 6;
-    b.mcfg.factored = factored;
+    ViTBinding b = tl_plan_binding(meth, all_linear, num_finetune, factored, 3);
     b.mcfg.act_ranks[0] = 2; b.mcfg.act_ranks[1] = 5; b.mcfg.act_ranks[2] = 8;
-    b.mcfg.seed = 3;
     return b;
 }
 

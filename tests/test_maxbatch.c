@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,6 +175,22 @@ static void test_cap_below_plan_stops_before_allocating(void) {
     results_list_free(&l);
 }
 
+// maxbatch_run(yaml, out, cap, confirm 1) and the two rows it wrote, printed.
+static MaxBatchRow *run_two_rows(const char *yaml, const char *out, double cap, int *n) {
+    int rc = maxbatch_run(yaml, out, &cap, 1, 1);
+    EXPECT(rc == EXIT_OK, "exit %d", rc);
+    MaxBatchRow *rows;
+    WbError err = {0};
+    CHECK(results_read_maxbatch(out, &rows, n, &err) == 0, "%s", err.msg);
+    EXPECT(*n == 2, "%d rows", *n);
+    for (int i = 0; i < *n; i++) {
+        const MaxBatchRow *r = &rows[i];
+        printf("  %s: B %d, plan %.0f, step %.0f (%+.3f%%), build %.0f, cap %.0f\n", r->run, r->max_batch, r->plan_bytes,
+               r->measured_bytes, r->error_pct, r->build_peak_bytes, r->cap_bytes);
+    }
+    return rows;
+}
+
 // A cap between the plans at B and B + 1 of yaml's first run (batch buffers included).
 static double cap_between(const char *yaml, int B) {
     Experiment ex;
@@ -185,9 +202,8 @@ static double cap_between(const char *yaml, int B) {
     int exact;
     char why[256];
     CHECK(runner_bind_method(&ex.runs[0], NULL, &bind, &fit, &err) == 0, "%s", err.msg);
-    int S, Cin, K;
-    model_config_io(&ex.runs[0].model, &S, &Cin, &K);
-    double d0 = 4.0 * B * Cin * S * S + 8.0 * B, d1 = 4.0 * (B + 1) * Cin * S * S + 8.0 * (B + 1);
+    const double item = 4.0 * (double)model_config_item_floats(&ex.runs[0].model);   // Cin*S*S floats, or T token ids
+    double d0 = item * B + 8.0 * B, d1 = item * (B + 1) + 8.0 * (B + 1);
     CHECK(run_memory_plan(&ex.runs[0], &bind, B, NULL, d0, &p0, &exact, NULL, why, sizeof why) == 0, "%s", why);
     CHECK(run_memory_plan(&ex.runs[0], &bind, B + 1, NULL, d1, &p1, &exact, NULL, why, sizeof why) == 0, "%s", why);
     cfg_free(&ex);
@@ -211,16 +227,10 @@ static void test_maxbatch_finds_the_largest_batch(void) {
     CHECK(cfg_load(&ex, yaml, &err) == 0, "%s", err.msg);
     model_config_io(&ex.runs[0].model, &S, &Cin, &K);
     cfg_free(&ex);
-    int rc = maxbatch_run(yaml, out, &cap, 1, 1);
-    EXPECT(rc == EXIT_OK, "exit %d", rc);
-    MaxBatchRow *rows;
     int n;
-    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
-    EXPECT(n == 2, "%d rows", n);
+    MaxBatchRow *rows = run_two_rows(yaml, out, cap, &n);
     for (int i = 0; i < n; i++) {
         const MaxBatchRow *r = &rows[i];
-        printf("  %s: B %d, plan %.0f, step %.0f (%+.3f%%), build %.0f, cap %.0f\n", r->run, r->max_batch, r->plan_bytes,
-               r->measured_bytes, r->error_pct, r->build_peak_bytes, r->cap_bytes);
         EXPECT(r->cap_bytes == cap && r->plan_exact == 1, "%s: cap %.0f exact %d", r->run, r->cap_bytes, r->plan_exact);
         EXPECT(r->plan_bytes <= cap, "%s: plan at the B found fits", r->run);
         // the plan leaves out the methods' private state structs (< 2 KB per linear, tests/test_vit_cost.c)
@@ -268,22 +278,48 @@ static void test_maxbatch_swin(void) {
              out, g_dir);
     rl_write_file(yaml, y);
     double cap = cap_between(yaml, 5);
-    int rc = maxbatch_run(yaml, out, &cap, 1, 1);
-    EXPECT(rc == EXIT_OK, "exit %d", rc);
-    MaxBatchRow *rows;
     int n;
-    WbError err = {0};
-    CHECK(results_read_maxbatch(out, &rows, &n, &err) == 0, "%s", err.msg);
-    EXPECT(n == 2, "%d rows", n);
+    MaxBatchRow *rows = run_two_rows(yaml, out, cap, &n);
     for (int i = 0; i < n; i++) {
         const MaxBatchRow *r = &rows[i];
-        printf("  %s: B %d, plan %.0f, step %.0f (%+.3f%%), build %.0f, cap %.0f\n", r->run, r->max_batch, r->plan_bytes,
-               r->measured_bytes, r->error_pct, r->build_peak_bytes, r->cap_bytes);
         EXPECT(r->plan_exact == 1 && r->plan_bytes <= cap, "%s: exact %d, plan %.0f, cap %.0f", r->run, r->plan_exact, r->plan_bytes, cap);
         EXPECT(isfinite(r->error_pct) && fabs(r->error_pct) < 1.0, "%s: plan vs step %.3f%%", r->run, r->error_pct);
     }
     EXPECT(n == 2 && rows[0].max_batch == 5 && rows[1].max_batch >= 1, "vanilla B = %d (expected 5), wasi B = %d", n ? rows[0].max_batch : -1,
            n > 1 ? rows[1].max_batch : -1);
+    mem_free(rows);
+}
+
+// A decoder sweep (llama_micro on a generated yes/no task in BoolQ's format,
+// the last 2 of 4 layers trained, all seven linears; vanilla, and wasi with
+// its weight ranks read off the starting weights: indexed over every counted
+// linear, frozen layers included): the batch found fits by plan, B + 1 does
+// not (vanilla: B = 6 at the cap between its plans at 6 and 7), and each
+// confirmed step on random token ids is within 1% of its plan.
+static void test_maxbatch_llama(void) {
+    char yaml[800], out[800], text[800], cmd[1800], y[3000];
+    snprintf(yaml, sizeof yaml, "%s/mbl.yaml", g_dir);
+    snprintf(out, sizeof out, "%s/mbl.h5", g_dir);
+    snprintf(text, sizeof text, "%s/text", g_dir);
+    unlink(out);
+    snprintf(cmd, sizeof cmd, "bash experiments/gen_text_task.sh '%s' 3 200 50 > /dev/null", text);
+    CHECK(system(cmd) == 0, "%s failed", cmd);
+    snprintf(y, sizeof y,
+             "experiment: llcap\noutput: %s\nmodel: {preset: llama_micro}\n"
+             "dataset: {format: boolq, path: %s, tokenizer: %s/tokenizer.model, max_length: 24}\n"
+             "training: {epochs: 1, batch_size: 8, lr: 0.05}\nlayers: all_linear\nnum_of_finetune: 2\n"
+             "methods: [vanilla, {name: wasi, epsilon: 0.9, activation: {ranks: [2, 4, 8]}}]\n",
+             out, text, text);
+    rl_write_file(yaml, y);
+    double cap = cap_between(yaml, 6);
+    int n;
+    MaxBatchRow *rows = run_two_rows(yaml, out, cap, &n);
+    for (int i = 0; i < n; i++) {
+        const MaxBatchRow *r = &rows[i];
+        EXPECT(r->max_batch >= 1 && r->plan_bytes <= cap, "%s: B %d, plan %.0f, cap %.0f", r->run, r->max_batch, r->plan_bytes, cap);
+        EXPECT(isfinite(r->error_pct) && fabs(r->error_pct) < 1.0, "%s: plan vs step %.3f%%", r->run, r->error_pct);
+    }
+    EXPECT(n == 2 && rows[0].max_batch == 6 && rows[0].plan_exact == 1, "vanilla B = %d (expected 6)", n ? rows[0].max_batch : -1);
     mem_free(rows);
 }
 
@@ -400,6 +436,7 @@ int main(int argc, char **argv) {
     RUN(test_cap_below_plan_stops_before_allocating);
     RUN(test_maxbatch_finds_the_largest_batch);
     RUN(test_maxbatch_swin);
+    RUN(test_maxbatch_llama);
     RUN(test_cap_list_cli);
     RUN(test_merge_keeps_maxbatch_rows);
     return tl_finish();

@@ -56,18 +56,6 @@ static const LinearMethod method_scaled = {
 };
 // --- end of the method
 
-static const char *write_file(const char *name, const char *text) {
-    static char path[8][512];
-    static int slot;
-    char *p = path[slot++ % 8];
-    snprintf(p, 512, "%s/%s", tl_tmpdir(), name);
-    FILE *f = fopen(p, "w");
-    if (!f) die("cannot write %s", p);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
 #define BASE "model:\n  preset: vit_micro\ndataset:\n  format: fashion_mnist\ntraining:\n  epochs: 1\n  batch_size: 4\n  lr: 0.05\n"
 
 static void test_registered_and_listed(void) {
@@ -91,7 +79,7 @@ static void test_registered_and_listed(void) {
 static void test_config_reads_the_keys(void) {
     Experiment ex;
     WbError err;
-    const char *p = write_file("scaled.yaml", BASE "methods:\n  - name: scaled\n    scale: [2, 0.5]\n  - name: scaled\n  - name: vanilla\n");
+    const char *p = tl_write_tmp("scaled.yaml", BASE "methods:\n  - name: scaled\n    scale: [2, 0.5]\n  - name: scaled\n  - name: vanilla\n");
     EXPECT(cfg_load(&ex, p, &err) == 0, "loads: %s", err.msg);
     if (ex.n == 4) {
         EXPECT(!strcmp(ex.runs[0].method, "scaled") && ex.runs[0].mcfg.lora_alpha == 2.0f && ex.runs[1].mcfg.lora_alpha == 0.5f,
@@ -104,20 +92,20 @@ static void test_config_reads_the_keys(void) {
                ex.runs[1].resolved_yaml);
         // the resolved YAML loads back to the same setting
         Experiment back;
-        const char *q = write_file("scaled_back.yaml", ex.runs[1].resolved_yaml);
+        const char *q = tl_write_tmp("scaled_back.yaml", ex.runs[1].resolved_yaml);
         EXPECT(cfg_load(&back, q, &err) == 0 && back.n == 1 && back.runs[0].mcfg.lora_alpha == 0.5f, "reloads: %s", err.msg);
         cfg_free(&back);
     } else {
         EXPECT(0, "4 runs expected, got %d", ex.n);
     }
     cfg_free(&ex);
-    p = write_file("scaled_bad.yaml", BASE "methods:\n  - name: scaled\n    scale: 9\n");
+    p = tl_write_tmp("scaled_bad.yaml", BASE "methods:\n  - name: scaled\n    scale: 9\n");
     EXPECT(cfg_load(&ex, p, &err) == -1 && strstr(err.msg, "scaled_bad.yaml:11:12:") && strstr(err.msg, "scale"),
            "out of the declared range: %s", err.msg);
-    p = write_file("scaled_key.yaml", BASE "methods:\n  - name: scaled\n    rank: 4\n");
+    p = tl_write_tmp("scaled_key.yaml", BASE "methods:\n  - name: scaled\n    rank: 4\n");
     EXPECT(cfg_load(&ex, p, &err) == -1 && strstr(err.msg, "belongs to lora") && strstr(err.msg, "valid keys for scaled: name, scale"),
            "another method's key: %s", err.msg);
-    p = write_file("vanilla_scale.yaml", BASE "methods:\n  - name: vanilla\n    scale: 2\n");
+    p = tl_write_tmp("vanilla_scale.yaml", BASE "methods:\n  - name: vanilla\n    scale: 2\n");
     EXPECT(cfg_load(&ex, p, &err) == -1 && strstr(err.msg, "'scale' in methods[0] (vanilla) belongs to scaled"),
            "its key in another method: %s", err.msg);
 }
@@ -152,7 +140,7 @@ static float one_step(const RunSpec *r, float *w_after, size_t nw, size_t *n_w) 
 static void test_one_training_step(void) {
     Experiment ex;
     WbError err;
-    const char *p = write_file("scaled_step.yaml", BASE "methods:\n  - name: scaled\n    scale: [1, 2]\n  - name: vanilla\n");
+    const char *p = tl_write_tmp("scaled_step.yaml", BASE "methods:\n  - name: scaled\n    scale: [1, 2]\n  - name: vanilla\n");
     if (cfg_load(&ex, p, &err) != 0 || ex.n != 3) { EXPECT(0, "load: %s", err.msg); return; }
     size_t nw = 1 << 16;
     float *w1 = mem_alloc_floats(nw, MEM_WORKSPACE), *w2 = mem_alloc_floats(nw, MEM_WORKSPACE), *wv = mem_alloc_floats(nw, MEM_WORKSPACE);

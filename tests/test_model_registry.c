@@ -197,18 +197,6 @@ static const ModelFamily mlp_family = {
 static ModelKind mlp_kind;
 static float g_lr = 0.025f;
 
-static const char *write_yaml(const char *name, const char *text) {
-    static char path[8][512];
-    static int slot;
-    char *p = path[slot++ % 8];
-    snprintf(p, 512, "%s/%s", tl_tmpdir(), name);
-    FILE *f = fopen(p, "w");
-    if (!f) die("cannot write %s", p);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
 #define DATA "dataset:\n  format: fashion_mnist\ntraining:\n  epochs: 1\n  batch_size: 8\n  lr: 0.05\nmethods:\n  - vanilla\n"
 
 static void test_registered(void) {
@@ -238,7 +226,7 @@ static void test_registered(void) {
 static void test_config(void) {
     Experiment ex;
     WbError err;
-    const char *p = write_yaml("mlp.yaml", "model:\n  preset: test_mlp\n  hidden: [24, 8]\n" DATA);
+    const char *p = tl_write_tmp("mlp.yaml", "model:\n  preset: test_mlp\n  hidden: [24, 8]\n" DATA);
     EXPECT(cfg_load(&ex, p, &err) == 0 && ex.n == 2, "loads with its own key as an axis: %s", err.msg);
     if (ex.n == 2) {
         EXPECT(ex.runs[0].model.kind == mlp_kind && ex.runs[0].model.extra[X_HIDDEN] == 24 && ex.runs[1].model.extra[X_HIDDEN] == 8,
@@ -246,17 +234,17 @@ static void test_config(void) {
         EXPECT(strstr(ex.runs[0].resolved_yaml, "  preset: test_mlp\n  hidden: 24\n") != NULL, "resolved YAML:\n%s",
                ex.runs[0].resolved_yaml);
         Experiment back;
-        const char *q = write_yaml("mlp_back.yaml", ex.runs[0].resolved_yaml);
+        const char *q = tl_write_tmp("mlp_back.yaml", ex.runs[0].resolved_yaml);
         EXPECT(cfg_load(&back, q, &err) == 0 && back.n == 1 && back.runs[0].model.extra[X_HIDDEN] == 24, "reloads: %s", err.msg);
         if (back.n == 1) cfg_free(&back);
         cfg_free(&ex);
     }
-    p = write_yaml("mlp_dim.yaml", "model:\n  preset: test_mlp\n  dim: 8\n" DATA);
+    p = tl_write_tmp("mlp_dim.yaml", "model:\n  preset: test_mlp\n  dim: 8\n" DATA);
     EXPECT(cfg_load(&ex, p, &err) == -1 && strstr(err.msg, "mlp_dim.yaml:3:3:") && strstr(err.msg, "model.dim: applies to vit models only"),
            "a ViT key on the family: %s", err.msg);
-    p = write_yaml("vit_hidden.yaml", "model:\n  preset: vit_micro\n  hidden: 8\n" DATA);
+    p = tl_write_tmp("vit_hidden.yaml", "model:\n  preset: vit_micro\n  hidden: 8\n" DATA);
     EXPECT(cfg_load(&ex, p, &err) == -1 && strstr(err.msg, "model.hidden: applies to mlp models only"), "its key on a ViT: %s", err.msg);
-    p = write_yaml("mlp_mem.yaml", "model:\n  preset: test_mlp\nmemory:\n  recompute: true\n" DATA);
+    p = tl_write_tmp("mlp_mem.yaml", "model:\n  preset: test_mlp\nmemory:\n  recompute: true\n" DATA);
     EXPECT(cfg_load(&ex, p, &err) == -1 && strstr(err.msg, "memory.recompute") && strstr(err.msg, "not mlp models"),
            "a memory option it does not declare: %s", err.msg);
 }
@@ -365,7 +353,7 @@ static void test_paper_measure_and_round_trip(void) {
 static void test_dry_run_cost(void) {
     Experiment ex;
     WbError err;
-    const char *p = write_yaml("mlp_cost.yaml", "model:\n  preset: test_mlp\n" DATA);
+    const char *p = tl_write_tmp("mlp_cost.yaml", "model:\n  preset: test_mlp\n" DATA);
     if (cfg_load(&ex, p, &err) != 0 || ex.n != 1) { EXPECT(0, "load: %s", err.msg); return; }
     MethodCost c;
     method_cost(&ex.runs[0], &c);

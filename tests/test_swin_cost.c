@@ -271,17 +271,8 @@ static void check_memory(const char *tag, SwinConfig c, const char *method, int 
                          int mem) {
     const int B = 2;
     c.gelu_f16 = mem & 1; c.softmax_f16 = (mem >> 1) & 1; c.recompute = (mem >> 2) & 1;
-    SwinBinding bind;
-    memset(&bind, 0, sizeof bind);
-    bind.method = method ? method_by_name(method) : NULL;
-    bind.num_finetune = nf;
-    bind.all_linear = all_linear;
-    bind.mcfg.epsilon = 0.9f;   // wasi, wsi: weight rank from the SVD of the random W; svdllm_lora's truncation
-    bind.mcfg.lora_rank = 3;
-    bind.mcfg.lora_alpha = 6;
-    bind.mcfg.factored = factored;
+    SwinBinding bind = tl_plan_binding(method ? method_by_name(method) : NULL, all_linear, nf, factored, 5);
     for (int d = 0; d < 4; d++) bind.mcfg.act_ranks[d] = 2 + d;
-    bind.mcfg.seed = 5;
     size_t nimg = (size_t)B * c.channels * c.image_size * c.image_size;
     float *x = mem_alloc_floats(nimg, MEM_DATA);
     int *y = mem_alloc(sizeof(int) * (size_t)B, MEM_DATA);

@@ -613,3 +613,29 @@ ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const
     ModelConfig mc = {.kind = MODEL_LLAMA, .llama = *cfg};
     return model_methods_paper_memory(&mc, B, bind, method, ranks);
 }
+
+const char *tl_write_tmp(const char *name, const char *text) {
+    static char path[8][512];
+    static int slot;
+    char *p = path[slot++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", tl_tmpdir(), name);
+    FILE *f = fopen(p, "w");
+    if (!f) die("cannot write %s", p);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+ModelBinding tl_plan_binding(const LinearMethod *m, int all_linear, int num_finetune, int factored, uint64_t seed) {
+    ModelBinding b;
+    memset(&b, 0, sizeof b);
+    b.method = m;
+    b.num_finetune = num_finetune;
+    b.all_linear = all_linear;
+    b.mcfg.epsilon = 0.9f;
+    b.mcfg.lora_rank = 3;
+    b.mcfg.lora_alpha = 6;
+    b.mcfg.factored = factored;
+    b.mcfg.seed = seed;
+    return b;
+}

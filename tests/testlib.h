@@ -50,6 +50,9 @@ double tl_max_abs(const float *a, size_t n);
 
 // Scratch directory for files a test generates (tests/data/gen/<build dir>/<binary>), created on demand.
 const char *tl_tmpdir(void);
+// Write text to <tl_tmpdir()>/<name> (dies when it cannot); returns the path
+// (one of 8 rotating buffers: valid for the next 7 calls).
+const char *tl_write_tmp(const char *name, const char *text);
 // tl_tmpdir()/name, emptied (rm -rf, mkdir -p); the last 64 names stay valid.
 const char *tl_fresh_dir(const char *name);
 
@@ -163,5 +166,11 @@ ModelPaperMemory swin_methods_paper_memory(const SwinConfig *cfg, int B, const M
 ModelPaperMemory llama_methods_paper_memory(const LlamaConfig *cfg, int B, const ModelBinding *bind, const char *method,
                                             const LayerRanks *ranks);
 
+
+// The binding the memory-plan tests build with: method (NULL: dense), layers,
+// num_of_finetune, storage; epsilon 0.9 (wasi, wsi: the weight rank from the
+// SVD of the random W; svdllm_lora's truncation), LoRA rank 3 alpha 6, seed.
+// The caller sets mcfg.act_ranks.
+ModelBinding tl_plan_binding(const LinearMethod *m, int all_linear, int num_finetune, int factored, uint64_t seed);
 
 #endif

@@ -124,6 +124,18 @@ typedef struct ModelFamily {
 
 extern const ModelFamily vit_family, swin_family, llama_family;
 
+// The model operations of a family table, for a family file that defines
+// each as a static fam_<op> (vit_family.c, swin_family.c, llama_family.c).
+#define MODEL_FAMILY_OPS                                                                                                  \
+    .preset = fam_preset, .read_keys = fam_read_keys, .describe = fam_describe, .io = fam_io, .set_classes = fam_set_classes, \
+    .finetune_units = fam_finetune_units, .lora_rank_max = fam_lora_rank_max, .act_rank_limits = fam_act_rank_limits,       \
+    .build = fam_build, .free = fam_free, .init_random = fam_init_random, .load = fam_load, .save = fam_save,               \
+    .forward = fam_forward, .backward = fam_backward, .params = fam_params, .logits = fam_logits, .binding = fam_binding,    \
+    .batch = fam_batch, .num_classes = fam_num_classes, .paper_memory = fam_paper_memory, .num_linears = fam_num_linears,   \
+    .linear = fam_linear, .counted_index = fam_counted_index, .counted_shapes = fam_counted_shapes
+// ... and its closed forms, when it defines fam_step_flops, fam_inference_flops and fam_memory_plan.
+#define MODEL_FAMILY_COST_OPS .step_flops = fam_step_flops, .inference_flops = fam_inference_flops, .memory_plan = fam_memory_plan
+
 // `wasibench help models`: every family with its presets, keys, layers,
 // memory options and what its closed forms cover, from the declarations.
 void model_families_help(FILE *out);
