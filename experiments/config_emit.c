@@ -86,7 +86,7 @@ static void emit_image_keys(Sb *b, const DataConfig *d) {
     }
     sb_printf(b, "  shuffle: %s\n  skip_corrupt: %s\n  cache: %s\n", d->shuffle ? "true" : "false", d->skip_corrupt ? "true" : "false",
               data_cache_name(d->cache));
-    if (d->format == DATA_CIFAR100) sb_printf(b, "  coarse_labels: %s\n", d->coarse_labels ? "true" : "false");
+    if (data_format_has_coarse(d->format)) sb_printf(b, "  coarse_labels: %s\n", d->coarse_labels ? "true" : "false");
 }
 
 void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, const char *from_name) {
@@ -138,7 +138,7 @@ void emit_run(Sb *b, const Experiment *ex, const RunSpec *r, const RunAux *x, co
         sb_str(b, d->tokenizer);
         sb_printf(b, "\n  max_length: %d\n  pad_id: ", d->max_length);
         if (d->pad_id < 0) sb_printf(b, "eos"); else sb_printf(b, "%d", d->pad_id);
-        if (d->format == DATA_TEXT_CLASSIFICATION) {
+        if (data_format_keyed_text(d->format)) {
             sb_printf(b, "\n  text_key: "); sb_str(b, d->text_key);
             sb_printf(b, "\n  label_key: "); sb_str(b, d->label_key);
         }

@@ -178,9 +178,9 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
     cfg_key_pos(&s, "format", &fpos);
     if ((got = rd_str(&s, "path", 1, 0, d->path, sizeof d->path)) < 0) return -1;
     if (!got) {
-        if (d->format != DATA_FASHION_MNIST)
+        if (!data_format_default_path(d->format))
             return cfg_fail(c, fpos, "dataset: missing key 'path' (required for format %s; only fashion_mnist has a default)", data_format_name(d->format));
-        snprintf(d->path, sizeof d->path, "%s", FASHION_MNIST_DEFAULT_PATH);
+        snprintf(d->path, sizeof d->path, "%s", data_format_default_path(d->format));
     }
     d->split = SPLIT_TRAIN;
     d->seed = r->seed;
@@ -194,7 +194,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         if (!text && cfg_key_pos(&s, text_only_keys[k], &p))
             return cfg_fail(c, p, "dataset.%s: a text setting, but format %s is an image format (remove the key)", text_only_keys[k],
                             data_format_name(d->format));
-        if (k >= 3 && d->format == DATA_BOOLQ && cfg_key_pos(&s, text_only_keys[k], &p))
+        if (k >= 3 && text && !data_format_keyed_text(d->format) && cfg_key_pos(&s, text_only_keys[k], &p))
             return cfg_fail(c, p, "dataset.%s: only for text_classification (boolq's fields are question, passage and label)", text_only_keys[k]);
     }
     if (text != model_config_is_text(&r->model))
@@ -217,7 +217,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         return cfg_fail(c, p, "dataset.channels: %d differs from model.channels %d (set it under model:)", x, m_channels);
     }
     if (rd_bool(&s, "coarse_labels", &d->coarse_labels) < 0) return -1;
-    if (d->coarse_labels && d->format != DATA_CIFAR100) {
+    if (d->coarse_labels && !data_format_has_coarse(d->format)) {
         cfg_key_pos(&s, "coarse_labels", &p);
         return cfg_fail(c, p, "dataset.coarse_labels: only cifar100 has coarse labels (format is %s)", data_format_name(d->format));
     }
@@ -268,8 +268,7 @@ int dataset_section(Ctx *c, const Node *tree, RunSpec *r) {
         cfg_key_pos(&s, "normalize", &p);
         if (d->norm == NORM_IMAGENET && d->channels != 3)
             return cfg_fail(c, p, "dataset.normalize: imagenet statistics are for 3 channels, the model has %d", d->channels);
-        if (d->norm == NORM_DATASET && !(d->format == DATA_FASHION_MNIST || d->format == DATA_MNIST ||
-                                         ((d->format == DATA_CIFAR10 || d->format == DATA_CIFAR100) && d->channels == 3)))
+        if (d->norm == NORM_DATASET && !data_format_has_stats(d->format, d->channels))
             return cfg_fail(c, p, "dataset.normalize: no per-dataset statistics for %s with %d channel(s) (use half, imagenet, none or {mean, std})",
                         data_format_name(d->format), d->channels);
     }

@@ -16,8 +16,6 @@
 // ---------------------------------------------------------------------------
 // names
 
-static const char *format_names[DATA_NFORMATS] = {"fashion_mnist", "mnist", "cifar10", "cifar100", "pets", "flowers102", "cub200", "isic2018",
-                                                  "boolq", "text_classification"};
 static const char *split_names[] = {"train", "val", "test"};
 static const char *norm_names[] = {"half", "imagenet", "dataset", "explicit", "none"};
 static const char *resize_names[] = {"squash", "short_crop"};
@@ -27,23 +25,71 @@ static int lookup(const char *s, const char **names, int n) {
     for (int k = 0; s && k < n; k++) if (!strcmp(s, names[k])) return k;
     return -1;
 }
-const char *data_format_name(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? format_names[f] : "?"; }
-// Records of each official training set (what split train/val divide), as
-// the datasets publish them: for estimates made before any file is read.
-// (text_classification: any file, so unknown; its classes come from its labels)
-static const int format_train_records[DATA_NFORMATS] = {60000, 60000, 50000, 50000, 3680, 2040, 5994, 10015, 9427, 0};
-static const int format_classes[DATA_NFORMATS] = {10, 10, 10, 100, 37, 102, 200, 7, 2, 0};
-int data_format_train_records(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? format_train_records[f] : 0; }
+// The formats: one row each (DataFormat order), the facts the loader and the
+// config ask of a format, and its reader (core/data/formats.h).
+typedef struct {
+    const char *name;
+    const char *layout;            // what it expects under dataset.path, for "not found" messages
+    int train_records;             // of the official training set, as published (0: any file)
+    int classes, coarse_classes;   // 0: from the labels (text_classification); coarse: CIFAR-100's 20
+    int text;                      // token ids through a tokenizer, not images
+    int keyed;                     // text: reads dataset.text_key / label_key (else fixed fields)
+    const char *default_path;      // dataset.path when none is given (NULL: required)
+    int stats_channels;            // normalize: dataset has statistics for this many channels (0: none;
+    float mean[3], std[3];         //   1: the gray value applies to every channel)
+    int (*index)(DataSource *src, const DataConfig *cfg, const char *dir, WbError *err);
+    // held in memory: the kept records' pixels (NULL: images read per item, or text: text_load)
+    int (*load)(DataSource *src, const DataConfig *cfg, const char *dir, const int *keep, int nkeep, WbError *err);
+} FormatRow;
+
+static const FormatRow formats[DATA_NFORMATS] = {
+    [DATA_FASHION_MNIST] = {"fashion_mnist", "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]", 60000, 10, 0, 0, 0,
+                            FASHION_MNIST_DEFAULT_PATH, 1, {0.2860f}, {0.3530f}, idx_index, idx_load},
+    [DATA_MNIST] = {"mnist", "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]", 60000, 10, 0, 0, 0, NULL, 1, {0.1307f},
+                    {0.3081f}, idx_index, idx_load},
+    [DATA_CIFAR10] = {"cifar10", "data_batch_1.bin .. data_batch_5.bin and test_batch.bin", 50000, 10, 0, 0, 0, NULL, 3,
+                      {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}, cifar_index, cifar_load},
+    [DATA_CIFAR100] = {"cifar100", "train.bin and test.bin", 50000, 100, 20, 0, 0, NULL, 3, {0.5071f, 0.4865f, 0.4409f},
+                       {0.2673f, 0.2564f, 0.2762f}, cifar_index, cifar_load},
+    [DATA_PETS] = {"pets", "images/ and annotations/{trainval,test}.txt", 3680, 37, 0, 0, 0, NULL, 0, {0}, {0}, pets_index, NULL},
+    [DATA_FLOWERS102] = {"flowers102", "jpg/, imagelabels.txt, trnid.txt, valid.txt, tstid.txt", 2040, 102, 0, 0, 0, NULL, 0, {0},
+                         {0}, flowers_index, NULL},
+    [DATA_CUB200] = {"cub200", "images/, images.txt, image_class_labels.txt, train_test_split.txt", 5994, 200, 0, 0, 0, NULL, 0,
+                     {0}, {0}, cub_index, NULL},
+    [DATA_ISIC2018] = {"isic2018", "ISIC2018_Task3_{Training,Test}_GroundTruth.csv and ISIC2018_Task3_{Training,Test}_Input/", 10015,
+                       7, 0, 0, 0, NULL, 0, {0}, {0}, isic_index, NULL},
+    [DATA_BOOLQ] = {"boolq", "train.jsonl and val.jsonl (SuperGLUE BoolQ) and the tokenizer.model", 9427, 2, 0, 1, 0, NULL, 0, {0},
+                    {0}, boolq_index, NULL},
+    [DATA_TEXT_CLASSIFICATION] = {"text_classification",
+                                  "train.jsonl and test.jsonl (one {text, label} object per line) and the tokenizer.model", 0, 0, 0,
+                                  1, 1, NULL, 0, {0}, {0}, textcls_index, NULL},
+};
+
+static const FormatRow *row(DataFormat f) { return f >= 0 && f < DATA_NFORMATS ? &formats[f] : NULL; }
+
+const char *data_format_name(DataFormat f) { return row(f) ? row(f)->name : "?"; }
+static const char *layout_of(DataFormat f) { return row(f) ? row(f)->layout : "?"; }
+int data_format_train_records(DataFormat f) { return row(f) ? row(f)->train_records : 0; }
 int data_format_classes(DataFormat f, int coarse) {
-    if (f == DATA_CIFAR100 && coarse) return 20;
-    return f >= 0 && f < DATA_NFORMATS ? format_classes[f] : 0;
+    if (!row(f)) return 0;
+    return coarse && row(f)->coarse_classes ? row(f)->coarse_classes : row(f)->classes;
+}
+int data_format_has_coarse(DataFormat f) { return row(f) && row(f)->coarse_classes > 0; }
+int data_format_is_text(DataFormat f) { return row(f) && row(f)->text; }
+int data_format_keyed_text(DataFormat f) { return row(f) && row(f)->keyed; }
+const char *data_format_default_path(DataFormat f) { return row(f) ? row(f)->default_path : NULL; }
+int data_format_has_stats(DataFormat f, int channels) {
+    return row(f) && row(f)->stats_channels > 0 && (row(f)->stats_channels == 1 || row(f)->stats_channels == channels);
+}
+int data_format_parse(const char *s) {
+    for (int k = 0; s && k < DATA_NFORMATS; k++)
+        if (!strcmp(s, formats[k].name)) return k;
+    return -1;
 }
 const char *data_split_name(DataSplit s) { return s >= 0 && s <= SPLIT_TEST ? split_names[s] : "?"; }
 const char *data_norm_name(DataNorm n) { return n >= 0 && n <= NORM_NONE ? norm_names[n] : "?"; }
 const char *data_resize_name(DataResize r) { return r >= 0 && r <= RESIZE_SHORT_CROP ? resize_names[r] : "?"; }
 const char *data_cache_name(DataCache c) { return c >= 0 && c <= CACHE_ON ? cache_names[c] : "?"; }
-int data_format_parse(const char *s) { return lookup(s, format_names, DATA_NFORMATS); }
-int data_format_is_text(DataFormat f) { return f == DATA_BOOLQ || f == DATA_TEXT_CLASSIFICATION; }
 int data_split_parse(const char *s) { return lookup(s, split_names, 3); }
 int data_norm_parse(const char *s) { return lookup(s, norm_names, 5); }
 int data_resize_parse(const char *s) { return lookup(s, resize_names, 2); }
@@ -69,23 +115,7 @@ void data_config_default(DataConfig *c) {
     snprintf(c->label_key, sizeof c->label_key, "label");
 }
 
-// What each format expects under dataset.path, for "not found" messages.
-static const char *layout_hint(DataFormat f) {
-    switch (f) {
-    case DATA_FASHION_MNIST: case DATA_MNIST: return "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]";
-    case DATA_CIFAR10: return "data_batch_1.bin .. data_batch_5.bin and test_batch.bin";
-    case DATA_CIFAR100: return "train.bin and test.bin";
-    case DATA_PETS: return "images/ and annotations/{trainval,test}.txt";
-    case DATA_FLOWERS102: return "jpg/, imagelabels.txt, trnid.txt, valid.txt, tstid.txt";
-    case DATA_CUB200: return "images/, images.txt, image_class_labels.txt, train_test_split.txt";
-    case DATA_ISIC2018: return "ISIC2018_Task3_{Training,Test}_GroundTruth.csv and ISIC2018_Task3_{Training,Test}_Input/";
-    case DATA_BOOLQ: return "train.jsonl and val.jsonl (SuperGLUE BoolQ) and the tokenizer.model";
-    case DATA_TEXT_CLASSIFICATION: return "train.jsonl and test.jsonl (one {text, label} object per line) and the tokenizer.model";
-    default: return "?";
-    }
-}
-
-static int in_memory(DataFormat f) { return f <= DATA_CIFAR100 || data_format_is_text(f); }
+static int in_memory(DataFormat f) { return row(f) && (row(f)->load || row(f)->text); }
 
 // ---------------------------------------------------------------------------
 // config
@@ -143,10 +173,6 @@ static int check_config(const DataConfig *c, WbError *err) {
 static int resolve_norm(DataConfig *c, WbError *err) {
     if (data_format_is_text(c->format)) return 0;
     static const float imnet_m[3] = {0.485f, 0.456f, 0.406f}, imnet_s[3] = {0.229f, 0.224f, 0.225f};
-    // Per-dataset statistics of the training images (pixel values in [0, 1]).
-    static const float fm_m = 0.2860f, fm_s = 0.3530f, mn_m = 0.1307f, mn_s = 0.3081f;
-    static const float c10_m[3] = {0.4914f, 0.4822f, 0.4465f}, c10_s[3] = {0.2470f, 0.2435f, 0.2616f};
-    static const float c100_m[3] = {0.5071f, 0.4865f, 0.4409f}, c100_s[3] = {0.2673f, 0.2564f, 0.2762f};
     int C = c->channels;
     switch (c->norm) {
     case NORM_HALF: for (int k = 0; k < 3; k++) { c->mean[k] = 0.5f; c->std[k] = 0.5f; } return 0;
@@ -157,14 +183,12 @@ static int resolve_norm(DataConfig *c, WbError *err) {
         memcpy(c->mean, imnet_m, sizeof imnet_m); memcpy(c->std, imnet_s, sizeof imnet_s);
         return 0;
     case NORM_DATASET:
-        if (c->format == DATA_FASHION_MNIST || c->format == DATA_MNIST) {
-            float m = c->format == DATA_MNIST ? mn_m : fm_m, s = c->format == DATA_MNIST ? mn_s : fm_s;
-            for (int k = 0; k < 3; k++) { c->mean[k] = m; c->std[k] = s; }
-            return 0;
-        }
-        if ((c->format == DATA_CIFAR10 || c->format == DATA_CIFAR100) && C == 3) {
-            int c100 = c->format == DATA_CIFAR100;
-            memcpy(c->mean, c100 ? c100_m : c10_m, sizeof c10_m); memcpy(c->std, c100 ? c100_s : c10_s, sizeof c10_s);
+        if (data_format_has_stats(c->format, C)) {
+            const FormatRow *f = row(c->format);
+            for (int k = 0; k < 3; k++) {
+                c->mean[k] = f->mean[f->stats_channels == 1 ? 0 : k];
+                c->std[k] = f->std[f->stats_channels == 1 ? 0 : k];
+            }
             return 0;
         }
         return wb_error(err, "dataset.norm: no per-dataset statistics for %s with %d channel(s) (use imagenet, half, explicit or none)",
@@ -260,13 +284,13 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
     if (check_config(cfg, err) < 0 || resolve_norm(cfg, err) < 0) return -1;
     if (cfg->resize_size == 0) cfg->resize_size = cfg->image_size;
     if (!cfg->path[0]) {
-        if (cfg->format != DATA_FASHION_MNIST)
-            return wb_error(err, "dataset.path: empty (expected the %s folder holding %s)", data_format_name(cfg->format), layout_hint(cfg->format));
-        snprintf(cfg->path, sizeof cfg->path, "%s", FASHION_MNIST_DEFAULT_PATH);
+        if (!data_format_default_path(cfg->format))
+            return wb_error(err, "dataset.path: empty (expected the %s folder holding %s)", data_format_name(cfg->format), layout_of(cfg->format));
+        snprintf(cfg->path, sizeof cfg->path, "%s", data_format_default_path(cfg->format));
     }
     if (!path_is_dir(cfg->path))
         return wb_error(err, "dataset.path: directory '%s' does not exist (expected the %s folder holding %s)",
-                        cfg->path, data_format_name(cfg->format), layout_hint(cfg->format));
+                        cfg->path, data_format_name(cfg->format), layout_of(cfg->format));
     const int text = data_format_is_text(cfg->format);
     if (text && !cfg->tokenizer[0]) {
         if ((size_t)snprintf(cfg->tokenizer, sizeof cfg->tokenizer, "%s/tokenizer.model", cfg->path) >= sizeof cfg->tokenizer)
@@ -275,17 +299,8 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
 
     // 1. the official split's records and labels
     const char *dir = cfg->path;
-    switch (cfg->format) {
-    case DATA_FASHION_MNIST: case DATA_MNIST: rc = idx_index(src, cfg, dir, err); break;
-    case DATA_CIFAR10: case DATA_CIFAR100: rc = cifar_index(src, cfg, dir, err); break;
-    case DATA_PETS: rc = pets_index(src, cfg, dir, err); break;
-    case DATA_FLOWERS102: rc = flowers_index(src, cfg, dir, err); break;
-    case DATA_CUB200: rc = cub_index(src, cfg, dir, err); break;
-    case DATA_ISIC2018: rc = isic_index(src, cfg, dir, err); break;
-    case DATA_BOOLQ: rc = boolq_index(src, cfg, dir, err); break;
-    case DATA_TEXT_CLASSIFICATION: rc = textcls_index(src, cfg, dir, err); break;
-    default: rc = wb_error(err, "dataset.format: %d is not a known format", (int)cfg->format);
-    }
+    rc = row(cfg->format) ? row(cfg->format)->index(src, cfg, dir, err)
+                          : wb_error(err, "dataset.format: %d is not a known format", (int)cfg->format);
     if (rc < 0) goto fail;
     rc = -1;
     if (src->n == 0) { wb_error(err, "'%s': lists no records (expected the %s set of %s)", src->listing, cfg->split == SPLIT_TEST ? "test" : "training", data_format_name(cfg->format)); goto fail; }
@@ -333,8 +348,7 @@ int dataset_open(Dataset *ds, const DataConfig *cfg_in, WbError *err) {
     }
 
     // 4. pixels (or token ids) of the kept records (in-memory formats), then compaction
-    if (cfg->format <= DATA_MNIST) { if (idx_load(src, cfg, dir, keep, nkeep, err) < 0) goto fail; }
-    else if (cfg->format <= DATA_CIFAR100) { if (cifar_load(src, cfg, dir, keep, nkeep, err) < 0) goto fail; }
+    if (row(cfg->format)->load) { if (row(cfg->format)->load(src, cfg, dir, keep, nkeep, err) < 0) goto fail; }
     else if (text) {
         if (text_load(src, cfg, keep, nkeep, err) < 0) goto fail;
         cfg->pad_id = src->pad_id;   // resolved: the tokenizer's eos unless set

@@ -104,6 +104,14 @@ int data_format_train_records(DataFormat f);
 int data_format_classes(DataFormat f, int coarse);
 // 1 for the text formats (token ids, a tokenizer), 0 for the image ones.
 int data_format_is_text(DataFormat f);
+// A text format that reads dataset.text_key / label_key (text_classification; boolq's fields are fixed).
+int data_format_keyed_text(DataFormat f);
+// 1 when the format has coarse labels (CIFAR-100: dataset.coarse_labels).
+int data_format_has_coarse(DataFormat f);
+// dataset.path when none is given (Fashion-MNIST's Debian package), NULL when it is required.
+const char *data_format_default_path(DataFormat f);
+// 1 when `normalize: dataset` has statistics of the format's training images for that many channels.
+int data_format_has_stats(DataFormat f, int channels);
 int data_split_parse(const char *s);
 int data_norm_parse(const char *s);
 int data_resize_parse(const char *s);
