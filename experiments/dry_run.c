@@ -36,7 +36,7 @@ void run_report_changed(const char *out, const RunSpec *rs, int n_changed, int r
 // ("?" where it depends on data or weights).
 static void print_num(double v, int width, int prec) {
     if (isnan(v)) printf("%*s ", width, "?");
-    else printf("%*.*f ", width, prec, v);
+    else printf("%*.*f ", width, v > 0 && v < 1 ? prec + 2 : prec, v);   // compressed MB: three decimals, so ratios can be read off
 }
 
 static void print_hours(double s) {

@@ -195,7 +195,7 @@ static const ModelFamily mlp_family = {
 // --- end of the family
 
 static ModelKind mlp_kind;
-static float g_lr = 0.025f;
+static const float g_lr = 0.1f;   // the lr of the numbers in the r_update_previous comment
 
 #define DATA "dataset:\n  format: fashion_mnist\ntraining:\n  epochs: 1\n  batch_size: 8\n  lr: 0.05\nmethods:\n  - vanilla\n"
 
