@@ -255,9 +255,7 @@ void llama_build(Llama *m, const LlamaConfig *cfg, const LlamaBinding *bind, int
 }
 
 void llama_free(Llama *m) {
-    for (int i = 0; i < m->cfg.layers * LLAMA_NLIN; i++)
-        if (m->lin[i].state) m->lin[i].method->free(&m->lin[i]);
-    mem_free(m->lin);
+    model_linears_free(m->lin, m->cfg.layers * LLAMA_NLIN);
     for (int l = 0; l < m->cfg.layers; l++) {
         LlamaLayerActs *a = &m->acts[l];
         float *bufs[] = {a->x_in, a->rstd1, a->q, a->k, a->v, a->att, a->x_mid, a->rstd2, a->gate, a->up};

@@ -176,3 +176,9 @@ float *model_grad(const ParamSet *train, const char *name) {
     int i = params_index(train, name);
     return i >= 0 ? train->grads + train->info[i].offset : NULL;
 }
+
+void model_linears_free(LinearLayer *lin, int n) {
+    for (int i = 0; i < n; i++)
+        if (lin[i].state) lin[i].method->free(&lin[i]);
+    mem_free(lin);
+}

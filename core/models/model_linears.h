@@ -59,5 +59,7 @@ void model_init_random_all(ParamSet *train, ParamSet *frozen, LinearLayer *lin, 
 // Export every linear dense and add "<name>.weight" (and ".bias" unless
 // no_bias) to w; returns the buffer the tensors point into (mem_free it after the save).
 float *model_linears_save(StWriter *w, const LinearLayer *lin, int n);
+// Free every initialised linear's method state, then the array itself (mem_free).
+void model_linears_free(LinearLayer *lin, int n);
 
 #endif

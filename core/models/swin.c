@@ -362,9 +362,7 @@ void swin_build(Swin *m, const SwinConfig *cfg, const SwinBinding *bind, int B) 
 }
 
 void swin_free(Swin *m) {
-    for (int i = 0; i < m->nblocks * SWIN_NLIN; i++)
-        if (m->lin[i].state) m->lin[i].method->free(&m->lin[i]);
-    mem_free(m->lin);
+    model_linears_free(m->lin, m->nblocks * SWIN_NLIN);
     for (int l = 0; l < m->nblocks; l++) free_block_acts(&m->acts[l]);
     free_block_acts(&m->racts);
     mem_free(m->acts);

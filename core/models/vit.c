@@ -231,9 +231,7 @@ void vit_build(ViT *m, const ViTConfig *cfg, const ViTBinding *bind, int B) {
 }
 
 void vit_free(ViT *m) {
-    for (int i = 0; i < m->cfg.depth * VIT_NLIN; i++)
-        if (m->lin[i].state) m->lin[i].method->free(&m->lin[i]);
-    mem_free(m->lin);
+    model_linears_free(m->lin, m->cfg.depth * VIT_NLIN);
     for (int l = 0; l < m->cfg.depth; l++) free_block_acts(&m->acts[l]);
     if (m->xa != m->racts.x_mid) mem_free(m->xa);
     if (m->ws_att != m->ws_h) { mem_free(m->ws_att); mem_free(m->datt); }
